@@ -1,0 +1,38 @@
+# GAS: `make run` starts the whole service on this machine; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export GAS_DATA_DIR ?= $(CURDIR)/var
+export GAS_REFERENCE_DIR ?= $(CURDIR)/var/reference
+
+.PHONY: run test lint reference chromium clean
+
+$(BIN)/gas: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: $(BIN)/gas
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+reference: $(BIN)/gas
+	$(BIN)/gas reference install --build GRCh37
+
+# Plain http on this machine: the login cookie cannot be Secure here.
+run: reference
+	QUART_AUTH_COOKIE_SECURE=false $(BIN)/gas serve
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/mypy app annotator
+
+test: $(VENV)/.test-deps reference chromium lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) var

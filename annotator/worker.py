@@ -1,0 +1,195 @@
+"""The annotator worker: consumes ``job-requests`` and turns a pending job into a
+completed (or failed) one, exactly once per job however often the message comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import multiprocessing
+import tempfile
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from annotator import engine
+from annotator.reference import ReferenceMissing
+from app import users
+from app.consumer import PoisonMessage, consume
+from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, result_prefix, utcnow
+from app.ports.bus import Message
+from app.ports.objects import ObjectNotFound
+from app.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def run_engine(
+    input_path: str, output_path: str, log_path: str, summary_path: str,
+    reference_root: str, build: str, progress_path: str,
+) -> dict[str, Any]:
+    """Runs in a worker process. Progress goes through a small file, which the
+    event loop polls, so nothing but paths has to cross the process boundary."""
+    progress_file = Path(progress_path)
+
+    def progress(percent: int) -> None:
+        progress_file.write_text(str(int(percent)))
+
+    return engine.annotate_file(
+        Path(input_path), Path(output_path), reference_root=Path(reference_root), build=build,
+        log_path=Path(log_path), summary_path=Path(summary_path), progress=progress,
+    )
+
+
+def make_executor(processes: int) -> ProcessPoolExecutor:
+    # forkserver: children do not inherit the event loop, sockets or threads of
+    # the server process.
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"))
+
+
+class Annotator:
+    def __init__(self, services: Services, executor: Executor) -> None:
+        self.services = services
+        self.executor = executor
+        self.work_dir = services.settings.data_path / "work"
+
+    async def handle(self, message: Message, body: dict[str, Any]) -> None:
+        job_id = body.get("job_id")
+        job = await self.services.jobs.get(str(job_id)) if job_id else None
+        if job is None:
+            raise PoisonMessage(f"no such job: {job_id!r}")
+        if job.finished:
+            return  # a redelivery of work already done
+        ctx = {"job_id": job.job_id, "user_id": job.user_id}
+        if job.status == PENDING:
+            claimed = await self.services.jobs.transition(
+                job.job_id, [PENDING], RUNNING, started_at=utcnow(), progress=0
+            )
+            if not claimed:
+                return  # someone else has it
+        else:
+            log.info("resuming a job whose worker stopped", extra=ctx)
+        await self._event(job, RUNNING, 0)
+        try:
+            await self._run(job)
+        except JobFailed as exc:
+            await self._fail(job, str(exc))
+
+    async def _run(self, job: Job) -> None:
+        settings = self.services.settings
+        ctx = {"job_id": job.job_id, "user_id": job.user_id}
+        owner = await users.get(self.services.db, job.user_id)
+        try:
+            info = await self.services.objects.head(job.input_bucket, job.input_key)
+        except ObjectNotFound:
+            raise JobFailed(
+                "The uploaded file is no longer in storage. Please upload it again."
+            ) from None
+        if (owner is None or not owner.premium) and info.size > settings.free_max_input_bytes:
+            raise JobFailed(
+                f"The file is {info.size:,} bytes; free accounts can annotate files up to "
+                f"{settings.free_max_input_bytes:,} bytes. Upgrade to Premium for larger files."
+            )
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f"{job.job_id}-", dir=self.work_dir) as tmp:
+            work = Path(tmp)
+            source, output = work / "input", work / "output.vcf"
+            log_file, summary_file, progress_file = work / "log.txt", work / "summary.json", work / "progress"
+            await self.services.objects.get_file(job.input_bucket, job.input_key, source)
+            log.info("annotating %s bytes", info.size, extra=ctx)
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(
+                self.executor, run_engine, str(source), str(output), str(log_file),
+                str(summary_file), str(settings.reference_path), job.build or settings.default_build,
+                str(progress_file),
+            )
+            watcher = asyncio.create_task(self._watch_progress(job, progress_file))
+            try:
+                summary = await future
+            except engine.VcfError as exc:
+                raise JobFailed(f"This file is not a VCF GAS can read: {exc}") from exc
+            except ReferenceMissing as exc:
+                log.error("reference data missing: %s", exc, extra=ctx)
+                raise JobFailed(
+                    "The reference data for this genome build is not installed on the server; "
+                    "the operator has been told."
+                ) from exc
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            stem = Path(job.input_file_name).name
+            for suffix in (".gz", ".bgz", ".vcf"):
+                stem = stem.removesuffix(suffix)
+            prefix = result_prefix(job.user_id, job.job_id)
+            bucket = settings.results_bucket
+            result_key, log_key, summary_key = (
+                f"{prefix}{stem}.annot.vcf", f"{prefix}{stem}.log.txt", f"{prefix}summary.json"
+            )
+            objects = self.services.objects
+            await objects.put_file(bucket, result_key, output, "text/x-vcf")
+            await objects.put_file(bucket, log_key, log_file, "text/plain; charset=utf-8")
+            await objects.put_file(bucket, summary_key, summary_file, "application/json")
+        done = await self.services.jobs.transition(
+            job.job_id, [RUNNING], COMPLETED,
+            completed_at=utcnow(), progress=100, variant_count=summary.get("variant_count"),
+            result_bucket=bucket, result_key=result_key, log_key=log_key,
+            summary_key=summary_key, storage="hot", error=None,
+        )
+        if done:
+            log.info("job completed", extra=ctx)
+            await self._finished(job, COMPLETED)
+
+    async def _fail(self, job: Job, reason: str) -> None:
+        log.warning("job failed: %s", reason, extra={"job_id": job.job_id, "user_id": job.user_id})
+        if await self.services.jobs.transition(
+            job.job_id, [PENDING, RUNNING], FAILED, completed_at=utcnow(), error=reason
+        ):
+            await self._finished(job, FAILED)
+
+    async def _finished(self, job: Job, status: str) -> None:
+        await self.services.bus.publish(
+            "job-results", json.dumps({"job_id": job.job_id, "user_id": job.user_id, "status": status})
+        )
+        await self._event(job, status, 100 if status == COMPLETED else job.progress)
+
+    async def _event(self, job: Job, status: str, progress: int) -> None:
+        await self.services.events.publish(
+            job.user_id, {"type": "job", "job_id": job.job_id, "status": status, "progress": progress}
+        )
+
+    async def _watch_progress(self, job: Job, progress_file: Path) -> None:
+        last = -1
+        while True:
+            await asyncio.sleep(1)
+            try:
+                value = int(await asyncio.to_thread(progress_file.read_text) or 0)
+            except (FileNotFoundError, ValueError):
+                continue
+            value = max(0, min(99, value))
+            if value != last:
+                last = value
+                await self.services.jobs.transition(job.job_id, [RUNNING], RUNNING, progress=value)
+                await self._event(job, RUNNING, value)
+
+
+class JobFailed(Exception):
+    """The job cannot succeed; the message says why, for the person who submitted it."""
+
+
+async def run(services: Services) -> None:
+    """The annotator role: until cancelled."""
+    settings = services.settings
+    executor = make_executor(settings.annotator_processes)
+    try:
+        annotator = Annotator(services, executor)
+        await consume(
+            services.bus, "job-requests", annotator.handle,
+            concurrency=settings.annotator_concurrency,
+            visibility=settings.queue_visibility_seconds,
+            wait_seconds=settings.queue_wait_seconds,
+        )
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,206 @@
+"""The ``gas`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app import logs
+from app.config import Settings
+
+log = logging.getLogger("gas")
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    logs.setup(settings.log_level, settings.log_format)
+    return settings
+
+
+async def _until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await main(stop)
+
+
+@click.group()
+def main() -> None:
+    """GAS, the Genomics Annotation Service."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (GAS_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (GAS_PORT, default 5000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run everything in one process: web, annotator and daemons."""
+    import os
+
+    overrides: dict[str, Any] = {"host": host, "port": port}
+    if "GAS_PUBLIC_URL" not in os.environ:
+        base = Settings()
+        overrides["public_url"] = f"http://{host or base.host}:{port or base.port}"
+    settings = _settings(**overrides)
+    from app.serve import serve_all
+
+    asyncio.run(_until_signalled(lambda stop: serve_all(settings, stop)))
+
+
+@main.command()
+def annotator() -> None:
+    """Run the annotator role alone."""
+    settings = _settings()
+    from app.serve import run_roles
+
+    asyncio.run(_until_signalled(lambda stop: run_roles(settings, stop, ["annotator"])))
+
+
+@main.command("annotate")
+@click.argument("input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--build", default="auto", show_default=True,
+              type=click.Choice(["auto", "GRCh37", "GRCh38", "NCBI36"]))
+@click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON summary here.")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the human-readable log here.")
+def annotate(input_path: Path, output: Path, build: str, summary: Path | None,
+             log_path: Path | None) -> None:
+    """Annotate a VCF file (plain or gzipped) without a server."""
+    from annotator.reference import ReferenceMissing
+
+    from annotator import engine
+
+    settings = _settings()
+    try:
+        result = engine.annotate_file(
+            input_path, output, reference_root=settings.reference_path, build=build,
+            log_path=log_path, summary_path=summary,
+        )
+    except engine.VcfError as exc:
+        raise click.ClickException(f"{input_path}: {exc}") from exc
+    except ReferenceMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{result.get('variant_count', 0)} variants annotated -> {output}", err=True)
+
+
+@main.group()
+def reference() -> None:
+    """Reference data."""
+
+
+@reference.command("install")
+@click.option("--build", "builds", default="GRCh37", show_default=True,
+              type=click.Choice(["GRCh37", "GRCh38", "all"]))
+def reference_install(builds: str) -> None:
+    """Download the public reference data and build the index (idempotent)."""
+    from annotator import reference as ref
+
+    settings = _settings()
+    chosen = ["GRCh37", "GRCh38"] if builds == "all" else [builds]
+    ref.install(settings.reference_path, chosen)
+
+
+@main.group()
+def users() -> None:
+    """Accounts."""
+
+
+def _with_db(action: Callable[[Any], Awaitable[None]]) -> None:
+    from app import db as dbmod
+
+    settings = _settings()
+
+    async def run() -> None:
+        embedded = None
+        url = settings.database_url
+        if not url:
+            embedded = dbmod.EmbeddedPostgres(settings.data_path)
+            url = embedded.start()
+        try:
+            database = await dbmod.connect(url, max_size=2)
+            try:
+                await dbmod.migrate(database)
+                await action(database)
+            finally:
+                await database.disconnect()
+        finally:
+            if embedded is not None:
+                embedded.stop()
+
+    asyncio.run(run())
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--password", default=None, help="Asked for when not given.")
+@click.option("--role", type=click.Choice(["free", "premium"]), default="free", show_default=True)
+@click.option("--name", default="")
+def users_create(email: str, password: str | None, role: str, name: str) -> None:
+    """Create an account."""
+    from app import users as model
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Again: "):
+            raise click.ClickException("The passwords differ.")
+    if len(password) < 8:
+        raise click.ClickException("Use a password of at least 8 characters.")
+
+    async def action(database: Any) -> None:
+        try:
+            user = await model.create(database, email, password, name=name, role=role)  # type: ignore[arg-type]
+        except model.EmailTaken:
+            raise click.ClickException(f"An account for {email} exists already.") from None
+        click.echo(json.dumps({"user_id": user.user_id, "email": user.email, "role": user.role}))
+
+    _with_db(action)
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--name", default="cli")
+def users_token(email: str, name: str) -> None:
+    """Print a new API token for the account, alone on one line."""
+    from app import users as model
+
+    async def action(database: Any) -> None:
+        user = await model.get_by_email(database, email)
+        if user is None:
+            raise click.ClickException(f"No account for {email}.")
+        click.echo(await model.create_token(database, user.user_id, name))
+
+    _with_db(action)
+
+
+@users.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["free", "premium"]))
+def users_role(email: str, role: str) -> None:
+    """Change an account's plan."""
+    from app import users as model
+
+    async def action(database: Any) -> None:
+        user = await model.get_by_email(database, email)
+        if user is None:
+            raise click.ClickException(f"No account for {email}.")
+        await model.set_role(database, user.user_id, role)  # type: ignore[arg-type]
+        click.echo(f"{user.email}: {role}")
+
+    _with_db(action)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

@@ -1,0 +1,80 @@
+"""Settings: one object, every field an environment variable (``GAS_*``).
+
+README's "Settings" table lists them with their defaults; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAS_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("GAS_DATABASE_URL", "DATABASE_URL")
+    )
+    backend: Literal["local"] = "local"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    public_url: str = "http://127.0.0.1:5000"
+    secret_key: str | None = None
+    cookie_secure: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("GAS_COOKIE_SECURE", "QUART_AUTH_COOKIE_SECURE"),
+    )
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    free_max_input_bytes: int = 153_600
+    max_input_bytes: int = 5 * 1024**3
+    upload_expiry_seconds: int = 3600
+    download_expiry_seconds: int = 300
+
+    reference_dir: Path | None = None
+    default_build: str = "auto"
+    annotator_processes: int = 1
+    annotator_concurrency: int = 2
+
+    queue_visibility_seconds: int = 60
+    queue_max_receives: int = 5
+    queue_wait_seconds: float = 20.0
+
+    smtp_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("GAS_SMTP_URL", "SMTP_URL")
+    )
+    mail_from: str = "GAS <gas@localhost>"
+
+    inputs_bucket: str = "gas-inputs"
+    results_bucket: str = "gas-results"
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def reference_path(self) -> Path:
+        return (self.reference_dir or self.data_dir / "reference").resolve()
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The signing key for cookies and presigned URLs.
+
+        Kept under the data dir when not given, so that a restart keeps sessions and
+        outstanding upload/download links valid.
+        """
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_path / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()

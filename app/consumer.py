@@ -1,0 +1,120 @@
+"""The one loop every queue consumer runs: the annotator and each daemon.
+
+Receive, handle, acknowledge; keep a busy message hidden while it is handled;
+on an error put it back with a growing, jittered delay, so that a message that
+keeps failing reaches its queue's receive limit and the bus moves it to the
+dead-letter queue. A consumer only supplies ``handle(message)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.ports.bus import Bus, Message
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Message, dict[str, Any]], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """A message no retry can help (bad JSON, unknown job): straight to the DLQ path."""
+
+
+def retry_delay(receive_count: int, base: float = 1.0, cap: float = 60.0) -> int:
+    """Exponential backoff with full jitter."""
+    return int(random.uniform(0, min(cap, base * 2 ** max(receive_count - 1, 0))))
+
+
+async def _heartbeat(bus: Bus, message: Message, visibility: int) -> None:
+    while True:
+        await asyncio.sleep(max(visibility / 3, 1))
+        try:
+            await bus.extend(message, visibility)
+        except Exception:
+            log.warning("could not extend visibility", exc_info=True,
+                        extra={"queue": message.queue, "message_id": message.message_id})
+
+
+async def handle_one(bus: Bus, message: Message, handle: Handler, visibility: int) -> None:
+    beat = asyncio.create_task(_heartbeat(bus, message, visibility))
+    context = {"queue": message.queue, "message_id": message.message_id}
+    try:
+        try:
+            body = json.loads(message.body)
+            if not isinstance(body, dict):
+                raise PoisonMessage("message body is not a JSON object")
+        except json.JSONDecodeError as exc:
+            raise PoisonMessage(f"message body is not JSON: {exc}") from exc
+        await handle(message, body)
+    except PoisonMessage as exc:
+        log.error("poison message: %s", exc, extra=context)
+        # Visible again at once: it reaches the receive limit and the DLQ quickly.
+        await bus.release(message, 0)
+    except asyncio.CancelledError:
+        # Shutting down mid-message: hand it back now rather than after the timeout.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(bus.release(message, 0)), 2)
+        raise
+    except Exception:
+        delay = retry_delay(message.receive_count)
+        log.exception("handler failed; retrying in %ss", delay, extra=context)
+        await bus.release(message, delay)
+    else:
+        await bus.ack(message)
+    finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+
+
+async def consume(
+    bus: Bus,
+    queue: str,
+    handle: Handler,
+    *,
+    concurrency: int = 1,
+    visibility: int = 60,
+    wait_seconds: float = 20.0,
+) -> None:
+    """Run until cancelled; at most ``concurrency`` messages in hand at once."""
+    slots = asyncio.Semaphore(concurrency)
+    running: set[asyncio.Task[None]] = set()
+    failures = 0
+    try:
+        while True:
+            await slots.acquire()
+            free = 1
+            while free < concurrency and not slots.locked():
+                await slots.acquire()
+                free += 1
+            try:
+                messages = await bus.receive(queue, max_messages=free, wait_seconds=wait_seconds)
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                for _ in range(free):
+                    slots.release()
+                delay = retry_delay(failures, cap=30)
+                log.exception("receive from %s failed; retrying in %ss", queue, delay)
+                await asyncio.sleep(delay)
+                continue
+            for _ in range(free - len(messages)):
+                slots.release()
+            for message in messages:
+                task = asyncio.create_task(handle_one(bus, message, handle, visibility))
+                running.add(task)
+                task.add_done_callback(running.discard)
+                task.add_done_callback(lambda _t: slots.release())
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

@@ -1,0 +1,119 @@
+"""A job: its attributes, its states, and the object keys that belong to it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Status = Literal["pending", "running", "completed", "failed"]
+Storage = Literal["hot", "archiving", "cold", "restoring"]
+
+PENDING: Status = "pending"
+RUNNING: Status = "running"
+COMPLETED: Status = "completed"
+FAILED: Status = "failed"
+FINISHED: tuple[Status, ...] = (COMPLETED, FAILED)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def safe_file_name(name: str, max_length: int = 120) -> str:
+    """A name that is safe as the last part of an object key and of a path.
+
+    Keeps letters, digits, ``.``, ``_`` and ``-``; drops directories, control and
+    bidi characters, and leading dots, so nothing a user names can leave their prefix.
+    """
+    name = unicodedata.normalize("NFKD", name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = name.encode("ascii", "ignore").decode()
+    name = _UNSAFE.sub("_", name).strip("._-")
+    if len(name) > max_length:
+        stem, dot, ext = name.rpartition(".")
+        keep = max_length - len(ext) - 1
+        name = f"{stem[:keep]}.{ext}" if dot and 0 < len(ext) < 12 else name[:max_length]
+    return name or "input.vcf"
+
+
+def display_file_name(name: str, max_length: int = 255) -> str:
+    """The name a person gave, minus what can hide or fake text (controls, bidi)."""
+    cleaned = "".join(
+        ch for ch in name.replace("\\", "/").rsplit("/", 1)[-1]
+        if unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+    return cleaned.strip()[:max_length] or "input.vcf"
+
+
+def input_prefix(user_id: str) -> str:
+    return f"inputs/{user_id}/"
+
+
+def input_key(user_id: str, job_id: str, file_name: str) -> str:
+    return f"{input_prefix(user_id)}{job_id}~{file_name}"
+
+
+def result_prefix(user_id: str, job_id: str) -> str:
+    return f"results/{user_id}/{job_id}~"
+
+
+def parse_input_key(user_id: str, key: str) -> tuple[str, str] | None:
+    """``(job_id, file name)`` when ``key`` is one of the user's input keys, else None."""
+    prefix = input_prefix(user_id)
+    if not key.startswith(prefix):
+        return None
+    job_part, sep, name = key[len(prefix):].partition("~")
+    try:
+        job_id = str(uuid.UUID(job_part))
+    except ValueError:
+        return None
+    if job_id != job_part or "/" in name:
+        return None
+    return job_id, (name if sep else "")
+
+
+@dataclass
+class Job:
+    job_id: str
+    user_id: str
+    input_file_name: str
+    input_bucket: str
+    input_key: str
+    input_size: int
+    submitted_at: datetime
+    status: Status = PENDING
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    progress: int = 0
+    variant_count: int | None = None
+    build: str | None = None
+    result_bucket: str | None = None
+    result_key: str | None = None
+    log_key: str | None = None
+    summary_key: str | None = None
+    storage: Storage | None = None
+    archived_at: datetime | None = None
+    restore_requested_at: datetime | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Job:
+        data = {k: row[k] for k in cls.__dataclass_fields__ if k != "extra" and k in row}
+        for key in ("job_id", "user_id"):
+            data[key] = str(data[key])
+        return cls(**data)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED

@@ -1,0 +1,72 @@
+"""Topics and queues: publish to a topic, consume from the queues subscribed to it."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+# The topology every backend provides (DESIGN.md, "Messages").
+TOPICS: dict[str, list[str]] = {
+    "job-requests": ["job-requests"],
+    "job-results": ["job-results-notify", "job-results-archive"],
+    "user-upgraded": ["user-upgraded"],
+    "restore-complete": ["restore-complete"],
+}
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    delay_seconds: int = 0
+    visibility_seconds: int = 60
+    max_receives: int = 5
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class Message:
+    queue: str
+    message_id: str
+    body: str
+    receipt: str
+    receive_count: int
+
+
+class Bus(abc.ABC):
+    @abc.abstractmethod
+    async def ensure(self, queues: list[QueueSpec], topics: dict[str, list[str]]) -> None:
+        """Create queues (each with its dead-letter queue) and subscriptions; idempotent."""
+
+    @abc.abstractmethod
+    async def publish(self, topic: str, body: str, *, delay_seconds: int = 0) -> None: ...
+
+    @abc.abstractmethod
+    async def send(self, queue: str, body: str, *, delay_seconds: int = 0) -> None:
+        """Send straight to one queue (re-queueing with a delay, tests)."""
+
+    @abc.abstractmethod
+    async def receive(self, queue: str, *, max_messages: int = 1, wait_seconds: float = 20.0
+                      ) -> list[Message]:
+        """Long poll: return as soon as a message is visible, or empty after the wait.
+
+        A message received more than its queue's ``max_receives`` times goes to the
+        dead-letter queue instead of being returned.
+        """
+
+    @abc.abstractmethod
+    async def ack(self, message: Message) -> None: ...
+
+    @abc.abstractmethod
+    async def extend(self, message: Message, visibility_seconds: int) -> None:
+        """Keep a message hidden for this much longer (heartbeat of a long job)."""
+
+    @abc.abstractmethod
+    async def release(self, message: Message, delay_seconds: int = 0) -> None:
+        """Make a received message visible again after ``delay_seconds``."""
+
+    @abc.abstractmethod
+    async def count(self, queue: str) -> int:
+        """Messages in the queue, visible or not (backlog, tests)."""

@@ -1,0 +1,22 @@
+"""Live events: what a user's open pages need to hear about, from any process."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from typing import Any
+
+
+class Events(abc.ABC):
+    @abc.abstractmethod
+    async def publish(self, user_id: str, event: dict[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def subscribe(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Every event published for ``user_id`` from now on, until the iterator closes."""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open what the adapter listens with."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Stop listening; end every open subscription."""

@@ -1,0 +1,42 @@
+"""Job store: one record per job; a conditional update is the only way it changes."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from app.jobs import Job, Status
+
+
+class JobStore(abc.ABC):
+    @abc.abstractmethod
+    async def create(self, job: Job) -> bool:
+        """Store a new job; False (and no change) when its id exists already."""
+
+    @abc.abstractmethod
+    async def get(self, job_id: str) -> Job | None: ...
+
+    @abc.abstractmethod
+    async def list_for_user(
+        self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
+    ) -> list[Job]:
+        """The user's jobs, newest first; ``before`` is the last (submitted_at, job_id) seen."""
+
+    @abc.abstractmethod
+    async def count_for_user(self, user_id: str) -> int: ...
+
+    @abc.abstractmethod
+    async def transition(
+        self,
+        job_id: str,
+        from_states: Iterable[Status],
+        to_state: Status,
+        *,
+        when: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Set ``status=to_state`` and ``fields`` only if the status is one of
+        ``from_states`` (and every ``when`` field has the given value); True if it did.
+        """

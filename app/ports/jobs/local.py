@@ -1,0 +1,83 @@
+"""Job store in PostgreSQL: the ``jobs`` table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from databases import Database
+
+from app.jobs import Job, Status
+from app.ports.jobs import JobStore
+
+_COLUMNS = tuple(name for name in Job.__dataclass_fields__ if name != "extra")
+
+
+class PostgresJobStore(JobStore):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, job: Job) -> bool:
+        values = {name: getattr(job, name) for name in _COLUMNS}
+        columns = ", ".join(_COLUMNS)
+        params = ", ".join(f":{name}" for name in _COLUMNS)
+        row = await self.db.fetch_one(
+            f"INSERT INTO jobs ({columns}) VALUES ({params})"
+            " ON CONFLICT (job_id) DO NOTHING RETURNING job_id",
+            values,
+        )
+        return row is not None
+
+    async def get(self, job_id: str) -> Job | None:
+        row = await self.db.fetch_one("SELECT * FROM jobs WHERE job_id = :id", {"id": job_id})
+        return Job.from_row(row._mapping) if row else None
+
+    async def list_for_user(
+        self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
+    ) -> list[Job]:
+        query = "SELECT * FROM jobs WHERE user_id = :user_id"
+        values: dict[str, Any] = {"user_id": user_id, "limit": limit}
+        if before is not None:
+            query += " AND (submitted_at, job_id) < (:before_at, CAST(:before_id AS uuid))"
+            values.update(before_at=before[0], before_id=before[1])
+        query += " ORDER BY submitted_at DESC, job_id DESC LIMIT :limit"
+        return [Job.from_row(r._mapping) for r in await self.db.fetch_all(query, values)]
+
+    async def count_for_user(self, user_id: str) -> int:
+        count = await self.db.fetch_val(
+            "SELECT count(*) FROM jobs WHERE user_id = :user_id", {"user_id": user_id}
+        )
+        return int(count)
+
+    async def transition(
+        self,
+        job_id: str,
+        from_states: Iterable[Status],
+        to_state: Status,
+        *,
+        when: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
+        unknown = (set(fields) | set(when or {})) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"not job fields: {sorted(unknown)}")
+        values: dict[str, Any] = {"job_id": job_id, "to_state": to_state}
+        sets = ["status = :to_state"]
+        for name, value in fields.items():
+            sets.append(f"{name} = :set_{name}")
+            values[f"set_{name}"] = value
+        states = list(from_states)
+        where = ["job_id = :job_id", "status = ANY(CAST(:from_states AS text[]))"]
+        values["from_states"] = states
+        for name, value in (when or {}).items():
+            if value is None:
+                where.append(f"{name} IS NULL")
+            else:
+                where.append(f"{name} = :when_{name}")
+                values[f"when_{name}"] = value
+        row = await self.db.fetch_one(
+            f"UPDATE jobs SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING job_id",
+            values,
+        )
+        return row is not None

@@ -1,0 +1,55 @@
+"""Running roles in one event loop: ``gas serve`` runs them all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config
+
+from app.config import Settings
+from app.services import Services, open_services
+
+log = logging.getLogger(__name__)
+
+
+def _role(name: str) -> Callable[[Services], Awaitable[None]]:
+    if name == "annotator":
+        from annotator.worker import run
+
+        return run
+    raise ValueError(f"unknown role {name!r}")
+
+
+async def run_roles(
+    settings: Settings, stop: asyncio.Event, roles: list[str], *, web: bool = False
+) -> None:
+    services = await open_services(settings)
+    tasks = [asyncio.create_task(_role(name)(services), name=name) for name in roles]
+    try:
+        if web:
+            from app.web import create_app
+
+            config = Config()
+            config.bind = [f"{settings.host}:{settings.port}"]
+            config.graceful_timeout = 3
+            config.accesslog = None
+            log.info("GAS listening on %s", settings.public_url)
+            await hypercorn_serve(create_app(settings, services), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        else:
+            await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await services.close()
+        log.info("stopped")
+
+
+async def serve_all(settings: Settings, stop: asyncio.Event) -> None:
+    await run_roles(settings, stop, ["annotator"], web=True)

@@ -1,0 +1,109 @@
+"""Submitting a job: the upload policy a user gets, and the job an upload becomes.
+
+Shared by the upload form's redirect and the JSON API, so both enforce the same
+rules: the key must be under the caller's prefix, the object must exist, and its
+size must fit the caller's plan (S3 enforces the policy; the local store and
+moto may not, so it is checked again here and once more by the annotator).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from app.jobs import PENDING, Job, display_file_name, input_key, parse_input_key, utcnow
+from app.ports.objects import ObjectNotFound, PresignedPost
+from app.services import Services
+from app.users import User
+
+log = logging.getLogger(__name__)
+
+
+class SubmitError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def max_input_bytes(services: Services, user: User) -> int:
+    settings = services.settings
+    return settings.max_input_bytes if user.premium else settings.free_max_input_bytes
+
+
+async def new_upload(
+    services: Services, user: User, *, redirect: str | None = None, with_file_name: bool = True
+) -> PresignedPost:
+    """A presigned POST for one new input under the user's prefix.
+
+    The browser form keeps the chosen file's name in the key (``${filename}``, as
+    on S3); API clients get an exact key and name the file when they create the job.
+    """
+    job_id = str(uuid.uuid4())
+    key = input_key(user.user_id, job_id, "${filename}") if with_file_name else (
+        input_key(user.user_id, job_id, "").removesuffix("~")
+    )
+    return await services.objects.presign_post(
+        services.settings.inputs_bucket,
+        key,
+        max_bytes=max_input_bytes(services, user),
+        expires_in=services.settings.upload_expiry_seconds,
+        success_action_redirect=redirect,
+        success_action_status=None if redirect else 201,
+    )
+
+
+async def submit(
+    services: Services, user: User, key: str, file_name: str | None = None,
+    *, build: str | None = None,
+) -> Job:
+    """Create the pending job for an uploaded object and ask for it to be annotated.
+
+    Idempotent: the job id comes from the key, so a replayed redirect or a retried
+    API call returns the same job.
+    """
+    parsed = parse_input_key(user.user_id, key)
+    if parsed is None:
+        raise SubmitError(403, "forbidden_key", "This upload key does not belong to you.")
+    job_id, name_in_key = parsed
+    existing = await services.jobs.get(job_id)
+    if existing is not None:
+        if existing.user_id != user.user_id:
+            raise SubmitError(403, "forbidden_key", "This upload key does not belong to you.")
+        return existing
+    bucket = services.settings.inputs_bucket
+    try:
+        info = await services.objects.head(bucket, key)
+    except ObjectNotFound:
+        raise SubmitError(
+            404, "upload_not_found", "No uploaded file under this key: upload the file first."
+        ) from None
+    limit = max_input_bytes(services, user)
+    if info.size > limit:
+        await services.objects.delete(bucket, key)
+        raise SubmitError(
+            413, "input_too_large",
+            f"The file is {info.size:,} bytes; your plan allows {limit:,} bytes. "
+            "Upgrade to Premium to annotate larger files.",
+        )
+    job = Job(
+        job_id=job_id,
+        user_id=user.user_id,
+        input_file_name=display_file_name(file_name or name_in_key or "input.vcf"),
+        input_bucket=bucket,
+        input_key=key,
+        input_size=info.size,
+        submitted_at=utcnow(),
+        status=PENDING,
+        build=build if build and build != "auto" else None,
+    )
+    if not await services.jobs.create(job):
+        again = await services.jobs.get(job_id)
+        assert again is not None
+        return again
+    await services.bus.publish("job-requests", json.dumps({"job_id": job_id, "user_id": user.user_id}))
+    await services.events.publish(
+        user.user_id, {"type": "job", "job_id": job_id, "status": PENDING, "progress": 0}
+    )
+    log.info("job submitted", extra={"job_id": job_id, "user_id": user.user_id})
+    return job

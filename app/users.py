@@ -1,0 +1,177 @@
+"""Accounts and API tokens: plain SQL over the ``users`` and ``api_tokens`` tables."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from asyncpg.exceptions import UniqueViolationError
+from databases import Database
+
+Role = Literal["free", "premium"]
+ROLES: tuple[Role, ...] = ("free", "premium")
+TOKEN_PREFIX = "gas_"
+
+_hasher = PasswordHasher()
+# Verifying against this when the email is unknown keeps login time the same
+# whether or not an account exists.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class EmailTaken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+
+    @property
+    def premium(self) -> bool:
+        return self.role == "premium"
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    token_id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _user(row: object) -> User:
+    m = row._mapping  # type: ignore[attr-defined]
+    return User(str(m["user_id"]), m["email"], m["name"], m["role"], m["created_at"])
+
+
+def normalise_email(email: str) -> str:
+    return email.strip()
+
+
+async def create(
+    db: Database, email: str, password: str | None, *, name: str = "", role: Role = "free"
+) -> User:
+    password_hash = _hasher.hash(password) if password is not None else None
+    try:
+        row = await db.fetch_one(
+            "INSERT INTO users (user_id, email, name, password_hash, role)"
+            " VALUES (:user_id, :email, :name, :password_hash, :role) RETURNING *",
+            {
+                "user_id": uuid.uuid4(),
+                "email": normalise_email(email),
+                "name": name.strip(),
+                "password_hash": password_hash,
+                "role": role,
+            },
+        )
+    except UniqueViolationError as exc:
+        raise EmailTaken(email) from exc
+    return _user(row)
+
+
+async def get(db: Database, user_id: str) -> User | None:
+    try:
+        uid = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    row = await db.fetch_one("SELECT * FROM users WHERE user_id = :id", {"id": uid})
+    return _user(row) if row else None
+
+
+async def get_by_email(db: Database, email: str) -> User | None:
+    row = await db.fetch_one(
+        "SELECT * FROM users WHERE lower(email) = lower(:email)", {"email": normalise_email(email)}
+    )
+    return _user(row) if row else None
+
+
+async def authenticate(db: Database, email: str, password: str) -> User | None:
+    row = await db.fetch_one(
+        "SELECT * FROM users WHERE lower(email) = lower(:email)", {"email": normalise_email(email)}
+    )
+    stored = row._mapping["password_hash"] if row else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None or stored is None:
+        return None
+    if _hasher.check_needs_rehash(stored):
+        await db.execute(
+            "UPDATE users SET password_hash = :h WHERE user_id = :id",
+            {"h": _hasher.hash(password), "id": row._mapping["user_id"]},
+        )
+    return _user(row)
+
+
+async def set_role(db: Database, user_id: str, role: Role) -> None:
+    await db.execute(
+        "UPDATE users SET role = :role WHERE user_id = :id", {"role": role, "id": uuid.UUID(user_id)}
+    )
+
+
+def _token_hash(token: str) -> bytes:
+    # Tokens are 256 random bits: a fast hash is enough, and lets us look them up.
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def create_token(db: Database, user_id: str, name: str = "") -> str:
+    """A new API token; only its hash is stored, so this is the one time it is seen."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    await db.execute(
+        "INSERT INTO api_tokens (token_id, user_id, token_hash, name)"
+        " VALUES (:token_id, :user_id, :hash, :name)",
+        {
+            "token_id": uuid.uuid4(),
+            "user_id": uuid.UUID(user_id),
+            "hash": _token_hash(token),
+            "name": name.strip()[:100],
+        },
+    )
+    return token
+
+
+async def user_for_token(db: Database, token: str) -> User | None:
+    row = await db.fetch_one(
+        "UPDATE api_tokens SET last_used_at = now()"
+        " FROM users WHERE api_tokens.user_id = users.user_id"
+        " AND token_hash = :hash AND revoked_at IS NULL RETURNING users.*",
+        {"hash": _token_hash(token)},
+    )
+    return _user(row) if row else None
+
+
+async def list_tokens(db: Database, user_id: str) -> list[ApiToken]:
+    rows = await db.fetch_all(
+        "SELECT token_id, name, created_at, last_used_at, revoked_at FROM api_tokens"
+        " WHERE user_id = :id ORDER BY created_at DESC",
+        {"id": uuid.UUID(user_id)},
+    )
+    return [
+        ApiToken(str(r["token_id"]), r["name"], r["created_at"], r["last_used_at"], r["revoked_at"])
+        for r in rows
+    ]
+
+
+async def revoke_token(db: Database, user_id: str, token_id: str) -> bool:
+    try:
+        tid = uuid.UUID(token_id)
+    except ValueError:
+        return False
+    row = await db.fetch_one(
+        "UPDATE api_tokens SET revoked_at = now() WHERE token_id = :tid AND user_id = :uid"
+        " AND revoked_at IS NULL RETURNING token_id",
+        {"tid": tid, "uid": uuid.UUID(user_id)},
+    )
+    return row is not None

@@ -1,0 +1,107 @@
+"""The Quart application: pages, HTMX fragments, server-sent events and the JSON API."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, render_template, request
+from quart_auth import QuartAuth
+from quart_schema import QuartSchema
+from werkzeug.exceptions import HTTPException
+
+from app.config import Settings
+from app.services import Services, open_services
+from app.web import csrf
+
+log = logging.getLogger(__name__)
+
+# Scripts and styles come from our own origin only: no inline script anywhere.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self' {objects}; frame-ancestors 'none'; base-uri 'self'"
+)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Quart:
+    """The web app. Given ``services``, it uses them (``gas serve`` shares one set
+    between web and workers); otherwise it opens its own when serving starts."""
+    settings = settings or Settings()
+    app = Quart(__name__, template_folder="../templates", static_folder="../static")
+    app.secret_key = settings.secret.decode()
+    app.config.update(
+        QUART_AUTH_COOKIE_SECURE=settings.cookie_secure,
+        QUART_AUTH_COOKIE_SAMESITE="Lax",
+        QUART_AUTH_COOKIE_HTTP_ONLY=True,
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        # Uploads to the local object store come through this app.
+        MAX_CONTENT_LENGTH=settings.max_input_bytes + (1 << 20),
+        BODY_TIMEOUT=3600,
+        GAS_SETTINGS=settings,
+    )
+    QuartAuth(app)
+    QuartSchema(
+        app, openapi_path="/openapi.json", redoc_ui_path=None, scalar_ui_path=None,
+        swagger_ui_path=None,
+        info={"title": "GAS, the Genomics Annotation Service", "version": "1"},
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+    )
+    csrf.init_app(app)
+
+    from app.web import api, auth, events, jobs, objects, pages
+
+    for blueprint in (pages.bp, auth.bp, jobs.bp, events.bp, api.bp, objects.bp):
+        app.register_blueprint(blueprint)
+
+    owned = services is None
+
+    @app.before_serving
+    async def _open() -> None:
+        app.config["GAS"] = services if services is not None else await open_services(settings)
+
+    @app.after_serving
+    async def _close() -> None:
+        if owned and "GAS" in app.config:
+            await app.config.pop("GAS").close()
+
+    @app.context_processor
+    async def _user() -> dict[str, object]:
+        from app.web.auth import signed_in_user
+
+        try:
+            return {"user": await signed_in_user()}
+        except Exception:  # the database is down: pages still render, signed out
+            return {"user": None}
+
+    @app.after_request
+    async def _headers(response: Response) -> Response:
+        response.headers.setdefault(
+            "Content-Security-Policy", CSP.format(objects=settings.public_url.rstrip("/"))
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
+        if request.path.startswith("/api/"):
+            from app.web.api import error_response
+
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return error_response(exc.code or 500, code, exc.description or exc.name)
+        if request.path.startswith("/objects/"):
+            return exc.get_response()  # type: ignore[return-value]
+        return await render_template("error.html", error=exc), exc.code or 500
+
+    @app.errorhandler(Exception)
+    async def _unexpected(exc: Exception) -> tuple[str, int] | Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if request.path.startswith("/api/"):
+            from app.web.api import error_response
+
+            return error_response(500, "internal_error", "Something went wrong on our side.")
+        return await render_template("error.html", error=None), 500
+
+    return app

@@ -1,0 +1,240 @@
+"""The JSON API, ``/api/v1``: a contract that clients outside this repo rely on."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import wraps
+from typing import Literal, ParamSpec, TypeVar
+
+from pydantic import BaseModel, Field
+from quart import Blueprint, Response, g, jsonify, redirect, request, url_for
+from quart.typing import ResponseReturnValue
+from quart_schema import (
+    RequestSchemaValidationError,
+    document_headers,
+    validate_request,
+    validate_response,
+)
+from werkzeug.exceptions import HTTPException
+
+from app import users
+from app.jobs import Job
+from app.submissions import SubmitError, new_upload, submit
+from app.users import User
+from app.web import views
+from app.web.context import services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gas"'
+    return response
+
+
+class BearerHeader(BaseModel):
+    authorization: str = Field(description="`Bearer <token>`: create tokens on /profile or "
+                               "with `gas users token EMAIL`")
+
+
+def token_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "Send an API token: 'Authorization: Bearer <token>'.")
+        user = await users.user_for_token(services().db, token.strip())
+        if user is None:
+            raise ApiError(401, "invalid_token", "This API token is not valid or was revoked.")
+        g.api_user = user
+        return await view(*args, **kwargs)
+
+    return document_headers(BearerHeader)(wrapper)  # type: ignore[no-any-return]
+
+
+def api_user() -> User:
+    user: User = g.api_user
+    return user
+
+
+class Links(BaseModel):
+    self: str
+    result: str
+    log: str
+    page: str
+
+
+class JobOut(BaseModel):
+    job_id: str
+    status: Literal["pending", "running", "completed", "failed"]
+    progress: int
+    input_file_name: str
+    input_size: int
+    submitted_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    storage: Literal["hot", "archiving", "cold", "restoring"] | None
+    variant_count: int | None
+    error: str | None
+    links: Links
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+
+
+class JobIn(BaseModel):
+    key: str = Field(max_length=1024, description="the `key` from POST /api/v1/uploads")
+    file_name: str = Field(default="input.vcf", max_length=255)
+    build: Literal["auto", "GRCh37", "GRCh38", "NCBI36"] = "auto"
+
+
+class UploadOut(BaseModel):
+    url: str
+    fields: dict[str, str]
+    key: str
+    max_bytes: int
+    expires_at: datetime
+
+
+class Me(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: Literal["free", "premium"]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+def job_out(job: Job) -> JobOut:
+    ext = {"_external": True}
+    return JobOut(
+        job_id=job.job_id, status=job.status, progress=job.progress,
+        input_file_name=job.input_file_name, input_size=job.input_size,
+        submitted_at=job.submitted_at, started_at=job.started_at, completed_at=job.completed_at,
+        storage=job.storage, variant_count=job.variant_count, error=job.error,
+        links=Links(
+            self=url_for("api.get_job", job_id=job.job_id, **ext),
+            result=url_for("api.job_result", job_id=job.job_id, **ext),
+            log=url_for("api.job_log", job_id=job.job_id, **ext),
+            page=url_for("jobs.job_page", job_id=job.job_id, **ext),
+        ),
+    )
+
+
+@bp.post("/uploads")
+@validate_response(UploadOut, 201)
+@validate_response(ErrorOut, 401)
+@token_required
+async def create_upload() -> tuple[UploadOut, int]:
+    """A presigned POST for one input file: POST `fields` plus `file` (last) to `url`."""
+    upload = await new_upload(services(), api_user(), with_file_name=False)
+    return UploadOut(
+        url=upload.url, fields=upload.fields, key=upload.key, max_bytes=upload.max_bytes,
+        expires_at=upload.expires_at,
+    ), 201
+
+
+@bp.post("/jobs")
+@validate_request(JobIn)
+@validate_response(JobOut, 201)
+@validate_response(ErrorOut, 404)
+@validate_response(ErrorOut, 403)
+@validate_response(ErrorOut, 413)
+@token_required
+async def create_job(data: JobIn) -> tuple[JobOut, int]:
+    """Annotate an uploaded file: 404 if it is not uploaded, 403 if the key is not yours,
+    413 if it is too large for your plan."""
+    try:
+        job = await submit(services(), api_user(), data.key, data.file_name, build=data.build)
+    except SubmitError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    return job_out(job), 201
+
+
+@bp.get("/jobs")
+@validate_response(JobList)
+@token_required
+async def list_jobs() -> JobList:
+    """Your jobs, newest first (the latest 500)."""
+    jobs = await services().jobs.list_for_user(api_user().user_id, limit=500)
+    return JobList(jobs=[job_out(job) for job in jobs])
+
+
+@bp.get("/jobs/<job_id>")
+@validate_response(JobOut)
+@validate_response(ErrorOut, 404)
+@token_required
+async def get_job(job_id: str) -> JobOut:
+    return job_out(await views.owned_job(services(), api_user(), job_id))
+
+
+@bp.get("/jobs/<job_id>/result")
+@validate_response(ErrorOut, 409)
+@token_required
+async def job_result(job_id: str) -> ResponseReturnValue:
+    """303 to a short-lived download link of the annotated VCF."""
+    job = await views.owned_job(services(), api_user(), job_id)
+    unavailable = views.result_unavailable(job)
+    if unavailable:
+        raise ApiError(409, *unavailable)
+    return redirect(await views.result_url(services(), job), 303)
+
+
+@bp.get("/jobs/<job_id>/log")
+@token_required
+async def job_log(job_id: str) -> ResponseReturnValue:
+    """The job's log as text/plain (409 `job_not_finished` before it ends)."""
+    job = await views.owned_job(services(), api_user(), job_id)
+    text = await views.log_text(services(), job)
+    if text is None:
+        if job.error:
+            text = f"Job failed: {job.error}\n"
+        else:
+            raise ApiError(409, "job_not_finished", "The log is written when the job finishes.")
+    return Response(text, mimetype="text/plain")
+
+
+@bp.get("/me")
+@validate_response(Me)
+@token_required
+async def me() -> Me:
+    user = api_user()
+    return Me(user_id=user.user_id, email=user.email, name=user.name, role=user.role)
+
+
+@bp.errorhandler(ApiError)
+async def _api_error(exc: ApiError) -> Response:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+@bp.errorhandler(RequestSchemaValidationError)
+async def _invalid(exc: RequestSchemaValidationError) -> Response:
+    return error_response(422, "invalid_request", f"The request body is not valid: {exc.validation_error}")
+
+
+@bp.errorhandler(HTTPException)
+async def _http_error(exc: HTTPException) -> Response:
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code, exc.description or exc.name)
+
+

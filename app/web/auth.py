@@ -1,0 +1,111 @@
+"""Accounts on the web: sign up, log in, log out, and who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from quart import Blueprint, g, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
+from quart_auth import AuthUser, current_user, login_user, logout_user
+
+from app import users
+from app.users import User
+from app.web import csrf
+from app.web.context import services
+
+bp = Blueprint("auth", __name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MIN_PASSWORD = 8
+
+
+async def signed_in_user() -> User | None:
+    """The user behind this request's login cookie, loaded once per request."""
+    if "user" not in g:
+        auth_id = current_user.auth_id
+        g.user = await users.get(services().db, auth_id) if auth_id else None
+    user: User | None = g.user
+    return user
+
+
+def login_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | Any]]:
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | Any:
+        if await signed_in_user() is None:
+            target = request.full_path.rstrip("?")
+            if request.headers.get("HX-Request"):
+                return "", 401, {"HX-Redirect": url_for("auth.login", next=target)}
+            return redirect(url_for("auth.login", next=target))
+        return await view(*args, **kwargs)
+
+    return wrapper
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return url_for("jobs.annotations")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("jobs.annotations")
+    return target
+
+
+def _start_session(user: User) -> None:
+    login_user(AuthUser(user.user_id), remember=True)
+    csrf.rotate()
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+async def signup() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    form: dict[str, str] = {}
+    if request.method == "POST":
+        data = await request.form
+        form = {"email": data.get("email", "").strip(), "name": data.get("name", "").strip()}
+        password = data.get("password", "")
+        if "@" not in form["email"] or len(form["email"]) > 254:
+            errors["email"] = "Enter a valid email address."
+        if len(password) < MIN_PASSWORD:
+            errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+        if not errors:
+            try:
+                user = await users.create(services().db, form["email"], password, name=form["name"])
+            except users.EmailTaken:
+                errors["email"] = "An account with this email exists already. Log in instead."
+            else:
+                _start_session(user)
+                return redirect(url_for("jobs.annotate"))
+    status = 400 if errors else 200
+    return await render_template("signup.html", errors=errors, form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+async def login() -> ResponseReturnValue:
+    error = None
+    email = ""
+    if request.method == "POST":
+        data = await request.form
+        email = data.get("email", "").strip()
+        user = await users.authenticate(services().db, email, data.get("password", ""))
+        if user is not None:
+            _start_session(user)
+            return redirect(_safe_next(request.args.get("next")))
+        error = "Email or password is incorrect."
+    status = 401 if error else 200
+    return await render_template(
+        "login.html", error=error, email=email, next=request.args.get("next", "")
+    ), status
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+async def logout() -> ResponseReturnValue:
+    if request.method == "GET":
+        return await render_template("logout.html")
+    logout_user()
+    csrf.rotate()
+    return redirect(url_for("pages.index"))

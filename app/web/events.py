@@ -1,0 +1,70 @@
+"""``/events``: one server-sent event stream per browser tab, the user's events only.
+
+Events come through the live-events port (Postgres LISTEN/NOTIFY), so any web
+instance can serve any user. Each job event is sent twice: as ``job`` (the job
+list listens for any change) and as ``job-<job_id>`` (one job's page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from quart import Blueprint, Response, make_response
+from quart.typing import ResponseReturnValue
+
+from app.web.auth import login_required, signed_in_user
+from app.web.context import services
+
+bp = Blueprint("events", __name__)
+KEEPALIVE_SECONDS = 15.0
+
+
+def _frame(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+async def _stream(user_id: str) -> AsyncIterator[bytes]:
+    # Tell EventSource to wait 3 s before reconnecting when the stream drops.
+    yield b"retry: 3000\n\n"
+    subscription = services().events.subscribe(user_id)
+    pending: asyncio.Task[dict[str, Any]] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(subscription))
+            done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
+            if not done:
+                yield b": keep-alive\n\n"
+                continue
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            kind = str(event.get("type", "message"))
+            yield _frame(kind, event)
+            if kind == "job" and event.get("job_id"):
+                yield _frame(f"job-{event['job_id']}", event)
+    finally:
+        if pending is not None:
+            pending.cancel()
+        with contextlib.suppress(Exception):
+            await subscription.aclose()  # type: ignore[attr-defined]
+
+
+@bp.get("/events")
+@login_required
+async def events() -> ResponseReturnValue:
+    user = await signed_in_user()
+    assert user is not None
+    response: Response = await make_response(
+        _stream(user.user_id),
+        {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+         "X-Accel-Buffering": "no"},
+    )
+    response.timeout = None
+    return response

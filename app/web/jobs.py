@@ -1,0 +1,101 @@
+"""Job pages: upload, the job list, one job, its log and its files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from quart import Blueprint, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
+
+from app.submissions import SubmitError, max_input_bytes, new_upload, submit
+from app.users import User
+from app.web import views
+from app.web.auth import login_required, signed_in_user
+from app.web.context import services
+
+bp = Blueprint("jobs", __name__)
+PAGE_SIZE = 50
+
+
+async def _user() -> User:
+    user = await signed_in_user()
+    assert user is not None  # every view here is login_required
+    return user
+
+
+async def _annotate_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    user = await _user()
+    upload = await new_upload(
+        services(), user, redirect=url_for("jobs.uploaded", _external=True)
+    )
+    return await render_template(
+        "annotate.html", upload=upload, max_bytes=max_input_bytes(services(), user),
+        user=user, error=error,
+    ), status
+
+
+@bp.get("/annotate")
+@login_required
+async def annotate() -> ResponseReturnValue:
+    return await _annotate_page()
+
+
+@bp.get("/annotate/job")
+@login_required
+async def uploaded() -> ResponseReturnValue:
+    """The object store's redirect after an upload: the upload becomes a job."""
+    key = request.args.get("key", "")
+    try:
+        job = await submit(services(), await _user(), key)
+    except SubmitError as exc:
+        return await _annotate_page(exc.message, exc.status)
+    return redirect(url_for("jobs.job_page", job_id=job.job_id), 303)
+
+
+@bp.get("/annotations")
+@login_required
+async def annotations() -> ResponseReturnValue:
+    user = await _user()
+    before = None
+    if request.args.get("before_at") and request.args.get("before_id"):
+        try:
+            before = (datetime.fromisoformat(request.args["before_at"]), request.args["before_id"])
+        except ValueError:
+            before = None
+    jobs = await services().jobs.list_for_user(user.user_id, limit=PAGE_SIZE + 1, before=before)
+    more = len(jobs) > PAGE_SIZE
+    jobs = jobs[:PAGE_SIZE]
+    template = "fragments/job_rows.html" if request.headers.get("HX-Request") else "annotations.html"
+    return await render_template(template, jobs=jobs, more=more, user=user, paged=before is not None)
+
+
+@bp.get("/annotations/<job_id>")
+@login_required
+async def job_page(job_id: str) -> ResponseReturnValue:
+    job = await views.owned_job(services(), await _user(), job_id)
+    template = "fragments/job_status.html" if request.headers.get("HX-Request") else "job.html"
+    return await render_template(template, job=job, unavailable=views.result_unavailable(job))
+
+
+@bp.get("/annotations/<job_id>/log")
+@login_required
+async def job_log(job_id: str) -> ResponseReturnValue:
+    job = await views.owned_job(services(), await _user(), job_id)
+    text = await views.log_text(services(), job)
+    return await render_template("log.html", job=job, log=text)
+
+
+@bp.get("/annotations/<job_id>/download")
+@login_required
+async def download(job_id: str) -> ResponseReturnValue:
+    job = await views.owned_job(services(), await _user(), job_id)
+    if views.result_unavailable(job):
+        return redirect(url_for("jobs.job_page", job_id=job.job_id))
+    return redirect(await views.result_url(services(), job))
+
+
+@bp.get("/annotations/<job_id>/input")
+@login_required
+async def input_file(job_id: str) -> ResponseReturnValue:
+    job = await views.owned_job(services(), await _user(), job_id)
+    return redirect(await views.input_url(services(), job))

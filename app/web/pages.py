@@ -1,0 +1,64 @@
+"""The home page, the profile (with API tokens), health."""
+
+from __future__ import annotations
+
+from quart import Blueprint, jsonify, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
+
+from app import users
+from app.web.auth import login_required, signed_in_user
+from app.web.context import services
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+async def index() -> ResponseReturnValue:
+    return await render_template("index.html", user=await signed_in_user())
+
+
+@bp.get("/health")
+async def health() -> ResponseReturnValue:
+    try:
+        await services().db.fetch_val("SELECT 1")
+    except Exception:
+        return jsonify({"status": "unavailable", "database": "not answering"}), 503
+    return jsonify({"status": "ok"})
+
+
+async def _profile(new_token: str | None = None) -> ResponseReturnValue:
+    user = await signed_in_user()
+    assert user is not None
+    tokens = await users.list_tokens(services().db, user.user_id)
+    return await render_template("profile.html", user=user, tokens=tokens, new_token=new_token)
+
+
+@bp.get("/profile")
+@login_required
+async def profile() -> ResponseReturnValue:
+    return await _profile()
+
+
+@bp.post("/profile/tokens")
+@login_required
+async def create_token() -> ResponseReturnValue:
+    user = await signed_in_user()
+    assert user is not None
+    name = (await request.form).get("name", "")
+    token = await users.create_token(services().db, user.user_id, name)
+    # Shown once, in this response only; it is stored hashed.
+    return await _profile(new_token=token)
+
+
+@bp.post("/profile/tokens/<token_id>/revoke")
+@login_required
+async def revoke_token(token_id: str) -> ResponseReturnValue:
+    user = await signed_in_user()
+    assert user is not None
+    await users.revoke_token(services().db, user.user_id, token_id)
+    return redirect(url_for("pages.profile"))
+
+
+@bp.get("/subscribe")
+async def subscribe() -> ResponseReturnValue:
+    return await render_template("subscribe.html", user=await signed_in_user())

@@ -1,0 +1,58 @@
+"""What job pages and the API share: finding a user's job, and links to its files."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from quart import abort
+
+from app.jobs import COMPLETED, Job
+from app.services import Services
+from app.users import User
+
+
+async def owned_job(services: Services, user: User, job_id: str) -> Job:
+    """The user's job, or 404 — never 403, which would say that it exists."""
+    try:
+        job = await services.jobs.get(str(uuid.UUID(job_id)))
+    except ValueError:
+        job = None
+    if job is None or job.user_id != user.user_id:
+        abort(404, "No such job.")
+    return job
+
+
+def result_unavailable(job: Job) -> tuple[str, str] | None:
+    """Why the result cannot be downloaded now, as (code, message), or None."""
+    if job.status != COMPLETED or not job.result_key:
+        return "job_not_completed", "The job has not completed, so there is no result yet."
+    if job.storage in ("archiving", "cold"):
+        return "result_archived", "The result is archived. Upgrade to Premium to restore it."
+    if job.storage == "restoring":
+        return "result_restoring", "The result is being restored from the archive; try again soon."
+    return None
+
+
+async def result_url(services: Services, job: Job) -> str:
+    assert job.result_bucket and job.result_key
+    return await services.objects.presign_get(
+        job.result_bucket, job.result_key,
+        expires_in=services.settings.download_expiry_seconds,
+        download_name=PurePosixPath(job.result_key).name.split("~", 1)[-1],
+    )
+
+
+async def input_url(services: Services, job: Job) -> str:
+    return await services.objects.presign_get(
+        job.input_bucket, job.input_key,
+        expires_in=services.settings.download_expiry_seconds,
+        download_name=job.input_file_name,
+    )
+
+
+async def log_text(services: Services, job: Job) -> str | None:
+    if not job.log_key or not job.result_bucket:
+        return None
+    data = await services.objects.get_bytes(job.result_bucket, job.log_key)
+    return data.decode("utf-8", "replace")

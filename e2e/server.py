@@ -1,0 +1,98 @@
+"""Start and stop ``gas serve`` as a real subprocess on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO.parent / "shared" / "data" / "vcf"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def gas_env(data_dir: Path, port: int | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        GAS_DATA_DIR=str(data_dir),
+        GAS_REFERENCE_DIR=os.environ.get("GAS_REFERENCE_DIR", str(REPO / "var" / "reference")),
+        QUART_AUTH_COOKIE_SECURE="false",
+        GAS_LOG_LEVEL="INFO",
+    )
+    env.pop("DATABASE_URL", None)
+    env.pop("GAS_DATABASE_URL", None)
+    if port is not None:
+        env["GAS_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    return env
+
+
+def gas(data_dir: Path, *args: str, input: str | None = None) -> str:
+    """Run the ``gas`` CLI against the same data dir as the server; its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=gas_env(data_dir), cwd=REPO,
+        capture_output=True, text=True, input=input, timeout=120,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"gas {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        log = open(self.data_dir / "serve.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+            env=gas_env(self.data_dir, self.port), cwd=REPO, stdout=log, stderr=log,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gas serve exited: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise AssertionError(f"gas serve did not answer in {timeout}s: {self.log_tail()}")
+
+    def stop(self, timeout: float = 30) -> int | None:
+        """Ctrl-C, as a person would; the exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        os.kill(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise AssertionError(f"gas serve did not stop on Ctrl-C: {self.log_tail()}") from None
+        finally:
+            self.process = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.data_dir / "serve.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from quart import Quart
+from quart.testing import QuartClient
+from werkzeug.datastructures import FileStorage
+
+from app import users
+from app.config import Settings
+from app.services import Services, open_services
+from app.users import User
+from app.web import create_app
+
+
+@pytest.fixture(scope="session")
+async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Services]:
+    """One real set of local services (embedded Postgres, files) for the web tests."""
+    data = tmp_path_factory.mktemp("gas-web")
+    settings = Settings(
+        data_dir=data, public_url="http://localhost", cookie_secure=False,
+        secret_key="test-secret", queue_wait_seconds=0.2,
+    )
+    opened = await open_services(settings)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(scope="session")
+async def app(services: Services) -> AsyncIterator[Quart]:
+    quart_app = create_app(services.settings, services)
+    async with quart_app.test_app() as running:
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture
+def client(app: Quart) -> QuartClient:
+    return app.test_client()
+
+
+async def make_user(services: Services, role: users.Role = "free") -> tuple[User, str]:
+    """A new user with an API token."""
+    user = await users.create(services.db, f"{uuid.uuid4().hex[:10]}@example.org",
+                              "password123", name="Test", role=role)
+    return user, await users.create_token(services.db, user.user_id)
+
+
+@pytest.fixture
+async def alice(services: Services) -> tuple[User, str]:
+    return await make_user(services)
+
+
+@pytest.fixture
+async def bob(services: Services) -> tuple[User, str]:
+    return await make_user(services)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match[1]
+
+
+async def upload(client: QuartClient, policy: dict, content: bytes, name: str = "in.vcf") -> int:
+    """POST a file to a presigned upload as a browser would (fields, then the file)."""
+    path = "/" + policy["url"].split("://", 1)[1].split("/", 1)[1]
+    response = await client.post(
+        path, form=policy["fields"],
+        files={"file": FileStorage(io.BytesIO(content), filename=name, content_type="text/plain")},
+    )
+    return response.status_code
+
+
+SMALL_VCF = (
+    b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    b"17\t41245466\t.\tG\tA\t.\t.\t.\n"
+)
+
+
+def repo() -> Path:
+    return Path(__file__).resolve().parents[2]

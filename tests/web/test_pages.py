@@ -1,0 +1,135 @@
+"""Accounts and job pages in the browser's shape: forms, CSRF, redirects, ownership."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+
+from quart.testing import QuartClient
+from werkzeug.datastructures import FileStorage
+
+from app.services import Services
+from tests.web.conftest import SMALL_VCF, csrf_from
+
+
+async def signup(client: QuartClient, email: str | None = None, password: str = "password123"):  # type: ignore[no-untyped-def]
+    email = email or f"{uuid.uuid4().hex[:8]}@example.org"
+    token = csrf_from(await (await client.get("/signup")).get_data(as_text=True))
+    response = await client.post(
+        "/signup", form={"email": email, "password": password, "name": "N", "csrf_token": token}
+    )
+    return email, response
+
+
+async def test_signup_logs_in_and_lands_on_annotate(client: QuartClient) -> None:
+    """Signing up creates the account and a session, then shows the upload page."""
+    _, response = await signup(client)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/annotate")
+    page = await client.get("/annotate")
+    assert page.status_code == 200
+    assert "Upload and annotate" in await page.get_data(as_text=True)
+
+
+async def test_signup_refuses_short_password_and_taken_email(client: QuartClient) -> None:
+    """Sign-up errors are shown next to the field, with a 400."""
+    email, _ = await signup(client)
+    other = QuartClient(client.app)
+    _, response = await signup(other, password="short")
+    assert response.status_code == 400 and "at least 8" in await response.get_data(as_text=True)
+    _, response = await signup(other, email=email.upper())
+    assert response.status_code == 400 and "exists already" in await response.get_data(as_text=True)
+
+
+async def test_login_generic_error_and_next(client: QuartClient) -> None:
+    """A wrong password or unknown email gets the same message; login goes to ?next."""
+    email, _ = await signup(client)
+    fresh = QuartClient(client.app)
+    token = csrf_from(await (await fresh.get("/login")).get_data(as_text=True))
+    wrong = await fresh.post("/login", form={"email": email, "password": "nope-nope", "csrf_token": token})
+    unknown = await fresh.post("/login", form={"email": "x" + email, "password": "nope-nope",
+                                               "csrf_token": token})
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Email or password is incorrect." in await wrong.get_data(as_text=True)
+    assert "Email or password is incorrect." in await unknown.get_data(as_text=True)
+    ok = await fresh.post("/login?next=/profile", form={"email": email, "password": "password123",
+                                                       "csrf_token": token})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/profile"
+    evil = await fresh.post("/login?next=//evil.example/x", form={
+        "email": email, "password": "password123", "csrf_token": csrf_from(
+            await (await fresh.get("/login")).get_data(as_text=True))})
+    assert evil.headers["Location"] == "/annotations"
+
+
+async def test_forms_without_csrf_token_are_refused(client: QuartClient) -> None:
+    """Every state-changing form needs the session's CSRF token."""
+    await client.get("/signup")
+    response = await client.post("/signup", form={"email": "a@b.org", "password": "password123"})
+    assert response.status_code == 403
+    await signup(client)
+    assert (await client.post("/profile/tokens", form={"name": "t"})).status_code == 403
+    assert (await client.post("/logout")).status_code == 403
+    forged = await client.post("/profile/tokens", form={"name": "t"},
+                               headers={"X-CSRF-Token": "guess"})
+    assert forged.status_code == 403
+
+
+async def test_pages_need_login(client: QuartClient) -> None:
+    """Signed-out visitors are sent to the login page, and come back after."""
+    for path in ("/annotate", "/annotations", "/profile", f"/annotations/{uuid.uuid4()}"):
+        response = await client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/login?next=")
+
+
+async def test_upload_redirect_creates_job_and_lists_it(client: QuartClient, services: Services) -> None:
+    """The upload form posts to the store, whose redirect creates the job; the job
+    page and the list show it; another user gets a 404 for it."""
+    await signup(client)
+    html = await (await client.get("/annotate")).get_data(as_text=True)
+    url = re.search(r'id="upload-form" method="post" action="([^"]+)"', html)[1]  # type: ignore[index]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    assert "success_action_redirect" in fields and fields["key"].endswith("${filename}")
+    stored = await client.post(
+        "/" + url.split("://", 1)[1].split("/", 1)[1], form=fields,
+        files={"file": FileStorage(io.BytesIO(SMALL_VCF), filename="my sample.vcf")},
+    )
+    assert stored.status_code == 303
+    landing = stored.headers["Location"]
+    assert landing.startswith("http://localhost/annotate/job?")
+    made = await client.get(landing.removeprefix("http://localhost"))
+    assert made.status_code == 303
+    job_path = made.headers["Location"]
+    page = await client.get(job_path)
+    text = await page.get_data(as_text=True)
+    assert page.status_code == 200 and "my_sample.vcf" in text
+    listing = await (await client.get("/annotations")).get_data(as_text=True)
+    assert job_path.rsplit("/", 1)[1] in listing
+    other = QuartClient(client.app)
+    await signup(other)
+    assert (await other.get(job_path)).status_code == 404
+
+
+async def test_api_tokens_shown_once_and_revocable(client: QuartClient) -> None:
+    """A token made on /profile works on the API, is shown once, and stops on revoke."""
+    await signup(client)
+    html = await (await client.get("/profile")).get_data(as_text=True)
+    made = await client.post("/profile/tokens", form={"name": "laptop", "csrf_token": csrf_from(html)})
+    text = await made.get_data(as_text=True)
+    token = re.search(r'id="new-token" readonly value="([^"]+)"', text)[1]  # type: ignore[index]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+    profile = await (await client.get("/profile")).get_data(as_text=True)
+    assert token not in profile
+    revoke = re.search(r'action="(/profile/tokens/[^"]+/revoke)"', profile)[1]  # type: ignore[index]
+    await client.post(revoke, form={"csrf_token": csrf_from(profile)})
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+async def test_security_headers_and_friendly_404(client: QuartClient) -> None:
+    """Pages carry the security headers; an unknown page is a friendly 404."""
+    response = await client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Traceback" not in await response.get_data(as_text=True)
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
