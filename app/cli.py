@@ -78,9 +78,8 @@ def annotator() -> None:
 def annotate(input_path: Path, output: Path, build: str, summary: Path | None,
              log_path: Path | None) -> None:
     """Annotate a VCF file (plain or gzipped) without a server."""
-    from annotator.reference import ReferenceMissing
-
     from annotator import engine
+    from annotator.reference import ReferenceMissing
 
     settings = _settings()
     try:

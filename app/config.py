@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GAS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GAS_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Path("var")
     database_url: str | None = Field(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
@@ -16,7 +17,7 @@ from app.services import Services, open_services
 log = logging.getLogger(__name__)
 
 
-def _role(name: str) -> Callable[[Services], Awaitable[None]]:
+def _role(name: str) -> Callable[[Services], Coroutine[Any, Any, None]]:
     if name == "annotator":
         from annotator.worker import run
 

@@ -47,6 +47,7 @@ class Services:
 
     async def close(self) -> None:
         await self.events.close()
+        await self.bus.close()
         await self.db.disconnect()
         if self._embedded is not None:
             self._embedded.stop()

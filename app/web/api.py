@@ -126,17 +126,16 @@ class ErrorOut(BaseModel):
 
 
 def job_out(job: Job) -> JobOut:
-    ext = {"_external": True}
     return JobOut(
         job_id=job.job_id, status=job.status, progress=job.progress,
         input_file_name=job.input_file_name, input_size=job.input_size,
         submitted_at=job.submitted_at, started_at=job.started_at, completed_at=job.completed_at,
         storage=job.storage, variant_count=job.variant_count, error=job.error,
         links=Links(
-            self=url_for("api.get_job", job_id=job.job_id, **ext),
-            result=url_for("api.job_result", job_id=job.job_id, **ext),
-            log=url_for("api.job_log", job_id=job.job_id, **ext),
-            page=url_for("jobs.job_page", job_id=job.job_id, **ext),
+            self=url_for("api.get_job", job_id=job.job_id, _external=True),
+            result=url_for("api.job_result", job_id=job.job_id, _external=True),
+            log=url_for("api.job_log", job_id=job.job_id, _external=True),
+            page=url_for("jobs.job_page", job_id=job.job_id, _external=True),
         ),
     )
 

@@ -48,10 +48,10 @@ def login_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T |
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect."""
     if not target:
-        return url_for("jobs.annotations")
+        return url_for("jobs.job_list")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("jobs.annotations")
+        return url_for("jobs.job_list")
     return target
 
 

@@ -61,10 +61,11 @@ async def _stream(user_id: str) -> AsyncIterator[bytes]:
 async def events() -> ResponseReturnValue:
     user = await signed_in_user()
     assert user is not None
-    response: Response = await make_response(
+    response = await make_response(
         _stream(user.user_id),
         {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
          "X-Accel-Buffering": "no"},
     )
+    assert isinstance(response, Response)
     response.timeout = None
     return response

@@ -54,7 +54,7 @@ async def uploaded() -> ResponseReturnValue:
 
 @bp.get("/annotations")
 @login_required
-async def annotations() -> ResponseReturnValue:
+async def job_list() -> ResponseReturnValue:
     user = await _user()
     before = None
     if request.args.get("before_at") and request.args.get("before_id"):

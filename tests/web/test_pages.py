@@ -88,7 +88,8 @@ async def test_upload_redirect_creates_job_and_lists_it(client: QuartClient, ser
     await signup(client)
     html = await (await client.get("/annotate")).get_data(as_text=True)
     url = re.search(r'id="upload-form" method="post" action="([^"]+)"', html)[1]  # type: ignore[index]
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    form = html.split('id="upload-form"', 1)[1].split("</form>", 1)[0]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     assert "success_action_redirect" in fields and fields["key"].endswith("${filename}")
     stored = await client.post(
         "/" + url.split("://", 1)[1].split("/", 1)[1], form=fields,

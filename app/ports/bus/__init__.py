@@ -70,3 +70,6 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def count(self, queue: str) -> int:
         """Messages in the queue, visible or not (backlog, tests)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the adapter holds open."""

@@ -1,0 +1,66 @@
+"""Shared fixtures: one PostgreSQL server per test session, a fresh database per module.
+
+``DATABASE_URL`` (or ``GAS_DATABASE_URL``) points the tests at an existing server
+instead of the embedded one; the account must be allowed to create databases.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from databases import Database
+
+from app.db import EmbeddedPostgres, connect, migrate
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` with its database replaced, keeping host, socket and options."""
+    return urllib.parse.urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("GAS_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if given:
+        yield given
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+async def database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A new, migrated database for this test module, dropped afterwards."""
+    name = f"gas_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = with_database(postgres_url, name)
+    db = await connect(url, max_size=2)
+    try:
+        await migrate(db)
+    finally:
+        await db.disconnect()
+    yield url
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = await connect(database_url)
+    yield database
+    await database.disconnect()
