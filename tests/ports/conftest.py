@@ -25,6 +25,8 @@ from quart import Quart, Response
 from app.db import connect
 from app.ports.bus import Bus
 from app.ports.bus.local import PostgresBus
+from app.ports.jobs import JobStore
+from app.ports.jobs.local import PostgresJobStore
 from app.ports.events import Events
 from app.ports.events.local import PostgresEvents
 from app.ports.mail import Mailer
@@ -211,3 +213,11 @@ async def events(request: pytest.FixtureRequest, db: Database, database_url: str
         await listener.close()
         await publisher.close()
         await other_db.disconnect()
+
+
+# -- jobs --------------------------------------------------------------------------
+
+@pytest.fixture(params=["local"])
+def job_store(request: pytest.FixtureRequest, db: Database) -> JobStore:
+    assert request.param == "local"
+    return PostgresJobStore(db)

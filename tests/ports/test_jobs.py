@@ -1,0 +1,95 @@
+"""Job store contract: create once, list newest first, change state only conditionally."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, utcnow
+from app.ports.jobs import JobStore
+
+
+def new_job(user_id: str, minutes_ago: int = 0) -> Job:
+    job_id = str(uuid.uuid4())
+    return Job(
+        job_id=job_id, user_id=user_id, input_file_name="a.vcf", input_bucket="in",
+        input_key=f"inputs/{user_id}/{job_id}~a.vcf", input_size=10,
+        submitted_at=utcnow() - timedelta(minutes=minutes_ago),
+    )
+
+
+async def test_create_is_once_per_id(job_store: JobStore) -> None:
+    """Creating a job id twice keeps the first and says so."""
+    job = new_job(str(uuid.uuid4()))
+    assert await job_store.create(job) is True
+    assert await job_store.create(job) is False
+    stored = await job_store.get(job.job_id)
+    assert stored is not None and stored.status == PENDING and stored.input_key == job.input_key
+
+
+async def test_get_unknown_is_none(job_store: JobStore) -> None:
+    """An unknown job id is None, not an error."""
+    assert await job_store.get(str(uuid.uuid4())) is None
+
+
+async def test_list_newest_first_with_cursor(job_store: JobStore) -> None:
+    """A user's jobs come newest first, page by page, and only theirs."""
+    user = str(uuid.uuid4())
+    jobs = [new_job(user, minutes_ago=m) for m in (5, 1, 3, 2, 4)]
+    for job in jobs:
+        await job_store.create(job)
+    await job_store.create(new_job(str(uuid.uuid4())))
+    expected = [j.job_id for j in sorted(jobs, key=lambda j: j.submitted_at, reverse=True)]
+    first = await job_store.list_for_user(user, limit=3)
+    assert [j.job_id for j in first] == expected[:3]
+    last = first[-1]
+    rest = await job_store.list_for_user(user, limit=3, before=(last.submitted_at, last.job_id))
+    assert [j.job_id for j in rest] == expected[3:]
+    assert await job_store.count_for_user(user) == 5
+
+
+async def test_transition_only_from_the_given_states(job_store: JobStore) -> None:
+    """A state change happens only from the named states, with its fields."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    assert await job_store.transition(job.job_id, [RUNNING], COMPLETED) is False
+    now = utcnow()
+    assert await job_store.transition(job.job_id, [PENDING], RUNNING, started_at=now) is True
+    assert await job_store.transition(job.job_id, [PENDING], RUNNING) is False
+    assert await job_store.transition(job.job_id, [RUNNING], COMPLETED, progress=100,
+                                      storage="hot") is True
+    stored = await job_store.get(job.job_id)
+    assert stored is not None
+    assert (stored.status, stored.progress, stored.storage) == (COMPLETED, 100, "hot")
+    assert stored.started_at == now
+
+
+async def test_transition_with_field_condition(job_store: JobStore) -> None:
+    """``when`` adds field conditions (e.g. storage must still be hot)."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    await job_store.transition(job.job_id, [PENDING], COMPLETED, storage="hot")
+    assert not await job_store.transition(job.job_id, [COMPLETED], COMPLETED,
+                                          when={"storage": "cold"}, storage="restoring")
+    assert await job_store.transition(job.job_id, [COMPLETED], COMPLETED,
+                                      when={"storage": "hot"}, storage="archiving")
+
+
+async def test_concurrent_claims_have_one_winner(job_store: JobStore) -> None:
+    """Ten workers racing to claim one pending job: exactly one succeeds."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    wins = await asyncio.gather(*(job_store.transition(job.job_id, [PENDING], RUNNING)
+                                  for _ in range(10)))
+    assert sum(wins) == 1
+
+
+async def test_unknown_fields_are_refused(job_store: JobStore) -> None:
+    """A typo in a field name is an error, not a silent no-op."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    with pytest.raises(ValueError, match="not job fields"):
+        await job_store.transition(job.job_id, [PENDING], FAILED, eror="x")
