@@ -75,6 +75,8 @@ def test_api_flow_end_to_end_and_after_restart(server: Server, tmp_path: Path) -
         assert [j["job_id"] for j in client.get("/api/v1/jobs").json()["jobs"]] == [job["job_id"]]
 
     assert server.stop() == 0
+    # Ctrl-C stopped the embedded PostgreSQL too: no server left on the data dir.
+    assert not (server.data_dir / "postgres" / "postmaster.pid").exists()
     server.start()
     with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
         again = client.get(f"/api/v1/jobs/{job['job_id']}")

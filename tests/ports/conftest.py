@@ -25,10 +25,10 @@ from quart import Quart, Response
 from app.db import connect
 from app.ports.bus import Bus
 from app.ports.bus.local import PostgresBus
-from app.ports.jobs import JobStore
-from app.ports.jobs.local import PostgresJobStore
 from app.ports.events import Events
 from app.ports.events.local import PostgresEvents
+from app.ports.jobs import JobStore
+from app.ports.jobs.local import PostgresJobStore
 from app.ports.mail import Mailer
 from app.ports.mail.local import OutboxMailer, SmtpMailer
 from app.ports.objects import ObjectStore
