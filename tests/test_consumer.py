@@ -37,8 +37,8 @@ async def running(bus: Bus, queue: str, handle: Any, **kwargs: Any) -> AsyncIter
             await task
 
 
-async def eventually(check: Any, timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check: Any, within: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.1)
@@ -72,7 +72,7 @@ async def test_failing_message_is_retried_then_dead_lettered(bus: tuple[Bus, str
 
     await adapter.publish(queue, '{"n": 2}')
     async with running(adapter, queue, handle):
-        await eventually(lambda: _count(adapter, f"{queue}-dlq", 1), timeout=20)
+        await eventually(lambda: _count(adapter, f"{queue}-dlq", 1), within=20)
     assert attempts == 2
     assert await adapter.count(queue) == 0
 
@@ -89,7 +89,7 @@ async def test_poison_message_goes_to_dead_letter_queue(bus: tuple[Bus, str]) ->
     await adapter.publish(queue, "{not json")
     await adapter.publish(queue, "[1, 2]")
     async with running(adapter, queue, handle):
-        await eventually(lambda: _count(adapter, f"{queue}-dlq", 2), timeout=20)
+        await eventually(lambda: _count(adapter, f"{queue}-dlq", 2), within=20)
     assert not called
 
 
@@ -105,7 +105,7 @@ async def test_long_work_keeps_its_message_hidden(bus: tuple[Bus, str]) -> None:
 
     await adapter.publish(queue, '{"n": 3}')
     async with running(adapter, queue, slow), running(adapter, queue, slow):
-        await eventually(lambda: _zero(adapter, queue), timeout=15)
+        await eventually(lambda: _zero(adapter, queue), within=15)
     assert starts == 1
 
 
