@@ -16,6 +16,7 @@ from typing import Any
 from quart import Blueprint, Response, make_response
 from quart.typing import ResponseReturnValue
 
+from app.ports.events import Events
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
 
@@ -27,10 +28,10 @@ def _frame(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-async def _stream(user_id: str) -> AsyncIterator[bytes]:
+async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:
     # Tell EventSource to wait 3 s before reconnecting when the stream drops.
     yield b"retry: 3000\n\n"
-    subscription = services().events.subscribe(user_id)
+    subscription = port.subscribe(user_id)
     pending: asyncio.Task[dict[str, Any]] | None = None
     try:
         while True:
@@ -62,7 +63,7 @@ async def events() -> ResponseReturnValue:
     user = await signed_in_user()
     assert user is not None
     response = await make_response(
-        _stream(user.user_id),
+        _stream(services().events, user.user_id),
         {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
          "X-Accel-Buffering": "no"},
     )
