@@ -10,7 +10,8 @@ import json
 import logging
 import multiprocessing
 import tempfile
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from annotator import engine
 from annotator.reference import ReferenceMissing
 from app import users
 from app.consumer import PoisonMessage, consume
-from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, result_prefix, utcnow
+from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, result_prefix, safe_file_name, utcnow
 from app.ports.bus import Message
 from app.ports.objects import ObjectNotFound
 from app.services import Services
@@ -27,8 +28,13 @@ log = logging.getLogger(__name__)
 
 
 def run_engine(
-    input_path: str, output_path: str, log_path: str, summary_path: str,
-    reference_root: str, build: str, progress_path: str,
+    input_path: str,
+    output_path: str,
+    log_path: str,
+    summary_path: str,
+    reference_root: str,
+    build: str,
+    progress_path: str,
 ) -> dict[str, Any]:
     """Runs in a worker process. Progress goes through a small file, which the
     event loop polls, so nothing but paths has to cross the process boundary."""
@@ -38,8 +44,13 @@ def run_engine(
         progress_file.write_text(str(int(percent)))
 
     return engine.annotate_file(
-        Path(input_path), Path(output_path), reference_root=Path(reference_root), build=build,
-        log_path=Path(log_path), summary_path=Path(summary_path), progress=progress,
+        Path(input_path),
+        Path(output_path),
+        reference_root=Path(reference_root),
+        build=build,
+        log_path=Path(log_path),
+        summary_path=Path(summary_path),
+        progress=progress,
     )
 
 
@@ -50,10 +61,13 @@ def make_executor(processes: int) -> ProcessPoolExecutor:
 
 
 class Annotator:
-    def __init__(self, services: Services, executor: Executor) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.executor = executor
+        self.executor = make_executor(services.settings.annotator_processes)
         self.work_dir = services.settings.data_path / "work"
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def handle(self, message: Message, body: dict[str, Any]) -> None:
         job_id = body.get("job_id")
@@ -84,9 +98,7 @@ class Annotator:
         try:
             info = await self.services.objects.head(job.input_bucket, job.input_key)
         except ObjectNotFound:
-            raise JobFailed(
-                "The uploaded file is no longer in storage. Please upload it again."
-            ) from None
+            raise JobFailed("The uploaded file is no longer in storage. Please upload it again.") from None
         if (owner is None or not owner.premium) and info.size > settings.free_max_input_bytes:
             raise JobFailed(
                 f"The file is {info.size:,} bytes; free accounts can annotate files up to "
@@ -95,19 +107,33 @@ class Annotator:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=f"{job.job_id}-", dir=self.work_dir) as tmp:
             work = Path(tmp)
-            source, output = work / "input", work / "output.vcf"
+            # The engine names the file in its log: give it the name the user knows.
+            source, output = work / safe_file_name(job.input_file_name), work / "output.vcf"
             log_file, summary_file, progress_file = work / "log.txt", work / "summary.json", work / "progress"
             await self.services.objects.get_file(job.input_bucket, job.input_key, source)
             log.info("annotating %s bytes", info.size, extra=ctx)
             loop = asyncio.get_running_loop()
             future = loop.run_in_executor(
-                self.executor, run_engine, str(source), str(output), str(log_file),
-                str(summary_file), str(settings.reference_path), job.build or settings.default_build,
+                self.executor,
+                run_engine,
+                str(source),
+                str(output),
+                str(log_file),
+                str(summary_file),
+                str(settings.reference_path),
+                job.build or settings.default_build,
                 str(progress_file),
             )
             watcher = asyncio.create_task(self._watch_progress(job, progress_file))
             try:
                 summary = await future
+            except BrokenProcessPool:
+                # An engine process died (killed, out of memory): start a new pool and
+                # let the message be retried; the job is picked up again as running.
+                log.error("annotation process died; restarting the pool", extra=ctx)
+                self.executor.shutdown(wait=False, cancel_futures=True)
+                self.executor = make_executor(settings.annotator_processes)
+                raise
             except engine.VcfError as exc:
                 raise JobFailed(f"This file is not a VCF GAS can read: {exc}") from exc
             except ReferenceMissing as exc:
@@ -120,23 +146,33 @@ class Annotator:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
-            stem = Path(job.input_file_name).name
+            stem = safe_file_name(job.input_file_name)
             for suffix in (".gz", ".bgz", ".vcf"):
                 stem = stem.removesuffix(suffix)
             prefix = result_prefix(job.user_id, job.job_id)
             bucket = settings.results_bucket
             result_key, log_key, summary_key = (
-                f"{prefix}{stem}.annot.vcf", f"{prefix}{stem}.log.txt", f"{prefix}summary.json"
+                f"{prefix}{stem}.annot.vcf",
+                f"{prefix}{stem}.log.txt",
+                f"{prefix}summary.json",
             )
             objects = self.services.objects
             await objects.put_file(bucket, result_key, output, "text/x-vcf")
             await objects.put_file(bucket, log_key, log_file, "text/plain; charset=utf-8")
             await objects.put_file(bucket, summary_key, summary_file, "application/json")
         done = await self.services.jobs.transition(
-            job.job_id, [RUNNING], COMPLETED,
-            completed_at=utcnow(), progress=100, variant_count=summary.get("variant_count"),
-            result_bucket=bucket, result_key=result_key, log_key=log_key,
-            summary_key=summary_key, storage="hot", error=None,
+            job.job_id,
+            [RUNNING],
+            COMPLETED,
+            completed_at=utcnow(),
+            progress=100,
+            variant_count=summary.get("variant_count"),
+            result_bucket=bucket,
+            result_key=result_key,
+            log_key=log_key,
+            summary_key=summary_key,
+            storage="hot",
+            error=None,
         )
         if done:
             log.info("job completed", extra=ctx)
@@ -182,14 +218,15 @@ class JobFailed(Exception):
 async def run(services: Services) -> None:
     """The annotator role: until cancelled."""
     settings = services.settings
-    executor = make_executor(settings.annotator_processes)
+    annotator = Annotator(services)
     try:
-        annotator = Annotator(services, executor)
         await consume(
-            services.bus, "job-requests", annotator.handle,
+            services.bus,
+            "job-requests",
+            annotator.handle,
             concurrency=settings.annotator_concurrency,
             visibility=settings.queue_visibility_seconds,
             wait_seconds=settings.queue_wait_seconds,
         )
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        annotator.close()

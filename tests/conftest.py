@@ -10,12 +10,15 @@ import os
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 from databases import Database
 
+from app.config import Settings
 from app.db import EmbeddedPostgres, connect, migrate
+from app.services import Services, open_services
 
 
 def with_database(url: str, name: str) -> str:
@@ -64,3 +67,24 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = await connect(database_url)
     yield database
     await database.disconnect()
+
+
+@pytest.fixture(scope="module")
+async def services(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Services]:
+    """The real local services (this module's database, files under a temp dir)."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("gas"), database_url=database_url,
+        public_url="http://localhost", cookie_secure=False, secret_key="test-secret",
+        queue_wait_seconds=0.2, reference_dir=installed_reference(),
+    )
+    opened = await open_services(settings)
+    yield opened
+    await opened.close()
+
+
+def installed_reference() -> Path:
+    """The installed reference data (``make test`` installs GRCh37 there)."""
+    default = Path(__file__).resolve().parent.parent / "var" / "reference"
+    return Path(os.environ.get("GAS_REFERENCE_DIR", default))

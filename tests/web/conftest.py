@@ -12,26 +12,12 @@ from quart.testing import QuartClient
 from werkzeug.datastructures import FileStorage
 
 from app import users
-from app.config import Settings
-from app.services import Services, open_services
+from app.services import Services
 from app.users import User
 from app.web import create_app
 
 
-@pytest.fixture(scope="session")
-async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Services]:
-    """One real set of local services (embedded Postgres, files) for the web tests."""
-    data = tmp_path_factory.mktemp("gas-web")
-    settings = Settings(
-        data_dir=data, public_url="http://localhost", cookie_secure=False,
-        secret_key="test-secret", queue_wait_seconds=0.2,
-    )
-    opened = await open_services(settings)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def app(services: Services) -> AsyncIterator[Quart]:
     quart_app = create_app(services.settings, services)
     async with quart_app.test_app() as running:

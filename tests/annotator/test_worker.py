@@ -1,0 +1,140 @@
+"""The annotator worker: a pending job becomes completed (or failed with a reason a
+person can act on), exactly once, with its result, log and summary stored."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from annotator.worker import Annotator
+from app import users
+from app.consumer import PoisonMessage
+from app.jobs import Job, input_key, utcnow
+from app.ports.bus import Message
+from app.services import Services
+
+VCF = (
+    b"##fileformat=VCFv4.2\n##reference=GRCh37\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    b"17\t41245466\t.\tG\tA\t50\tPASS\t.\n17\t7577120\t.\tC\tT\t50\tPASS\t.\n"
+)
+
+
+@pytest.fixture(scope="module")
+async def annotator(services: Services) -> AsyncIterator[Annotator]:
+    worker = Annotator(services)
+    yield worker
+    worker.close()
+
+
+async def new_job(services: Services, content: bytes | None, role: users.Role = "free") -> Job:
+    user = await users.create(services.db, f"{uuid.uuid4().hex[:8]}@example.org", "password123",
+                              role=role)
+    job_id = str(uuid.uuid4())
+    key = input_key(user.user_id, job_id, "in.vcf")
+    if content is not None:
+        await services.objects.put_bytes(services.settings.inputs_bucket, key, content, "text/plain")
+    job = Job(job_id=job_id, user_id=user.user_id, input_file_name="in.vcf",
+              input_bucket=services.settings.inputs_bucket, input_key=key,
+              input_size=len(content or b""), submitted_at=utcnow())
+    await services.jobs.create(job)
+    return job
+
+
+def message(job: Job) -> Message:
+    body = json.dumps({"job_id": job.job_id})
+    return Message("job-requests", str(uuid.uuid4()), body, str(uuid.uuid4()), 1)
+
+
+async def run(annotator: Annotator, job: Job) -> Job:
+    msg = message(job)
+    await annotator.handle(msg, json.loads(msg.body))
+    stored = await annotator.services.jobs.get(job.job_id)
+    assert stored is not None
+    return stored
+
+
+async def test_pending_job_completes_with_result_log_and_summary(
+    services: Services, annotator: Annotator
+) -> None:
+    """The engine's output, log and summary are stored and the job says completed."""
+    done = await run(annotator, await new_job(services, VCF))
+    assert done.status == "completed" and done.progress == 100 and done.storage == "hot"
+    assert done.variant_count == 2 and done.started_at and done.completed_at
+    assert done.result_key and done.log_key and done.summary_key and done.result_bucket
+    result = (await services.objects.get_bytes(done.result_bucket, done.result_key)).decode()
+    assert "BRCA1" in result and "TP53" in result
+    summary = json.loads(await services.objects.get_bytes(done.result_bucket, done.summary_key))
+    assert summary["variant_count"] == 2
+    assert "in.vcf" in (await services.objects.get_bytes(done.result_bucket, done.log_key)).decode()
+
+
+async def test_finished_job_is_not_run_again(services: Services, annotator: Annotator) -> None:
+    """A redelivered request for a completed job changes nothing."""
+    job = await new_job(services, VCF)
+    first = await run(annotator, job)
+    again = await run(annotator, job)
+    assert again.completed_at == first.completed_at
+    assert await services.bus.count("job-results-notify") >= 1
+
+
+async def test_free_user_oversize_input_fails_with_reason(
+    services: Services, annotator: Annotator
+) -> None:
+    """The annotator re-checks the free limit: the job fails and says how to fix it."""
+    big = VCF + b"##" + b"x" * services.settings.free_max_input_bytes + b"\n"
+    failed = await run(annotator, await new_job(services, big))
+    assert failed.status == "failed" and failed.error and "Upgrade to Premium" in failed.error
+
+
+async def test_premium_user_large_input_is_fine(services: Services, annotator: Annotator) -> None:
+    """Premium users have no 150 KB limit."""
+    header = VCF.split(b"#CHROM")[0]
+    big = header + b"##" + b"x" * 200_000 + b"\n#CHROM" + VCF.split(b"#CHROM")[1]
+    done = await run(annotator, await new_job(services, big, role="premium"))
+    assert done.status == "completed"
+
+
+async def test_missing_input_fails_not_retried(services: Services, annotator: Annotator) -> None:
+    """A job whose input vanished fails with a reason instead of retrying forever."""
+    failed = await run(annotator, await new_job(services, None))
+    assert failed.status == "failed" and failed.error and "upload it again" in failed.error
+
+
+async def test_bad_vcf_fails_with_line_number(services: Services, annotator: Annotator) -> None:
+    """A broken VCF fails the job with the line that is wrong; the worker carries on."""
+    bad = VCF + b"17\tnot-a-number\t.\tG\tA\t50\tPASS\t.\n"
+    failed = await run(annotator, await new_job(services, bad))
+    assert failed.status == "failed" and failed.error and "line 6" in failed.error
+    assert (await run(annotator, await new_job(services, VCF))).status == "completed"
+
+
+async def test_engine_process_killed_restarts_the_pool(
+    services: Services, annotator: Annotator
+) -> None:
+    """If an engine process dies, the message is retried on a fresh pool and the
+    job still completes on the next delivery."""
+    job = await new_job(services, VCF)
+    pids = list(annotator.executor._processes or {})  # type: ignore[attr-defined]
+    if not pids:  # start the pool's process
+        await run(annotator, await new_job(services, VCF))
+        pids = list(annotator.executor._processes or {})  # type: ignore[attr-defined]
+    broken = annotator.executor
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool):
+        await run(annotator, job)
+    assert annotator.executor is not broken
+    assert (await run(annotator, job)).status == "completed"
+
+
+async def test_unknown_job_is_poison(annotator: Annotator) -> None:
+    """A request for a job that does not exist is poison: it goes to the DLQ."""
+    msg = Message("job-requests", "m", json.dumps({"job_id": str(uuid.uuid4())}), "r", 1)
+    with pytest.raises(PoisonMessage):
+        await annotator.handle(msg, json.loads(msg.body))
