@@ -112,21 +112,13 @@ class Annotator:
             log_file, summary_file, progress_file = work / "log.txt", work / "summary.json", work / "progress"
             await self.services.objects.get_file(job.input_bucket, job.input_key, source)
             log.info("annotating %s bytes", info.size, extra=ctx)
-            loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(
-                self.executor,
-                run_engine,
-                str(source),
-                str(output),
-                str(log_file),
-                str(summary_file),
-                str(settings.reference_path),
-                job.build or settings.default_build,
-                str(progress_file),
-            )
             watcher = asyncio.create_task(self._watch_progress(job, progress_file))
             try:
-                summary = await future
+                summary = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, run_engine, str(source), str(output), str(log_file),
+                    str(summary_file), str(settings.reference_path),
+                    job.build or settings.default_build, str(progress_file),
+                )
             except BrokenProcessPool:
                 # An engine process died (killed, out of memory): start a new pool and
                 # let the message be retried; the job is picked up again as running.

@@ -1,0 +1,447 @@
+"""The annotation engine: one VCF in, an annotated VCF + log + JSON summary out.
+
+`annotate_file` streams its input in batches of lines (memory stays flat with
+input size), annotates each batch with numpy (see `annotate`), and writes the
+output as it goes. It runs in a worker process: module-level, picklable
+arguments, no state kept between calls except the reference cache.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from annotator import __version__
+from annotator.annotate import Annotator, Batch
+from annotator.builds import UCSC_HG19_CHRM_LENGTH, Detected, contig_attributes, detect
+from annotator.liftover import LIFT_STATUS, Chain
+from annotator.records import Records, parse
+from annotator.reference import Reference, ReferenceMissing, installed_builds, load
+from annotator.vcf import Header, VcfError, VcfReader
+
+__all__ = ["VcfError", "annotate_file"]
+
+BATCH_LINES = 10_000
+DEFAULT_BUILD = "GRCh37"
+_OLD_META = re.compile(r"^##(INFO|FORMAT|FILTER)=([^<].*)$")
+
+
+@dataclass
+class Plan:
+    """Which reference to annotate on, and what the log must say about it."""
+
+    declared: str | None
+    evidence: str
+    requested: str
+    used: str
+    lift_from: str | None
+    note: str
+
+
+def plan_build(detected: Detected, requested: str, installed: list[str], ref_root: Path) -> Plan:
+    notes: list[str] = []
+    if requested != "auto":
+        source = requested
+        if detected.build and detected.build != requested:
+            notes.append(
+                f"the header says {detected.build} ({detected.evidence}); "
+                f"annotated as {requested} as requested"
+            )
+    elif detected.build:
+        source = detected.build
+    else:
+        source = DEFAULT_BUILD
+        notes.append(f"no build declared in the header; assumed {DEFAULT_BUILD}")
+    if source in installed:
+        return Plan(detected.build, detected.evidence, requested, source, None, "; ".join(notes))
+    for target in installed:
+        ref = load(ref_root, target)
+        if ref.chain(source) is not None:
+            notes.append(
+                f"input is {source}: lifted over to {target} with {ref.meta['liftover'][source]['file']}"
+            )
+            return Plan(detected.build, detected.evidence, requested, target, source, "; ".join(notes))
+    if requested != "auto" or not installed:
+        raise ReferenceMissing(ref_root, source)
+    used = DEFAULT_BUILD if DEFAULT_BUILD in installed else installed[0]
+    notes.append(
+        f"MISMATCH: input is {source} but only {', '.join(installed)} is installed and no lift-over "
+        f"from {source} exists; positions were annotated as {used} coordinates unchanged, so genes "
+        f"and bands may be wrong (install with `gas reference install --build {source}`)"
+    )
+    return Plan(detected.build, detected.evidence, requested, used, None, "; ".join(notes))
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.t0 = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        self.lines.append(f"[{time.monotonic() - self.t0:7.2f}s] {message}")
+
+
+def _convert_v3_meta(line: str) -> str:
+    """VCF v3.3 ``##INFO=DP,1,Integer,"Total Depth"`` → v4 angle-bracket form."""
+    m = _OLD_META.match(line)
+    if not m:
+        return line
+    kind, body = m.groups()
+    parts = [p.strip() for p in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', body)]
+    if kind == "FILTER":
+        desc = parts[1].strip('"') if len(parts) > 1 else ""
+        return f'##FILTER=<ID={parts[0]},Description="{desc}">'
+    if len(parts) < 4:
+        return line
+    ident, number, typ = parts[0], parts[1], parts[2]
+    desc = ",".join(parts[3:]).strip('"').replace('"', "'")
+    number = "." if number in ("-1", "") else number
+    return f'##{kind}=<ID={ident},Number={number},Type={typ},Description="{desc}">'
+
+
+class _Contigs:
+    """Per-run cache: input contig name → reference contig (and lift-over source)."""
+
+    def __init__(self, ref: Reference, chain: Chain | None, header: Header, plan: Plan):
+        self.ref = ref
+        self.chain = chain
+        self.cache: dict[str, tuple[int, int]] = {}
+        self.index: dict[str, int] = {}
+        self.lengths: dict[str, int] = {}
+        for line in header.meta:
+            if line.startswith("##contig="):
+                attrs = contig_attributes(line)
+                if attrs.get("length", "").isdigit() and "id" in attrs:
+                    self.lengths[attrs["id"]] = int(attrs["length"])
+        self.notes: list[str] = []
+        self.dst: list[int] = [ref.contig_index(n) for n in chain.dst_names] if chain is not None else []
+
+    def lookup(self, name: str) -> tuple[int, int]:
+        """(reference contig or -1, chain source contig or -1)."""
+        got = self.cache.get(name)
+        if got is None:
+            idx = self.ref.contig_index(name)
+            if name.lower() in ("chrm", "m") and idx >= 0 and self.ref.build == "GRCh37":
+                if self.lengths.get(name) == UCSC_HG19_CHRM_LENGTH:
+                    self.notes.append(
+                        f"{name} is declared {UCSC_HG19_CHRM_LENGTH} bp long: that is UCSC hg19's chrM "
+                        "(NC_001807), not rCRS; its variants were annotated at rCRS positions and "
+                        "may be off by a few bases"
+                    )
+                else:
+                    self.notes.append(f"{name} read as the rCRS mitochondrion (GRCh37 MT)")
+            src = -1
+            is_mito = idx >= 0 and self.ref.display(idx) in ("MT", "M")
+            if self.chain is not None and not is_mito:
+                # NCBI36 and GRCh37 share the rCRS mitochondrion in the 1000 Genomes
+                # references, so MT is never lifted.
+                src = self.chain.source_contig(name)
+                idx = -1
+            got = (idx, src)
+            self.cache[name] = got
+            self.index[name] = idx
+        return got
+
+
+def annotate_file(
+    input_path: Path,
+    output_path: Path,
+    *,
+    reference_root: Path,
+    build: str = "auto",
+    log_path: Path | None = None,
+    summary_path: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    upstream_window: int = 5000,
+) -> dict[str, Any]:
+    """Annotate `input_path` into `output_path`; returns the summary dict.
+
+    Raises VcfError (with `.line`) for input that is not a readable VCF, and
+    ReferenceMissing when no reference is installed for the build to use.
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    reference_root = Path(reference_root)
+    log = _Log()
+    log(f"GAS annotation engine {__version__}")
+    log(f"input {input_path.name} ({input_path.stat().st_size:,} bytes)")
+    tmp = output_path.with_name(output_path.name + ".part")
+    # Millions of short-lived lists and strings, none in reference cycles: the
+    # cyclic GC would rescan them all on every generation-0 pass (3x slower).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with VcfReader(input_path) as reader:
+            summary = _run(reader, tmp, reference_root, build, upstream_window, progress, log)
+        os.replace(tmp, output_path)
+    except VcfError as exc:
+        log(f"FAILED: {exc}")
+        _write_log(log_path, log)
+        raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        tmp.unlink(missing_ok=True)
+    log(f"wrote {output_path.name}")
+    summary["elapsed_seconds"] = round(time.monotonic() - log.t0, 3)
+    _write_log(log_path, log)
+    if summary_path is not None:
+        summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+    if progress is not None:
+        progress(100)
+    return summary
+
+
+def _write_log(path: Path | None, log: _Log) -> None:
+    if path is not None:
+        path.write_text("\n".join(log.lines) + "\n")
+
+
+def _run(
+    reader: VcfReader,
+    out_path: Path,
+    reference_root: Path,
+    requested: str,
+    window: int,
+    progress: Callable[[int], None] | None,
+    log: _Log,
+) -> dict[str, Any]:
+    header = reader.read_header()
+    log(
+        f"header: {header.fileformat or 'no ##fileformat line'}, {len(header.meta)} meta lines, "
+        f"{len(header.samples)} samples, {'gzip' if reader.compressed else 'plain text'}"
+    )
+    detected = detect(header.meta)
+    log(f"build declared: {detected.build or 'none'} ({detected.evidence})")
+    plan = plan_build(detected, requested, installed_builds(reference_root), reference_root)
+    ref = load(reference_root, plan.used)
+    chain = ref.chain(plan.lift_from) if plan.lift_from else None
+    log(f"annotating on {ref.build} ({ref.meta['annotation']}; {ref.provenance()})")
+    if plan.note:
+        log(f"NOTE: {plan.note}")
+    annotator = Annotator(ref, window)
+    contigs = _Contigs(ref, chain, header, plan)
+    v3 = header.version() < (4, 0)
+
+    n_tabs = len(header.columns) - 1
+    reannotating = any(m.startswith(("##INFO=<ID=GAS_", "##GAS")) for m in header.meta)
+    per_chrom: Counter[str] = Counter()
+    unannotated: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    lift_failed: Counter[str] = Counter()
+    alleles = multiallelic = symbolic = lifted = records = 0
+    last_pct = -1
+
+    with out_path.open("w", encoding="utf-8", errors="surrogateescape", newline="\n") as out:
+        _write_header(out, header, annotator, plan, ref, v3)
+        for first, lines in reader.chunks():
+            rec = parse(first, lines, n_tabs, skipped)
+            if rec is None:
+                continue
+            n = len(rec)
+            records += n
+            alleles += rec.alleles
+            multiallelic += rec.multiallelic
+            symbolic += rec.symbolic
+            per_chrom.update(rec.chrom)
+            for name in set(rec.chrom):
+                contigs.lookup(name)
+            looked = contigs.cache
+            cidx = np.array(list(map(contigs.index.__getitem__, rec.chrom)), dtype=np.int64)
+            chrom_out, pos_out = rec.chrom, rec.pos_text
+            extra: dict[int, str] = {}
+            if chain is not None:
+                src = np.fromiter((looked[c][1] for c in rec.chrom), np.int64, n)
+                cidx, chrom_out, pos_out, extra, n_lifted = _lift(
+                    chain, contigs, rec, src, cidx, plan, lift_failed
+                )
+                lifted += n_lifted
+            for i in np.flatnonzero(cidx < 0).tolist():
+                if i not in extra:
+                    unannotated[rec.chrom[i]] += 1
+            info_add, rsids = annotator.annotate(Batch(cidx, rec.pos, rec.end, rec.ref, rec.alt))
+            for i, text in extra.items():
+                info_add[i] = f"{info_add[i]};{text}" if info_add[i] else text
+            info = rec.info
+            if reannotating:
+                info = [_strip_gas(x) for x in info]
+            info = [
+                (a if i in (".", "") else f"{i};{a}") if a else i for i, a in zip(info, info_add, strict=True)
+            ]
+            ids = rec.ids
+            for i, rs in rsids.items():
+                if ids[i] in (".", ""):
+                    ids[i] = rs
+            qual, filt = rec.qual, rec.filter
+            if v3:
+                qual = ["." if q == "-1" else q for q in qual]
+                filt = ["PASS" if f == "0" else f for f in filt]
+            cols = [chrom_out, pos_out, ids, rec.ref, rec.alt, qual, filt, info]
+            if rec.rest is not None:
+                cols.append(rec.rest)
+            out.write("\n".join(map("\t".join, zip(*cols, strict=True))))
+            out.write("\n")
+            if progress is not None and reader.size:
+                pct = min(99, int(100 * reader.bytes_consumed / reader.size))
+                if pct >= last_pct + 5:
+                    progress(pct)
+                    last_pct = pct
+    annotator.finish()
+    stats = annotator.stats
+    for note in contigs.notes:
+        log(f"NOTE: {note}")
+    build_note = "; ".join([plan.note, *contigs.notes]) if contigs.notes else plan.note
+    lines_read = reader.line_no
+    summary: dict[str, Any] = {
+        "engine": f"gas-annotator {__version__}",
+        "input": {
+            "file": reader.path.name,
+            "bytes": reader.size,
+            "compressed": reader.compressed,
+            "fileformat": header.fileformat,
+            "samples": len(header.samples),
+        },
+        "lines_read": lines_read,
+        "header_lines": header.line_count,
+        "variant_count": records,
+        "allele_count": alleles,
+        "multiallelic": multiallelic,
+        "symbolic": symbolic,
+        "annotated": stats.variants,
+        "per_chromosome": dict(per_chrom),
+        "per_region_class": dict(stats.region.most_common()),
+        "per_gene_type": dict(stats.gene_type.most_common()),
+        "top_genes": [[g, n] for g, n in stats.genes.most_common(20)],
+        "in_dbsnp": stats.in_dbsnp,
+        "dbsnp_share": round(stats.in_dbsnp / records, 4) if records else 0.0,
+        "flags": {k: stats.flags[k] for k in sorted(stats.flags)},
+        "unannotated_contigs": dict(unannotated),
+        "build": {
+            "declared": plan.declared,
+            "evidence": plan.evidence,
+            "requested": plan.requested,
+            "used": plan.used,
+            "lifted_from": plan.lift_from,
+            "note": build_note,
+        },
+        "reference": {
+            "build": ref.build,
+            "annotation": ref.meta["annotation"],
+            "sources": ref.provenance(),
+            "upstream_window": window,
+        },
+        "skipped": dict(skipped),
+    }
+    if chain is not None:
+        summary["liftover"] = {"lifted": lifted, "failed": dict(lift_failed)}
+    log(f"{lines_read:,} lines read: {header.line_count:,} header, {records:,} records")
+    for reason, n in skipped.items():
+        log(f"skipped {n:,} x {reason}")
+    log(
+        f"{records:,} variants ({alleles:,} ALT alleles, {multiallelic:,} multi-allelic, "
+        f"{symbolic:,} symbolic)"
+    )
+    if chain is not None:
+        log(
+            f"lift-over {plan.lift_from}->{ref.build}: {lifted:,} lifted, "
+            f"{sum(lift_failed.values()):,} not lifted"
+        )
+        for reason, n in lift_failed.items():
+            log(f"  not lifted: {n:,} x {reason} (kept, flagged GAS_UNLIFTED, not annotated)")
+    for contig, n in unannotated.items():
+        log(f"no {ref.build} reference data for contig {contig!r}: {n:,} variants kept unannotated")
+    log(f"annotated {stats.variants:,} variants on {ref.build}")
+    log("region classes: " + ", ".join(f"{k} {v:,}" for k, v in stats.region.most_common()))
+    log(f"in dbSNP (common SNPs): {stats.in_dbsnp:,} ({summary['dbsnp_share']:.1%})")
+    return summary
+
+
+def _strip_gas(info: str) -> str:
+    """Drop GAS_ keys from an already annotated file, so re-annotation replaces them."""
+    return ";".join(x for x in info.split(";") if not x.startswith("GAS_")) or "."
+
+
+def _lift(
+    chain: Chain,
+    contigs: _Contigs,
+    rec: Records,
+    src: npt.NDArray[np.int64],
+    cidx: npt.NDArray[np.int64],
+    plan: Plan,
+    failed: Counter[str],
+) -> tuple[npt.NDArray[np.int64], list[str], list[str], dict[int, str], int]:
+    """Move records to the target build; unliftable ones are kept and flagged."""
+    dst, new_pos, status = chain.lift(src, rec.pos, rec.end)
+    mapped = np.array([*contigs.dst, -1], dtype=np.int64)[dst]
+    ok = (status == 0) & (mapped >= 0)
+    span = rec.end - rec.pos
+    chrom_out, pos_out = list(rec.chrom), list(rec.pos_text)
+    extra: dict[int, str] = {}
+    cidx = cidx.copy()
+    st = status.tolist()
+    lifted = 0
+    for i in np.flatnonzero(src >= 0).tolist():
+        if ok[i]:
+            name = contigs.ref.display(int(mapped[i]))
+            chrom_out[i] = "chr" + name if rec.chrom[i].lower().startswith("chr") else name
+            pos_out[i] = str(int(new_pos[i]))
+            extra[i] = f"GAS_ORIG={plan.lift_from}:{rec.chrom[i]}:{rec.pos_text[i]}"
+            cidx[i] = mapped[i]
+            lifted += 1
+        else:
+            reason = LIFT_STATUS.get(st[i], "lifted to a contig this build lacks")
+            extra[i] = "GAS_UNLIFTED=" + reason.replace(" ", "_")
+            failed[reason] += 1
+            cidx[i] = -1
+    rec.pos = np.where(ok, new_pos, rec.pos)
+    rec.end = np.where(ok, new_pos + span, rec.end)
+    return cidx, chrom_out, pos_out, extra, lifted
+
+
+def _write_header(
+    out: IO[str], header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool
+) -> None:
+    meta = [m for m in header.meta if not m.startswith(("##INFO=<ID=GAS_", "##GAS"))]
+    if plan.lift_from:
+        # The input's contig lines describe the old build's sequences.
+        meta = [m for m in meta if not m.startswith("##contig=")]
+    if v3:
+        # bcftools and htslib reject v3.3 meta lines; the v4 forms say the same.
+        meta = [_convert_v3_meta(m) for m in meta]
+        if meta and meta[0].startswith("##fileformat="):
+            meta[0] = "##fileformat=VCFv4.2"
+        else:
+            meta.insert(0, "##fileformat=VCFv4.2")
+    elif not (meta and meta[0].startswith("##fileformat=")):
+        meta.insert(0, "##fileformat=VCFv4.2")
+    for line in meta:
+        out.write(line + "\n")
+    for line in annotator.info_headers(lifted=plan.lift_from is not None):
+        out.write(line + "\n")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    out.write(f"##GAS_version={__version__}\n")
+    out.write(f"##GAS_date={stamp}\n")
+    out.write(
+        f'##GAS_reference=<Build={ref.build},Annotation="{ref.meta["annotation"]}",Sources="{ref.provenance()}">\n'
+    )
+    declared = plan.declared or "none"
+    out.write(f'##GAS_buildDeclared=<Build={declared},Evidence="{_quote(plan.evidence)}">\n')
+    if v3:
+        out.write(f"##GAS_inputFileformat={header.fileformat}\n")
+    if plan.note:
+        out.write(f'##GAS_note="{_quote(plan.note)}"\n')
+    out.write("\t".join(header.columns) + "\n")
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', "'")

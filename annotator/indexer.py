@@ -1,0 +1,227 @@
+"""Turn the published tables of one build into the arrays the engine queries.
+
+Everything is keyed by whole-genome keys (see `intervals`). The output is a
+directory of .npy files plus `index.json` (names, labels, provenance), which
+`reference.load` memory-maps.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from annotator import intervals as iv
+from annotator.manifest import Track
+
+I64 = npt.NDArray[np.int64]
+
+# Mitochondrial names every build accepts; the sequence behind them is rCRS.
+MITO_ALIASES = ("m", "mt", "chrm", "chrmt", "nc_012920", "nc_012920.1", "j01415.2")
+
+
+class Contigs:
+    """The build's contigs and every name a VCF may call them by."""
+
+    def __init__(self, names: list[str], lengths: list[int], aliases: dict[str, int]):
+        self.names = names
+        self.lengths = lengths
+        self.aliases = aliases
+
+    @classmethod
+    def from_seqinfo(cls, path: Path) -> Contigs:
+        names: list[str] = []
+        lengths: list[int] = []
+        aliases: dict[str, int] = {}
+        with path.open() as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                # UCSC hg19's chrM is NC_001807 (16,571 bp), not rCRS; GENCODE
+                # and every GRCh37 VCF caller use rCRS, listed as chrMT here.
+                if row["name"] == "chrM" and "NC_001807" in row["aliases"]:
+                    continue
+                idx = len(names)
+                names.append(row["name"])
+                lengths.append(int(row["length"]))
+                for alias in [row["name"], *row["aliases"].split(",")]:
+                    alias = alias.strip().lower()
+                    if alias:
+                        aliases.setdefault(alias, idx)
+                        aliases.setdefault(alias.removeprefix("chr"), idx)
+                if row["name"] in ("chrM", "chrMT"):
+                    for alias in MITO_ALIASES:
+                        aliases[alias] = idx
+        return cls(names, lengths, aliases)
+
+    def display(self, idx: int) -> str:
+        return self.names[idx].removeprefix("chr")
+
+    def resolve(self, labels: pa.ChunkedArray | pa.Array) -> I64:
+        """Contig index for each label, -1 where the build has no such contig."""
+        labels = labels.cast(pa.string())
+        uniq = pc.unique(labels).to_pylist()
+        lookup = pa.array([self.aliases.get(str(u).lower(), -1) for u in uniq], pa.int64())
+        return np.asarray(pc.take(lookup, pc.index_in(labels, value_set=pa.array(uniq))))
+
+
+def _table(path: Path, columns: list[str]) -> pa.Table:
+    return pq.read_table(path, columns=columns)
+
+
+def _span(contigs: Contigs, t: pa.Table, zero_based: bool) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
+    c = contigs.resolve(t["_labels"])
+    ok = c >= 0
+    s = np.asarray(t["_starts"], dtype=np.int64) + (1 if zero_based else 0)
+    e = np.asarray(t["_ends"], dtype=np.int64)
+    cc = np.maximum(c, 0)
+    return iv.keys(cc, s), iv.keys(cc, e), ok
+
+
+def build_genes(contigs: Contigs, files: dict[str, Path], out: dict[str, Any]) -> dict[str, Any]:
+    """Gene overlap segments, region-class masks and nearest-gene arrays."""
+    cols = ["gene_name", "Strand", "gene_type", "_labels", "_starts", "_ends"]
+    genes = _table(files["genes"], cols)
+    gs, ge, ok = _span(contigs, genes, zero_based=False)
+    genes = genes.filter(pa.array(ok))
+    gs, ge = gs[ok], ge[ok]
+    order = np.argsort(gs, kind="stable")
+    genes = genes.take(pa.array(order))
+    gs, ge = gs[order], ge[order]
+    strand = np.where(np.asarray(genes["Strand"].to_pylist()) == "-", -1, 1).astype(np.int8)
+    type_names = sorted(set(genes["gene_type"].to_pylist()))
+    type_idx = {t: i for i, t in enumerate(type_names)}
+    gtype = np.array([type_idx[t] for t in genes["gene_type"].to_pylist()], dtype=np.int16)
+
+    bounds, indptr, ids = iv.segment(gs, ge)
+    out.update(
+        gene_start=gs,
+        gene_end=ge,
+        gene_strand=strand,
+        gene_type=gtype,
+        seg_bounds=bounds,
+        seg_indptr=indptr,
+        seg_ids=ids,
+        plus_start=np.sort(gs[strand > 0]),
+        plus_end=np.sort(ge[strand > 0]),
+        minus_start=np.sort(gs[strand < 0]),
+        minus_end=np.sort(ge[strand < 0]),
+    )
+    end_order = np.argsort(ge, kind="stable")
+    out.update(end_sorted=ge[end_order], end_gene=end_order.astype(np.int32))
+
+    tx = _table(files["transcripts"], ["_labels", "_starts", "_ends"])
+    ts, te, tok = _span(contigs, tx, zero_based=False)
+    ts, te = ts[tok], te[tok]
+
+    exons = _table(files["exons"], ["_labels", "_starts", "_ends"])
+    es, ee, eok = _span(contigs, exons, zero_based=False)
+    pairs = np.unique(np.stack([es[eok], ee[eok]], axis=1), axis=0)
+    es, ee = pairs[:, 0], pairs[:, 1]
+    # An exon edge is a splice site unless it is where a transcript starts or
+    # ends (exons are not linked to transcripts in this data, so any
+    # transcript's first/last base disqualifies the edge).
+    acceptor = es[~np.isin(es, ts)]
+    donor = ee[~np.isin(ee, te)]
+    splice = iv.merge(np.concatenate([acceptor - 2, donor - 1]), np.concatenate([acceptor + 1, donor + 2]))
+
+    cds = _table(files["cds"], ["gene_name", "_labels", "_starts", "_ends"])
+    cs, ce, cok = _span(contigs, cds, zero_based=False)
+    utr5, utr3 = _utrs(contigs, files, cds.filter(pa.array(cok)), cs[cok], ce[cok])
+
+    for name, (s, e) in {
+        "cds": iv.merge(cs[cok], ce[cok]),
+        "splice": splice,
+        "utr5": utr5,
+        "utr3": utr3,
+        "exon": iv.merge(es, ee),
+        "gene": iv.merge(gs, ge),
+    }.items():
+        out[f"mask_{name}_s"], out[f"mask_{name}_e"] = s, e
+    return {
+        "gene_names": genes["gene_name"].to_pylist(),
+        "gene_types": type_names,
+        "counts": {"genes": len(gs), "exons": len(es), "segments": len(bounds)},
+    }
+
+
+def _utrs(
+    contigs: Contigs, files: dict[str, Path], cds: pa.Table, cs: I64, ce: I64
+) -> tuple[tuple[I64, I64], tuple[I64, I64]]:
+    """5' and 3' UTR masks. When the data lumps them together, a UTR is 5'
+    if it lies on the transcription-start side of the middle of its gene's
+    coding span (by strand), else 3'."""
+    if "utr5" in files and "utr3" in files:
+        found = []
+        for role in ("utr5", "utr3"):
+            t = _table(files[role], ["_labels", "_starts", "_ends"])
+            s, e, ok = _span(contigs, t, zero_based=False)
+            found.append(iv.merge(s[ok], e[ok]))
+        return found[0], found[1]
+    spans = (
+        pa.table({"gene_name": cds["gene_name"], "k_s": pa.array(cs), "k_e": pa.array(ce)})
+        .group_by("gene_name")
+        .aggregate([("k_s", "min"), ("k_e", "max")])
+    )
+    utr = _table(files["utr"], ["gene_name", "Strand", "_labels", "_starts", "_ends"])
+    us, ue, ok = _span(contigs, utr, zero_based=False)
+    utr = pa.table(
+        {
+            "gene_name": utr["gene_name"],
+            "minus": pc.equal(utr["Strand"], "-"),
+            "u_s": pa.array(us),
+            "u_e": pa.array(ue),
+        }
+    ).filter(pa.array(ok))
+    joined = utr.join(spans, keys="gene_name", join_type="inner")
+    u_s = np.asarray(joined["u_s"], dtype=np.int64)
+    u_e = np.asarray(joined["u_e"], dtype=np.int64)
+    # Same contig only: gene names repeat across contigs (PAR genes, paralogs).
+    same = iv.contig_of(u_s) == iv.contig_of(np.asarray(joined["k_s_min"], dtype=np.int64))
+    mid_cds = (
+        np.asarray(joined["k_s_min"], dtype=np.int64) + np.asarray(joined["k_e_max"], dtype=np.int64)
+    ) / 2
+    before = (u_s + u_e) / 2 < mid_cds
+    minus = np.asarray(joined["minus"], dtype=bool)
+    five = same & (before != minus)
+    three = same & (before == minus)
+    return iv.merge(u_s[five], u_e[five]), iv.merge(u_s[three], u_e[three])
+
+
+def build_band(contigs: Contigs, path: Path, column: str, out: dict[str, Any]) -> dict[str, Any]:
+    rows: list[tuple[int, int, int, str]] = []
+    with path.open() as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            c = contigs.aliases.get(row["chrom"].lower(), -1)
+            if c >= 0:
+                rows.append((c, int(row["start"]) + 1, int(row["end"]), contigs.display(c) + row[column]))
+    rows.sort()
+    out["band_s"] = iv.keys([r[0] for r in rows], [r[1] for r in rows])
+    out["band_e"] = iv.keys([r[0] for r in rows], [r[2] for r in rows])
+    return {"band_labels": [r[3] for r in rows], "counts": {"bands": len(rows)}}
+
+
+def build_known(contigs: Contigs, path: Path, track: Track, out: dict[str, Any]) -> dict[str, Any]:
+    t = _table(path, ["_labels", "_starts", "_ends", "ID", "ref", "alt"])
+    s, _, ok = _span(contigs, t, zero_based=track.zero_based())
+    order = np.argsort(s[ok], kind="stable")
+    t = t.filter(pa.array(ok)).take(pa.array(order))
+    out["known_key"] = s[ok][order]
+    for col in ("ID", "ref", "alt"):
+        values = t[col].cast(pa.string())
+        if col != "ID":
+            values = pc.utf8_upper(values)
+        out[f"known_{col.lower()}"] = np.array(values.to_pylist(), dtype="S")
+    return {"counts": {"known variants": len(order)}}
+
+
+def build_flag(contigs: Contigs, path: Path, track: Track, out: dict[str, Any]) -> dict[str, Any]:
+    t = _table(path, ["_labels", "_starts", "_ends"])
+    s, e, ok = _span(contigs, t, zero_based=track.zero_based())
+    ms, me = iv.merge(s[ok], e[ok])
+    out[f"flag_{track.name}_s"], out[f"flag_{track.name}_e"] = ms, me
+    return {"counts": {track.name: int(ok.sum())}}

@@ -1,0 +1,82 @@
+"""Build detection from VCF headers, and lift-over of NCBI36 input to GRCh37."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotator.builds import detect
+
+from .conftest import sample, vcf
+
+
+@pytest.mark.parametrize(
+    ("meta", "build"),
+    [
+        (["##reference=human_b36_both.fasta"], "NCBI36"),
+        (["##reference=1000GenomesPilot-NCBI36"], "NCBI36"),
+        (["##reference=file:///ref/hg18.fa"], "NCBI36"),
+        (["##reference=GRCh37"], "GRCh37"),
+        (["##reference=/ref/human_g1k_v37.fasta"], "GRCh37"),
+        (["##reference=hs37d5.fa"], "GRCh37"),
+        (["##assembly=hg19"], "GRCh37"),
+        (["##contig=<ID=1,length=249250621>"], "GRCh37"),
+        (["##contig=<ID=chr1,length=248956422>"], "GRCh38"),
+        (["##contig=<ID=chr1,length=247249719,assembly=b36>"], "NCBI36"),
+        (["##reference=GRCh38_full_analysis_set.fa"], "GRCh38"),
+        (["##reference=rCRS"], "GRCh37"),
+        (['##GATKCommandLine=<ID=x,CommandLine="reference_sequence=/r/human_g1k_v37.fasta">'], "GRCh37"),
+        (["##source=freebayes"], None),
+        ([], None),
+    ],
+)
+def test_detect(meta, build):
+    """##reference / ##assembly / ##contig (assembly or chr1 length) / tool lines name the build."""
+    assert detect(meta).build == build
+
+
+def test_detect_evidence_is_kept():
+    """The line the build was read from is reported, for the log."""
+    d = detect(["##fileformat=VCFv4.0", "##reference=human_b36_both.fasta"])
+    assert d.evidence == "##reference=human_b36_both.fasta"
+
+
+def test_ncbi36_is_lifted_to_grch37(annotate):
+    """An NCBI36 variant is moved to GRCh37 (rs61733845: 1:1,108,138 → 1:1,118,275), original kept."""
+    header = "##fileformat=VCFv4.0\n##reference=NCBI36\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    r = annotate(vcf("1 1108138 . C T . . .", header=header))
+    assert r.records[0][:2] == ["1", "1118275"]
+    assert r.info(0)["GAS_GENE"] == "TTLL10"
+    assert r.info(0)["GAS_ORIG"] == "NCBI36:1:1108138"
+    assert r.summary["build"] == {
+        **r.summary["build"],
+        "declared": "NCBI36",
+        "used": "GRCh37",
+        "lifted_from": "NCBI36",
+    }
+    assert r.summary["liftover"] == {"lifted": 1, "failed": {}}
+
+
+def test_unliftable_variant_is_kept_and_flagged(annotate):
+    """A position outside every chain block stays, unannotated, flagged and counted."""
+    header = "##fileformat=VCFv4.0\n##reference=NCBI36\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    # hg18 chr1:167,282-217,281 is a gap of the hg18ToHg19 chain.
+    r = annotate(vcf("1 200000 . N A . . .", header=header))
+    assert r.records[0][:2] == ["1", "200000"]
+    assert r.info(0)["GAS_UNLIFTED"] == "not_in_the_lift-over_chain"
+    assert "GAS_BUILD" not in r.info(0)
+    assert r.summary["liftover"]["failed"] == {"not in the lift-over chain": 1}
+
+
+def test_premium_3_ncbi36_sample_agrees_with_its_own_rsids(annotate):
+    """premium_3 (VCF v3.3, NCBI36): after lift-over, the dbSNP match agrees with the file's IDs."""
+    r = annotate(sample("premium_3.vcf"))
+    assert r.summary["build"]["declared"] == "NCBI36"
+    assert r.summary["liftover"]["lifted"] == r.summary["variant_count"] == 3431
+    both = [
+        (rec[2], r.info(i)["GAS_RSID"])
+        for i, rec in enumerate(r.records)
+        if rec[2].startswith("rs") and "GAS_RSID" in r.info(i)
+    ]
+    agree = sum(own == ours for own, ours in both)
+    assert len(both) > 40
+    assert agree >= len(both) - 1  # rs41534544 was merged into rs2228006 in later dbSNP

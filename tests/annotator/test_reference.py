@@ -1,0 +1,69 @@
+"""Installing and loading the reference index."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from annotator import reference
+from annotator.fetch import ReferenceInstallError, verify
+from annotator.manifest import Archive, load_manifest
+
+
+def test_second_install_is_a_fast_noop(reference_root):
+    """Installing an installed build does nothing (no download, no rebuild)."""
+    stamp = (reference_root / "GRCh37" / "index.json").stat().st_mtime
+    started = time.monotonic()
+    reference.install(reference_root, ["GRCh37"], progress=False)
+    assert time.monotonic() - started < 1.0
+    assert (reference_root / "GRCh37" / "index.json").stat().st_mtime == stamp
+
+
+def test_load_is_cached_and_memory_mapped(reference_root):
+    """load() returns the same object per process, with arrays mapped, not read."""
+    a = reference.load(reference_root, "GRCh37")
+    assert reference.load(reference_root, "GRCh37") is a
+    assert isinstance(a.arrays["gene_start"], __import__("numpy").memmap)
+    assert "BRCA1" in a.gene_names
+
+
+def test_missing_build_tells_the_operator_what_to_run(tmp_path):
+    """A build that was never installed raises ReferenceMissing naming the command."""
+    with pytest.raises(reference.ReferenceMissing) as info:
+        reference.load(tmp_path, "GRCh38")
+    assert "gas reference install --build GRCh38" in str(info.value)
+
+
+def test_half_built_index_is_never_used(tmp_path):
+    """A build directory without its index.json marker (a crashed install) is not loaded."""
+    (tmp_path / "GRCh37").mkdir()
+    (tmp_path / "GRCh37" / "gene_start.npy").write_bytes(b"")
+    assert reference.installed_builds(tmp_path) == []
+    with pytest.raises(reference.ReferenceMissing):
+        reference.load(tmp_path, "GRCh37")
+
+
+def test_sha256_mismatch_is_refused(tmp_path):
+    """A downloaded file whose digest differs from the manifest's pin is rejected with a clear error."""
+    archive = Archive("x", "x", "1.0", "sdist", "x-1.0.tar.gz", "0" * 64, "x/")
+    path = tmp_path / archive.file
+    path.write_bytes(b"not the pinned file")
+    with pytest.raises(ReferenceInstallError, match="sha256 mismatch"):
+        verify(path, archive)
+
+
+def test_manifest_pins_every_archive():
+    """Every archive in tracks.toml is pinned to a version and a sha256; every track names its INFO key."""
+    m = load_manifest()
+    for a in m.archives.values():
+        assert len(a.sha256) == 64 and a.version
+    assert {t.info for t in m.tracks} >= {"GAS_GENE", "GAS_BAND", "GAS_RSID", "GAS_CPG"}
+    assert m.tracks_for("GRCh37")
+
+
+def test_unknown_build_is_refused(tmp_path: Path):
+    """Asking for a build the manifest does not know fails before downloading anything."""
+    with pytest.raises(ReferenceInstallError, match="unknown build"):
+        reference.install(tmp_path, ["hg17"], progress=False)
