@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export GAS_DATA_DIR ?= $(CURDIR)/var
 export GAS_REFERENCE_DIR ?= $(CURDIR)/var/reference
 
-.PHONY: run test lint reference chromium clean
+.PHONY: run test lint reference system-deps clean
 
 $(BIN)/gas: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,14 +24,17 @@ reference: $(BIN)/gas
 run: reference
 	QUART_AUTH_COOKIE_SECURE=false $(BIN)/gas serve
 
-chromium:
-	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+# Debian's chromium for the browser tests (Playwright cannot download its own here)
+# and bcftools, an independent VCF parser the engine's output is checked with.
+system-deps:
+	@command -v chromium >/dev/null && command -v bcftools >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools; }
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy app annotator
 
-test: $(VENV)/.test-deps reference chromium lint
+test: $(VENV)/.test-deps reference system-deps lint
 	$(BIN)/pytest -q
 
 clean:
