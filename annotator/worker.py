@@ -17,9 +17,19 @@ from typing import Any
 
 from annotator import engine
 from annotator.reference import ReferenceMissing
-from app import users
+from app import users, variant_table
 from app.consumer import PoisonMessage, consume
-from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, result_prefix, safe_file_name, utcnow
+from app.jobs import (
+    COMPLETED,
+    FAILED,
+    PENDING,
+    RUNNING,
+    Job,
+    result_prefix,
+    safe_file_name,
+    table_key,
+    utcnow,
+)
 from app.ports.bus import Message
 from app.ports.objects import ObjectNotFound
 from app.services import Services
@@ -27,31 +37,29 @@ from app.services import Services
 log = logging.getLogger(__name__)
 
 
-def run_engine(
-    input_path: str,
-    output_path: str,
-    log_path: str,
-    summary_path: str,
-    reference_root: str,
-    build: str,
-    progress_path: str,
-) -> dict[str, Any]:
-    """Runs in a worker process. Progress goes through a small file, which the
-    event loop polls, so nothing but paths has to cross the process boundary."""
-    progress_file = Path(progress_path)
+# The files a run writes in its work directory.
+OUTPUT, LOG, SUMMARY, PROGRESS, TABLE = (
+    "output.vcf", "log.txt", "summary.json", "progress", "variants.arrow",
+)
+
+
+def run_engine(source: str, work_dir: str, reference_root: str, build: str) -> dict[str, Any]:
+    """Runs in a worker process: annotate, then build the results viewer's table.
+
+    Progress goes through a small file, which the event loop polls, so nothing but
+    paths has to cross the process boundary.
+    """
+    work = Path(work_dir)
 
     def progress(percent: int) -> None:
-        progress_file.write_text(str(int(percent)))
+        (work / PROGRESS).write_text(str(int(percent)))
 
-    return engine.annotate_file(
-        Path(input_path),
-        Path(output_path),
-        reference_root=Path(reference_root),
-        build=build,
-        log_path=Path(log_path),
-        summary_path=Path(summary_path),
-        progress=progress,
+    summary = engine.annotate_file(
+        Path(source), work / OUTPUT, reference_root=Path(reference_root), build=build,
+        log_path=work / LOG, summary_path=work / SUMMARY, progress=progress,
     )
+    variant_table.build(work / OUTPUT, work / TABLE)
+    return summary
 
 
 def make_executor(processes: int) -> ProcessPoolExecutor:
@@ -108,16 +116,14 @@ class Annotator:
         with tempfile.TemporaryDirectory(prefix=f"{job.job_id}-", dir=self.work_dir) as tmp:
             work = Path(tmp)
             # The engine names the file in its log: give it the name the user knows.
-            source, output = work / safe_file_name(job.input_file_name), work / "output.vcf"
-            log_file, summary_file, progress_file = work / "log.txt", work / "summary.json", work / "progress"
+            source = work / safe_file_name(job.input_file_name)
             await self.services.objects.get_file(job.input_bucket, job.input_key, source)
             log.info("annotating %s bytes", info.size, extra=ctx)
-            watcher = asyncio.create_task(self._watch_progress(job, progress_file))
+            watcher = asyncio.create_task(self._watch_progress(job, work / PROGRESS))
             try:
                 summary = await asyncio.get_running_loop().run_in_executor(
-                    self.executor, run_engine, str(source), str(output), str(log_file),
-                    str(summary_file), str(settings.reference_path),
-                    job.build or settings.default_build, str(progress_file),
+                    self.executor, run_engine, str(source), str(work), str(settings.reference_path),
+                    job.build or settings.default_build,
                 )
             except BrokenProcessPool:
                 # An engine process died (killed, out of memory): start a new pool and
@@ -149,9 +155,12 @@ class Annotator:
                 f"{prefix}summary.json",
             )
             objects = self.services.objects
-            await objects.put_file(bucket, result_key, output, "text/x-vcf")
-            await objects.put_file(bucket, log_key, log_file, "text/plain; charset=utf-8")
-            await objects.put_file(bucket, summary_key, summary_file, "application/json")
+            await objects.put_file(bucket, result_key, work / OUTPUT, "text/x-vcf")
+            await objects.put_file(bucket, log_key, work / LOG, "text/plain; charset=utf-8")
+            await objects.put_file(bucket, summary_key, work / SUMMARY, "application/json")
+            await objects.put_file(
+                bucket, table_key(job), work / TABLE, "application/vnd.apache.arrow.file"
+            )
         done = await self.services.jobs.transition(
             job.job_id,
             [RUNNING],

@@ -62,6 +62,11 @@ def result_prefix(user_id: str, job_id: str) -> str:
     return f"results/{user_id}/{job_id}~"
 
 
+def table_key(job: Job) -> str:
+    """The results viewer's table of a job, beside its result."""
+    return f"{result_prefix(job.user_id, job.job_id)}variants.arrow"
+
+
 def parse_input_key(user_id: str, key: str) -> tuple[str, str] | None:
     """``(job_id, file name)`` when ``key`` is one of the user's input keys, else None."""
     prefix = input_prefix(user_id)

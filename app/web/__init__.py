@@ -49,9 +49,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     csrf.init_app(app)
 
-    from app.web import api, auth, events, jobs, objects, pages
+    from app.web import api, auth, events, jobs, objects, pages, results
 
-    for blueprint in (pages.bp, auth.bp, jobs.bp, events.bp, api.bp, objects.bp):
+    for blueprint in (pages.bp, auth.bp, jobs.bp, results.bp, events.bp, api.bp, objects.bp):
         app.register_blueprint(blueprint)
 
     owned = services is None

@@ -1,0 +1,38 @@
+"""Bar charts as server-rendered SVG: no chart library, no script, no CDN."""
+
+from __future__ import annotations
+
+from html import escape
+
+
+def horizontal_bars(
+    title: str, items: list[tuple[str, int]], *, width: int = 560, row: int = 22, label_width: int = 130
+) -> str:
+    """An accessible SVG bar chart: a <title>, and one labelled bar per item."""
+    if not items:
+        return ""
+    top = max(value for _, value in items) or 1
+    plot = width - label_width - 70
+    height = row * len(items) + 10
+    parts = [
+        f'<svg class="chart" role="img" aria-labelledby="{_id(title)}" viewBox="0 0 {width} {height}" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{_id(title)}">{escape(title)}</title>',
+    ]
+    for index, (label, value) in enumerate(items):
+        y = 5 + index * row
+        bar = max(1.0, plot * value / top)
+        parts.append(
+            f'<g><text x="{label_width - 6}" y="{y + row * 0.65:.1f}" text-anchor="end" '
+            f'class="chart-label">{escape(label)}</text>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{bar:.1f}" height="{row - 7}" class="chart-bar">'
+            f"<title>{escape(label)}: {value:,}</title></rect>"
+            f'<text x="{label_width + bar + 5:.1f}" y="{y + row * 0.65:.1f}" class="chart-value">'
+            f"{value:,}</text></g>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _id(title: str) -> str:
+    return "chart-" + "".join(ch if ch.isalnum() else "-" for ch in title.lower())

@@ -1,0 +1,123 @@
+"""The results viewer: a filterable, sortable, paged table of annotated variants,
+plots of the summary, and TSV export of the filtered rows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from quart import Blueprint, Response, render_template, request
+from quart.typing import ResponseReturnValue
+
+from app import charts, variant_table
+from app.jobs import Job, table_key
+from app.services import Services
+from app.variant_table import Query
+from app.web import views
+from app.web.auth import login_required, signed_in_user
+from app.web.context import services
+
+bp = Blueprint("results", __name__)
+
+
+def _query() -> Query:
+    args = request.args
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError:
+        page = 1
+    sort = args.get("sort", "pos")
+    return Query(
+        gene=args.get("gene", "")[:100],
+        chrom=args.get("chrom", "")[:50],
+        region=args.get("region", "") if args.get("region") in variant_table.REGION_CLASSES else "",
+        dbsnp=args.get("dbsnp", "") if args.get("dbsnp") in ("yes", "no") else "",
+        sort=sort if sort in variant_table.COLUMNS else "pos",
+        descending=args.get("dir") == "desc",
+        page=page,
+    )
+
+
+async def _table_path(gas: Services, job: Job) -> Path:
+    """The job's table in this instance's cache, fetched from the store once."""
+    cache = gas.settings.data_path / "cache" / "tables"
+    path = cache / f"{job.job_id}.arrow"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
+        os.close(fd)
+        try:
+            assert job.result_bucket
+            await gas.objects.get_file(job.result_bucket, table_key(job), Path(tmp))
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    return path
+
+
+async def _job() -> tuple[Job, tuple[str, str] | None]:
+    user = await signed_in_user()
+    assert user is not None
+    job = await views.owned_job(services(), user, request.view_args["job_id"])  # type: ignore[index]
+    return job, views.result_unavailable(job)
+
+
+def query_args(query: Query, **changes: Any) -> dict[str, Any]:
+    """The query as URL arguments (defaults left out), with ``changes`` applied."""
+    args: dict[str, Any] = {
+        "gene": query.gene, "chrom": query.chrom, "region": query.region, "dbsnp": query.dbsnp,
+        "sort": query.sort, "dir": "desc" if query.descending else "", "page": query.page,
+    }
+    args.update(changes)
+    defaults = {"sort": "pos", "page": 1}
+    return {k: v for k, v in args.items() if v and defaults.get(k) != v}
+
+
+def _plots(summary: dict[str, Any]) -> list[str]:
+    per_chrom = sorted(summary.get("per_chromosome", {}).items(),
+                       key=lambda kv: (variant_table.chrom_order(kv[0]), kv[0]))
+    regions = sorted(summary.get("per_region_class", {}).items(), key=lambda kv: -kv[1])
+    genes = [(str(g), int(n)) for g, n in summary.get("top_genes", [])[:15]]
+    return [svg for svg in (
+        charts.horizontal_bars("Variants per chromosome", per_chrom),
+        charts.horizontal_bars("Variants per region class", regions),
+        charts.horizontal_bars("Top genes", genes),
+    ) if svg]
+
+
+@bp.get("/annotations/<job_id>/results")
+@login_required
+async def viewer(job_id: str) -> ResponseReturnValue:
+    job, unavailable = await _job()
+    if unavailable:
+        return await render_template("results.html", job=job, unavailable=unavailable), 409
+    gas = services()
+    query = _query()
+    table = variant_table.open_table(await _table_path(gas, job))
+    page = await asyncio.to_thread(variant_table.page, table, query)
+    context = {"job": job, "page": page, "query": query, "columns": variant_table.COLUMNS,
+               "regions": variant_table.REGION_CLASSES, "query_args": query_args}
+    if request.headers.get("HX-Request"):
+        return await render_template("fragments/results_table.html", **context)
+    assert job.result_bucket and job.summary_key
+    summary = json.loads(await gas.objects.get_bytes(job.result_bucket, job.summary_key))
+    return await render_template("results.html", summary=summary, plots=_plots(summary), **context)
+
+
+@bp.get("/annotations/<job_id>/results.tsv")
+@login_required
+async def export(job_id: str) -> ResponseReturnValue:
+    job, unavailable = await _job()
+    if unavailable:
+        return Response(unavailable[1], status=409, mimetype="text/plain")
+    table = variant_table.open_table(await _table_path(services(), job))
+    rows = variant_table.export_tsv(table, _query())
+    name = f"{job.job_id}-variants.tsv"
+    return Response(rows, mimetype="text/tab-separated-values",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

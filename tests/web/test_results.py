@@ -1,0 +1,116 @@
+"""The results viewer: filters with a live count, sorting, paging, TSV export, plots,
+and nobody else's results."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from quart.testing import QuartClient
+
+from annotator.worker import Annotator
+from app import users
+from app.jobs import Job, input_key, utcnow
+from app.services import Services
+from tests.web.test_pages import signup
+
+VCF = (
+    "##fileformat=VCFv4.2\n##reference=GRCh37\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    "1\t1000000\t.\tA\tG\t50\tPASS\t.\n"
+    "17\t7577120\t.\tC\tT\t50\tPASS\t.\n"
+    "17\t41245466\t.\tG\tA\t50\tPASS\t.\n"
+    "17\t41246000\t.\tC\tA\t50\tPASS\t.\n"
+    "MT\t750\t.\tA\tG\t50\tPASS\t.\n"
+)
+
+
+@pytest.fixture(scope="module")
+async def annotator(services: Services) -> AsyncIterator[Annotator]:
+    worker = Annotator(services)
+    yield worker
+    worker.close()
+
+
+async def completed_job(client: QuartClient, services: Services, annotator: Annotator) -> Job:
+    """Sign up through the pages and give the user one annotated job."""
+    email, _ = await signup(client)
+    user = await users.get_by_email(services.db, email)
+    assert user is not None
+    job_id = str(uuid.uuid4())
+    key = input_key(user.user_id, job_id, "sample.vcf")
+    await services.objects.put_bytes(services.settings.inputs_bucket, key, VCF.encode(), "text/plain")
+    job = Job(job_id=job_id, user_id=user.user_id, input_file_name="sample.vcf",
+              input_bucket=services.settings.inputs_bucket, input_key=key, input_size=len(VCF),
+              submitted_at=utcnow())
+    await services.jobs.create(job)
+    await annotator.handle(None, {"job_id": job_id})  # type: ignore[arg-type]
+    done = await services.jobs.get(job_id)
+    assert done is not None and done.status == "completed"
+    return done
+
+
+async def test_viewer_table_filters_and_plots(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """The page shows every variant with its annotations and three plots; filters
+    narrow the rows and the count says how many match."""
+    job = await completed_job(client, services, annotator)
+    url = f"/annotations/{job.job_id}/results"
+    page = await (await client.get(url)).get_data(as_text=True)
+    assert "5 of 5 variants" in page
+    assert "BRCA1" in page and "TP53" in page and "17q21.31" in page
+    assert page.count("<svg") == 3 and "Variants per chromosome" in page
+    fragment = await client.get(url, query_string={"gene": "brca1"}, headers={"HX-Request": "true"})
+    text = await fragment.get_data(as_text=True)
+    assert "2 of 5 variants" in text and "TP53" not in text and "<html" not in text
+    by_chrom = await (await client.get(url, query_string={"chrom": "MT"})).get_data(as_text=True)
+    assert "1 of 5 variants" in by_chrom and "MT-RNR1" in by_chrom
+
+
+async def test_sort_descending_by_position(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """Sorting by position descending puts the mitochondrion first and chromosome 1 last."""
+    job = await completed_job(client, services, annotator)
+    text = await (await client.get(f"/annotations/{job.job_id}/results",
+                                   query_string={"sort": "pos", "dir": "desc"})).get_data(as_text=True)
+    assert text.index("MT:750") < text.index("17:41,246,000") < text.index("1:1,000,000")
+    assert 'aria-sort="descending"' in text
+
+
+async def test_export_tsv_of_filtered_rows(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """Export gives the filtered rows as TSV, as a download."""
+    job = await completed_job(client, services, annotator)
+    response = await client.get(f"/annotations/{job.job_id}/results.tsv", query_string={"chrom": "17"})
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    lines = (await response.get_data(as_text=True)).splitlines()
+    assert lines[0].startswith("chrom\tpos") and len(lines) == 4
+    assert all(line.startswith("17\t") for line in lines[1:])
+
+
+async def test_someone_elses_results_are_404(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """Another user cannot see or export the results."""
+    job = await completed_job(client, services, annotator)
+    other = QuartClient(client.app)
+    await signup(other)
+    assert (await other.get(f"/annotations/{job.job_id}/results")).status_code == 404
+    assert (await other.get(f"/annotations/{job.job_id}/results.tsv")).status_code == 404
+
+
+async def test_unfinished_job_has_no_viewer(client: QuartClient, services: Services) -> None:
+    """A job that has not completed says so instead of showing an empty table."""
+    email, _ = await signup(client)
+    user = await users.get_by_email(services.db, email)
+    assert user is not None
+    job = Job(job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name="x.vcf",
+              input_bucket="b", input_key="k", input_size=1, submitted_at=utcnow())
+    await services.jobs.create(job)
+    response = await client.get(f"/annotations/{job.job_id}/results")
+    assert response.status_code == 409
+    assert "not completed" in await response.get_data(as_text=True)
