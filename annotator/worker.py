@@ -194,7 +194,9 @@ class Annotator:
 
     async def _event(self, job: Job, status: str, progress: int) -> None:
         await self.services.events.publish(
-            job.user_id, {"type": "job", "job_id": job.job_id, "status": status, "progress": progress}
+            job.user_id,
+            {"type": "job", "job_id": job.job_id, "status": status, "progress": progress,
+             "file": job.input_file_name},
         )
 
     async def _watch_progress(self, job: Job, progress_file: Path) -> None:

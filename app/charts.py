@@ -6,17 +6,17 @@ from html import escape
 
 
 def horizontal_bars(
-    title: str, items: list[tuple[str, int]], *, width: int = 560, row: int = 22, label_width: int = 130
+    title: str, items: list[tuple[str, int]], *, width: int = 340, row: int = 20, label_width: int = 110
 ) -> str:
     """An accessible SVG bar chart: a <title>, and one labelled bar per item."""
     if not items:
         return ""
     top = max(value for _, value in items) or 1
-    plot = width - label_width - 70
+    plot = width - label_width - 60
     height = row * len(items) + 10
     parts = [
         f'<svg class="chart" role="img" aria-labelledby="{_id(title)}" viewBox="0 0 {width} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{_id(title)}">{escape(title)}</title>',
     ]
     for index, (label, value) in enumerate(items):

@@ -31,9 +31,75 @@
     });
   }
 
+  // Live updates come over server-sent events. While the stream is down (the
+  // extension reconnects by itself), poll every few seconds instead.
+  var streamUp = false;
+  document.addEventListener("htmx:sseOpen", function () { streamUp = true; });
+  document.addEventListener("htmx:sseError", function () { streamUp = false; });
+  document.addEventListener("htmx:sseClose", function () { streamUp = false; });
+  setInterval(function () {
+    if (streamUp || !window.htmx) return;
+    document.querySelectorAll("[data-poll]").forEach(function (el) { htmx.trigger(el, "poll"); });
+  }, 4000);
+
+  // Send the file with XMLHttpRequest to show upload progress (large premium
+  // files take a while); the store's redirect chain ends on the job page.
+  function uploadWithProgress() {
+    var form = document.getElementById("upload-form");
+    if (!form || !window.FormData) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var submit = document.getElementById("upload-submit");
+      var status = document.getElementById("upload-status");
+      var bar = document.getElementById("upload-progress");
+      var percent = document.getElementById("upload-percent");
+      var error = document.getElementById("upload-error");
+      var xhr = new XMLHttpRequest();
+      submit.disabled = true;
+      status.hidden = false;
+      error.hidden = true;
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) return;
+        var done = Math.floor((100 * e.loaded) / e.total);
+        bar.value = done;
+        percent.textContent = done + "%";
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status < 400 && xhr.responseURL) {
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        // The store answers in S3's XML; GAS's own refusals are pages with an error line.
+        var doc = xhr.response;
+        var message = doc && (doc.querySelector("Message") || doc.querySelector("p.error"));
+        error.textContent = "The upload was refused: " +
+          (message ? message.textContent.trim() : "error " + xhr.status) + " Reload the page to try again.";
+        error.hidden = false;
+        status.hidden = true;
+      });
+      xhr.addEventListener("error", function () {
+        error.textContent = "The upload failed: check your connection and try again.";
+        error.hidden = false;
+        status.hidden = true;
+        submit.disabled = false;
+      });
+      xhr.open("POST", form.action);
+      xhr.responseType = "document";
+      xhr.send(new FormData(form));
+    });
+  }
+
+  // Finished-job notices fade after a while; the job list keeps the record.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id !== "notices") return;
+    var item = event.target.firstElementChild;
+    if (item) setTimeout(function () { item.remove(); }, 30000);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     uploadCheck();
+    uploadWithProgress();
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     localTimes(event.target.parentNode || document);

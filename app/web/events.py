@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from html import escape
 from typing import Any
 
 from quart import Blueprint, Response, make_response
@@ -26,6 +27,16 @@ KEEPALIVE_SECONDS = 15.0
 
 def _frame(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _notice(event: dict[str, Any]) -> bytes:
+    """An HTML line for the page's notices area (swapped in by the SSE extension)."""
+    job_id = escape(str(event["job_id"]))
+    name = escape(str(event.get("file") or job_id))
+    verb = "finished" if event["status"] == "completed" else "failed"
+    html = (f'<p class="notice-item notice-{escape(str(event["status"]))}">Job '
+            f'<a href="/annotations/{job_id}">{name}</a> {verb}.</p>')
+    return f"event: notice\ndata: {html}\n\n".encode()
 
 
 async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:
@@ -50,6 +61,8 @@ async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:
             yield _frame(kind, event)
             if kind == "job" and event.get("job_id"):
                 yield _frame(f"job-{event['job_id']}", event)
+                if event.get("status") in ("completed", "failed"):
+                    yield _notice(event)
     finally:
         if pending is not None:
             pending.cancel()

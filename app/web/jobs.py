@@ -7,6 +7,7 @@ from datetime import datetime
 from quart import Blueprint, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 
+from app.ports.objects import PresignedPost
 from app.submissions import SubmitError, max_input_bytes, new_upload, submit
 from app.users import User
 from app.web import views
@@ -23,15 +24,35 @@ async def _user() -> User:
     return user
 
 
+BUILDS = {"auto": "Detect from the file", "GRCh37": "GRCh37 / hg19", "GRCh38": "GRCh38 / hg38",
+          "NCBI36": "NCBI36 / hg18 (lifted over to GRCh37)"}
+
+
+def _build_arg() -> str:
+    build = request.args.get("build", "auto")
+    return build if build in BUILDS else "auto"
+
+
+async def _upload(build: str) -> PresignedPost:
+    # The chosen build rides on the signed redirect, so it comes back with the upload.
+    redirect = url_for("jobs.uploaded", _external=True, **({} if build == "auto" else {"build": build}))
+    return await new_upload(services(), await _user(), redirect=redirect)
+
+
 async def _annotate_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     user = await _user()
-    upload = await new_upload(
-        services(), user, redirect=url_for("jobs.uploaded", _external=True)
-    )
+    build = _build_arg()
     return await render_template(
-        "annotate.html", upload=upload, max_bytes=max_input_bytes(services(), user),
-        user=user, error=error,
+        "annotate.html", upload=await _upload(build), max_bytes=max_input_bytes(services(), user),
+        user=user, error=error, builds=BUILDS, build=build,
     ), status
+
+
+@bp.get("/annotate/fields")
+@login_required
+async def upload_fields() -> ResponseReturnValue:
+    """A fresh upload policy for the chosen build (HTMX swaps the hidden fields)."""
+    return await render_template("fragments/upload_fields.html", upload=await _upload(_build_arg()))
 
 
 @bp.get("/annotate")
@@ -46,7 +67,7 @@ async def uploaded() -> ResponseReturnValue:
     """The object store's redirect after an upload: the upload becomes a job."""
     key = request.args.get("key", "")
     try:
-        job = await submit(services(), await _user(), key)
+        job = await submit(services(), await _user(), key, build=_build_arg())
     except SubmitError as exc:
         return await _annotate_page(exc.message, exc.status)
     return redirect(url_for("jobs.job_page", job_id=job.job_id), 303)

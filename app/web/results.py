@@ -79,16 +79,14 @@ def query_args(query: Query, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in args.items() if v and defaults.get(k) != v}
 
 
-def _plots(summary: dict[str, Any]) -> list[str]:
+def _plots(summary: dict[str, Any]) -> list[tuple[str, str]]:
     per_chrom = sorted(summary.get("per_chromosome", {}).items(),
                        key=lambda kv: (variant_table.chrom_order(kv[0]), kv[0]))
     regions = sorted(summary.get("per_region_class", {}).items(), key=lambda kv: -kv[1])
     genes = [(str(g), int(n)) for g, n in summary.get("top_genes", [])[:15]]
-    return [svg for svg in (
-        charts.horizontal_bars("Variants per chromosome", per_chrom),
-        charts.horizontal_bars("Variants per region class", regions),
-        charts.horizontal_bars("Top genes", genes),
-    ) if svg]
+    plots = [("Variants per chromosome", per_chrom), ("Variants per region class", regions),
+             ("Top genes", genes)]
+    return [(title, charts.horizontal_bars(title, items)) for title, items in plots if items]
 
 
 @bp.get("/annotations/<job_id>/results")
