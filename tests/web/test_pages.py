@@ -6,6 +6,7 @@ import io
 import re
 import uuid
 
+import pytest
 from quart.testing import QuartClient
 from werkzeug.datastructures import FileStorage
 
@@ -134,3 +135,44 @@ async def test_security_headers_and_friendly_404(client: QuartClient) -> None:
     assert "Traceback" not in await response.get_data(as_text=True)
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_job_list_pages_past_fifty(client: QuartClient, services: Services) -> None:
+    """The list shows the newest 50 jobs and links to the older ones."""
+    from datetime import timedelta
+
+    from app import users
+    from app.jobs import Job, utcnow
+
+    email, _ = await signup(client)
+    user = await users.get_by_email(services.db, email)
+    assert user is not None
+    now = utcnow()
+    for n in range(55):
+        await services.jobs.create(Job(
+            job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name=f"file{n:02d}.vcf",
+            input_bucket="b", input_key="k", input_size=1, submitted_at=now - timedelta(minutes=n)))
+    first = await (await client.get("/annotations")).get_data(as_text=True)
+    assert first.count("<tr>") == 50 + 2  # the header row and the "Older jobs" row
+    assert "file00.vcf" in first and "file49.vcf" in first and "file50.vcf" not in first
+    older = re.search(r'href="(/annotations\?before_at=[^"]+)"', first)
+    assert older
+    second = await (await client.get(older[1].replace("&amp;", "&"))).get_data(as_text=True)
+    assert "file50.vcf" in second and "file54.vcf" in second and "file49.vcf" not in second
+    assert "Back to the newest jobs" in second
+
+
+async def test_server_error_page_has_no_traceback(
+    client: QuartClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error shows a friendly 500 page, never a traceback."""
+    await signup(client)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(services.jobs, "list_for_user", broken)
+    response = await client.get("/annotations")
+    text = await response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in text and "secret internals" not in text and "Traceback" not in text
