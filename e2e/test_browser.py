@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 from playwright.async_api import Page, expect
 
-from e2e.server import SAMPLES, Server
+from e2e.server import SAMPLES, Server, gas
 
 VCF = (
     "##fileformat=VCFv4.2\n##reference=GRCh37\n"
@@ -138,3 +139,66 @@ async def test_real_sample_free_1(page: Page, server: Server) -> None:
     await expect(page.locator("#result-count")).to_contain_text("of 1,141 variants")
     await page.get_by_label("Gene", exact=True).fill("MT-RNR1")
     await expect(page.get_by_role("cell", name="MT-RNR1").first).to_be_visible()
+
+
+def submit_through_api(server: Server, email: str, name: str) -> None:
+    """Another client of the same user (a script) submits a job."""
+    token = gas(server.data_dir, "users", "token", email).strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    policy = httpx.post(f"{server.url}/api/v1/uploads", headers=headers).json()
+    httpx.post(policy["url"], data=policy["fields"], files={"file": (name, VCF.encode())})
+    made = httpx.post(f"{server.url}/api/v1/jobs", headers=headers,
+                      json={"key": policy["key"], "file_name": name})
+    assert made.status_code == 201, made.text
+
+
+async def test_job_list_updates_itself_over_the_event_stream(page: Page, server: Server) -> None:
+    """A job submitted elsewhere appears on an open job list without a reload, and
+    while the stream is up the page makes no polling requests."""
+    fragment_requests: list[str] = []
+    page.on("request", lambda r: fragment_requests.append(r.url)
+            if r.headers.get("hx-request") and "/annotations" in r.url else None)
+    await sign_up(page, server, "live@example.org")
+    await page.goto(f"{server.url}/annotations")
+    await page.wait_for_timeout(1000)  # the stream connects
+    submit_through_api(server, "live@example.org", "from-a-script.vcf")
+    await expect(page.get_by_role("cell", name="from-a-script.vcf")).to_be_visible(timeout=10_000)
+    await expect(page.locator("#job-rows .badge")).to_have_text("completed", timeout=30_000)
+    polled_before = len(fragment_requests)
+    await page.wait_for_timeout(6000)
+    assert len(fragment_requests) == polled_before, "polled although the stream was up"
+
+
+async def test_polling_takes_over_when_the_event_stream_is_down(page: Page, server: Server) -> None:
+    """With /events unreachable, the job list still shows a new job by polling."""
+    await page.route("**/events", lambda route: route.abort())
+    await sign_up(page, server, "offline@example.org")
+    await page.goto(f"{server.url}/annotations")
+    submit_through_api(server, "offline@example.org", "while-offline.vcf")
+    await expect(page.get_by_role("cell", name="while-offline.vcf")).to_be_visible(timeout=15_000)
+    await expect(page.locator("#job-rows .badge")).to_have_text("completed", timeout=30_000)
+
+
+async def test_premium_user_uploads_a_large_file_with_progress(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    """A premium user's file over 150 KB is accepted, uploaded with a progress bar,
+    and annotated."""
+    gas(server.data_dir, "users", "create", "pat@example.org", "--password", "correct horse battery",
+        "--role", "premium")
+    big = tmp_path / "big premium.vcf"
+    rows = "".join(f"17\t{41_200_000 + i * 7}\t.\tA\tG\t50\tPASS\t.\n" for i in range(12_000))
+    big.write_text(VCF.split("17\t")[0] + rows)
+    assert big.stat().st_size > 300_000
+    await page.goto(f"{server.url}/login")
+    await page.get_by_label("Email").fill("pat@example.org")
+    await page.get_by_label("Password").fill("correct horse battery")
+    await page.get_by_role("button", name="Log in").click()
+    await page.goto(f"{server.url}/annotate")
+    await expect(page.get_by_text("Premium: any size.")).to_be_visible()
+    await page.get_by_label("VCF file (plain or gzipped)").set_input_files(big)
+    await expect(page.get_by_role("button", name="Upload and annotate")).to_be_enabled()
+    await page.get_by_role("button", name="Upload and annotate").click()
+    await expect(page).to_have_url(re.compile(r"/annotations/[0-9a-f-]{36}$"))
+    await expect(page.locator("#status")).to_contain_text("completed", timeout=90_000)
+    await expect(page.get_by_text("12,000", exact=True)).to_be_visible()
