@@ -18,17 +18,17 @@ $(VENV)/.test-deps: $(BIN)/gas
 	touch $@
 
 reference: $(BIN)/gas
-	$(BIN)/gas reference install --build GRCh37
+	$(BIN)/gas reference install --build all
 
 # Plain http on this machine: the login cookie cannot be Secure here.
 run: reference
 	QUART_AUTH_COOKIE_SECURE=false $(BIN)/gas serve
 
 # Debian's chromium for the browser tests (Playwright cannot download its own here)
-# and bcftools, an independent VCF parser the engine's output is checked with.
+# and bcftools and bedtools, independent tools the engine's output is checked with.
 system-deps:
-	@command -v chromium >/dev/null && command -v bcftools >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools; }
+	@command -v chromium >/dev/null && command -v bcftools >/dev/null && command -v bedtools >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools bedtools; }
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -1,9 +1,11 @@
 """The annotation engine: one VCF in, an annotated VCF + log + JSON summary out.
 
-`annotate_file` streams its input in batches of lines (memory stays flat with
-input size), annotates each batch with numpy (see `annotate`), and writes the
-output as it goes. It runs in a worker process: module-level, picklable
-arguments, no state kept between calls except the reference cache.
+`annotate_file` streams its input in blocks of bytes (memory stays flat with
+input size), splits each block into fields with numpy (`records`), annotates
+it with numpy (`annotate`), and writes the output as it goes (`render`);
+reading and parsing, and writing, run in threads beside it (`background`).
+It runs in a worker process: module-level, picklable arguments, no state kept
+between calls except the reference cache.
 """
 
 from __future__ import annotations
@@ -17,22 +19,23 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from annotator import __version__
+from annotator import __version__, render
 from annotator.annotate import Annotator, Batch
+from annotator.background import BackgroundWriter, read_ahead
 from annotator.builds import UCSC_HG19_CHRM_LENGTH, Detected, contig_attributes, detect
 from annotator.liftover import LIFT_STATUS, Chain
-from annotator.records import Records, parse
+from annotator.records import Records, Skipped, parse
 from annotator.reference import Reference, ReferenceMissing, installed_builds, load
+from annotator.render import Edits
 from annotator.vcf import Header, VcfError, VcfReader
 
 __all__ = ["VcfError", "annotate_file"]
 
-BATCH_LINES = 10_000
 DEFAULT_BUILD = "GRCh37"
 _OLD_META = re.compile(r"^##(INFO|FORMAT|FILTER)=([^<].*)$")
 
@@ -164,26 +167,34 @@ def annotate_file(
     summary_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
     upstream_window: int = 5000,
+    skip_bad_lines: bool = False,
 ) -> dict[str, Any]:
     """Annotate `input_path` into `output_path`; returns the summary dict.
 
     Raises VcfError (with `.line`) for input that is not a readable VCF, and
     ReferenceMissing when no reference is installed for the build to use.
+    With `skip_bad_lines`, records that cannot be read (wrong column count,
+    bad POS, empty CHROM/REF/ALT) are left out and counted, with their first
+    line numbers, in the log and the summary's ``skipped``.
     """
     input_path, output_path = Path(input_path), Path(output_path)
     reference_root = Path(reference_root)
     log = _Log()
     log(f"GAS annotation engine {__version__}")
     log(f"input {input_path.name} ({input_path.stat().st_size:,} bytes)")
-    tmp = output_path.with_name(output_path.name + ".part")
-    # Millions of short-lived lists and strings, none in reference cycles: the
-    # cyclic GC would rescan them all on every generation-0 pass (3x slower).
+    # A regular file is written beside and renamed into place, so a failed run
+    # never leaves half a VCF; /dev/null, a FIFO or /dev/stdout are written as they are.
+    direct = output_path.exists() and not output_path.is_file()
+    tmp = output_path if direct else output_path.with_name(output_path.name + ".part")
+    # Many short-lived objects, none in reference cycles: the cyclic GC would
+    # rescan them all on every generation-0 pass.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         with VcfReader(input_path) as reader:
-            summary = _run(reader, tmp, reference_root, build, upstream_window, progress, log)
-        os.replace(tmp, output_path)
+            summary = _run(reader, tmp, reference_root, build, upstream_window, progress, log, skip_bad_lines)
+        if not direct:
+            os.replace(tmp, output_path)
     except VcfError as exc:
         log(f"FAILED: {exc}")
         _write_log(log_path, log)
@@ -191,7 +202,8 @@ def annotate_file(
     finally:
         if gc_was_enabled:
             gc.enable()
-        tmp.unlink(missing_ok=True)
+        if not direct:
+            tmp.unlink(missing_ok=True)
     log(f"wrote {output_path.name}")
     summary["elapsed_seconds"] = round(time.monotonic() - log.t0, 3)
     _write_log(log_path, log)
@@ -204,7 +216,30 @@ def annotate_file(
 
 def _write_log(path: Path | None, log: _Log) -> None:
     if path is not None:
-        path.write_text("\n".join(log.lines) + "\n")
+        path.write_text("\n".join(log.lines) + "\n", errors="surrogateescape")
+
+
+def _batch(rec: Records, cidx: npt.NDArray[np.int64], sep: bytes | None) -> Batch:
+    """The records as the annotator takes them. With `sep` (fast path) each
+    row's text is framed for insertion: a ";" after an INFO value, and the
+    TAB or LF it replaces; without (slow path) the texts come bare."""
+    data = np.frombuffer(rec.data, np.uint8)
+    annotated = cidx >= 0
+    bare = np.zeros(len(rec), np.int64)
+    ref_start, alt_start = rec.ends[:, 2] + 1, rec.ends[:, 3] + 1
+    upper = np.uint8(0xDF)  # ASCII letters: clearing bit 5 makes them upper case
+    return Batch(
+        contig=cidx,
+        start=rec.pos,
+        end=rec.end,
+        single_base=(rec.ends[:, 3] - ref_start == 1) & (rec.ends[:, 4] - alt_start == 1),
+        ref_base=data[ref_start] & upper,
+        alt_base=data[alt_start] & upper,
+        alleles=lambda i: (rec.field(i, 3), rec.field(i, 4)),
+        lead=bare if sep is None else (annotated & ~rec.info_dot & ~rec.info_empty).astype(np.int64),
+        tail=bare if sep is None else (~(annotated & rec.info_dot)).astype(np.int64),
+        tails=(b"",) if sep is None else (b"", sep),
+    )
 
 
 def _run(
@@ -215,6 +250,7 @@ def _run(
     window: int,
     progress: Callable[[int], None] | None,
     log: _Log,
+    skip_bad: bool,
 ) -> dict[str, Any]:
     header = reader.read_header()
     log(
@@ -229,73 +265,59 @@ def _run(
     log(f"annotating on {ref.build} ({ref.meta['annotation']}; {ref.provenance()})")
     if plan.note:
         log(f"NOTE: {plan.note}")
+    if skip_bad:
+        log("bad lines are skipped and counted (as asked), not fatal")
     annotator = Annotator(ref, window)
     contigs = _Contigs(ref, chain, header, plan)
     v3 = header.version() < (4, 0)
 
     n_tabs = len(header.columns) - 1
+    sep = b"\t" if n_tabs >= 8 else b"\n"
     reannotating = any(m.startswith(("##INFO=<ID=GAS_", "##GAS")) for m in header.meta)
     per_chrom: Counter[str] = Counter()
     unannotated: Counter[str] = Counter()
-    skipped: Counter[str] = Counter()
+    skipped = Skipped()
     lift_failed: Counter[str] = Counter()
     alleles = multiallelic = symbolic = lifted = records = 0
     last_pct = -1
 
-    with out_path.open("w", encoding="utf-8", errors="surrogateescape", newline="\n") as out:
-        _write_header(out, header, annotator, plan, ref, v3)
-        for first, lines in reader.chunks():
-            rec = parse(first, lines, n_tabs, skipped)
-            if rec is None:
-                continue
-            n = len(rec)
-            records += n
-            alleles += rec.alleles
-            multiallelic += rec.multiallelic
-            symbolic += rec.symbolic
-            per_chrom.update(rec.chrom)
-            for name in set(rec.chrom):
-                contigs.lookup(name)
-            looked = contigs.cache
-            cidx = np.array(list(map(contigs.index.__getitem__, rec.chrom)), dtype=np.int64)
-            chrom_out, pos_out = rec.chrom, rec.pos_text
-            extra: dict[int, str] = {}
-            if chain is not None:
-                src = np.fromiter((looked[c][1] for c in rec.chrom), np.int64, n)
-                cidx, chrom_out, pos_out, extra, n_lifted = _lift(
-                    chain, contigs, rec, src, cidx, plan, lift_failed
-                )
-                lifted += n_lifted
-            for i in np.flatnonzero(cidx < 0).tolist():
-                if i not in extra:
-                    unannotated[rec.chrom[i]] += 1
-            info_add, rsids = annotator.annotate(Batch(cidx, rec.pos, rec.end, rec.ref, rec.alt))
-            for i, text in extra.items():
-                info_add[i] = f"{info_add[i]};{text}" if info_add[i] else text
-            info = rec.info
-            if reannotating:
-                info = [_strip_gas(x) for x in info]
-            info = [
-                (a if i in (".", "") else f"{i};{a}") if a else i for i, a in zip(info, info_add, strict=True)
-            ]
-            ids = rec.ids
-            for i, rs in rsids.items():
-                if ids[i] in (".", ""):
-                    ids[i] = rs
-            qual, filt = rec.qual, rec.filter
-            if v3:
-                qual = ["." if q == "-1" else q for q in qual]
-                filt = ["PASS" if f == "0" else f for f in filt]
-            cols = [chrom_out, pos_out, ids, rec.ref, rec.alt, qual, filt, info]
-            if rec.rest is not None:
-                cols.append(rec.rest)
-            out.write("\n".join(map("\t".join, zip(*cols, strict=True))))
-            out.write("\n")
-            if progress is not None and reader.size:
-                pct = min(99, int(100 * reader.bytes_consumed / reader.size))
-                if pct >= last_pct + 5:
-                    progress(pct)
-                    last_pct = pct
+    with out_path.open("wb") as out_file:
+        out_file.write(_header_text(header, annotator, plan, ref, v3).encode("utf-8", "surrogateescape"))
+        with BackgroundWriter(out_file) as out:
+            # Reading and splitting into fields (mostly numpy, which lets go of the
+            # GIL) run a block ahead in a thread, while this one annotates.
+            parsed = (parse(first, block, n_tabs, skipped, skip_bad) for first, block in reader.blocks())
+            for rec in read_ahead(parsed):
+                if rec is None:
+                    continue
+                records += len(rec)
+                alleles += rec.alleles
+                multiallelic += rec.multiallelic
+                symbolic += rec.symbolic
+                names = rec.chrom_names
+                per_chrom.update(dict(zip(names, np.bincount(rec.chrom_code).tolist(), strict=False)))
+                looked = [contigs.lookup(name) for name in names]
+                cidx = np.array([idx for idx, _ in looked], np.int64)[rec.chrom_code]
+                edits = Edits(v3=v3, strip_gas=reannotating)
+                if chain is not None:
+                    src = np.array([s for _, s in looked], np.int64)[rec.chrom_code]
+                    cidx, lifted_here = _lift(chain, contigs, rec, src, cidx, plan, lift_failed, edits)
+                    lifted += lifted_here
+                missing = cidx < 0
+                missing[list(edits.info)] = False  # not lifted: counted apart
+                for code, k in enumerate(np.bincount(rec.chrom_code[missing], minlength=len(names)).tolist()):
+                    if k:
+                        unannotated[names[code]] += k
+                if edits.needed:
+                    out.write(render.slow(rec, annotator.annotate(_batch(rec, cidx, None)), edits))
+                else:
+                    ann = annotator.annotate(_batch(rec, cidx, sep))
+                    out.write(render.fast(rec, ann, rec.info_dot & (cidx >= 0)))
+                if progress is not None and reader.size:
+                    pct = min(99, int(100 * reader.bytes_consumed / reader.size))
+                    if pct >= last_pct + 5:
+                        progress(pct)
+                        last_pct = pct
     annotator.finish()
     stats = annotator.stats
     for note in contigs.notes:
@@ -324,7 +346,7 @@ def _run(
         "top_genes": [[g, n] for g, n in stats.genes.most_common(20)],
         "in_dbsnp": stats.in_dbsnp,
         "dbsnp_share": round(stats.in_dbsnp / records, 4) if records else 0.0,
-        "flags": {k: stats.flags[k] for k in sorted(stats.flags)},
+        "flags": {k: stats.flags[k] for k in sorted(stats.flags) if stats.flags[k]},
         "unannotated_contigs": dict(unannotated),
         "build": {
             "declared": plan.declared,
@@ -340,13 +362,15 @@ def _run(
             "sources": ref.provenance(),
             "upstream_window": window,
         },
-        "skipped": dict(skipped),
+        "skip_bad_lines": skip_bad,
+        "skipped": skipped.as_dict(),
     }
     if chain is not None:
         summary["liftover"] = {"lifted": lifted, "failed": dict(lift_failed)}
     log(f"{lines_read:,} lines read: {header.line_count:,} header, {records:,} records")
-    for reason, n in skipped.items():
-        log(f"skipped {n:,} x {reason}")
+    for reason, n in skipped.counts.items():
+        first_lines = ", ".join(map(str, skipped.first_lines[reason]))
+        log(f"skipped {n:,} x {reason} (first at line {first_lines})")
     log(
         f"{records:,} variants ({alleles:,} ALT alleles, {multiallelic:,} multi-allelic, "
         f"{symbolic:,} symbolic)"
@@ -366,11 +390,6 @@ def _run(
     return summary
 
 
-def _strip_gas(info: str) -> str:
-    """Drop GAS_ keys from an already annotated file, so re-annotation replaces them."""
-    return ";".join(x for x in info.split(";") if not x.startswith("GAS_")) or "."
-
-
 def _lift(
     chain: Chain,
     contigs: _Contigs,
@@ -379,38 +398,37 @@ def _lift(
     cidx: npt.NDArray[np.int64],
     plan: Plan,
     failed: Counter[str],
-) -> tuple[npt.NDArray[np.int64], list[str], list[str], dict[int, str], int]:
-    """Move records to the target build; unliftable ones are kept and flagged."""
+    edits: Edits,
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Move records to the target build (rec.pos/end change); unliftable ones are kept and flagged."""
     dst, new_pos, status = chain.lift(src, rec.pos, rec.end)
     mapped = np.array([*contigs.dst, -1], dtype=np.int64)[dst]
     ok = (status == 0) & (mapped >= 0)
     span = rec.end - rec.pos
-    chrom_out, pos_out = list(rec.chrom), list(rec.pos_text)
-    extra: dict[int, str] = {}
     cidx = cidx.copy()
     st = status.tolist()
     lifted = 0
     for i in np.flatnonzero(src >= 0).tolist():
+        chrom = rec.chrom_names[int(rec.chrom_code[i])]
         if ok[i]:
             name = contigs.ref.display(int(mapped[i]))
-            chrom_out[i] = "chr" + name if rec.chrom[i].lower().startswith("chr") else name
-            pos_out[i] = str(int(new_pos[i]))
-            extra[i] = f"GAS_ORIG={plan.lift_from}:{rec.chrom[i]}:{rec.pos_text[i]}"
+            edits.chrom[i] = ("chr" + name if chrom.lower().startswith("chr") else name).encode()
+            edits.pos[i] = str(int(new_pos[i])).encode()
+            orig = f"GAS_ORIG={plan.lift_from}:{chrom}:{int(rec.pos[i])}"
+            edits.info[i] = orig.encode("utf-8", "surrogateescape")
             cidx[i] = mapped[i]
             lifted += 1
         else:
             reason = LIFT_STATUS.get(st[i], "lifted to a contig this build lacks")
-            extra[i] = "GAS_UNLIFTED=" + reason.replace(" ", "_")
+            edits.info[i] = b"GAS_UNLIFTED=" + reason.replace(" ", "_").encode()
             failed[reason] += 1
             cidx[i] = -1
     rec.pos = np.where(ok, new_pos, rec.pos)
     rec.end = np.where(ok, new_pos + span, rec.end)
-    return cidx, chrom_out, pos_out, extra, lifted
+    return cidx, lifted
 
 
-def _write_header(
-    out: IO[str], header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool
-) -> None:
+def _header_text(header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool) -> str:
     meta = [m for m in header.meta if not m.startswith(("##INFO=<ID=GAS_", "##GAS"))]
     if plan.lift_from:
         # The input's contig lines describe the old build's sequences.
@@ -424,23 +442,20 @@ def _write_header(
             meta.insert(0, "##fileformat=VCFv4.2")
     elif not (meta and meta[0].startswith("##fileformat=")):
         meta.insert(0, "##fileformat=VCFv4.2")
-    for line in meta:
-        out.write(line + "\n")
-    for line in annotator.info_headers(lifted=plan.lift_from is not None):
-        out.write(line + "\n")
+    lines = [*meta, *annotator.info_headers(lifted=plan.lift_from is not None)]
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    out.write(f"##GAS_version={__version__}\n")
-    out.write(f"##GAS_date={stamp}\n")
-    out.write(
-        f'##GAS_reference=<Build={ref.build},Annotation="{ref.meta["annotation"]}",Sources="{ref.provenance()}">\n'
-    )
-    declared = plan.declared or "none"
-    out.write(f'##GAS_buildDeclared=<Build={declared},Evidence="{_quote(plan.evidence)}">\n')
+    lines += [
+        f"##GAS_version={__version__}",
+        f"##GAS_date={stamp}",
+        f'##GAS_reference=<Build={ref.build},Annotation="{ref.meta["annotation"]}",Sources="{ref.provenance()}">',
+        f'##GAS_buildDeclared=<Build={plan.declared or "none"},Evidence="{_quote(plan.evidence)}">',
+    ]
     if v3:
-        out.write(f"##GAS_inputFileformat={header.fileformat}\n")
+        lines.append(f"##GAS_inputFileformat={header.fileformat}")
     if plan.note:
-        out.write(f'##GAS_note="{_quote(plan.note)}"\n')
-    out.write("\t".join(header.columns) + "\n")
+        lines.append(f'##GAS_note="{_quote(plan.note)}"')
+    lines.append("\t".join(header.columns))
+    return "\n".join(lines) + "\n"
 
 
 def _quote(text: str) -> str:

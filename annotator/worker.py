@@ -43,7 +43,9 @@ OUTPUT, LOG, SUMMARY, PROGRESS, TABLE = (
 )
 
 
-def run_engine(source: str, work_dir: str, reference_root: str, build: str) -> dict[str, Any]:
+def run_engine(
+    source: str, work_dir: str, reference_root: str, build: str, skip_bad_lines: bool = False
+) -> dict[str, Any]:
     """Runs in a worker process: annotate, then build the results viewer's table.
 
     Progress goes through a small file, which the event loop polls, so nothing but
@@ -56,7 +58,7 @@ def run_engine(source: str, work_dir: str, reference_root: str, build: str) -> d
 
     summary = engine.annotate_file(
         Path(source), work / OUTPUT, reference_root=Path(reference_root), build=build,
-        log_path=work / LOG, summary_path=work / SUMMARY, progress=progress,
+        log_path=work / LOG, summary_path=work / SUMMARY, progress=progress, skip_bad_lines=skip_bad_lines,
     )
     variant_table.build(work / OUTPUT, work / TABLE)
     return summary
@@ -123,7 +125,7 @@ class Annotator:
             try:
                 summary = await asyncio.get_running_loop().run_in_executor(
                     self.executor, run_engine, str(source), str(work), str(settings.reference_path),
-                    job.build or settings.default_build,
+                    job.build or settings.default_build, job.skip_bad_lines,
                 )
             except BrokenProcessPool:
                 # An engine process died (killed, out of memory): start a new pool and

@@ -51,7 +51,7 @@ class Result:
 
 def read_output(path: Path) -> tuple[list[str], list[list[str]]]:
     header, records = [], []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="surrogateescape").splitlines():
         if line.startswith("#"):
             header.append(line)
         elif line:
@@ -82,3 +82,13 @@ def annotate(tmp_path: Path, reference_root: Path) -> Callable[..., Result]:
 def vcf(*rows: str, header: str = HEADER) -> str:
     """A small VCF: rows are tab-separated records (spaces in them become tabs)."""
     return header + "".join(r.replace(" ", "\t") + "\n" for r in rows)
+
+
+@pytest.fixture(scope="session")
+def grch38_root(reference_root: Path) -> Path:
+    """The GRCh38 index too (`make reference` installs it; about 15 s the first time)."""
+    try:
+        reference.install(reference_root, ["GRCh38"], progress=False)
+    except reference.ReferenceInstallError as exc:
+        pytest.skip(f"GRCh38 reference could not be installed here: {exc}")
+    return reference_root

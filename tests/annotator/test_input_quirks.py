@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
+import stat
+import threading
 import zipfile
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 
 from annotator.engine import VcfError, annotate_file
 
-from .conftest import HEADER, vcf
+from .conftest import HEADER, read_output, vcf
 
 ROWS = ("17 41245000 . A G 50 PASS DP=3", "1 461 . C T . . .")
 
@@ -101,7 +104,10 @@ def test_blank_and_comment_lines_are_counted(annotate):
     text = vcf(ROWS[0]) + "\n#a comment\n" + ROWS[1].replace(" ", "\t") + "\n\n\n"
     r = annotate(text)
     assert r.summary["variant_count"] == 2
-    assert r.summary["skipped"] == {"blank line": 3, "comment line after the header": 1}
+    assert r.summary["skipped"] == {
+        "blank line": {"count": 3, "first_lines": [4, 7, 8]},
+        "comment line after the header": {"count": 1, "first_lines": [5]},
+    }
     assert r.summary["lines_read"] == 8
 
 
@@ -150,17 +156,20 @@ def test_build_default_is_stated(annotate):
     assert "assumed GRCh37" in r.log
 
 
-def test_declared_build_without_reference_is_a_stated_mismatch(annotate, reference_root):
+def test_declared_build_without_reference_is_a_stated_mismatch(tmp_path, reference_root):
     """A GRCh38 file with only GRCh37 installed is annotated, and the mismatch is said loudly."""
-    if (reference_root / "GRCh38" / "index.json").exists():
-        pytest.skip("GRCh38 is installed here")
+    only37 = tmp_path / "only37"
+    only37.mkdir()
+    (only37 / "GRCh37").symlink_to(reference_root / "GRCh37")
     header = "##fileformat=VCFv4.2\n##reference=GRCh38\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-    r = annotate(vcf(*ROWS, header=header))
-    assert r.summary["build"]["declared"] == "GRCh38"
-    assert r.summary["build"]["used"] == "GRCh37"
-    assert "MISMATCH" in r.summary["build"]["note"]
-    assert "MISMATCH" in r.log
-    assert any(h.startswith("##GAS_note=") and "MISMATCH" in h for h in r.header)
+    src, out, log = tmp_path / "in.vcf", tmp_path / "out.vcf", tmp_path / "log.txt"
+    src.write_text(vcf(*ROWS, header=header))
+    summary = annotate_file(src, out, reference_root=only37, log_path=log)
+    assert summary["build"]["declared"] == "GRCh38"
+    assert summary["build"]["used"] == "GRCh37"
+    assert "MISMATCH" in summary["build"]["note"]
+    assert "MISMATCH" in log.read_text()
+    assert any(h.startswith("##GAS_note=") and "MISMATCH" in h for h in read_output(out)[0])
 
 
 def test_summary_keys(annotate):
@@ -277,3 +286,19 @@ def test_unsorted_input_tab_in_header_and_missing_values(annotate):
     assert r.info(0)["GAS_GENE"] == "BRCA1"
     assert r.info(1)["GAS_REGION"] == "intergenic"
     assert 'Description="Genotype\tQuality">' in "\n".join(r.header)
+
+
+def test_output_to_a_device_is_written_in_place(tmp_path, reference_root):
+    """`-o /dev/null` (or a FIFO) is written to, never renamed over: the device survives."""
+    src = tmp_path / "in.vcf"
+    src.write_text(vcf("17 41245000 . A G . . ."))
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    annotate_file(src, fifo, reference_root=reference_root)
+    reader.join(timeout=30)
+    assert b"GAS_GENE=BRCA1" in received[0]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert not (tmp_path / "out.fifo.part").exists()

@@ -32,7 +32,9 @@ async def annotator(services: Services) -> AsyncIterator[Annotator]:
     worker.close()
 
 
-async def new_job(services: Services, content: bytes | None, role: users.Role = "free") -> Job:
+async def new_job(
+    services: Services, content: bytes | None, role: users.Role = "free", *, skip_bad_lines: bool = False
+) -> Job:
     user = await users.create(services.db, f"{uuid.uuid4().hex[:8]}@example.org", "password123",
                               role=role)
     job_id = str(uuid.uuid4())
@@ -41,7 +43,7 @@ async def new_job(services: Services, content: bytes | None, role: users.Role = 
         await services.objects.put_bytes(services.settings.inputs_bucket, key, content, "text/plain")
     job = Job(job_id=job_id, user_id=user.user_id, input_file_name="in.vcf",
               input_bucket=services.settings.inputs_bucket, input_key=key,
-              input_size=len(content or b""), submitted_at=utcnow())
+              input_size=len(content or b""), submitted_at=utcnow(), skip_bad_lines=skip_bad_lines)
     await services.jobs.create(job)
     return job
 
@@ -112,6 +114,16 @@ async def test_bad_vcf_fails_with_line_number(services: Services, annotator: Ann
     failed = await run(annotator, await new_job(services, bad))
     assert failed.status == "failed" and failed.error and "line 6" in failed.error
     assert (await run(annotator, await new_job(services, VCF))).status == "completed"
+
+
+async def test_bad_lines_skipped_when_the_user_asked(services: Services, annotator: Annotator) -> None:
+    """With skip_bad_lines the same broken file completes; the log counts what was left out."""
+    bad = VCF + b"17\tnot-a-number\t.\tG\tA\t50\tPASS\t.\n"
+    done = await run(annotator, await new_job(services, bad, skip_bad_lines=True))
+    assert done.status == "completed" and done.variant_count == 2
+    assert done.log_key and done.result_bucket
+    log_text = (await services.objects.get_bytes(done.result_bucket, done.log_key)).decode()
+    assert "skipped 1 x POS is not a number (first at line 6)" in log_text
 
 
 async def test_engine_process_killed_restarts_the_pool(
