@@ -66,6 +66,16 @@ def annotator() -> None:
     asyncio.run(_until_signalled(lambda stop: run_roles(settings, stop, ["annotator"])))
 
 
+@main.command()
+@click.argument("role", type=click.Choice(["notify", "archive", "restore", "thaw"]))
+def daemon(role: str) -> None:
+    """Run one lifecycle daemon alone: notify, archive, restore or thaw."""
+    settings = _settings()
+    from app.serve import run_roles
+
+    asyncio.run(_until_signalled(lambda stop: run_roles(settings, stop, [role])))
+
+
 @main.command("annotate")
 @click.argument("input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -75,8 +85,10 @@ def annotator() -> None:
               help="Write the JSON summary here.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the human-readable log here.")
+@click.option("--skip-bad-lines", is_flag=True,
+              help="Leave out unreadable records (counted in the log and summary) instead of failing.")
 def annotate(input_path: Path, output: Path, build: str, summary: Path | None,
-             log_path: Path | None) -> None:
+             log_path: Path | None, skip_bad_lines: bool) -> None:
     """Annotate a VCF file (plain or gzipped) without a server."""
     from annotator import engine
     from annotator.reference import ReferenceMissing
@@ -85,7 +97,7 @@ def annotate(input_path: Path, output: Path, build: str, summary: Path | None,
     try:
         result = engine.annotate_file(
             input_path, output, reference_root=settings.reference_path, build=build,
-            log_path=log_path, summary_path=summary,
+            log_path=log_path, summary_path=summary, skip_bad_lines=skip_bad_lines,
         )
     except engine.VcfError as exc:
         raise click.ClickException(f"{input_path}: {exc}") from exc
@@ -198,6 +210,29 @@ def users_role(email: str, role: str) -> None:
         click.echo(f"{user.email}: {role}")
 
     _with_db(action)
+
+
+@main.group("aws")
+def aws_group() -> None:
+    """Running on AWS (GAS_BACKEND=aws)."""
+
+
+@aws_group.command("provision")
+@click.option("--stack-name", default="gas", show_default=True)
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Default: deploy/data-plane.yaml.")
+def aws_provision(stack_name: str, template: Path | None) -> None:
+    """Create or update the data-plane stack (buckets, table, topics, queues) from the settings."""
+    from app.provision import TEMPLATE, ProvisionError, provision
+
+    settings = _settings()
+    try:
+        result = asyncio.run(provision(settings, stack_name, template or TEMPLATE))
+    except ProvisionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"stack": result.stack_name, "status": result.status,
+                           "outputs": result.outputs, "made_through_api": result.completed},
+                          indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

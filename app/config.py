@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("GAS_DATABASE_URL", "DATABASE_URL")
     )
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "aws"] = "local"
     host: str = "127.0.0.1"
     port: int = 5000
     public_url: str = "http://127.0.0.1:5000"
@@ -54,6 +54,37 @@ class Settings(BaseSettings):
 
     inputs_bucket: str = "gas-inputs"
     results_bucket: str = "gas-results"
+
+    # The aws backend (GAS_BACKEND=aws). Credentials come from AWS's own chain
+    # (AWS_* variables, instance role). Names match deploy/data-plane.yaml's defaults.
+    aws_region: str = "us-east-1"
+    # One endpoint for every service (moto, LocalStack); unset on real AWS.
+    aws_endpoint_url: str | None = None
+    jobs_table: str = "gas-jobs"
+    # Topics and queues are "<prefix><name>", e.g. gas-job-requests and gas-job-requests-dlq.
+    aws_name_prefix: str = "gas-"
+    # Create and update topics, queues and subscriptions at start-up. Off: the
+    # stack (`gas aws provision`) makes them, and processes need no rights to.
+    aws_ensure_queues: bool = False
+    # Where the cold tier puts free users' results: DEEP_ARCHIVE or GLACIER.
+    aws_cold_storage_class: Literal["DEEP_ARCHIVE", "GLACIER"] = "DEEP_ARCHIVE"
+
+    free_retention_seconds: int = 600
+    local_restore_expedited_seconds: int = 60
+    local_restore_standard_seconds: int = 300
+    local_expedited_available: bool = True
+
+    stripe_secret_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("GAS_STRIPE_SECRET_KEY", "STRIPE_SECRET_KEY")
+    )
+    stripe_webhook_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("GAS_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET")
+    )
+    stripe_price_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("GAS_STRIPE_PRICE_ID", "STRIPE_PRICE_ID")
+    )
+    # Another address for Stripe's API (stripe-mock, a test stand-in); unset = Stripe itself.
+    stripe_api_base: str | None = None
 
     @property
     def data_path(self) -> Path:

@@ -97,6 +97,7 @@ class Job:
     progress: int = 0
     variant_count: int | None = None
     build: str | None = None
+    skip_bad_lines: bool = False
     result_bucket: str | None = None
     result_key: str | None = None
     log_key: str | None = None
@@ -104,6 +105,7 @@ class Job:
     storage: Storage | None = None
     archived_at: datetime | None = None
     restore_requested_at: datetime | None = None
+    restore_tier: str | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 

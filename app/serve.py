@@ -16,12 +16,20 @@ from app.services import Services, open_services
 
 log = logging.getLogger(__name__)
 
+# The lifecycle daemons, each the module of that name in ``daemons/``.
+DAEMONS = ("notify", "archive", "restore", "thaw")
+
 
 def _role(name: str) -> Callable[[Services], Coroutine[Any, Any, None]]:
     if name == "annotator":
         from annotator.worker import run
 
         return run
+    if name in DAEMONS:
+        from importlib import import_module
+
+        daemon: Callable[[Services], Coroutine[Any, Any, None]] = import_module(f"daemons.{name}").run
+        return daemon
     raise ValueError(f"unknown role {name!r}")
 
 
@@ -55,4 +63,4 @@ async def run_roles(
 
 
 async def serve_all(settings: Settings, stop: asyncio.Event) -> None:
-    await run_roles(settings, stop, ["annotator"], web=True)
+    await run_roles(settings, stop, ["annotator", *DAEMONS], web=True)

@@ -55,7 +55,7 @@ async def new_upload(
 
 async def submit(
     services: Services, user: User, key: str, file_name: str | None = None,
-    *, build: str | None = None,
+    *, build: str | None = None, skip_bad_lines: bool = False,
 ) -> Job:
     """Create the pending job for an uploaded object and ask for it to be annotated.
 
@@ -96,6 +96,7 @@ async def submit(
         submitted_at=utcnow(),
         status=PENDING,
         build=build if build and build != "auto" else None,
+        skip_bad_lines=skip_bad_lines,
     )
     if not await services.jobs.create(job):
         again = await services.jobs.get(job_id)

@@ -1,0 +1,26 @@
+"""The lifecycle daemons, one module each: notify, archive, restore, thaw.
+
+Each runs :func:`app.consumer.consume` with its own ``handle``; every handle is
+idempotent and re-entrant, moving a job only with a conditional transition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.consumer import PoisonMessage
+from app.jobs import Job
+from app.services import Services
+
+
+async def job_in(services: Services, body: dict[str, Any]) -> Job:
+    """The job a message names; a message naming none can never succeed."""
+    try:
+        job_id = str(uuid.UUID(str(body.get("job_id"))))
+    except ValueError:
+        raise PoisonMessage(f"no job id in the message: {body.get('job_id')!r}") from None
+    job = await services.jobs.get(job_id)
+    if job is None:
+        raise PoisonMessage(f"no such job: {job_id}")
+    return job

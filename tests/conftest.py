@@ -18,6 +18,7 @@ from databases import Database
 
 from app.config import Settings
 from app.db import EmbeddedPostgres, connect, migrate
+from app.ports.aws import AwsSession
 from app.services import Services, open_services
 
 
@@ -88,3 +89,32 @@ def installed_reference() -> Path:
     """The installed reference data (``make test`` installs GRCh37 there)."""
     default = Path(__file__).resolve().parent.parent / "var" / "reference"
     return Path(os.environ.get("GAS_REFERENCE_DIR", default))
+
+
+# -- AWS, as moto's server ---------------------------------------------------------
+
+MOTO_CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's server on a free local port: S3, SQS, SNS, DynamoDB, SES and CloudFormation
+    over real HTTP, as the AWS adapters talk to AWS. Shared by the session, so tests
+    use names of their own."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def aws_session(moto_url: str) -> AsyncIterator[AwsSession]:
+    """One aioboto3 session and set of clients for the test session, as in a process."""
+    session = AwsSession("us-east-1", moto_url, **MOTO_CREDENTIALS)
+    yield session
+    await session.close()

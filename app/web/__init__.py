@@ -49,9 +49,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     csrf.init_app(app)
 
-    from app.web import api, auth, events, jobs, objects, pages, results
+    from app.web import api, auth, events, jobs, objects, pages, results, subscription
 
-    for blueprint in (pages.bp, auth.bp, jobs.bp, results.bp, events.bp, api.bp, objects.bp):
+    for blueprint in (pages.bp, auth.bp, jobs.bp, results.bp, events.bp, api.bp, objects.bp,
+                      subscription.bp):
         app.register_blueprint(blueprint)
 
     owned = services is None

@@ -87,6 +87,8 @@ class JobOut(BaseModel):
     completed_at: datetime | None
     storage: Literal["hot", "archiving", "cold", "restoring"] | None
     variant_count: int | None
+    build: str | None
+    skip_bad_lines: bool
     error: str | None
     links: Links
 
@@ -99,6 +101,10 @@ class JobIn(BaseModel):
     key: str = Field(max_length=1024, description="the `key` from POST /api/v1/uploads")
     file_name: str = Field(default="input.vcf", max_length=255)
     build: Literal["auto", "GRCh37", "GRCh38", "NCBI36"] = "auto"
+    skip_bad_lines: bool = Field(
+        default=False,
+        description="leave out records that cannot be read (counted in the log) instead of failing",
+    )
 
 
 class UploadOut(BaseModel):
@@ -131,6 +137,7 @@ def job_out(job: Job) -> JobOut:
         input_file_name=job.input_file_name, input_size=job.input_size,
         submitted_at=job.submitted_at, started_at=job.started_at, completed_at=job.completed_at,
         storage=job.storage, variant_count=job.variant_count, error=job.error,
+        build=job.build, skip_bad_lines=job.skip_bad_lines,
         links=Links(
             self=url_for("api.get_job", job_id=job.job_id, _external=True),
             result=url_for("api.job_result", job_id=job.job_id, _external=True),
@@ -164,7 +171,10 @@ async def create_job(data: JobIn) -> tuple[JobOut, int]:
     """Annotate an uploaded file: 404 if it is not uploaded, 403 if the key is not yours,
     413 if it is too large for your plan."""
     try:
-        job = await submit(services(), api_user(), data.key, data.file_name, build=data.build)
+        job = await submit(
+            services(), api_user(), data.key, data.file_name,
+            build=data.build, skip_bad_lines=data.skip_bad_lines,
+        )
     except SubmitError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
     return job_out(job), 201

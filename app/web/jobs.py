@@ -33,26 +33,34 @@ def _build_arg() -> str:
     return build if build in BUILDS else "auto"
 
 
-async def _upload(build: str) -> PresignedPost:
-    # The chosen build rides on the signed redirect, so it comes back with the upload.
-    redirect = url_for("jobs.uploaded", _external=True, **({} if build == "auto" else {"build": build}))
+def _skip_arg() -> bool:
+    return request.args.get("skip_bad_lines") == "on"
+
+
+async def _upload(build: str, skip_bad_lines: bool) -> PresignedPost:
+    # The chosen options ride on the signed redirect, so they come back with the upload.
+    options = {} if build == "auto" else {"build": build}
+    if skip_bad_lines:
+        options["skip_bad_lines"] = "on"
+    redirect = url_for("jobs.uploaded", _external=True, **options)
     return await new_upload(services(), await _user(), redirect=redirect)
 
 
 async def _annotate_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     user = await _user()
-    build = _build_arg()
+    build, skip = _build_arg(), _skip_arg()
     return await render_template(
-        "annotate.html", upload=await _upload(build), max_bytes=max_input_bytes(services(), user),
-        user=user, error=error, builds=BUILDS, build=build,
+        "annotate.html", upload=await _upload(build, skip), max_bytes=max_input_bytes(services(), user),
+        user=user, error=error, builds=BUILDS, build=build, skip_bad_lines=skip,
     ), status
 
 
 @bp.get("/annotate/fields")
 @login_required
 async def upload_fields() -> ResponseReturnValue:
-    """A fresh upload policy for the chosen build (HTMX swaps the hidden fields)."""
-    return await render_template("fragments/upload_fields.html", upload=await _upload(_build_arg()))
+    """A fresh upload policy for the chosen options (HTMX swaps the hidden fields)."""
+    upload = await _upload(_build_arg(), _skip_arg())
+    return await render_template("fragments/upload_fields.html", upload=upload)
 
 
 @bp.get("/annotate")
@@ -67,7 +75,7 @@ async def uploaded() -> ResponseReturnValue:
     """The object store's redirect after an upload: the upload becomes a job."""
     key = request.args.get("key", "")
     try:
-        job = await submit(services(), await _user(), key, build=_build_arg())
+        job = await submit(services(), await _user(), key, build=_build_arg(), skip_bad_lines=_skip_arg())
     except SubmitError as exc:
         return await _annotate_page(exc.message, exc.status)
     return redirect(url_for("jobs.job_page", job_id=job.job_id), 303)

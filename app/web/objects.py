@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
-import urllib.parse
 import uuid
 from xml.sax.saxutils import escape
 
 from quart import Blueprint, ResponseReturnValue, current_app, redirect, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.jobs import safe_file_name
-from app.ports.objects import ObjectNotFound, PresignError
+from app.ports.objects import ObjectNotFound, PresignError, attachment_disposition
 from app.ports.objects.local import LocalObjectStore
 from app.web import csrf
 
@@ -36,12 +34,6 @@ def _xml(root: str, status: int, **elements: str) -> ResponseReturnValue:
 
 def _error(code: str, message: str, status: int) -> ResponseReturnValue:
     return _xml("Error", status, Code=code, Message=message)
-
-
-def _content_disposition(name: str) -> str:
-    """An ASCII fallback plus the exact name (RFC 6266), so no name can break the header."""
-    quoted = urllib.parse.quote(name, safe="")
-    return f"attachment; filename=\"{safe_file_name(name)}\"; filename*=UTF-8''{quoted}"
 
 
 @bp.post("/<bucket>")
@@ -99,7 +91,7 @@ async def download(bucket: str, key: str) -> ResponseReturnValue:
     response.cache_control.private = True
     response.cache_control.no_store = True
     if name:
-        response.headers["Content-Disposition"] = _content_disposition(name)
+        response.headers["Content-Disposition"] = attachment_disposition(name)
     await response.make_conditional(request, accept_ranges=True, complete_length=size)
     return response
 

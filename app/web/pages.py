@@ -57,8 +57,3 @@ async def revoke_token(token_id: str) -> ResponseReturnValue:
     assert user is not None
     await users.revoke_token(services().db, user.user_id, token_id)
     return redirect(url_for("pages.profile"))
-
-
-@bp.get("/subscribe")
-async def subscribe() -> ResponseReturnValue:
-    return await render_template("subscribe.html", user=await signed_in_user())

@@ -18,24 +18,39 @@ from email.message import EmailMessage
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from databases import Database
 from quart import Quart, Response
 
 from app.db import connect
+from app.ports.aws import AwsSession
 from app.ports.bus import Bus
+from app.ports.bus.aws import SnsSqsBus
 from app.ports.bus.local import PostgresBus
 from app.ports.events import Events
 from app.ports.events.local import PostgresEvents
 from app.ports.jobs import JobStore
+from app.ports.jobs.aws import DynamoJobStore, table_definition
 from app.ports.jobs.local import PostgresJobStore
 from app.ports.mail import Mailer
+from app.ports.mail.aws import SesMailer
 from app.ports.mail.local import OutboxMailer, SmtpMailer
 from app.ports.objects import ObjectStore
+from app.ports.objects.aws import S3ObjectStore
 from app.ports.objects.local import LocalObjectStore
 from app.web import objects as objects_web
 
 SENDER = "GAS <gas@example.org>"
+
+
+def _aws_for(request: pytest.FixtureRequest) -> AwsSession | None:
+    """The moto-backed session for an ``aws`` param, else None.
+
+    Port fixtures pick their adapter in a plain (not async) fixture, so that only the
+    chosen backend's fixtures are set up: moto is not started for local-only runs.
+    """
+    return request.getfixturevalue("aws_session") if request.param == "aws" else None
 
 
 # -- object store ------------------------------------------------------------------
@@ -108,21 +123,59 @@ def _local_objects(root: Path) -> ObjectsHarness:
     return ObjectsHarness("local", store, "gas-test-bucket", post, get, post_raw)
 
 
-@pytest.fixture(params=["local"])
-def objects(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectsHarness:
-    assert request.param == "local"
-    return _local_objects(tmp_path / "objects")
+async def _s3_objects(aws: AwsSession) -> AsyncIterator[ObjectsHarness]:
+    """S3 on moto; the browser is an HTTP client talking to the presigned URLs."""
+    bucket = f"gas-test-{uuid.uuid4().hex[:12]}"
+    await (await aws.client("s3")).create_bucket(Bucket=bucket)
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def result(response: httpx.Response) -> HttpResult:
+            return HttpResult(response.status_code, response.headers, response.content)
+
+        async def post_raw(url: str, body: bytes, content_type: str) -> HttpResult:
+            return await result(
+                await client.post(url, content=body, headers={"Content-Type": content_type})
+            )
+
+        async def post(url: str, fields: Mapping[str, str], name: str, content: bytes
+                       ) -> HttpResult:
+            return await post_raw(url, *multipart(fields, name, content))
+
+        async def get(url: str) -> HttpResult:
+            return await result(await client.get(url))
+
+        yield ObjectsHarness("aws", S3ObjectStore(aws), bucket, post, get, post_raw)
+
+
+@pytest.fixture(params=["local", "aws"])
+def objects_backend(request: pytest.FixtureRequest) -> AwsSession | None:
+    return _aws_for(request)
+
+
+@pytest.fixture
+async def objects(objects_backend: AwsSession | None, tmp_path: Path
+                  ) -> AsyncIterator[ObjectsHarness]:
+    if objects_backend is None:
+        yield _local_objects(tmp_path / "objects")
+        return
+    async for harness in _s3_objects(objects_backend):
+        yield harness
 
 
 # -- bus ---------------------------------------------------------------------------
 
-@pytest.fixture(params=["local"])
-async def bus(request: pytest.FixtureRequest, db: Database, database_url: str
-              ) -> AsyncIterator[Bus]:
-    assert request.param == "local"
-    adapter = PostgresBus(db, database_url)
-    yield adapter
-    await adapter.close()
+@pytest.fixture(params=["local", "aws"])
+def bus_adapter(request: pytest.FixtureRequest) -> Bus:
+    aws = _aws_for(request)
+    if aws is not None:
+        return SnsSqsBus(aws, prefix="gas-test-")
+    return PostgresBus(request.getfixturevalue("db"), request.getfixturevalue("database_url"))
+
+
+@pytest.fixture
+async def bus(bus_adapter: Bus) -> AsyncIterator[Bus]:
+    yield bus_adapter
+    await bus_adapter.close()
 
 
 # -- mail --------------------------------------------------------------------------
@@ -168,9 +221,34 @@ class FakeSmtp:
         writer.close()
 
 
-@pytest.fixture(params=["outbox", "smtp"])
-async def mail(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MailHarness]:
-    if request.param == "outbox":
+async def _ses_mail(aws: AwsSession) -> MailHarness:
+    """SES on moto: what it accepted is read back from moto's record of sent mail."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    await (await aws.client("ses")).verify_email_identity(EmailAddress="gas@example.org")
+    sent = ses_backends[DEFAULT_ACCOUNT_ID][aws.region].sent_messages
+    seen = len(sent)
+
+    async def from_ses() -> list[EmailMessage]:
+        return [_parse(m.raw_data.encode()) for m in sent[seen:]]
+
+    return MailHarness(SesMailer(aws, SENDER), from_ses)
+
+
+@pytest.fixture(params=["outbox", "smtp", "ses"])
+def mail_backend(request: pytest.FixtureRequest) -> tuple[str, AwsSession | None]:
+    return request.param, (request.getfixturevalue("aws_session") if request.param == "ses" else None)
+
+
+@pytest.fixture
+async def mail(mail_backend: tuple[str, AwsSession | None], tmp_path: Path
+               ) -> AsyncIterator[MailHarness]:
+    kind, aws = mail_backend
+    if aws is not None:
+        yield await _ses_mail(aws)
+        return
+    if kind == "outbox":
         outbox = tmp_path / "outbox"
 
         async def from_outbox() -> list[EmailMessage]:
@@ -217,7 +295,17 @@ async def events(request: pytest.FixtureRequest, db: Database, database_url: str
 
 # -- jobs --------------------------------------------------------------------------
 
-@pytest.fixture(params=["local"])
-def job_store(request: pytest.FixtureRequest, db: Database) -> JobStore:
-    assert request.param == "local"
-    return PostgresJobStore(db)
+@pytest.fixture(scope="session")
+async def jobs_table(aws_session: AwsSession) -> str:
+    """The jobs table with its user index, made once for the session."""
+    name = f"gas-test-jobs-{uuid.uuid4().hex[:8]}"
+    await (await aws_session.client("dynamodb")).create_table(**table_definition(name))
+    return name
+
+
+@pytest.fixture(params=["local", "aws"])
+def job_store(request: pytest.FixtureRequest) -> JobStore:
+    aws = _aws_for(request)
+    if aws is not None:
+        return DynamoJobStore(aws, request.getfixturevalue("jobs_table"))
+    return PostgresJobStore(request.getfixturevalue("db"))

@@ -101,6 +101,10 @@ async def test_extend_keeps_a_message_hidden(bus: Bus) -> None:
 
 async def test_stale_receipt_cannot_touch_the_new_delivery(bus: Bus) -> None:
     """After re-delivery, the first worker's late ack/extend/release do nothing."""
+    if not isinstance(bus, PostgresBus):
+        pytest.skip("SQS acts on a message through any receipt it gave for it (AWS: a stale "
+                    "delete 'succeeds, but the message might not be deleted'; moto deletes it); "
+                    "consumers are idempotent so a second delivery is harmless")
     [queue] = await make_queues(bus, QueueSpec("q", visibility_seconds=1))
     await bus.send(queue, "work")
     [stale] = await bus.receive(queue, wait_seconds=0)

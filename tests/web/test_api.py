@@ -12,13 +12,13 @@ from app.users import User
 from tests.web.conftest import SMALL_VCF, bearer, make_user, upload
 
 
-async def submit(client: QuartClient, token: str, content: bytes = SMALL_VCF) -> dict:
+async def submit(client: QuartClient, token: str, content: bytes = SMALL_VCF, **options: object) -> dict:
     response = await client.post("/api/v1/uploads", headers=bearer(token))
     assert response.status_code == 201
     policy = await response.get_json()
     assert await upload(client, policy, content) == 201
     made = await client.post(
-        "/api/v1/jobs", headers=bearer(token), json={"key": policy["key"], "file_name": "x.vcf"}
+        "/api/v1/jobs", headers=bearer(token), json={"key": policy["key"], "file_name": "x.vcf", **options}
     )
     assert made.status_code == 201, await made.get_data()
     return await made.get_json()
@@ -73,12 +73,20 @@ async def test_create_job_and_read_it(client: QuartClient, alice: tuple[User, st
     assert job["status"] in ("pending", "running", "completed")
     assert set(job) == {"job_id", "status", "progress", "input_file_name", "input_size",
                         "submitted_at", "started_at", "completed_at", "storage",
-                        "variant_count", "error", "links"}
+                        "variant_count", "build", "skip_bad_lines", "error", "links"}
+    assert job["build"] is None and job["skip_bad_lines"] is False
     assert job["input_file_name"] == "x.vcf" and job["input_size"] == len(SMALL_VCF)
     assert job["submitted_at"].endswith(("Z", "+00:00"))
     assert set(job["links"]) == {"self", "result", "log", "page"}
     fetched = await client.get(f"/api/v1/jobs/{job['job_id']}", headers=bearer(token))
     assert fetched.status_code == 200 and (await fetched.get_json())["job_id"] == job["job_id"]
+
+
+async def test_job_options_are_kept(client: QuartClient, alice: tuple[User, str]) -> None:
+    """The chosen build and the skip-bad-lines choice are stored on the job and shown."""
+    _, token = alice
+    job = await submit(client, token, build="GRCh38", skip_bad_lines=True)
+    assert job["build"] == "GRCh38" and job["skip_bad_lines"] is True
 
 
 async def test_same_upload_twice_is_one_job(client: QuartClient, alice: tuple[User, str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from html import unescape as html_unescape
 
 import pytest
 from quart.testing import QuartClient
@@ -110,6 +111,20 @@ async def test_upload_redirect_creates_job_and_lists_it(client: QuartClient, ser
     other = QuartClient(client.app)
     await signup(other)
     assert (await other.get(job_path)).status_code == 404
+
+
+async def test_upload_options_ride_on_the_signed_redirect(client: QuartClient, services: Services) -> None:
+    """The build and skip-bad-lines chosen on /annotate reach the job through the upload's redirect."""
+    await signup(client)
+    html = await (await client.get("/annotate/fields?build=NCBI36&skip_bad_lines=on")).get_data(as_text=True)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    redirect = html_unescape(fields["success_action_redirect"])
+    assert "build=NCBI36" in redirect and "skip_bad_lines=on" in redirect
+    key = fields["key"].replace("${filename}", "x.vcf")
+    await services.objects.put_bytes(services.settings.inputs_bucket, key, SMALL_VCF, "text/plain")
+    made = await client.get(redirect.removeprefix("http://localhost") + "&key=" + key)
+    job = await services.jobs.get(made.headers["Location"].rsplit("/", 1)[1])
+    assert job is not None and job.build == "NCBI36" and job.skip_bad_lines is True
 
 
 async def test_api_tokens_shown_once_and_revocable(client: QuartClient) -> None:

@@ -45,7 +45,10 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def send(self, queue: str, body: str, *, delay_seconds: int = 0) -> None:
-        """Send straight to one queue (re-queueing with a delay, tests)."""
+        """Send straight to one queue (re-queueing with a delay, tests).
+
+        As SQS's ``DelaySeconds``, a positive delay replaces the queue's own.
+        """
 
     @abc.abstractmethod
     async def receive(self, queue: str, *, max_messages: int = 1, wait_seconds: float = 20.0

@@ -57,7 +57,8 @@ SELECT queue, pg_notify($4, queue) FROM sent
 _SEND = """
 WITH sent AS (
     INSERT INTO queue_messages (message_id, queue, body, visible_at)
-    SELECT gen_random_uuid(), q.name, $2, now() + make_interval(secs => q.delay_seconds + $3)
+    SELECT gen_random_uuid(), q.name, $2,
+           now() + make_interval(secs => CASE WHEN $3 > 0 THEN $3 ELSE q.delay_seconds END)
     FROM queues q WHERE q.name = $1
     RETURNING queue
 )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import abc
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from app.jobs import safe_file_name
 
 
 class ObjectNotFound(Exception):
@@ -40,6 +43,13 @@ class ObjectInfo:
     tier: str = "hot"  # hot | cold
     restoring: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+def attachment_disposition(name: str) -> str:
+    """``Content-Disposition`` for a download: an ASCII fallback plus the exact name
+    (RFC 6266), so no name can break the header. Every adapter serves this value."""
+    quoted = urllib.parse.quote(name, safe="")
+    return f"attachment; filename=\"{safe_file_name(name)}\"; filename*=UTF-8''{quoted}"
 
 
 class ObjectStore(abc.ABC):

@@ -1,0 +1,64 @@
+"""Mail about a job, sent once per kind however often the message that asks comes.
+
+Plain SQL over the ``notifications`` table. A sender claims (job, kind) before
+sending and marks it sent after; a failed send gives the claim back so the retry
+sends. A sender killed between claim and send leaves a claim that another takes
+over once ``lease_seconds`` have passed — longer than a duplicate racing the
+first, shorter than the wait before a dead consumer's message is delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from databases import Database
+
+from app.ports.mail import Mailer
+
+log = logging.getLogger(__name__)
+
+_CLAIM = """
+INSERT INTO notifications (job_id, kind) VALUES (:job_id, :kind)
+ON CONFLICT (job_id, kind) DO UPDATE SET claimed_at = now()
+WHERE notifications.sent_at IS NULL
+  AND notifications.claimed_at < now() - make_interval(secs => :lease)
+RETURNING job_id
+"""
+
+
+async def claim(db: Database, job_id: str, kind: str, lease_seconds: float) -> bool:
+    row = await db.fetch_one(
+        _CLAIM, {"job_id": uuid.UUID(job_id), "kind": kind, "lease": float(lease_seconds)}
+    )
+    return row is not None
+
+
+async def mark_sent(db: Database, job_id: str, kind: str) -> None:
+    await db.execute(
+        "UPDATE notifications SET sent_at = now() WHERE job_id = :job_id AND kind = :kind",
+        {"job_id": uuid.UUID(job_id), "kind": kind},
+    )
+
+
+async def release(db: Database, job_id: str, kind: str) -> None:
+    await db.execute(
+        "DELETE FROM notifications WHERE job_id = :job_id AND kind = :kind AND sent_at IS NULL",
+        {"job_id": uuid.UUID(job_id), "kind": kind},
+    )
+
+
+async def send_once(
+    db: Database, mail: Mailer, *, job_id: str, kind: str, lease_seconds: float,
+    to: str, subject: str, text: str, html: str,
+) -> bool:
+    """Send unless this (job, kind) was sent or is being sent; True if this call sent it."""
+    if not await claim(db, job_id, kind, lease_seconds):
+        return False
+    try:
+        await mail.send(to, subject, text, html)
+    except BaseException:
+        await release(db, job_id, kind)
+        raise
+    await mark_sent(db, job_id, kind)
+    return True

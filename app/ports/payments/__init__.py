@@ -1,0 +1,60 @@
+"""Payments: taking a Premium subscription.
+
+Two ways in: the browser goes through a hosted checkout and the payment service
+confirms with a signed webhook; an API client pays at once with a payment method.
+Either way the port says who paid and under which reference; recording the
+subscription and changing the role is :mod:`app.subscriptions`' job.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+from app.users import User
+
+
+class PaymentDeclined(Exception):
+    """The card was declined: the user can try another."""
+
+
+class PaymentInvalid(Exception):
+    """Not something this service can charge (e.g. a real card number in test mode)."""
+
+
+class WebhookInvalid(Exception):
+    """A webhook whose signature does not verify, or that is too old (a replay)."""
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A subscription that is paid for: ``reference`` is the provider's id for it."""
+
+    user_id: str
+    provider: str
+    reference: str
+    # The webhook event that confirmed it, when one did: processed once only.
+    event_id: str | None = None
+
+
+class Payments(abc.ABC):
+    # True when no money can move: pages say "test mode".
+    test_mode: bool
+
+    @abc.abstractmethod
+    async def subscribe(self, user: User, payment_method: str) -> Paid:
+        """Subscribe now, paying with ``payment_method``.
+
+        Raises :class:`PaymentDeclined` or :class:`PaymentInvalid`.
+        """
+
+    @abc.abstractmethod
+    async def start_checkout(self, user: User, success_url: str, cancel_url: str) -> str:
+        """The hosted checkout page to send the browser to; payment is confirmed by webhook."""
+
+    @abc.abstractmethod
+    def verify_webhook(self, payload: bytes, signature: str | None) -> Paid | None:
+        """The subscription a webhook confirms, or None for an event that confirms none.
+
+        Raises :class:`WebhookInvalid`.
+        """

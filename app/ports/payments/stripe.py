@@ -1,0 +1,90 @@
+"""Stripe: Checkout for a subscription, signed webhooks, and paying by payment method.
+
+The browser is sent to a Checkout Session (mode ``subscription``); Stripe then
+calls the webhook with ``checkout.session.completed``, which is verified with
+Stripe's signature scheme (HMAC-SHA256 over ``timestamp.payload``, five minutes'
+tolerance, so an old event replayed is refused). The event id goes with the
+confirmation so that it is applied once only.
+"""
+
+from __future__ import annotations
+
+import stripe
+
+from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, WebhookInvalid
+from app.users import User
+
+# The only event that grants Premium; Stripe sends it when a Checkout is paid.
+COMPLETED = "checkout.session.completed"
+
+
+class StripePayments(Payments):
+    test_mode = False
+
+    def __init__(
+        self, secret_key: str, webhook_secret: str | None, price_id: str, *, api_base: str | None = None
+    ) -> None:
+        self.client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": api_base} if api_base else None,
+            http_client=stripe.HTTPXClient(),
+            max_network_retries=2,
+        )
+        self.webhook_secret = webhook_secret
+        self.price_id = price_id
+
+    async def start_checkout(self, user: User, success_url: str, cancel_url: str) -> str:
+        session = await self.client.v1.checkout.sessions.create_async(params={
+            "mode": "subscription",
+            "line_items": [{"price": self.price_id, "quantity": 1}],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            # How the webhook knows whom the payment was for.
+            "client_reference_id": user.user_id,
+            "customer_email": user.email,
+            "metadata": {"user_id": user.user_id},
+        })
+        if not session.url:
+            raise PaymentInvalid("Stripe did not return a checkout page.")
+        return session.url
+
+    async def subscribe(self, user: User, payment_method: str) -> Paid:
+        v1 = self.client.v1
+        try:
+            customer = await v1.customers.create_async(
+                params={"email": user.email, "metadata": {"user_id": user.user_id}}
+            )
+            method = await v1.payment_methods.attach_async(
+                payment_method, params={"customer": customer.id}
+            )
+            subscription = await v1.subscriptions.create_async(params={
+                "customer": customer.id,
+                "items": [{"price": self.price_id}],
+                "default_payment_method": method.id,
+                # Fail now rather than leave an unpaid subscription behind.
+                "payment_behavior": "error_if_incomplete",
+                "metadata": {"user_id": user.user_id},
+            })
+        except stripe.CardError as exc:
+            raise PaymentDeclined(exc.user_message or "Your card was declined.") from exc
+        except stripe.InvalidRequestError as exc:
+            raise PaymentInvalid(exc.user_message or "Stripe cannot charge this payment method.") from exc
+        if subscription.status not in ("active", "trialing"):
+            raise PaymentDeclined("The first payment did not go through.")
+        return Paid(user.user_id, "stripe", subscription.id)
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> Paid | None:
+        if not self.webhook_secret:
+            raise WebhookInvalid("No webhook secret is configured.")
+        try:
+            event = stripe.Webhook.construct_event(payload, signature or "", self.webhook_secret)
+        except (stripe.SignatureVerificationError, ValueError) as exc:
+            raise WebhookInvalid(str(exc)) from exc
+        if event.type != COMPLETED:
+            return None
+        session = event.data.object.to_dict()
+        user_id = session.get("client_reference_id") or (session.get("metadata") or {}).get("user_id")
+        if not user_id or session.get("payment_status") == "unpaid":
+            return None
+        return Paid(str(user_id), "stripe", str(session.get("subscription") or session["id"]),
+                    event_id=event.id)

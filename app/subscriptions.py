@@ -1,0 +1,66 @@
+"""Premium subscriptions: plain SQL over the ``subscriptions`` table.
+
+Recording a paid subscription and making its user Premium happen in one
+transaction, so there is never a payment without the role or the role without
+the record. Then ``user-upgraded`` is published (the restorer brings archived
+results back); ``announced_at`` remembers that it was, and any upgrade not yet
+announced is announced again by the next call for that user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from databases import Database
+
+from app.ports.bus import Bus
+from app.ports.payments import Paid
+
+log = logging.getLogger(__name__)
+TOPIC = "user-upgraded"
+
+
+async def record(db: Database, paid: Paid) -> bool:
+    """Store the subscription and make the user Premium; False if it was stored before
+    (the same webhook event, or the same provider reference, again)."""
+    async with db.transaction():
+        # No conflict target: a repeated event id or provider reference is a no-op,
+        # also when a concurrent delivery of it commits first.
+        row = await db.fetch_one(
+            "INSERT INTO subscriptions (subscription_id, user_id, provider, reference, event_id)"
+            " VALUES (:id, :user_id, :provider, :reference, :event_id)"
+            " ON CONFLICT DO NOTHING RETURNING subscription_id",
+            {"id": uuid.uuid4(), "user_id": uuid.UUID(paid.user_id), "provider": paid.provider,
+             "reference": paid.reference, "event_id": paid.event_id},
+        )
+        if row is None:
+            return False
+        await db.execute(
+            "UPDATE users SET role = 'premium' WHERE user_id = :id", {"id": uuid.UUID(paid.user_id)}
+        )
+    return True
+
+
+async def announce(db: Database, bus: Bus, user_id: str) -> None:
+    """Publish ``user-upgraded`` if any of the user's subscriptions has not been yet."""
+    pending = await db.fetch_val(
+        "SELECT count(*) FROM subscriptions WHERE user_id = :id AND announced_at IS NULL",
+        {"id": uuid.UUID(user_id)},
+    )
+    if not pending:
+        return
+    await bus.publish(TOPIC, json.dumps({"user_id": user_id}))
+    await db.execute(
+        "UPDATE subscriptions SET announced_at = now() WHERE user_id = :id AND announced_at IS NULL",
+        {"id": uuid.UUID(user_id)},
+    )
+    log.info("user upgraded", extra={"user_id": user_id})
+
+
+async def upgrade(db: Database, bus: Bus, paid: Paid) -> bool:
+    """Record ``paid`` and announce it; False if it had been recorded before."""
+    fresh = await record(db, paid)
+    await announce(db, bus, paid.user_id)
+    return fresh

@@ -1,0 +1,153 @@
+"""Upgrading to Premium: the page, the Stripe webhook, and ``POST /api/v1/subscription``.
+
+With Stripe keys the page sends the browser to Stripe Checkout and the webhook
+confirms; without, a test mode takes Stripe's test cards only and says so. Every
+way in ends in :func:`app.subscriptions.upgrade`: the record and the role in one
+transaction, then ``user-upgraded`` for the restorer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import stripe
+from pydantic import BaseModel, Field
+from quart import Blueprint, jsonify, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
+from quart_schema import RequestSchemaValidationError, validate_request, validate_response
+
+from app import subscriptions
+from app.jobs import Job
+from app.ports.cold import TIERS
+from app.ports.payments import PaymentDeclined, PaymentInvalid, WebhookInvalid
+from app.users import User
+from app.web import csrf
+from app.web.api import ApiError, ErrorOut, api_user, error_response, token_required
+from app.web.auth import login_required, signed_in_user
+from app.web.context import services
+
+log = logging.getLogger(__name__)
+bp = Blueprint("subscription", __name__)
+
+
+@bp.app_template_global()
+def restore_minutes(job: Job) -> int:
+    """Roughly how long the job's restore takes, for the page that says it is under way."""
+    tier = next((t for t in TIERS if t == job.restore_tier), TIERS[-1])
+    return max(1, math.ceil(services().cold.expected_seconds(tier) / 60))
+
+
+async def _user() -> User:
+    user = await signed_in_user()
+    assert user is not None  # login_required
+    return user
+
+
+async def _page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    return await render_template(
+        "subscribe.html", user=await _user(), test_mode=services().payments.test_mode, error=error,
+        checkout=request.args.get("checkout"),
+    ), status
+
+
+@bp.get("/subscribe")
+@login_required
+async def subscribe() -> ResponseReturnValue:
+    return await _page()
+
+
+@bp.post("/subscribe")
+@login_required
+async def pay() -> ResponseReturnValue:
+    user = await _user()
+    if user.premium:
+        return redirect(url_for("subscription.subscribe"), 303)
+    payments = services().payments
+    try:
+        if not payments.test_mode:
+            checkout = await payments.start_checkout(
+                user,
+                success_url=url_for("subscription.subscribe", checkout="done", _external=True),
+                cancel_url=url_for("subscription.subscribe", _external=True),
+            )
+            return redirect(checkout, 303)
+        paid = await payments.subscribe(user, (await request.form).get("card_number", ""))
+    except PaymentDeclined as exc:
+        return await _page(str(exc), 402)
+    except PaymentInvalid as exc:
+        return await _page(str(exc), 400)
+    except stripe.StripeError:
+        log.exception("Stripe failed", extra={"user_id": user.user_id})
+        return await _page("The payment service is not answering; nothing was charged. Try again soon.", 502)
+    await subscriptions.upgrade(services().db, services().bus, paid)
+    return redirect(url_for("subscription.subscribe", checkout="done"), 303)
+
+
+@bp.post("/stripe/webhook")
+@csrf.exempt
+async def stripe_webhook() -> ResponseReturnValue:
+    """Stripe's events, authenticated by their signature (no session, no CSRF token)."""
+    payments = services().payments
+    if payments.test_mode:
+        return jsonify({"error": "no webhooks in test mode"}), 404
+    payload = await request.get_data(cache=True, as_text=False, parse_form_data=False)
+    try:
+        paid = payments.verify_webhook(payload, request.headers.get("Stripe-Signature"))
+    except WebhookInvalid as exc:
+        log.warning("webhook refused: %s", exc)
+        return jsonify({"error": "invalid signature"}), 400
+    if paid is None:
+        return jsonify({"received": True})
+    fresh = await subscriptions.upgrade(services().db, services().bus, paid)
+    log.info("checkout completed" if fresh else "checkout event seen before; not applied again",
+             extra={"user_id": paid.user_id, "event_id": paid.event_id})
+    return jsonify({"received": True, "applied": fresh})
+
+
+class SubscriptionIn(BaseModel):
+    payment_method: str = Field(
+        max_length=100, description="a Stripe payment method; in test mode `pm_card_visa` or "
+        "`pm_card_chargeDeclined` (or a Stripe test card number)"
+    )
+
+
+class SubscriptionOut(BaseModel):
+    user_id: str
+    role: str
+    test_mode: bool
+
+
+@bp.post("/api/v1/subscription")
+@validate_request(SubscriptionIn)
+@validate_response(SubscriptionOut)
+@validate_response(ErrorOut, 402)
+@token_required
+async def api_subscribe(data: SubscriptionIn) -> SubscriptionOut:
+    """Become Premium, paying with a payment method: 402 `card_declined` if it is declined.
+    Archived results come back on their own (see `storage` on each job)."""
+    user = api_user()
+    payments = services().payments
+    if not user.premium:
+        try:
+            paid = await payments.subscribe(user, data.payment_method)
+        except PaymentDeclined as exc:
+            raise ApiError(402, "card_declined", str(exc)) from exc
+        except PaymentInvalid as exc:
+            raise ApiError(400, "invalid_payment_method", str(exc)) from exc
+        except stripe.StripeError as exc:
+            log.exception("Stripe failed", extra={"user_id": user.user_id})
+            raise ApiError(502, "payment_unavailable", "The payment service is not answering; "
+                           "nothing was charged.") from exc
+        await subscriptions.upgrade(services().db, services().bus, paid)
+    return SubscriptionOut(user_id=user.user_id, role="premium", test_mode=payments.test_mode)
+
+
+@bp.errorhandler(ApiError)
+async def _api_error(exc: ApiError) -> ResponseReturnValue:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+@bp.errorhandler(RequestSchemaValidationError)
+async def _invalid(exc: RequestSchemaValidationError) -> ResponseReturnValue:
+    return error_response(422, "invalid_request", f"The request body is not valid: {exc.validation_error}")

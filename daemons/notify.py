@@ -1,0 +1,75 @@
+"""The notifier: a job finished (``job-results``) → email its owner, once."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from typing import Any
+
+from app import notifications, users
+from app.consumer import PoisonMessage, consume
+from app.jobs import COMPLETED, Job
+from app.ports.bus import Message
+from app.services import Services
+from daemons import job_in
+
+log = logging.getLogger(__name__)
+QUEUE = "job-results-notify"
+
+
+def job_url(services: Services, job: Job) -> str:
+    return f"{services.settings.public_url.rstrip('/')}/annotations/{job.job_id}"
+
+
+def compose(services: Services, job: Job, premium: bool) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the mail about a finished job."""
+    url = job_url(services, job)
+    name = job.input_file_name
+    if job.status == COMPLETED:
+        assert job.completed_at is not None
+        when = job.completed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        subject = f"Results available for job {job.job_id}"
+        lines = [f"Your annotation of {name} completed at {when}."]
+        if job.variant_count is not None:
+            lines.append(f"{job.variant_count:,} variants were annotated.")
+        if not premium:
+            minutes = max(1, round(services.settings.free_retention_seconds / 60))
+            lines.append(f"Free accounts can download results for {minutes} minutes; "
+                         "after that they are archived until you upgrade to Premium.")
+    else:
+        subject = f"Job {job.job_id} failed"
+        lines = [f"Your annotation of {name} failed.", f"Why: {job.error or 'no reason was recorded.'}"]
+    text = "\n\n".join([*lines, f"See the job: {url}", "— GAS, the Genomics Annotation Service"]) + "\n"
+    html = "".join(f"<p>{escape(line)}</p>" for line in lines) + (
+        f'<p><a href="{escape(url)}">See the job</a></p><p>— GAS, the Genomics Annotation Service</p>'
+    )
+    return subject, text, html
+
+
+async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
+    job = await job_in(services, body)
+    if not job.finished:
+        raise PoisonMessage(f"job {job.job_id} has not finished")
+    ctx = {"job_id": job.job_id, "user_id": job.user_id}
+    owner = await users.get(services.db, job.user_id)
+    if owner is None:
+        log.warning("the job's owner has no account any more; no mail", extra=ctx)
+        return
+    subject, text, html = compose(services, job, owner.premium)
+    sent = await notifications.send_once(
+        services.db, services.mail, job_id=job.job_id, kind=job.status,
+        lease_seconds=services.settings.queue_visibility_seconds / 2,
+        to=owner.email, subject=subject, text=text, html=html,
+    )
+    log.info("mailed the owner" if sent else "mail sent before; not again", extra=ctx)
+
+
+async def run(services: Services) -> None:
+    async def on_message(message: Message, body: dict[str, Any]) -> None:
+        await handle(services, message, body)
+
+    await consume(
+        services.bus, QUEUE, on_message,
+        visibility=services.settings.queue_visibility_seconds,
+        wait_seconds=services.settings.queue_wait_seconds,
+    )

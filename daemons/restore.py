@@ -1,0 +1,92 @@
+"""The restorer: a user upgraded (``user-upgraded``) → every archived result of
+theirs starts coming back from the cold tier, Expedited first, Standard if refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from app import users
+from app.consumer import PoisonMessage, consume
+from app.jobs import COMPLETED, Job, utcnow
+from app.ports.bus import Message
+from app.ports.cold import TIERS, Restore, RestoreRefused
+from app.ports.objects import ObjectNotFound
+from app.services import Services
+
+log = logging.getLogger(__name__)
+QUEUE = "user-upgraded"
+
+
+async def request_restore(services: Services, job: Job) -> Restore:
+    """Ask the cold tier for the job's result at the fastest tier that takes it."""
+    assert job.result_bucket and job.result_key
+    ctx = {"job_id": job.job_id, "user_id": job.user_id}
+    for tier in TIERS[:-1]:
+        try:
+            return await services.cold.restore(job.result_bucket, job.result_key, tier)
+        except RestoreRefused as exc:
+            log.info("%s restore refused (%s); trying the next tier", tier, exc, extra=ctx)
+    return await services.cold.restore(job.result_bucket, job.result_key, TIERS[-1])
+
+
+async def _all_jobs(services: Services, user_id: str) -> list[Job]:
+    found: list[Job] = []
+    before: tuple[datetime, str] | None = None
+    while page := await services.jobs.list_for_user(user_id, limit=200, before=before):
+        found += page
+        before = (page[-1].submitted_at, page[-1].job_id)
+    return found
+
+
+async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
+    try:
+        user_id = str(uuid.UUID(str(body.get("user_id"))))
+    except ValueError:
+        raise PoisonMessage(f"no user id in the message: {body.get('user_id')!r}") from None
+    user = await users.get(services.db, user_id)
+    if user is None:
+        raise PoisonMessage(f"no such user: {user_id}")
+    if not user.premium:
+        log.warning("user-upgraded for a free account; nothing restored", extra={"user_id": user_id})
+        return
+    for job in await _all_jobs(services, user_id):
+        if job.status != COMPLETED:
+            continue
+        ctx = {"job_id": job.job_id, "user_id": user_id}
+        if job.storage == "archiving":
+            # The archiver still holds this job's message: when it finds the job
+            # restoring it brings the result back itself (daemons.archive).
+            if await services.jobs.transition(
+                job.job_id, [COMPLETED], COMPLETED, when={"storage": "archiving"},
+                storage="restoring", restore_requested_at=utcnow(),
+            ):
+                log.info("upgraded while archiving; the archiver will bring it back", extra=ctx)
+        elif job.storage == "cold":
+            # Asked before the job is marked, so a restorer killed in between asks
+            # again on redelivery (the tier does not start a second restore).
+            try:
+                restore = await request_restore(services, job)
+            except ObjectNotFound:
+                log.error("the archived result is missing from the cold tier", extra=ctx)
+                continue
+            if await services.jobs.transition(
+                job.job_id, [COMPLETED], COMPLETED, when={"storage": "cold"},
+                storage="restoring", restore_requested_at=utcnow(), restore_tier=restore.tier,
+            ):
+                log.info("restore requested (%s, about %ss)", restore.tier, restore.expected_seconds,
+                         extra=ctx)
+
+
+async def run(services: Services) -> None:
+    async def on_message(message: Message, body: dict[str, Any]) -> None:
+        await handle(services, message, body)
+
+    await consume(
+        services.bus, QUEUE, on_message,
+        visibility=services.settings.queue_visibility_seconds,
+        wait_seconds=services.settings.queue_wait_seconds,
+    )

@@ -1,0 +1,97 @@
+"""The thawer: a restore completed (``restore-complete``) → the result is hot again
+for good, the job says so, and its owner gets one email that the results are back.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from html import escape
+from typing import Any
+
+from app import notifications, users
+from app.consumer import PoisonMessage, consume
+from app.jobs import COMPLETED, Job
+from app.ports.bus import Message
+from app.services import Services
+from daemons.notify import job_url
+
+log = logging.getLogger(__name__)
+QUEUE = "restore-complete"
+
+
+class NotRestoringYet(Exception):
+    """The completion came before the restorer marked the job restoring: retry soon."""
+
+
+def job_id_of(key: str) -> str | None:
+    """The job a result key belongs to (``results/<user_id>/<job_id>~<name>``)."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "results":
+        return None
+    try:
+        return str(uuid.UUID(parts[2].partition("~")[0]))
+    except ValueError:
+        return None
+
+
+async def bring_back(services: Services, job: Job) -> None:
+    """Restoring → hot (object first, then the record), then tell the owner, once.
+
+    Re-entrant: each step is skipped when done, so a redelivery finishes the work.
+    """
+    ctx = {"job_id": job.job_id, "user_id": job.user_id}
+    if job.storage == "restoring":
+        assert job.result_bucket and job.result_key
+        await services.cold.thaw(job.result_bucket, job.result_key)
+        if await services.jobs.transition(
+            job.job_id, [COMPLETED], COMPLETED, when={"storage": "restoring"}, storage="hot"
+        ):
+            log.info("result restored to the hot tier", extra=ctx)
+        job = await services.jobs.get(job.job_id) or job
+    if job.storage == "hot" and job.restore_requested_at is not None:
+        await _tell_owner(services, job)
+
+
+async def _tell_owner(services: Services, job: Job) -> None:
+    owner = await users.get(services.db, job.user_id)
+    if owner is None:
+        return
+    url = job_url(services, job)
+    lines = [f"The results of your annotation of {job.input_file_name} are back from the archive "
+             "and can be downloaded again, for as long as you are on Premium."]
+    text = "\n\n".join([*lines, f"See the job: {url}", "— GAS, the Genomics Annotation Service"]) + "\n"
+    html = "".join(f"<p>{escape(line)}</p>" for line in lines) + (
+        f'<p><a href="{escape(url)}">See the job</a></p><p>— GAS, the Genomics Annotation Service</p>'
+    )
+    if await notifications.send_once(
+        services.db, services.mail, job_id=job.job_id, kind="restored",
+        lease_seconds=services.settings.queue_visibility_seconds / 2,
+        to=owner.email, subject=f"Your results are back for job {job.job_id}", text=text, html=html,
+    ):
+        log.info("told the owner the results are back", extra={"job_id": job.job_id, "user_id": job.user_id})
+
+
+async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
+    try:
+        ref = services.cold.completed(body)
+    except ValueError as exc:
+        raise PoisonMessage(str(exc)) from exc
+    job_id = job_id_of(ref.key)
+    job = await services.jobs.get(job_id) if job_id else None
+    if job is None or (job.result_bucket, job.result_key) != (ref.bucket, ref.key):
+        raise PoisonMessage(f"no job's result is {ref.bucket}/{ref.key}")
+    if job.storage in ("archiving", "cold"):
+        raise NotRestoringYet(f"job {job.job_id} is {job.storage}, not restoring yet")
+    await bring_back(services, job)
+
+
+async def run(services: Services) -> None:
+    async def on_message(message: Message, body: dict[str, Any]) -> None:
+        await handle(services, message, body)
+
+    await consume(
+        services.bus, QUEUE, on_message,
+        visibility=services.settings.queue_visibility_seconds,
+        wait_seconds=services.settings.queue_wait_seconds,
+    )

@@ -1,0 +1,389 @@
+"""Archive, upgrade, restore and thaw: correct under redelivery, crashes and races."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import pytest
+
+from app import subscriptions
+from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, utcnow
+from app.ports.cold import ColdTier, ObjectRef, Restore, Tier
+from app.ports.cold.local import LocalColdTier
+from app.ports.jobs import JobStore
+from app.ports.objects import ObjectNotFound
+from app.ports.payments import Paid
+from app.services import Services
+from app.users import User
+from daemons import archive, restore, thaw
+from tests.daemons.conftest import RETENTION, mail_to, make_job, make_user, message
+
+
+async def archive_now(services: Services, job: Job) -> None:
+    body = {"job_id": job.job_id, "user_id": job.user_id, "status": job.status}
+    await archive.handle(services, message(archive.QUEUE, body), body)
+
+
+async def upgrade(services: Services, user: User) -> None:
+    """Pay (test mode) and run the restorer on the user-upgraded message, as the bus would."""
+    await subscriptions.upgrade(services.db, services.bus, Paid(user.user_id, "test", uuid.uuid4().hex))
+    for delivery in await services.bus.receive(restore.QUEUE, max_messages=10, wait_seconds=1):
+        await restore.handle(services, delivery, json.loads(delivery.body))
+        await services.bus.ack(delivery)
+
+
+async def thaw_completed(services: Services, wait: float = 4, expect: int | None = None) -> int:
+    """Deliver restore completions to the thawer for ``wait`` seconds, or until
+    ``expect`` of them were; how many there were."""
+    handled = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while (left := deadline - loop.time()) > 0 and handled != expect:
+        for delivery in await services.bus.receive(thaw.QUEUE, max_messages=10, wait_seconds=left):
+            await thaw.handle(services, delivery, json.loads(delivery.body))
+            await services.bus.ack(delivery)
+            handled += 1
+    return handled
+
+
+async def storage(services: Services, job: Job) -> str | None:
+    found = await services.jobs.get(job.job_id)
+    assert found is not None
+    return found.storage
+
+
+async def downloadable(services: Services, job: Job) -> bool:
+    assert job.result_bucket and job.result_key
+    try:
+        await services.objects.get_bytes(job.result_bucket, job.result_key)
+    except ObjectNotFound:
+        return False
+    return True
+
+
+class Counting(ColdTier):
+    """The real cold tier, counting calls, with a hook that can stop or crash a step."""
+
+    def __init__(self, inner: ColdTier) -> None:
+        self.inner = inner
+        self.calls: dict[str, int] = {}
+        self.hooks: dict[str, Callable[[], Awaitable[None]]] = {}
+
+    async def _after(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if name in self.hooks:
+            await self.hooks[name]()
+
+    async def archive(self, bucket: str, key: str) -> None:
+        if "before-archive" in self.hooks:
+            await self.hooks["before-archive"]()
+        await self.inner.archive(bucket, key)
+        await self._after("archive")
+
+    async def is_archived(self, bucket: str, key: str) -> bool:
+        return await self.inner.is_archived(bucket, key)
+
+    async def restore(self, bucket: str, key: str, tier: Tier) -> Restore:
+        done = await self.inner.restore(bucket, key, tier)
+        await self._after("restore")
+        return done
+
+    async def thaw(self, bucket: str, key: str) -> None:
+        await self.inner.thaw(bucket, key)
+        await self._after("thaw")
+
+    def expected_seconds(self, tier: Tier) -> int:
+        return self.inner.expected_seconds(tier)
+
+    def completed(self, body: dict[str, Any]) -> ObjectRef:
+        return self.inner.completed(body)
+
+
+@pytest.fixture
+def cold(services: Services, monkeypatch: pytest.MonkeyPatch) -> Counting:
+    counting = Counting(services.cold)
+    monkeypatch.setattr(services, "cold", counting)
+    return counting
+
+
+class Killed(Exception):
+    """Stands for the process dying at this point: the message is not acknowledged."""
+
+
+async def kill() -> None:
+    raise Killed
+
+
+# -- archive -----------------------------------------------------------------------
+
+async def test_free_result_archived_after_retention(services: Services) -> None:
+    """A free user's result stays hot until the retention has passed (the message is
+    re-queued), then goes cold and cannot be downloaded; the job says archived."""
+    user = await make_user(services)
+    job = await make_job(services, user, age=0)
+    await archive_now(services, job)
+    assert await storage(services, job) == "hot" and await downloadable(services, job)
+    [requeued] = await services.bus.receive(archive.QUEUE, wait_seconds=RETENTION + 2)
+    await archive.handle(services, requeued, json.loads(requeued.body))
+    archived = await services.jobs.get(job.job_id)
+    assert archived is not None and archived.storage == "cold" and archived.archived_at
+    assert not await downloadable(services, job)
+
+
+async def test_long_retention_requeues_with_the_remaining_delay(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retention longer than the queue's 15-minute maximum is waited out in steps:
+    15 minutes at most, then exactly what remains."""
+    user = await make_user(services)
+    monkeypatch.setattr(services.settings, "free_retention_seconds", 3600)
+    job = await make_job(services, user, age=0)
+    await archive_now(services, job)
+    late = await make_job(services, user, age=3000)
+    await archive_now(services, late)
+    delays = sorted(
+        row[0] for row in await services.db.fetch_all(
+            "SELECT extract(epoch FROM visible_at - now())::int FROM queue_messages WHERE queue = :q",
+            {"q": archive.QUEUE},
+        )
+    )
+    assert delays[0] == pytest.approx(600, abs=3) and delays[1] == pytest.approx(900, abs=3)
+
+
+async def test_premium_and_failed_results_never_move(services: Services, cold: Counting) -> None:
+    """Premium results stay hot for good; a failed job has nothing to archive."""
+    premium = await make_user(services, "premium")
+    kept = await make_job(services, premium)
+    failed = await make_job(services, await make_user(services), status=FAILED)
+    await archive_now(services, kept)
+    await archive_now(services, failed)
+    assert await storage(services, kept) == "hot" and await downloadable(services, kept)
+    assert cold.calls == {}
+
+
+@pytest.mark.parametrize("status", [PENDING, RUNNING])
+async def test_upgrade_while_job_unfinished_never_archives(
+    services: Services, cold: Counting, status: Status
+) -> None:
+    """Upgrading while the job is pending or running: the role is read when the
+    archive message fires, so the result is never archived."""
+    user = await make_user(services)
+    job = await make_job(services, user, status=PENDING)
+    if status == RUNNING:
+        assert await services.jobs.transition(job.job_id, [PENDING], RUNNING)
+    await upgrade(services, user)
+    assert await services.jobs.transition(
+        job.job_id, [status], COMPLETED, completed_at=utcnow(), result_bucket="gas-results",
+        result_key=f"results/{user.user_id}/{job.job_id}~in.annot.vcf", storage="hot",
+    )
+    await services.objects.put_bytes("gas-results", f"results/{user.user_id}/{job.job_id}~in.annot.vcf",
+                                     b"x", "text/plain")
+    await asyncio.sleep(RETENTION + 0.5)
+    done = await services.jobs.get(job.job_id)
+    assert done is not None
+    await archive_now(services, done)
+    assert await storage(services, job) == "hot" and cold.calls == {}
+
+
+async def test_same_archive_message_twice_archives_once(services: Services, cold: Counting) -> None:
+    """Two deliveries of one archive message at once, then one more later: the
+    result is archived once (one move, one archived_at) and the late one does nothing."""
+    job = await make_job(services, await make_user(services))
+    await asyncio.gather(archive_now(services, job), archive_now(services, job))
+    first = await services.jobs.get(job.job_id)
+    calls = dict(cold.calls)
+    await archive_now(services, job)
+    again = await services.jobs.get(job.job_id)
+    assert first is not None and again is not None
+    assert first.storage == again.storage == "cold" and again.archived_at == first.archived_at
+    assert cold.calls == calls and not await downloadable(services, job)
+
+
+async def test_archiver_killed_between_move_and_record(services: Services, cold: Counting) -> None:
+    """Killed after the object moved but before the job said so: the redelivered
+    message finishes the archive."""
+    job = await make_job(services, await make_user(services))
+    cold.hooks["archive"] = kill
+    with pytest.raises(Killed):
+        await archive_now(services, job)
+    assert await storage(services, job) == "archiving"
+    del cold.hooks["archive"]
+    await archive_now(services, job)
+    assert await storage(services, job) == "cold" and not await downloadable(services, job)
+
+
+# -- upgrade, restore, thaw --------------------------------------------------------
+
+async def test_upgrade_restores_every_archived_result(services: Services, cold: Counting) -> None:
+    """On upgrade every cold result of the user is restored (Expedited), comes back
+    hot and downloadable, and the owner gets one 'results are back' mail per job;
+    hot and failed jobs are left alone."""
+    user = await make_user(services)
+    archived = [await make_job(services, user) for _ in range(2)]
+    for job in archived:
+        await archive_now(services, job)
+    hot = await make_job(services, user, age=0)
+    await make_job(services, user, status=FAILED)
+    other = await make_job(services, await make_user(services))
+    await archive_now(services, other)
+    await upgrade(services, user)
+    for job in archived:
+        restoring = await services.jobs.get(job.job_id)
+        assert restoring is not None
+        assert (restoring.storage, restoring.restore_tier) == ("restoring", "Expedited")
+        assert restoring.restore_requested_at is not None
+    assert await storage(services, hot) == "hot"
+    assert await storage(services, other) == "cold"  # another user's results stay archived
+    assert await thaw_completed(services, expect=2) == 2
+    for job in archived:
+        assert await storage(services, job) == "hot" and await downloadable(services, job)
+    back = [m for m in mail_to(services, user) if "are back" in m["Subject"]]
+    assert sorted(m["Subject"] for m in back) == sorted(
+        f"Your results are back for job {job.job_id}" for job in archived
+    )
+
+
+async def test_expedited_refused_falls_back_to_standard(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the cold tier refuses Expedited, the restore is asked for at Standard."""
+    inner = services.cold
+    assert isinstance(inner, LocalColdTier)
+    monkeypatch.setattr(services, "cold", LocalColdTier(
+        inner.objects, inner.root, inner.bus, expedited_seconds=1, standard_seconds=1,
+        expedited_available=False,
+    ))
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await archive_now(services, job)
+    await upgrade(services, user)
+    restoring = await services.jobs.get(job.job_id)
+    assert restoring is not None and restoring.restore_tier == "Standard"
+    assert await thaw_completed(services, expect=1) == 1
+    assert await storage(services, job) == "hot"
+
+
+async def test_same_upgrade_message_twice_restores_once(services: Services, cold: Counting) -> None:
+    """user-upgraded delivered twice (at once, then again): one restore, one thaw, one mail."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await archive_now(services, job)
+    await subscriptions.upgrade(services.db, services.bus, Paid(user.user_id, "test", "ref"))
+    body = {"user_id": user.user_id}
+    await asyncio.gather(*(restore.handle(services, message(restore.QUEUE, body), body) for _ in range(2)))
+    await restore.handle(services, message(restore.QUEUE, body), body)
+    assert await thaw_completed(services, wait=2.5) == 1
+    completion = {"bucket": job.result_bucket, "key": job.result_key}
+    await thaw.handle(services, message(thaw.QUEUE, completion), completion)  # the completion again
+    assert await storage(services, job) == "hot"
+    assert cold.calls.get("thaw", 0) >= 1
+    assert len([m for m in mail_to(services, user) if "are back" in m["Subject"]]) == 1
+
+
+async def test_restorer_killed_between_request_and_record(services: Services, cold: Counting) -> None:
+    """Killed after asking for the restore but before marking the job: the redelivered
+    message marks it, and the cold tier does not start a second restore."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await archive_now(services, job)
+    await subscriptions.upgrade(services.db, services.bus, Paid(user.user_id, "test", "ref2"))
+    body = {"user_id": user.user_id}
+    cold.hooks["restore"] = kill
+    with pytest.raises(Killed):
+        await restore.handle(services, message(restore.QUEUE, body), body)
+    assert await storage(services, job) == "cold"
+    del cold.hooks["restore"]
+    await restore.handle(services, message(restore.QUEUE, body), body)
+    assert await storage(services, job) == "restoring"
+    assert await thaw_completed(services, wait=2.5) == 1
+    assert await storage(services, job) == "hot"
+
+
+async def test_thawer_killed_between_move_and_record(services: Services, cold: Counting) -> None:
+    """Killed after the object came back but before the job said so: the redelivered
+    completion finishes it, with one mail."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await archive_now(services, job)
+    await upgrade(services, user)
+    cold.hooks["thaw"] = kill
+    with pytest.raises(Killed):
+        await thaw_completed(services)
+    assert await storage(services, job) == "restoring" and await downloadable(services, job)
+    del cold.hooks["thaw"]
+    completion = {"bucket": job.result_bucket, "key": job.result_key}
+    await thaw.handle(services, message(thaw.QUEUE, completion), completion)
+    assert await storage(services, job) == "hot"
+    assert len([m for m in mail_to(services, user) if "are back" in m["Subject"]]) == 1
+
+
+async def test_completion_before_the_job_is_restoring_is_retried(services: Services) -> None:
+    """A completion that overtakes the restorer's mark is retried, not dropped."""
+    job = await make_job(services, await make_user(services))
+    await archive_now(services, job)
+    completion = {"bucket": job.result_bucket, "key": job.result_key}
+    with pytest.raises(thaw.NotRestoringYet):
+        await thaw.handle(services, message(thaw.QUEUE, completion), completion)
+
+
+async def test_completion_for_no_job_is_poison(services: Services) -> None:
+    """A completion naming an object that is no job's result goes to the DLQ path."""
+    from app.consumer import PoisonMessage
+
+    for body in ({"bucket": "gas-results", "key": "results/x/y~z"}, {"nothing": 1}):
+        with pytest.raises(PoisonMessage):
+            await thaw.handle(services, message(thaw.QUEUE, body), body)
+
+
+# -- races between the archiver and an upgrade --------------------------------------
+
+class UpgradeOnTransition(JobStore):
+    """The job store, running ``hook`` just before the archiver marks a job archiving."""
+
+    def __init__(self, inner: JobStore, hook: Callable[[], Awaitable[None]]) -> None:
+        self.inner, self.hook = inner, hook
+
+    async def create(self, job: Job) -> bool:
+        return await self.inner.create(job)
+
+    async def get(self, job_id: str) -> Job | None:
+        return await self.inner.get(job_id)
+
+    async def list_for_user(self, user_id: str, **kwargs: Any) -> list[Job]:
+        return await self.inner.list_for_user(user_id, **kwargs)
+
+    async def count_for_user(self, user_id: str) -> int:
+        return await self.inner.count_for_user(user_id)
+
+    async def transition(self, job_id: str, from_states: Iterable[Status], to_state: Status, *,
+                         when: dict[str, Any] | None = None, **fields: Any) -> bool:
+        if fields.get("storage") == "archiving":
+            await self.hook()
+        return await self.inner.transition(job_id, from_states, to_state, when=when, **fields)
+
+
+@pytest.mark.parametrize("moment", ["before-marked", "before-archive", "archive"])
+async def test_upgrade_while_archive_in_flight_ends_hot(
+    services: Services, cold: Counting, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """An upgrade that lands while the archiver works — before it marks the job
+    archiving, before the object moves, or after it moved but before the job is
+    marked cold — ends with the result hot and downloadable."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+
+    async def upgrade_now() -> None:
+        await upgrade(services, user)
+
+    if moment == "before-marked":
+        monkeypatch.setattr(services, "jobs", UpgradeOnTransition(services.jobs, upgrade_now))
+    else:
+        cold.hooks[moment] = upgrade_now
+    await archive_now(services, job)
+    await thaw_completed(services, wait=2.5)
+    assert await storage(services, job) == "hot" and await downloadable(services, job)
+    assert not await services.cold.is_archived(job.result_bucket or "", job.result_key or "")

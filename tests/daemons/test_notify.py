@@ -1,0 +1,172 @@
+"""The notifier: one email per finished job, with what the owner needs to act on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from annotator.worker import Annotator
+from app import notifications
+from app.consumer import PoisonMessage
+from app.jobs import FAILED, PENDING
+from app.ports.mail import Mailer
+from app.services import Services
+from daemons import notify
+from tests.daemons.conftest import mail_to, make_job, make_user, message
+
+QUEUE = notify.QUEUE
+
+
+def text_and_html(mail: object) -> tuple[str, str]:
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+    return text, html
+
+
+async def test_completed_job_mail(services: Services) -> None:
+    """Completed: subject names the job; the body gives the completion time and a
+    link to the job page, in plain text and HTML."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await notify.handle(services, message(QUEUE, {"job_id": job.job_id}), {"job_id": job.job_id})
+    [mail] = mail_to(services, user)
+    assert mail["Subject"] == f"Results available for job {job.job_id}"
+    text, html = text_and_html(mail)
+    assert job.completed_at is not None
+    assert job.completed_at.strftime("%Y-%m-%d %H:%M:%S UTC") in text
+    link = f"http://gas.test/annotations/{job.job_id}"
+    assert link in text and f'href="{link}"' in html
+    assert "archived" in text  # a free user is told the result does not stay
+
+
+async def test_failed_job_mail_says_why(services: Services) -> None:
+    """Failed: the mail says so and gives the job's reason."""
+    user = await make_user(services)
+    job = await make_job(services, user, status=FAILED)
+    await notify.handle(services, message(QUEUE, {"job_id": job.job_id}), {"job_id": job.job_id})
+    [mail] = mail_to(services, user)
+    assert "failed" in mail["Subject"]
+    text, _ = text_and_html(mail)
+    assert "The uploaded file is no longer in storage." in text
+
+
+async def test_same_message_twice_one_mail(services: Services) -> None:
+    """At-least-once delivery: the same message twice, in turn or at once, sends one mail."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    body = {"job_id": job.job_id}
+    await asyncio.gather(*(notify.handle(services, message(QUEUE, body), body) for _ in range(3)))
+    await notify.handle(services, message(QUEUE, body), body)
+    assert len(mail_to(services, user)) == 1
+
+
+async def test_killed_between_claim_and_send(services: Services) -> None:
+    """A notifier killed after claiming the mail but before sending it: the redelivered
+    message (after the visibility timeout, longer than the lease) sends it."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    assert await notifications.claim(services.db, job.job_id, job.status, 30)
+    await services.db.execute(
+        "UPDATE notifications SET claimed_at = now() - interval '1 hour' WHERE job_id = :id",
+        {"id": uuid.UUID(job.job_id)},
+    )
+    await notify.handle(services, message(QUEUE, {"job_id": job.job_id}), {"job_id": job.job_id})
+    assert len(mail_to(services, user)) == 1
+
+
+class FailingOnce(Mailer):
+    def __init__(self, inner: Mailer) -> None:
+        self.inner, self.failed = inner, False
+
+    async def send(self, to: str, subject: str, text: str, html: str | None = None) -> None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("mail server down")
+        await self.inner.send(to, subject, text, html)
+
+
+async def test_failed_send_is_retried(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A send that fails gives its claim back, so the retry sends the mail."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    monkeypatch.setattr(services, "mail", FailingOnce(services.mail))
+    body = {"job_id": job.job_id}
+    with pytest.raises(ConnectionError):
+        await notify.handle(services, message(QUEUE, body), body)
+    await notify.handle(services, message(QUEUE, body), body)
+    assert len(mail_to(services, user)) == 1
+
+
+async def test_unknown_job_is_poison_and_dead_lettered(services: Services) -> None:
+    """A message naming no job is poison: it lands in the dead-letter queue after
+    the queue's receive limit instead of being retried for ever."""
+    with pytest.raises(PoisonMessage):
+        await notify.handle(services, message(QUEUE, {"job_id": "nope"}), {"job_id": "nope"})
+    await services.bus.send(QUEUE, json.dumps({"job_id": str(uuid.uuid4())}))
+    task = asyncio.create_task(notify.run(services))
+    try:
+        for _ in range(100):
+            if await services.bus.count(f"{QUEUE}-dlq"):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert await services.bus.count(f"{QUEUE}-dlq") == 1
+    assert await services.bus.count(QUEUE) == 0
+
+
+async def test_missing_input_fails_with_reason_and_mail_says_why(services: Services) -> None:
+    """A job whose input disappeared fails with a reason (not retried), and the
+    owner's mail carries that reason."""
+    user = await make_user(services)
+    job = await make_job(services, user, status=PENDING)
+    annotator = Annotator(services)
+    try:
+        await annotator.handle(message("job-requests", {"job_id": job.job_id}), {"job_id": job.job_id})
+    finally:
+        annotator.close()
+    failed = await services.jobs.get(job.job_id)
+    assert failed is not None and failed.status == FAILED and failed.error
+    [delivery] = await services.bus.receive(QUEUE, wait_seconds=2)
+    await notify.handle(services, delivery, json.loads(delivery.body))
+    [mail] = mail_to(services, user)
+    assert failed.error in text_and_html(mail)[0]
+
+
+async def test_gas_daemon_notify_runs_alone(services: Services, database_url: str, tmp_path: Path) -> None:
+    """``gas daemon notify`` is a process of its own: started from the CLI it mails
+    a finished job, and stops cleanly on Ctrl-C."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    env = {**os.environ, "GAS_DATABASE_URL": database_url, "GAS_DATA_DIR": str(tmp_path),
+           "GAS_PUBLIC_URL": "http://gas.test", "GAS_QUEUE_WAIT_SECONDS": "1"}
+    # Started once and waited for in a thread: nothing blocks the event loop for long.
+    process = subprocess.Popen(  # noqa: ASYNC220
+        [sys.executable, "-m", "app.cli", "daemon", "notify"], env=env,
+        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        await services.bus.publish("job-results", json.dumps({"job_id": job.job_id, "status": "completed"}))
+        deadline = time.monotonic() + 30
+        while not list((tmp_path / "outbox").glob("*.eml")):
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "no mail from gas daemon notify"
+            await asyncio.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.to_thread(process.wait, 20)
+    assert code == 0
+    [path] = (tmp_path / "outbox").glob("*.eml")
+    assert f"Results available for job {job.job_id}" in path.read_text()
