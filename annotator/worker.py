@@ -85,7 +85,11 @@ class Annotator:
         if job is None:
             raise PoisonMessage(f"no such job: {job_id!r}")
         if job.finished:
-            return  # a redelivery of work already done
+            # A redelivery of work already done: the worker that finished it may have
+            # died before announcing it, so announce it again (notify and archive are
+            # idempotent; the message is acknowledged only once this returns).
+            await self._finished(job, job.status)
+            return
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
         if job.status == PENDING:
             claimed = await self.services.jobs.transition(

@@ -9,6 +9,7 @@ import json
 import logging
 import signal
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -199,17 +200,32 @@ def users_token(email: str, name: str) -> None:
 @click.argument("email")
 @click.argument("role", type=click.Choice(["free", "premium"]))
 def users_role(email: str, role: str) -> None:
-    """Change an account's plan."""
+    """Change an account's plan. Premium is granted as a subscription by the operator,
+    so the user's archived results are restored as after a payment."""
+    from app import subscriptions
     from app import users as model
+    from app.ports.payments import Paid
+    from app.services import open_services
 
-    async def action(database: Any) -> None:
-        user = await model.get_by_email(database, email)
-        if user is None:
-            raise click.ClickException(f"No account for {email}.")
-        await model.set_role(database, user.user_id, role)  # type: ignore[arg-type]
-        click.echo(f"{user.email}: {role}")
+    async def run() -> None:
+        services = await open_services(_settings())
+        try:
+            user = await model.get_by_email(services.db, email)
+            if user is None:
+                raise click.ClickException(f"No account for {email}.")
+            if user.role == role:
+                click.echo(f"{user.email}: {role} already")
+                return
+            if role == "premium":
+                paid = Paid(user.user_id, "operator", f"gas users role {uuid.uuid4()}")
+                await subscriptions.upgrade(services.db, services.bus, paid)
+            else:
+                await model.set_role(services.db, user.user_id, "free")
+            click.echo(f"{user.email}: {role}")
+        finally:
+            await services.close()
 
-    _with_db(action)
+    asyncio.run(run())
 
 
 @main.group("aws")

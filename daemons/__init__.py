@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from app.consumer import PoisonMessage
-from app.jobs import Job
+from app.jobs import COMPLETED, Job, Storage
 from app.services import Services
 
 
@@ -24,3 +24,19 @@ async def job_in(services: Services, body: dict[str, Any]) -> Job:
     if job is None:
         raise PoisonMessage(f"no such job: {job_id}")
     return job
+
+
+async def move(services: Services, job: Job, was: Storage, to: Storage, **fields: Any) -> bool:
+    """Move a completed job's result from storage ``was`` to ``to`` if it is still there.
+
+    On success the owner's open pages hear of it (the job page shows "archived",
+    "being restored" or the download without a reload).
+    """
+    moved = await services.jobs.transition(
+        job.job_id, [COMPLETED], COMPLETED, when={"storage": was}, storage=to, **fields
+    )
+    if moved:
+        await services.events.publish(
+            job.user_id, {"type": "storage", "job_id": job.job_id, "storage": to}
+        )
+    return moved

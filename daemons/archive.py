@@ -22,7 +22,7 @@ from app.consumer import consume
 from app.jobs import COMPLETED, Job, utcnow
 from app.ports.bus import Message
 from app.services import MAX_QUEUE_DELAY_SECONDS, Services
-from daemons import job_in
+from daemons import job_in, move
 from daemons.restore import request_restore
 from daemons.thaw import bring_back
 
@@ -62,17 +62,12 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
             await services.bus.send(QUEUE, message.body, delay_seconds=min(wait, MAX_QUEUE_DELAY_SECONDS))
             log.info("retention not over; looking again in %ss", wait, extra=ctx)
             return
-        if not await services.jobs.transition(
-            job.job_id, [COMPLETED], COMPLETED, when={"storage": "hot"}, storage="archiving"
-        ):
+        if not await move(services, job, "hot", "archiving"):
             return  # another delivery of this message is archiving it
         job = dataclasses.replace(job, storage="archiving")
     if job.storage == "archiving" and not await _premium(services, job):
         await services.cold.archive(bucket, key)
-        if await services.jobs.transition(
-            job.job_id, [COMPLETED], COMPLETED, when={"storage": "archiving"},
-            storage="cold", archived_at=utcnow(),
-        ):
+        if await move(services, job, "archiving", "cold", archived_at=utcnow()):
             log.info("result archived", extra=ctx)
             return
         job = await services.jobs.get(job.job_id) or job
@@ -87,19 +82,17 @@ async def keep_hot(services: Services, job: Job) -> None:
     ctx = {"job_id": job.job_id, "user_id": job.user_id}
     if await services.cold.is_archived(job.result_bucket, job.result_key):
         restore = await request_restore(services, job)
-        if not await services.jobs.transition(
-            job.job_id, [COMPLETED], COMPLETED, when={"storage": job.storage},
-            storage="restoring", restore_requested_at=job.restore_requested_at or utcnow(),
-            restore_tier=restore.tier,
+        assert job.storage is not None
+        if not await move(
+            services, job, job.storage, "restoring",
+            restore_requested_at=job.restore_requested_at or utcnow(), restore_tier=restore.tier,
         ):
             raise JobMoved(f"job {job.job_id} is no longer {job.storage}")
         log.info("upgraded while archiving; restore requested (%s)", restore.tier, extra=ctx)
     elif job.storage == "restoring":
         await bring_back(services, job)
     elif job.storage == "archiving":
-        if not await services.jobs.transition(
-            job.job_id, [COMPLETED], COMPLETED, when={"storage": "archiving"}, storage="hot"
-        ):
+        if not await move(services, job, "archiving", "hot"):
             raise JobMoved(f"job {job.job_id} is no longer archiving")
         log.info("upgraded before the result moved; it stays hot", extra=ctx)
 

@@ -16,6 +16,7 @@ from app.ports.bus import Message
 from app.ports.cold import TIERS, Restore, RestoreRefused
 from app.ports.objects import ObjectNotFound
 from app.services import Services
+from daemons import move
 
 log = logging.getLogger(__name__)
 QUEUE = "user-upgraded"
@@ -60,10 +61,7 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
         if job.storage == "archiving":
             # The archiver still holds this job's message: when it finds the job
             # restoring it brings the result back itself (daemons.archive).
-            if await services.jobs.transition(
-                job.job_id, [COMPLETED], COMPLETED, when={"storage": "archiving"},
-                storage="restoring", restore_requested_at=utcnow(),
-            ):
+            if await move(services, job, "archiving", "restoring", restore_requested_at=utcnow()):
                 log.info("upgraded while archiving; the archiver will bring it back", extra=ctx)
         elif job.storage == "cold":
             # Asked before the job is marked, so a restorer killed in between asks
@@ -73,9 +71,8 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
             except ObjectNotFound:
                 log.error("the archived result is missing from the cold tier", extra=ctx)
                 continue
-            if await services.jobs.transition(
-                job.job_id, [COMPLETED], COMPLETED, when={"storage": "cold"},
-                storage="restoring", restore_requested_at=utcnow(), restore_tier=restore.tier,
+            if await move(
+                services, job, "cold", "restoring", restore_requested_at=utcnow(), restore_tier=restore.tier,
             ):
                 log.info("restore requested (%s, about %ss)", restore.tier, restore.expected_seconds,
                          extra=ctx)

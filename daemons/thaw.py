@@ -11,9 +11,10 @@ from typing import Any
 
 from app import notifications, users
 from app.consumer import PoisonMessage, consume
-from app.jobs import COMPLETED, Job
+from app.jobs import Job
 from app.ports.bus import Message
 from app.services import Services
+from daemons import move
 from daemons.notify import job_url
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,7 @@ async def bring_back(services: Services, job: Job) -> None:
     if job.storage == "restoring":
         assert job.result_bucket and job.result_key
         await services.cold.thaw(job.result_bucket, job.result_key)
-        if await services.jobs.transition(
-            job.job_id, [COMPLETED], COMPLETED, when={"storage": "restoring"}, storage="hot"
-        ):
+        if await move(services, job, "restoring", "hot"):
             log.info("result restored to the hot tier", extra=ctx)
         job = await services.jobs.get(job.job_id) or job
     if job.storage == "hot" and job.restore_requested_at is not None:

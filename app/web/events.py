@@ -2,7 +2,8 @@
 
 Events come through the live-events port (Postgres LISTEN/NOTIFY), so any web
 instance can serve any user. Each job event is sent twice: as ``job`` (the job
-list listens for any change) and as ``job-<job_id>`` (one job's page).
+list listens for any change) and as ``job-<job_id>`` (one job's page), and so
+is each ``storage`` event (a result archived, being restored, back).
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:
             pending = None
             kind = str(event.get("type", "message"))
             yield _frame(kind, event)
-            if kind == "job" and event.get("job_id"):
+            if kind in ("job", "storage") and event.get("job_id"):
                 yield _frame(f"job-{event['job_id']}", event)
-                if event.get("status") in ("completed", "failed"):
+                if kind == "job" and event.get("status") in ("completed", "failed"):
                     yield _notice(event)
     finally:
         if pending is not None:

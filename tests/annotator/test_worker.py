@@ -82,7 +82,20 @@ async def test_finished_job_is_not_run_again(services: Services, annotator: Anno
     first = await run(annotator, job)
     again = await run(annotator, job)
     assert again.completed_at == first.completed_at
-    assert await services.bus.count("job-results-notify") >= 1
+
+
+async def test_redelivered_finished_job_is_announced_again(
+    services: Services, annotator: Annotator
+) -> None:
+    """A worker that died after marking the job completed but before publishing
+    job-results: the redelivered request publishes it, so the email and the archive
+    still happen (their consumers are idempotent)."""
+    job = await new_job(services, VCF)
+    assert await services.jobs.transition(job.job_id, ["pending"], "completed", storage="hot")
+    queues = ("job-results-notify", "job-results-archive")
+    before = [await services.bus.count(q) for q in queues]
+    await run(annotator, job)
+    assert [await services.bus.count(q) for q in queues] == [n + 1 for n in before]
 
 
 async def test_free_user_oversize_input_fails_with_reason(

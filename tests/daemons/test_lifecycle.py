@@ -387,3 +387,23 @@ async def test_upgrade_while_archive_in_flight_ends_hot(
     await thaw_completed(services, wait=2.5)
     assert await storage(services, job) == "hot" and await downloadable(services, job)
     assert not await services.cold.is_archived(job.result_bucket or "", job.result_key or "")
+
+
+async def test_owner_hears_every_storage_move(services: Services, cold: Counting) -> None:
+    """Archive, restore and thaw each tell the owner's open pages (the live-events port),
+    so the job page goes archived → being restored → downloadable without a reload."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    heard = services.events.subscribe(user.user_id)
+    first = asyncio.ensure_future(anext(heard))
+    await asyncio.sleep(0.2)  # the subscription is listening before anything moves
+    await archive_now(services, job)
+    await upgrade(services, user)
+    assert await thaw_completed(services, expect=1) == 1
+    events = [await asyncio.wait_for(first, 5)]
+    while len(events) < 4:
+        events.append(await asyncio.wait_for(anext(heard), 5))
+    assert [(e["type"], e["job_id"], e["storage"]) for e in events] == [
+        ("storage", job.job_id, s) for s in ("archiving", "cold", "restoring", "hot")
+    ]
+    await heard.aclose()  # type: ignore[attr-defined]

@@ -1,0 +1,51 @@
+"""The ``gas`` command's account operations, against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+from click.testing import CliRunner
+
+from app.cli import main
+
+
+def _gas(database_url: str, data_dir: Path, *args: str) -> str:
+    env = {"GAS_DATABASE_URL": database_url, "GAS_DATA_DIR": str(data_dir)}
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _query(database_url: str, sql: str, *args: object) -> object:
+    async def run() -> object:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def test_operator_upgrade_restores_like_a_payment(database_url: str, tmp_path: Path) -> None:
+    """`gas users role E premium` records a subscription and announces user-upgraded once,
+    so the restorer brings the user's archived results back; repeating it changes nothing."""
+    made = json.loads(_gas(database_url, tmp_path, "users", "create", "op@example.org",
+                           "--password", "correct-horse"))
+    assert made["role"] == "free"
+    assert _gas(database_url, tmp_path, "users", "role", "op@example.org", "premium").strip() == (
+        "op@example.org: premium"
+    )
+    assert "already" in _gas(database_url, tmp_path, "users", "role", "op@example.org", "premium")
+    user_id = made["user_id"]
+    assert _query(database_url, "SELECT role FROM users WHERE user_id = $1::uuid", user_id) == "premium"
+    assert _query(database_url, "SELECT count(*) FROM subscriptions WHERE user_id = $1::uuid"
+                  " AND provider = 'operator' AND announced_at IS NOT NULL", user_id) == 1
+    upgraded = ("SELECT count(*) FROM queue_messages"
+                " WHERE queue = 'user-upgraded' AND body::jsonb->>'user_id' = $1")
+    assert _query(database_url, upgraded, user_id) == 1
+    _gas(database_url, tmp_path, "users", "role", "op@example.org", "free")
+    assert _query(database_url, "SELECT role FROM users WHERE user_id = $1::uuid", user_id) == "free"
