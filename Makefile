@@ -32,7 +32,7 @@ system-deps:
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
-	$(BIN)/mypy app annotator
+	$(BIN)/mypy app annotator daemons
 
 test: $(VENV)/.test-deps reference system-deps lint
 	$(BIN)/pytest -q
