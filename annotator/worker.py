@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import signal
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -64,10 +65,18 @@ def run_engine(
     return summary
 
 
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the server stops the pool itself, so a
+    # worker must not die of it mid-task with a traceback on the terminal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def make_executor(processes: int) -> ProcessPoolExecutor:
     # forkserver: children do not inherit the event loop, sockets or threads of
     # the server process.
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"))
+    return ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("forkserver"), initializer=_ignore_interrupts
+    )
 
 
 class Annotator:
