@@ -7,11 +7,28 @@ idempotent and re-entrant, moving a job only with a conditional transition.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.consumer import PoisonMessage
+from app.consumer import PoisonMessage, consume
 from app.jobs import COMPLETED, Job, Storage
+from app.ports.bus import Message
 from app.services import Services
+
+Handler = Callable[[Services, Message, dict[str, Any]], Awaitable[None]]
+
+
+async def serve(services: Services, queue: str, handle: Handler) -> None:
+    """Run one daemon: consume ``queue`` with ``handle`` until cancelled."""
+
+    async def on_message(message: Message, body: dict[str, Any]) -> None:
+        await handle(services, message, body)
+
+    await consume(
+        services.bus, queue, on_message,
+        visibility=services.settings.queue_visibility_seconds,
+        wait_seconds=services.settings.queue_wait_seconds,
+    )
 
 
 async def job_in(services: Services, body: dict[str, Any]) -> Job:

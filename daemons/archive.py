@@ -18,11 +18,10 @@ from datetime import timedelta
 from typing import Any
 
 from app import users
-from app.consumer import consume
 from app.jobs import COMPLETED, Job, utcnow
 from app.ports.bus import Message
 from app.services import MAX_QUEUE_DELAY_SECONDS, Services
-from daemons import job_in, move
+from daemons import job_in, move, serve
 from daemons.restore import request_restore
 from daemons.thaw import bring_back
 
@@ -98,11 +97,4 @@ async def keep_hot(services: Services, job: Job) -> None:
 
 
 async def run(services: Services) -> None:
-    async def on_message(message: Message, body: dict[str, Any]) -> None:
-        await handle(services, message, body)
-
-    await consume(
-        services.bus, QUEUE, on_message,
-        visibility=services.settings.queue_visibility_seconds,
-        wait_seconds=services.settings.queue_wait_seconds,
-    )
+    await serve(services, QUEUE, handle)

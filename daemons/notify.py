@@ -7,11 +7,11 @@ from html import escape
 from typing import Any
 
 from app import notifications, users
-from app.consumer import PoisonMessage, consume
+from app.consumer import PoisonMessage
 from app.jobs import COMPLETED, Job
 from app.ports.bus import Message
 from app.services import Services
-from daemons import job_in
+from daemons import job_in, serve
 
 log = logging.getLogger(__name__)
 QUEUE = "job-results-notify"
@@ -65,11 +65,4 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
 
 
 async def run(services: Services) -> None:
-    async def on_message(message: Message, body: dict[str, Any]) -> None:
-        await handle(services, message, body)
-
-    await consume(
-        services.bus, QUEUE, on_message,
-        visibility=services.settings.queue_visibility_seconds,
-        wait_seconds=services.settings.queue_wait_seconds,
-    )
+    await serve(services, QUEUE, handle)

@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from app import users
-from app.consumer import PoisonMessage, consume
+from app.consumer import PoisonMessage
 from app.jobs import COMPLETED, Job, utcnow
 from app.ports.bus import Message
 from app.ports.cold import TIERS, Restore, RestoreRefused
 from app.ports.objects import ObjectNotFound
 from app.services import Services
-from daemons import move
+from daemons import move, serve
 
 log = logging.getLogger(__name__)
 QUEUE = "user-upgraded"
@@ -79,11 +79,4 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
 
 
 async def run(services: Services) -> None:
-    async def on_message(message: Message, body: dict[str, Any]) -> None:
-        await handle(services, message, body)
-
-    await consume(
-        services.bus, QUEUE, on_message,
-        visibility=services.settings.queue_visibility_seconds,
-        wait_seconds=services.settings.queue_wait_seconds,
-    )
+    await serve(services, QUEUE, handle)
