@@ -72,6 +72,10 @@ async def _tell_owner(services: Services, job: Job) -> None:
 
 
 async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
+    if body.get("Event") == "s3:TestEvent":
+        # S3 sends one when the bucket's notification is configured: not a restore.
+        log.info("S3 test event for bucket %s", body.get("Bucket"))
+        return
     try:
         ref = services.cold.completed(body)
     except ValueError as exc:

@@ -339,6 +339,13 @@ async def test_completion_for_no_job_is_poison(services: Services) -> None:
             await thaw.handle(services, message(thaw.QUEUE, body), body)
 
 
+async def test_s3_test_event_is_acknowledged_not_dead_lettered(services: Services) -> None:
+    """The s3:TestEvent S3 sends when the bucket notification is set up is no
+    completion, and no poison either: it is taken and logged."""
+    body = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "gas-results"}
+    await thaw.handle(services, message(thaw.QUEUE, body), body)
+
+
 # -- races between the archiver and an upgrade --------------------------------------
 
 class UpgradeOnTransition(JobStore):

@@ -69,7 +69,14 @@ class S3ColdTier(ColdTier):
         head = await self._head(bucket, key)
         if head.get("StorageClass") in COLD_CLASSES:
             return  # another delivery did it
-        await self._copy_in_place(bucket, key, head, self.storage_class)
+        try:
+            await self._copy_in_place(bucket, key, head, self.storage_class)
+        except ClientError as exc:
+            # A concurrent delivery archived it between our HEAD and our copy.
+            if error_code(exc) not in ("ObjectNotInActiveTierError", "InvalidObjectState"):
+                raise
+            if not await self.is_archived(bucket, key):
+                raise
 
     async def is_archived(self, bucket: str, key: str) -> bool:
         try:
