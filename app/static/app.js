@@ -48,12 +48,21 @@
     var form = document.getElementById("upload-form");
     if (!form || !window.FormData) return;
     form.addEventListener("submit", function (event) {
-      event.preventDefault();
       var submit = document.getElementById("upload-submit");
       var status = document.getElementById("upload-status");
       var bar = document.getElementById("upload-progress");
       var percent = document.getElementById("upload-percent");
       var error = document.getElementById("upload-error");
+      if (new URL(form.action, window.location.href).origin !== window.location.origin) {
+        // The store is another origin (S3): its redirect back to GAS would end a
+        // cross-origin XHR in a CORS error, so the browser posts the form itself and
+        // follows the redirect as a navigation. The bar just says it is under way.
+        bar.removeAttribute("value");
+        status.hidden = false;
+        setTimeout(function () { submit.disabled = true; }, 0);
+        return;
+      }
+      event.preventDefault();
       var xhr = new XMLHttpRequest();
       submit.disabled = true;
       status.hidden = false;

@@ -22,6 +22,11 @@ CSP = (
 )
 
 
+def csp(form_origin: str) -> str:
+    """The policy for a page whose forms may post to ``form_origin`` (the object store)."""
+    return CSP.format(objects=form_origin)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Quart:
     """The web app. Given ``services``, it uses them (``gas serve`` shares one set
     between web and workers); otherwise it opens its own when serving starts."""
@@ -78,7 +83,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.after_request
     async def _headers(response: Response) -> Response:
         response.headers.setdefault(
-            "Content-Security-Policy", CSP.format(objects=settings.public_url.rstrip("/"))
+            "Content-Security-Policy", csp(settings.public_url.rstrip("/"))
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

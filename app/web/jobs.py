@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from quart import Blueprint, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
@@ -10,7 +11,7 @@ from quart.typing import ResponseReturnValue
 from app.ports.objects import PresignedPost
 from app.submissions import SubmitError, max_input_bytes, new_upload, submit
 from app.users import User
-from app.web import views
+from app.web import csp, views
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
 
@@ -49,10 +50,14 @@ async def _upload(build: str, skip_bad_lines: bool) -> PresignedPost:
 async def _annotate_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     user = await _user()
     build, skip = _build_arg(), _skip_arg()
-    return await render_template(
-        "annotate.html", upload=await _upload(build, skip), max_bytes=max_input_bytes(services(), user),
+    upload = await _upload(build, skip)
+    page = await render_template(
+        "annotate.html", upload=upload, max_bytes=max_input_bytes(services(), user),
         user=user, error=error, builds=BUILDS, build=build, skip_bad_lines=skip,
-    ), status
+    )
+    # The form posts straight to the object store, wherever it is (S3 on AWS).
+    target = urlsplit(upload.url)
+    return page, status, {"Content-Security-Policy": csp(f"{target.scheme}://{target.netloc}")}
 
 
 @bp.get("/annotate/fields")

@@ -191,3 +191,26 @@ async def test_server_error_page_has_no_traceback(
     text = await response.get_data(as_text=True)
     assert response.status_code == 500
     assert "Something went wrong" in text and "secret internals" not in text and "Traceback" not in text
+
+
+async def test_upload_form_may_post_to_the_object_store_origin(
+    client: QuartClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The /annotate page's policy lets its form post to wherever the store is (S3 on
+    AWS), and only there; other pages keep form-action to GAS itself."""
+    from dataclasses import replace
+
+    store = services.objects
+    real = store.presign_post
+
+    async def on_s3(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return replace(await real(*args, **kwargs), url="https://gas-inputs.s3.us-east-1.amazonaws.com/")
+
+    await signup(client)
+    monkeypatch.setattr(store, "presign_post", on_s3)
+    page = await client.get("/annotate")
+    policy = page.headers["Content-Security-Policy"]
+    assert "form-action 'self' https://gas-inputs.s3.us-east-1.amazonaws.com;" in policy
+    assert "script-src 'self';" in policy
+    other = (await client.get("/profile")).headers["Content-Security-Policy"]
+    assert "amazonaws" not in other
