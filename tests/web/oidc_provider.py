@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
 import secrets
 import socket
 import time
@@ -52,12 +53,18 @@ class Provider:
     person: dict[str, Any] = field(default_factory=dict)
     # Answer the next authorization request with ?error=<deny> instead of a code.
     deny: str | None = None
+    # Show a page with an "Allow" button (as a person sees) instead of answering at once,
+    # so that the way back to GAS starts on the provider's site.
+    consent_page: bool = False
     # Claims to overwrite in the next ID token, and whether to sign it with a stranger's key.
     tamper: dict[str, Any] = field(default_factory=dict)
     forge_signature: bool = False
     # What happened, for the tests to check.
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     token_refusals: list[str] = field(default_factory=list)
+    # The issuer's host name; it listens on 127.0.0.1 either way. "localhost" puts it on
+    # another site than a GAS at 127.0.0.1, as a real provider is, for a browser's cookie rules.
+    host: str = "127.0.0.1"
     issuer: str = ""
     _key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "test-1"}))
     _codes: dict[str, _Grant] = field(default_factory=dict)
@@ -88,22 +95,17 @@ class Provider:
 
         @app.get("/authorize")
         async def authorize() -> ResponseReturnValue:
-            args = dict(request.args)
-            self.authorize_requests.append(args)
-            if args.get("client_id") != self.client_id or args.get("redirect_uri") not in self.redirect_uris:
-                return "unknown client or redirect_uri", 400  # never redirect to an unknown address
-            back = args["redirect_uri"]
-            state = {"state": args["state"]} if "state" in args else {}
-            if self.deny:
-                error, self.deny = self.deny, None
-                return redirect(f"{back}?{urlencode({'error': error, **state})}")
-            if (args.get("response_type") != "code" or "openid" not in args.get("scope", "").split()
-                    or args.get("code_challenge_method") != "S256" or not args.get("code_challenge")):
-                return redirect(f"{back}?{urlencode({'error': 'invalid_request', **state})}")
-            code = secrets.token_urlsafe(24)
-            self._codes[code] = _Grant(self.client_id, back, args["code_challenge"], args.get("nonce"),
-                                       dict(self.person))
-            return redirect(f"{back}?{urlencode({'code': code, **state})}")
+            if self.consent_page:
+                fields = "".join(
+                    f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                    for k, v in request.args.items()
+                )
+                return f'<form method="post">{fields}<button>Allow</button></form>'
+            return self._authorize(dict(request.args))
+
+        @app.post("/authorize")
+        async def consented() -> ResponseReturnValue:
+            return self._authorize(dict(await request.form))
 
         @app.post("/token")
         async def token() -> ResponseReturnValue:
@@ -132,6 +134,23 @@ class Provider:
 
         return app
 
+    def _authorize(self, args: dict[str, str]) -> ResponseReturnValue:
+        self.authorize_requests.append(args)
+        if args.get("client_id") != self.client_id or args.get("redirect_uri") not in self.redirect_uris:
+            return "unknown client or redirect_uri", 400  # never redirect to an unknown address
+        back = args["redirect_uri"]
+        state = {"state": args["state"]} if "state" in args else {}
+        if self.deny:
+            error, self.deny = self.deny, None
+            return redirect(f"{back}?{urlencode({'error': error, **state})}")
+        if (args.get("response_type") != "code" or "openid" not in args.get("scope", "").split()
+                or args.get("code_challenge_method") != "S256" or not args.get("code_challenge")):
+            return redirect(f"{back}?{urlencode({'error': 'invalid_request', **state})}")
+        code = secrets.token_urlsafe(24)
+        self._codes[code] = _Grant(self.client_id, back, args["code_challenge"], args.get("nonce"),
+                                   dict(self.person))
+        return redirect(f"{back}?{urlencode({'code': code, **state})}")
+
     def _refuse(self, error: str, status: int = 400) -> ResponseReturnValue:
         self.token_refusals.append(error)
         return jsonify({"error": error}), status
@@ -153,7 +172,7 @@ class Provider:
 
     async def start(self) -> None:
         port = free_port()
-        self.issuer = f"http://127.0.0.1:{port}"
+        self.issuer = f"http://{self.host}:{port}"
         config = Config()
         config.bind = [f"127.0.0.1:{port}"]
         config.accesslog = None
