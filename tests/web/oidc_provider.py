@@ -56,6 +56,8 @@ class Provider:
     # Show a page with an "Allow" button (as a person sees) instead of answering at once,
     # so that the way back to GAS starts on the provider's site.
     consent_page: bool = False
+    # A public client (no secret: PKCE is its only proof) instead of a confidential one.
+    public: bool = False
     # Claims to overwrite in the next ID token, and whether to sign it with a stranger's key.
     tamper: dict[str, Any] = field(default_factory=dict)
     forge_signature: bool = False
@@ -86,7 +88,7 @@ class Provider:
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                "token_endpoint_auth_methods_supported": ["none" if self.public else "client_secret_basic"],
             })
 
         @app.get("/jwks")
@@ -111,7 +113,12 @@ class Provider:
         async def token() -> ResponseReturnValue:
             form = await request.form
             basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-            if request.headers.get("Authorization") != f"Basic {basic}":
+            if self.public:
+                authenticated = ("Authorization" not in request.headers
+                                 and form.get("client_id") == self.client_id)
+            else:
+                authenticated = request.headers.get("Authorization") == f"Basic {basic}"
+            if not authenticated:
                 return self._refuse("invalid_client", 401)
             code = form.get("code", "")
             if form.get("grant_type") != "authorization_code":

@@ -281,6 +281,28 @@ async def test_password_login_still_works_beside_oidc(oidc_app: Quart, services:
     assert response.status_code == 302 and await signed_in_email(client) == email
 
 
+async def test_public_client_without_a_secret(
+    services: Services, person: dict[str, Any]
+) -> None:
+    """With no client secret GAS signs in as a public client: client_id in the body, no
+    Authorization header, the PKCE verifier its only proof."""
+    public = Provider(public=True, redirect_uris=[f"{PUBLIC}/login/oidc/callback"])
+    await public.start()
+    public.person = person
+    settings = services.settings.model_copy(update={
+        "public_url": PUBLIC, "oidc_issuer": public.issuer, "oidc_client_id": public.client_id,
+        "oidc_name": "Public IdP",
+    })
+    try:
+        async with create_app(settings, services).test_app() as running:
+            client = running.test_client()
+            assert (await back(client, await to_provider(client))).status_code == 302
+            assert await signed_in_email(client) == person["email"]
+    finally:
+        await public.stop()
+    assert public.token_refusals == []
+
+
 async def test_unreachable_provider_is_a_clean_502(services: Services) -> None:
     """A provider that does not answer gives a page that says so (502), not a traceback."""
     settings = services.settings.model_copy(update={
