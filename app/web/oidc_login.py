@@ -1,8 +1,9 @@
 """Sign-in with an OpenID Connect provider, beside the password login.
 
 ``/login/oidc`` sends the browser to the provider with a fresh state, nonce and PKCE
-verifier kept in the (signed) session; ``/login/oidc/callback`` takes them out again,
-once, and signs the person in when everything the provider returned checks out.
+verifier kept in the (signed) session; ``/login/oidc/callback`` takes the ones its
+state names out again, once, and signs the person in when everything the provider
+returned checks out.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ bp = Blueprint("oidc", __name__)
 
 _SESSION_KEY = "oidc"
 _EXTENSION = "gas_oidc"
+# Sign-ins a session may have under way at once (two tabs, a tab left at the provider).
+_PENDING_MAX = 3
 
 
 def init_app(app: Quart, settings: Settings) -> None:
@@ -71,21 +74,33 @@ async def start() -> ResponseReturnValue:
     except OidcError as exc:
         log.warning("oidc sign-in could not start: %s", exc.reason)
         return await _failed(exc.message, exc.status)
-    session[_SESSION_KEY] = {
+    earlier = [flow for flow in session.get(_SESSION_KEY, []) if isinstance(flow, dict)]
+    session[_SESSION_KEY] = [*earlier[-(_PENDING_MAX - 1):], {
         "state": authorization.state,
         "nonce": authorization.nonce,
         "verifier": authorization.code_verifier,
         "next": safe_next(request.args.get("next")),
-    }
+    }]
     return redirect(authorization.url)
+
+
+def _take_pending(state: str) -> dict[str, str] | None:
+    """The sign-in this state answers, taken out of the session: each serves one return."""
+    flows = session.get(_SESSION_KEY)
+    if not state or not isinstance(flows, list):
+        return None
+    for i, flow in enumerate(flows):
+        if isinstance(flow, dict) and compare_digest(state, str(flow.get("state", ""))):
+            session[_SESSION_KEY] = flows[:i] + flows[i + 1:]
+            return flow
+    return None
 
 
 @bp.get("/login/oidc/callback")
 async def callback() -> ResponseReturnValue:
     relying_party = _relying_party()
-    # Taken out at once: a state, nonce and verifier serve one return only.
-    pending = session.pop(_SESSION_KEY, None)
     args = request.args
+    pending = _take_pending(args.get("state", ""))
     name = _provider_name()
     try:
         if "error" in args:
@@ -96,10 +111,9 @@ async def callback() -> ResponseReturnValue:
                 else f"{name} could not sign you in. Please try again."
             )
             raise OidcError(f"provider returned error={error}: {args.get('error_description', '')}", message)
-        state = args.get("state", "")
-        if not isinstance(pending, dict) or not state or not compare_digest(state, str(pending["state"])):
+        if pending is None:
             raise OidcError(
-                "state missing or not the one this session sent (forged, replayed or a stale tab)",
+                "state missing or not one this session sent (forged, replayed, or signed in since)",
                 "This sign-in did not start here, or has been used already. Please start again.",
             )
         code = args.get("code")
@@ -123,6 +137,7 @@ async def callback() -> ResponseReturnValue:
             f"{name} did not share your email address with GAS, which an account needs. "
             "Allow it when asked, and try again.", 400,
         )
+    session.pop(_SESSION_KEY, None)  # signed in: no other sign-in of this session may finish
     start_session(user)
     log.info("signed in with oidc", extra={"user_id": user.user_id, "issuer": relying_party.issuer})
     return redirect(str(pending["next"]))

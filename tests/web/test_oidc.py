@@ -149,12 +149,37 @@ async def test_forged_state_is_refused(
     html = await response.get_data(as_text=True)
     assert response.status_code == 400
     assert "did not start here" in html and "Traceback" not in html
-    assert "state missing or not the one this session sent" in caplog.text
+    assert "state missing or not one this session sent" in caplog.text
     assert await signed_in_email(client) is None
     assert await user_count(services, person["email"]) == 0
     # A session that never started a sign-in is refused the same way.
     stranger = oidc_app.test_client()
     assert (await back(stranger, callback)).status_code == 400
+
+
+async def test_two_sign_ins_under_way_in_one_session_both_work(
+    oidc_app: Quart, provider: Provider, person: dict[str, Any]
+) -> None:
+    """A sign-in started in one tab and another started later in a second tab: the
+    first one's return still works (each state is kept), and once signed in, the
+    other's return no longer signs anyone in."""
+    client = oidc_app.test_client()
+    older = await to_provider(client)
+    newer = await to_provider(client)
+    assert (await back(client, older)).status_code == 302
+    assert await signed_in_email(client) == person["email"]
+    assert (await back(client, newer)).status_code == 400
+
+
+async def test_forged_state_leaves_the_real_sign_in_working(
+    oidc_app: Quart, provider: Provider, person: dict[str, Any]
+) -> None:
+    """A forged return (someone else's code, any state) does not spoil the sign-in the
+    person has under way."""
+    client = oidc_app.test_client()
+    mine = await to_provider(client)
+    assert (await back(client, mine, state="forged")).status_code == 400
+    assert (await back(client, mine)).status_code == 302
 
 
 async def test_replayed_callback_is_refused(
