@@ -110,7 +110,9 @@ async def callback() -> ResponseReturnValue:
                 if error == "access_denied"
                 else f"{name} could not sign you in. Please try again."
             )
-            raise OidcError(f"provider returned error={error}: {args.get('error_description', '')}", message)
+            # repr, cut short: these come from the address bar and must not forge log lines.
+            description = args.get("error_description", "")[:200]
+            raise OidcError(f"provider returned error={error[:100]!r}: {description!r}", message)
         if pending is None:
             raise OidcError(
                 "state missing or not one this session sent (forged, replayed, or signed in since)",

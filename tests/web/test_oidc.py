@@ -262,7 +262,7 @@ async def test_provider_error_shows_a_friendly_message(
     assert response.status_code == 400
     assert "You did not allow GAS to sign you in with Test IdP" in html
     assert 'href="/login/oidc"' in html and 'href="/login"' in html
-    assert "error=access_denied" in caplog.text
+    assert "error='access_denied'" in caplog.text
     assert await signed_in_email(client) is None
 
 
@@ -291,6 +291,20 @@ async def test_unverified_email_of_an_existing_account_is_not_linked(
     assert response.status_code == 409
     assert "Log in with your password instead" in await response.get_data(as_text=True)
     assert await signed_in_email(client) is None
+    assert await services.db.fetch_val(
+        "SELECT count(*) FROM identities WHERE subject = :s", {"s": person["sub"]}) == 0
+
+
+async def test_token_without_email_is_refused_with_a_reason(
+    oidc_app: Quart, provider: Provider, services: Services, person: dict[str, Any]
+) -> None:
+    """A provider that shares no email (the scope was refused) gets a 400 page that
+    says what is missing, and no account or link is made."""
+    del person["email"]
+    client = oidc_app.test_client()
+    response = await back(client, await to_provider(client))
+    assert response.status_code == 400
+    assert "did not share your email address" in await response.get_data(as_text=True)
     assert await services.db.fetch_val(
         "SELECT count(*) FROM identities WHERE subject = :s", {"s": person["sub"]}) == 0
 
