@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     # Another address for Stripe's API (stripe-mock, a test stand-in); unset = Stripe itself.
     stripe_api_base: str | None = None
 
+    # Sign-in with an OpenID Connect provider (Globus Auth, Google, Keycloak…) beside
+    # local accounts; off while the issuer is unset.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    # The button's label: "Sign in with <name>".
+    oidc_name: str = "OpenID Connect"
+
     @property
     def data_path(self) -> Path:
         return self.data_dir.resolve()

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -54,6 +54,8 @@ def gas(data_dir: Path, *args: str, input: str | None = None) -> str:
 class Server:
     data_dir: Path
     port: int
+    # Settings of this test on top of gas_env's (GAS_OIDC_* for one).
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -64,7 +66,7 @@ class Server:
         log = open(self.data_dir / "serve.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
-            env=gas_env(self.data_dir, self.port), cwd=REPO, stdout=log, stderr=log,
+            env=gas_env(self.data_dir, self.port) | self.env, cwd=REPO, stdout=log, stderr=log,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

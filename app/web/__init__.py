@@ -54,11 +54,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     csrf.init_app(app)
 
-    from app.web import api, auth, events, jobs, objects, pages, results, subscription
+    from app.web import api, auth, events, jobs, objects, oidc_login, pages, results, subscription
 
     for blueprint in (pages.bp, auth.bp, jobs.bp, results.bp, events.bp, api.bp, objects.bp,
                       subscription.bp):
         app.register_blueprint(blueprint)
+    oidc_login.init_app(app, settings)
 
     owned = services is None
 

@@ -45,7 +45,7 @@ def login_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T |
     return wrapper
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect."""
     if not target:
         return url_for("jobs.job_list")
@@ -55,7 +55,7 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _start_session(user: User) -> None:
+def start_session(user: User) -> None:
     login_user(AuthUser(user.user_id), remember=True)
     csrf.rotate()
 
@@ -78,7 +78,7 @@ async def signup() -> ResponseReturnValue:
             except users.EmailTaken:
                 errors["email"] = "An account with this email exists already. Log in instead."
             else:
-                _start_session(user)
+                start_session(user)
                 return redirect(url_for("jobs.annotate"))
     status = 400 if errors else 200
     return await render_template("signup.html", errors=errors, form=form), status
@@ -93,8 +93,8 @@ async def login() -> ResponseReturnValue:
         email = data.get("email", "").strip()
         user = await users.authenticate(services().db, email, data.get("password", ""))
         if user is not None:
-            _start_session(user)
-            return redirect(_safe_next(request.args.get("next")))
+            start_session(user)
+            return redirect(safe_next(request.args.get("next")))
         error = "Email or password is incorrect."
     status = 401 if error else 200
     return await render_template(
