@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from app.config import Settings
 from app.services import Services, open_services
 from app.web import csrf
-from app.web.json_request import Request
+from app.web.bodies import Request
 
 log = logging.getLogger(__name__)
 
