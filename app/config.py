@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         default=True,
         validation_alias=AliasChoices("GAS_COOKIE_SECURE", "QUART_AUTH_COOKIE_SECURE"),
     )
+    # Failed log-ins allowed in a sliding window, per account and per client address.
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_failures_per_ip: int = Field(default=50, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    # Proxies in front of the web process (an ALB: 1) whose X-Forwarded-For is trusted
+    # for the client's address; 0 = the connection's address.
+    trusted_proxies: int = Field(default=0, ge=0)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from app.config import Settings
 from app.services import Services, open_services
 from app.web import csrf
+from app.web.bodies import Request
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     between web and workers); otherwise it opens its own when serving starts."""
     settings = settings or Settings()
     app = Quart(__name__, template_folder="../templates", static_folder="../static")
+    app.request_class = Request
     app.secret_key = settings.secret.decode()
     app.config.update(
         QUART_AUTH_COOKIE_SECURE=settings.cookie_secure,

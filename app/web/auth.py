@@ -11,7 +11,7 @@ from quart import Blueprint, g, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
-from app import users
+from app import login_limits, users
 from app.users import User
 from app.web import csrf
 from app.web.context import services
@@ -55,6 +55,22 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def client_ip() -> str:
+    """The client's address: the connection's, or the one the trusted proxies saw."""
+    hops = services().settings.trusted_proxies
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+    if hops > 0 and len(forwarded) >= hops and forwarded[-hops]:
+        # Each proxy appends the address it was reached from; earlier entries are the client's word.
+        return forwarded[-hops]
+    return request.remote_addr or "unknown"
+
+
+def _limits() -> login_limits.Limits:
+    settings = services().settings
+    return login_limits.Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
+                               settings.login_window_seconds)
+
+
 def start_session(user: User) -> None:
     login_user(AuthUser(user.user_id), remember=True)
     csrf.rotate()
@@ -88,18 +104,27 @@ async def signup() -> ResponseReturnValue:
 async def login() -> ResponseReturnValue:
     error = None
     email = ""
+    status = 200
+    headers: dict[str, str] = {}
     if request.method == "POST":
         data = await request.form
         email = data.get("email", "").strip()
-        user = await users.authenticate(services().db, email, data.get("password", ""))
-        if user is not None:
-            start_session(user)
-            return redirect(safe_next(request.args.get("next")))
-        error = "Email or password is incorrect."
-    status = 401 if error else 200
+        db, ip = services().db, client_ip()
+        lock = await login_limits.locked(db, email, ip, _limits())
+        if lock is not None:
+            error, status = lock.message, 429
+            headers["Retry-After"] = str(lock.retry_after)
+        else:
+            user = await users.authenticate(db, email, data.get("password", ""))
+            if user is not None:
+                await login_limits.clear_account(db, email)
+                start_session(user)
+                return redirect(safe_next(request.args.get("next")))
+            await login_limits.record_failure(db, email, ip, _limits())
+            error, status = "Email or password is incorrect.", 401
     return await render_template(
         "login.html", error=error, email=email, next=request.args.get("next", "")
-    ), status
+    ), status, headers
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, jsonify, redirect, render_template, request, url_for
+from quart import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 
 from app import users
@@ -55,5 +55,7 @@ async def create_token() -> ResponseReturnValue:
 async def revoke_token(token_id: str) -> ResponseReturnValue:
     user = await signed_in_user()
     assert user is not None
-    await users.revoke_token(services().db, user.user_id, token_id)
+    if not await users.revoke_token(services().db, user.user_id, token_id):
+        # Someone else's token id, or one already revoked: the same answer, so ids tell nothing.
+        abort(404, "No such token.")
     return redirect(url_for("pages.profile"))

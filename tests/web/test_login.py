@@ -1,0 +1,239 @@
+"""Logging in under attack: rate limits per account and per address (shared by every
+web instance), one error text for every failure, a new session at login, cookie flags,
+and the security headers on every response."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from quart import Quart
+from quart.testing import QuartClient
+
+from app import users
+from app.config import Settings
+from app.services import Services, open_services
+from app.web import create_app
+from tests.web.conftest import csrf_from
+from tests.web.sessions import PASSWORD, person
+
+GENERIC = "Email or password is incorrect."
+
+
+@pytest.fixture
+def limits(services: Services, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Small limits for this test; every web instance reads the same settings."""
+    monkeypatch.setattr(services.settings, "login_failures_per_account", 3)
+    monkeypatch.setattr(services.settings, "login_failures_per_ip", 6)
+    monkeypatch.setattr(services.settings, "login_window_seconds", 600)
+    return services.settings
+
+
+async def attempt(client: QuartClient, email: str, password: str, ip: str = "192.0.2.10"):  # type: ignore[no-untyped-def]
+    """One log-in from the address ``ip``, with this session's CSRF token."""
+    token = csrf_from(await (await client.get("/login")).get_data(as_text=True))
+    return await client.post("/login", form={"email": email, "password": password, "csrf_token": token},
+                             scope_base={"client": (ip, 50000)})
+
+
+async def new_user(services: Services) -> users.User:
+    return await users.create(services.db, f"{uuid.uuid4().hex[:10]}@example.org", PASSWORD)
+
+
+def ip() -> str:
+    """An address of its own per test, so tests in this module do not share a counter."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}"
+
+
+async def test_account_is_locked_after_failures_even_with_the_right_password(
+    app: Quart, services: Services, limits: Settings
+) -> None:
+    """After 3 wrong passwords for one account, the 4th attempt is refused with 429,
+    Retry-After and a message a person can act on, even with the right password and
+    from another address; other accounts are not affected."""
+    user, other = await new_user(services), await new_user(services)
+    client = app.test_client()
+    for n in range(3):
+        response = await attempt(client, user.email, f"wrong-{n}", ip())
+        assert response.status_code == 401
+    locked = await attempt(client, user.email, PASSWORD, ip())
+    text = await locked.get_data(as_text=True)
+    assert locked.status_code == 429
+    assert 1 <= int(locked.headers["Retry-After"]) <= 600
+    assert "Too many failed log-ins for this account" in text and "Wait 10 minutes" in text
+    assert (await attempt(client, other.email, PASSWORD, ip())).status_code == 302
+
+
+async def test_unknown_email_is_limited_the_same(app: Quart, limits: Settings) -> None:
+    """An email with no account is counted and refused like a real one, so the limit
+    does not tell which emails have accounts."""
+    client, email, address = app.test_client(), f"nobody-{uuid.uuid4().hex[:6]}@example.org", ip()
+    statuses = [(await attempt(client, email, "guess", address)).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+async def test_address_is_limited_across_accounts(
+    app: Quart, services: Services, limits: Settings
+) -> None:
+    """Guessing one password each at many accounts from one address stops after 6
+    failures; another address still logs in."""
+    client, address = app.test_client(), ip()
+    for _ in range(6):
+        assert (await attempt(client, f"{uuid.uuid4().hex[:8]}@example.org", "x", address)).status_code == 401
+    user = await new_user(services)
+    blocked = await attempt(client, user.email, PASSWORD, address)
+    assert blocked.status_code == 429 and "from your network" in await blocked.get_data(as_text=True)
+    assert int(blocked.headers["Retry-After"]) > 0
+    assert (await attempt(app.test_client(), user.email, PASSWORD, ip())).status_code == 302
+
+
+async def test_success_clears_the_accounts_failures(
+    app: Quart, services: Services, limits: Settings
+) -> None:
+    """Two typos then a good log-in start the account's count again."""
+    user, client = await new_user(services), app.test_client()
+    for _ in range(2):
+        await attempt(client, user.email, "typo", ip())
+    assert (await attempt(client, user.email, PASSWORD, ip())).status_code == 302
+    for _ in range(2):
+        assert (await attempt(app.test_client(), user.email, "typo", ip())).status_code == 401
+
+
+@pytest.fixture
+async def second_instance(services: Services) -> AsyncIterator[Quart]:
+    """Another web instance: its own app and connection pool, the same database."""
+    other = await open_services(services.settings)
+    app = create_app(services.settings, other)
+    async with app.test_app() as running:
+        yield running  # type: ignore[misc]
+    await other.close()
+
+
+async def test_limit_holds_across_web_instances(
+    app: Quart, second_instance: Quart, services: Services, limits: Settings
+) -> None:
+    """Failures on one web instance count on another: spreading guesses over
+    instances behind a load balancer buys nothing."""
+    user = await new_user(services)
+    for n in range(3):
+        instance = app if n % 2 == 0 else second_instance
+        assert (await attempt(instance.test_client(), user.email, "nope", ip())).status_code == 401
+    assert (await attempt(second_instance.test_client(), user.email, PASSWORD, ip())).status_code == 429
+
+
+async def test_trusted_proxy_address_is_the_client(
+    app: Quart, services: Services, limits: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind one trusted proxy the client is the address it forwarded, not the
+    proxy's and not what the client wrote into X-Forwarded-For itself."""
+    monkeypatch.setattr(services.settings, "trusted_proxies", 1)
+    client, real = app.test_client(), ip()
+    token = csrf_from(await (await client.get("/login")).get_data(as_text=True))
+    for n in range(6):
+        # The client claims a new address each time; the proxy appends the real one.
+        response = await client.post(
+            "/login", form={"email": f"{n}@example.org", "password": "x", "csrf_token": token},
+            headers={"X-Forwarded-For": f"203.0.113.{n}, {real}"}, scope_base={"client": ("10.0.0.1", 1)})
+        assert response.status_code == 401
+    blocked = await client.post(
+        "/login", form={"email": "z@example.org", "password": "x", "csrf_token": token},
+        headers={"X-Forwarded-For": f"203.0.113.99, {real}"}, scope_base={"client": ("10.0.0.1", 1)})
+    assert blocked.status_code == 429
+
+
+async def test_one_error_text_for_unknown_email_and_wrong_password(app: Quart, services: Services) -> None:
+    """Wrong password and unknown account get the same status and the same page."""
+    user = await new_user(services)
+    wrong = await attempt(app.test_client(), user.email, "not-it-at-all", ip())
+    unknown = await attempt(app.test_client(), "x" + user.email, "not-it-at-all", ip())
+    assert wrong.status_code == unknown.status_code == 401
+    pages = [(await r.get_data(as_text=True)) for r in (wrong, unknown)]
+    assert all(GENERIC in page for page in pages)
+    # Each page has its own session's CSRF token and echoes the email typed; the rest is the same.
+    strip = [re.sub(r'value="[^"]*"|[A-Za-z0-9_-]{43}', "", page) for page in pages]
+    assert strip[0] == strip[1]
+
+
+def cookies(client: QuartClient) -> dict[str, str]:
+    return {cookie.name: cookie.value or "" for cookie in client.cookie_jar}  # type: ignore[union-attr]
+
+
+async def test_session_is_new_at_login(app: Quart, services: Services) -> None:
+    """The cookies a browser had before logging in change at login, and the old ones
+    are not logged in; the CSRF token changes too."""
+    user = await new_user(services)
+    client = app.test_client()
+    before_page = await (await client.get("/login")).get_data(as_text=True)
+    before = cookies(client)
+    assert (await attempt(client, user.email, PASSWORD, ip())).status_code == 302
+    after = cookies(client)
+    assert after != before and all(after.get(name) != value for name, value in before.items())
+    assert csrf_from(await (await client.get("/profile")).get_data(as_text=True)) != csrf_from(before_page)
+    assert (await client.get("/profile")).status_code == 200
+    replay = app.test_client()
+    for name, value in before.items():
+        replay.set_cookie("localhost", name, value)
+    assert (await replay.get("/profile")).status_code == 302
+
+
+async def test_cookies_are_httponly_lax_and_secure_by_default(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no setting, the login and session cookies are Secure, HttpOnly and SameSite=Lax."""
+    for name in ("QUART_AUTH_COOKIE_SECURE", "GAS_COOKIE_SECURE"):
+        monkeypatch.delenv(name, raising=False)
+    default = Settings(secret_key="x")
+    assert default.cookie_secure is True
+    app = create_app(services.settings.model_copy(update={"cookie_secure": default.cookie_secure}), services)
+    async with app.test_app() as running:
+        client = running.test_client()
+        user = await new_user(services)
+        token = csrf_from(await (await client.get("/login")).get_data(as_text=True))
+        response = await client.post("/login", form={"email": user.email, "password": PASSWORD,
+                                                     "csrf_token": token})
+        assert response.status_code == 302
+        set_cookies = response.headers.get_all("Set-Cookie")
+        assert {c.split("=", 1)[0] for c in set_cookies} >= {"QUART_AUTH", "session"}
+        for cookie in set_cookies:
+            flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+            assert {"secure", "httponly", "samesite=lax"} <= flags, cookie
+
+
+HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+           "Referrer-Policy": "same-origin"}
+
+
+async def test_security_headers_on_every_kind_of_response(app: Quart, services: Services) -> None:
+    """Pages, fragments, redirects, API JSON and errors, static files, the object
+    store's XML and server errors all carry CSP without inline scripts, nosniff,
+    a Referrer-Policy and frame denial; no page has an inline script or handler."""
+    alice = await person(app, services)
+    anonymous = app.test_client()
+    responses = {
+        "page": await alice.client.get("/annotate"),
+        "fragment": await alice.client.get("/annotations", headers={"HX-Request": "true"}),
+        "redirect": await anonymous.get("/annotations"),
+        "api": await anonymous.get("/api/v1/me", headers={"Authorization": f"Bearer {alice.token}"}),
+        "api error": await anonymous.get("/api/v1/me"),
+        "not found": await anonymous.get("/no-such-page"),
+        "method not allowed": await anonymous.delete("/login"),
+        "static": await anonymous.get("/static/app.css"),
+        "object store": await anonymous.get("/objects/gas-inputs/x"),
+        "openapi": await anonymous.get("/openapi.json"),
+        "csrf refusal": await anonymous.post("/login", form={"email": "a", "password": "b"}),
+        "health": await anonymous.get("/health"),
+    }
+    for kind, response in responses.items():
+        for name, value in HEADERS.items():
+            assert response.headers.get(name) == value, (kind, name)
+        csp = response.headers["Content-Security-Policy"]
+        script_src = re.search(r"script-src ([^;]+)", csp)
+        assert script_src and "'unsafe-inline'" not in script_src[1] and "'unsafe-eval'" not in csp, kind
+        assert "frame-ancestors 'none'" in csp, kind
+    for path in ("/", "/login", "/signup", "/annotate", "/annotations", "/profile", "/subscribe"):
+        html = await (await alice.client.get(path)).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"\son[a-z]+\s*=", html), path
+        assert "javascript:" not in html.lower(), path
