@@ -64,6 +64,8 @@ ROUTES: dict[str, Public | Page | Api] = {
     "objects.upload": Public("local object store: the signed upload policy is the permission, as on S3"),
     "objects.download": Public("local object store: the signed URL is the permission, as on S3"),
     "subscription.stripe_webhook": Public("Stripe's signature on the payload is the permission"),
+    "oidc.start": Public("starts signing in with the provider (404 when none is configured)"),
+    "oidc.callback": Public("the provider's return: state, PKCE and the ID token are the permission"),
     "pages.profile": Page(),
     "pages.create_token": Page(),
     "pages.revoke_token": Page(owned="token_id"),
