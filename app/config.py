@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         default=True,
         validation_alias=AliasChoices("GAS_COOKIE_SECURE", "QUART_AUTH_COOKIE_SECURE"),
     )
+    # Proxies in front that append to X-Forwarded-For and set X-Forwarded-Proto: 1
+    # behind the AWS load balancer. 0 trusts none: without a proxy those headers are
+    # whatever the client chose to send.
+    trusted_proxy_hops: int = Field(default=0, ge=0)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 
