@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart, jsonify, request
+from quart.typing import ResponseReturnValue
 
 from app.config import Settings
 from app.jobs import Job, input_key, utcnow
@@ -26,7 +27,7 @@ async def _running(services: Services, hops: int) -> AsyncIterator[Quart]:
     app = create_app(settings, services)
 
     @app.get("/test-probe")
-    async def probe() -> object:
+    async def probe() -> ResponseReturnValue:
         return jsonify({"client": request.remote_addr, "scheme": request.scheme})
 
     async with app.test_app() as running:
