@@ -3,11 +3,16 @@ systemd units and the boot script, checked by the tools that will run them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -15,14 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from cfnlint.api import lint
 from cfnlint.decode import decode_str
 from click.testing import CliRunner
 from hypercorn.config import Config
 
+from app import users
 from app.cli import main
 from app.config import Settings
+from app.db import connect
+from app.jobs import Job, input_key, utcnow
+from app.ports.jobs.local import PostgresJobStore
 from app.services import queue_specs
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
@@ -436,3 +446,65 @@ def test_boot_script_writes_settings_gas_reads(monkeypatch: pytest.MonkeyPatch) 
     stripe = {"STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_PRICE_ID": "price_1", "PATH": "/tmp"}
     assert boot_function("stripe_settings", json.dumps(stripe)).splitlines() == [
         "STRIPE_SECRET_KEY=sk_live_x", "STRIPE_PRICE_ID=price_1"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _user_with_a_job(database_url: str) -> tuple[str, str]:
+    db = await connect(database_url, max_size=1)
+    try:
+        user = await users.create(db, f"{uuid.uuid4().hex[:10]}@example.org", "password123")
+        token = await users.create_token(db, user.user_id, "test")
+        job_id = str(uuid.uuid4())
+        await PostgresJobStore(db).create(Job(
+            job_id=job_id, user_id=user.user_id, input_file_name="in.vcf", input_bucket="gas-inputs",
+            input_key=input_key(user.user_id, job_id, "in.vcf"), input_size=1, submitted_at=utcnow()))
+    finally:
+        await db.disconnect()
+    return token, job_id
+
+
+async def test_hypercorn_serves_gas_with_the_deploy_config(database_url: str, tmp_path: Path) -> None:
+    """`hypercorn --config deploy/hypercorn.toml app.asgi:app`, as gas-web.service runs
+    it (bound here to 127.0.0.1), serves /health from its workers, trusts the one
+    proxy hop it is told to, and on SIGTERM stops cleanly within the unit's timeout."""
+    port = free_port()
+    env = {**os.environ, "GAS_DATABASE_URL": database_url, "GAS_DATA_DIR": str(tmp_path),
+           "GAS_SECRET_KEY": "test-secret", "GAS_TRUSTED_PROXY_HOPS": "1",
+           "GAS_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    server = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "hypercorn"), "--config", str(DEPLOY / "hypercorn.toml"),
+        "--bind", f"127.0.0.1:{port}", "app.asgi:app", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        # Its own process group: on failure the workers are stopped with it.
+        start_new_session=True,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(300):
+                try:
+                    health = await client.get("/health")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            assert (health.status_code, health.json()) == (200, {"status": "ok"})
+            # Behind the balancer the API's links are https, from the one hop trusted.
+            token, job_id = await _user_with_a_job(database_url)
+            job = await client.get(f"/api/v1/jobs/{job_id}", headers={
+                "Authorization": f"Bearer {token}", "Host": "gas.example.org",
+                "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"})
+            assert job.json()["links"]["self"] == f"https://gas.example.org/api/v1/jobs/{job_id}"
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        stop_timeout = int(unit(UNITS / "gas-web.service")["TimeoutStopSec"][0])
+        code = await asyncio.wait_for(server.wait(), stop_timeout)
+        assert code == 0
+        assert time.monotonic() - started < stop_timeout
+    finally:
+        if server.returncode is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            await server.wait()
