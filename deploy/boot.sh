@@ -48,7 +48,7 @@ for name, value in json.load(sys.stdin).items():
 }
 
 main() {
-  dnf install -y -q python3.11 aws-cfn-bootstrap
+  dnf install -y -q python3.11 python3.11-pip aws-cfn-bootstrap
   trap 'signal 1' ERR
 
   id gas >/dev/null 2>&1 || useradd --system --home-dir /var/lib/gas --shell /sbin/nologin gas

@@ -211,6 +211,7 @@ def stack(moto_url: str) -> Iterator[dict[str, Any]]:
             Name=f"gas-{tag}-database",
             SecretString=json.dumps({"username": "gas", "password": "p" * 40}))["ARN"],
     }
+    stand_ins["DatabaseSecretAttachment"] = stand_ins["DatabaseSecret"]  # its Ref is the secret's ARN
     template = _without(parse(GAS), stand_ins)
     parameters = {
         "NamePrefix": f"gas{tag}-", "InputsBucketName": f"gas-{tag}-inputs",
@@ -227,7 +228,8 @@ def stack(moto_url: str) -> Iterator[dict[str, Any]]:
     summaries = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
     resources = {r["LogicalResourceId"]: r for r in summaries}
     yield {"name": name, "tag": tag, "template": template, "resources": resources,
-           "subnets": subnets, "certificate": certificate, "parameters": parameters}
+           "subnets": subnets, "certificate": certificate, "parameters": parameters,
+           "secrets": stand_ins}
 
 
 def test_moto_creates_every_resource_it_supports(stack: dict[str, Any]) -> None:
@@ -286,6 +288,8 @@ def test_each_group_boots_its_role(moto_url: str, stack: dict[str, Any]) -> None
         assert "${" not in script  # every ${...} was substituted
         subprocess.run(["bash", "-n"], input=script, text=True, check=True)
         assert f"s3://{stack['parameters']['ArtifactBucket']}/releases/gas.tar.gz" in script
+        assert f"DATABASE_SECRET={stack['secrets']['DatabaseSecret']} " in script
+        assert (f"SECRET_KEY_SECRET={stack['secrets']['SecretKey']} " in script) == (role == "web")
 
 
 def test_the_stacks_settings_are_gas_settings(moto_url: str, stack: dict[str, Any],
