@@ -288,7 +288,7 @@ def test_each_group_boots_its_role(moto_url: str, stack: dict[str, Any]) -> None
         assert "${" not in script  # every ${...} was substituted
         subprocess.run(["bash", "-n"], input=script, text=True, check=True)
         assert f"s3://{stack['parameters']['ArtifactBucket']}/releases/gas.tar.gz" in script
-        assert f"DATABASE_SECRET={stack['secrets']['DatabaseSecret']} " in script
+        assert f"DATABASE_SECRET={stack['secrets']['DatabaseSecret']}\n" in script
         assert (f"SECRET_KEY_SECRET={stack['secrets']['SecretKey']} " in script) == (role == "web")
 
 
