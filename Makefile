@@ -25,10 +25,12 @@ run: reference
 	QUART_AUTH_COOKIE_SECURE=false $(BIN)/gas serve
 
 # Debian's chromium for the browser tests (Playwright cannot download its own here)
-# and bcftools and bedtools, independent tools the engine's output is checked with.
+# and bcftools and bedtools, independent tools the engine's output is checked with;
+# systemd for `systemd-analyze verify` of the units in deploy/systemd.
 system-deps:
-	@command -v chromium >/dev/null && command -v bcftools >/dev/null && command -v bedtools >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools bedtools; }
+	@command -v chromium >/dev/null && command -v bcftools >/dev/null && command -v bedtools >/dev/null \
+	  && command -v systemd-analyze >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools bedtools systemd; }
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

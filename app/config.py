@@ -34,9 +34,11 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_ip: int = Field(default=50, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
-    # Proxies in front of the web process (an ALB: 1) whose X-Forwarded-For is trusted
-    # for the client's address; 0 = the connection's address.
-    trusted_proxies: int = Field(default=0, ge=0)
+    # Proxies in front that append to X-Forwarded-For and set X-Forwarded-Proto: 1
+    # behind the AWS load balancer. 0 trusts none: without a proxy those headers are
+    # whatever the client chose to send. The client's address (log-in limits) and the
+    # scheme of links follow from it.
+    trusted_proxy_hops: int = Field(default=0, ge=0)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart, Response, render_template, request
 from quart_auth import QuartAuth
 from quart_schema import QuartSchema
@@ -47,6 +48,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         BODY_TIMEOUT=3600,
         GAS_SETTINGS=settings,
     )
+    if settings.trusted_proxy_hops:
+        # The client's address and scheme as the load balancer saw them, so external
+        # links (the API's, the upload's redirect) say https.
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops
+        )
     QuartAuth(app)
     QuartSchema(
         app, openapi_path="/openapi.json", redoc_ui_path=None, scalar_ui_path=None,

@@ -56,12 +56,8 @@ def safe_next(target: str | None) -> str:
 
 
 def client_ip() -> str:
-    """The client's address: the connection's, or the one the trusted proxies saw."""
-    hops = services().settings.trusted_proxies
-    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
-    if hops > 0 and len(forwarded) >= hops and forwarded[-hops]:
-        # Each proxy appends the address it was reached from; earlier entries are the client's word.
-        return forwarded[-hops]
+    """The client's address: the connection's, or, behind GAS_TRUSTED_PROXY_HOPS proxies,
+    the one they saw (hypercorn's proxy middleware puts it in ``remote_addr``)."""
     return request.remote_addr or "unknown"
 
 

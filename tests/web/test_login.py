@@ -123,12 +123,15 @@ async def test_limit_holds_across_web_instances(
     assert (await attempt(second_instance.test_client(), user.email, PASSWORD, ip())).status_code == 429
 
 
-async def test_trusted_proxy_address_is_the_client(
-    app: Quart, services: Services, limits: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_trusted_proxy_address_is_the_client(services: Services, limits: Settings) -> None:
     """Behind one trusted proxy the client is the address it forwarded, not the
     proxy's and not what the client wrote into X-Forwarded-For itself."""
-    monkeypatch.setattr(services.settings, "trusted_proxies", 1)
+    behind = create_app(Settings(**{**limits.model_dump(), "trusted_proxy_hops": 1}), services)
+    async with behind.test_app() as app:
+        await _six_failures_from_one_real_address(app)
+
+
+async def _six_failures_from_one_real_address(app: Quart) -> None:
     client, real = app.test_client(), ip()
     token = csrf_from(await (await client.get("/login")).get_data(as_text=True))
     for n in range(6):
