@@ -7,6 +7,7 @@ Both are authorised by their signature alone, so they are exempt from CSRF check
 from __future__ import annotations
 
 import asyncio
+import logging
 import mimetypes
 import uuid
 from xml.sax.saxutils import escape
@@ -14,11 +15,13 @@ from xml.sax.saxutils import escape
 from quart import Blueprint, ResponseReturnValue, current_app, redirect, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.disk_full import is_disk_full
 from app.ports.objects import ObjectNotFound, PresignError, attachment_disposition
 from app.ports.objects.local import LocalObjectStore
 from app.web import csrf
 
 bp = Blueprint("objects", __name__, url_prefix="/objects")
+log = logging.getLogger(__name__)
 
 
 def _store() -> LocalObjectStore | None:
@@ -56,6 +59,16 @@ async def upload(bucket: str) -> ResponseReturnValue:
         accepted = await store.accept_post(bucket, form.to_dict(), file.filename or "", staged)
     except PresignError as exc:
         return _error(exc.code, exc.message, exc.status)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        log.error("upload refused: out of disk space (%s)", exc)
+        return _error(
+            "InsufficientStorage",
+            "The server has run out of disk space, so the file was not stored. "
+            "Please try again later.",
+            507,
+        )
     finally:
         staged.unlink(missing_ok=True)
     etag = f'"{accepted.etag}"'
