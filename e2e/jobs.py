@@ -17,9 +17,13 @@ import httpx
 from e2e.server import gas
 
 
-def api_client(base_url: str, data_dir: Path, address: str, role: str = "premium") -> httpx.Client:
-    """A client for a new account, signed in with an API token."""
-    gas(data_dir, "users", "create", address, "--password", "correct horse", "--role", role)
+def api_client(
+    base_url: str, data_dir: Path, address: str, role: str | None = "premium"
+) -> httpx.Client:
+    """A client signed in with a new API token, for a new account of ``role``, or for
+    the existing account when ``role`` is None."""
+    if role is not None:
+        gas(data_dir, "users", "create", address, "--password", "correct horse", "--role", role)
     token = gas(data_dir, "users", "token", address).strip()
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
