@@ -126,6 +126,8 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,  # the pool's connection was closed under us
     asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, starting up
     asyncpg.exceptions.TooManyConnectionsError,
+    # Raised when the pool resets a connection the server is cutting at that moment.
+    asyncpg.exceptions.InternalClientError,
 )
 
 

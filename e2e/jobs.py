@@ -18,13 +18,15 @@ from e2e.server import gas
 
 
 def api_client(
-    base_url: str, data_dir: Path, address: str, role: str | None = "premium"
+    base_url: str, data_dir: Path, address: str, role: str | None = "premium",
+    database_url: str | None = None,
 ) -> httpx.Client:
     """A client signed in with a new API token, for a new account of ``role``, or for
     the existing account when ``role`` is None."""
     if role is not None:
-        gas(data_dir, "users", "create", address, "--password", "correct horse", "--role", role)
-    token = gas(data_dir, "users", "token", address).strip()
+        gas(data_dir, "users", "create", address, "--password", "correct horse", "--role", role,
+            database_url=database_url)
+    token = gas(data_dir, "users", "token", address, database_url=database_url).strip()
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 

@@ -43,10 +43,13 @@ def gas_env(
     return env
 
 
-def gas(data_dir: Path, *args: str, input: str | None = None) -> str:
-    """Run the ``gas`` CLI against the same data dir as the server; its stdout."""
+def gas(
+    data_dir: Path, *args: str, input: str | None = None, database_url: str | None = None
+) -> str:
+    """Run the ``gas`` CLI against the same data dir (and database) as the server; its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], env=gas_env(data_dir), cwd=REPO,
+        [sys.executable, "-m", "app.cli", *args], env=gas_env(data_dir, database_url=database_url),
+        cwd=REPO,
         capture_output=True, text=True, input=input, timeout=120,
     )
     if done.returncode != 0:
