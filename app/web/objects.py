@@ -39,6 +39,15 @@ def _error(code: str, message: str, status: int) -> ResponseReturnValue:
     return _xml("Error", status, Code=code, Message=message)
 
 
+def _disk_full(exc: OSError) -> ResponseReturnValue:
+    log.error("upload refused: out of disk space (%s)", exc)
+    return _error(
+        "InsufficientStorage",
+        "The server has run out of disk space, so the file was not stored. Please try again later.",
+        507,
+    )
+
+
 @bp.post("/<bucket>")
 @csrf.exempt
 async def upload(bucket: str) -> ResponseReturnValue:
@@ -50,6 +59,10 @@ async def upload(bucket: str) -> ResponseReturnValue:
         files = await request.files
     except RequestEntityTooLarge:
         return _error("EntityTooLarge", "The upload exceeds the largest size accepted.", 400)
+    except OSError as exc:  # the request body is spooled to the temp dir, which can fill too
+        if not is_disk_full(exc):
+            raise
+        return _disk_full(exc)
     file = files.get("file")
     if file is None:
         return _error("InvalidArgument", "POST requires exactly one file upload per request.", 400)
@@ -62,13 +75,7 @@ async def upload(bucket: str) -> ResponseReturnValue:
     except OSError as exc:
         if not is_disk_full(exc):
             raise
-        log.error("upload refused: out of disk space (%s)", exc)
-        return _error(
-            "InsufficientStorage",
-            "The server has run out of disk space, so the file was not stored. "
-            "Please try again later.",
-            507,
-        )
+        return _disk_full(exc)
     finally:
         staged.unlink(missing_ok=True)
     etag = f'"{accepted.etag}"'
