@@ -20,6 +20,7 @@ from annotator import engine
 from annotator.reference import ReferenceMissing
 from app import users, variant_table
 from app.consumer import PoisonMessage, consume
+from app.disk_full import is_disk_full
 from app.jobs import (
     COMPLETED,
     FAILED,
@@ -113,6 +114,23 @@ class Annotator:
             await self._run(job)
         except JobFailed as exc:
             await self._fail(job, str(exc))
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            log.error("out of disk space: %s", exc, extra=ctx)
+            await self._fail(job, DISK_FULL_MESSAGE)
+
+    async def give_up(self, message: Message, body: dict[str, Any], exc: Exception) -> None:
+        """The request failed its last delivery: say so on the job before it goes to
+        the dead-letter queue, rather than leave it running for ever."""
+        job = await self.services.jobs.get(str(body.get("job_id") or ""))
+        if job is None or job.finished:
+            return
+        await self._fail(job, (
+            f"GAS could not finish this job: storage or messaging kept failing "
+            f"({exc.__class__.__name__}) after {message.receive_count} attempts. "
+            "Please submit the file again; the operator has been told."
+        ))
 
     async def _run(self, job: Job) -> None:
         settings = self.services.settings
@@ -229,6 +247,12 @@ class Annotator:
                 await self._event(job, RUNNING, value)
 
 
+DISK_FULL_MESSAGE = (
+    "The server ran out of disk space while annotating this file, so no result was "
+    "stored. Please try again later; the operator has been told."
+)
+
+
 class JobFailed(Exception):
     """The job cannot succeed; the message says why, for the person who submitted it."""
 
@@ -245,6 +269,8 @@ async def run(services: Services) -> None:
             concurrency=settings.annotator_concurrency,
             visibility=settings.queue_visibility_seconds,
             wait_seconds=settings.queue_wait_seconds,
+            max_receives=settings.queue_max_receives,
+            give_up=annotator.give_up,
         )
     finally:
         annotator.close()

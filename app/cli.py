@@ -44,18 +44,29 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (GAS_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (GAS_PORT, default 5000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--roles", default=None, metavar="ROLE,...",
+              help="The workers to run beside the web, comma-separated (default: annotator,"
+                   "notify,archive,restore,thaw; \"\" for the web alone).")
+def serve(host: str | None, port: int | None, roles: str | None) -> None:
     """Run everything in one process: web, annotator and daemons."""
     import os
+
+    from app.serve import ROLES
+
+    chosen = list(ROLES) if roles is None else [r.strip() for r in roles.split(",") if r.strip()]
+    unknown = sorted(set(chosen) - set(ROLES))
+    if unknown:
+        raise click.BadParameter(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLES)}",
+                                 param_hint="--roles")
 
     overrides: dict[str, Any] = {"host": host, "port": port}
     if "GAS_PUBLIC_URL" not in os.environ:
         base = Settings()
         overrides["public_url"] = f"http://{host or base.host}:{port or base.port}"
     settings = _settings(**overrides)
-    from app.serve import serve_all
+    from app.serve import run_roles
 
-    asyncio.run(_until_signalled(lambda stop: serve_all(settings, stop)))
+    asyncio.run(_until_signalled(lambda stop: run_roles(settings, stop, chosen, web=True)))
 
 
 @main.command()

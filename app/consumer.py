@@ -21,6 +21,9 @@ from app.ports.bus import Bus, Message
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Message, dict[str, Any]], Awaitable[None]]
+# Called once when a message fails its last allowed delivery, before it goes to the
+# dead-letter queue: the consumer records why (a job says "failed" and the reason).
+GiveUp = Callable[[Message, dict[str, Any], Exception], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -42,9 +45,28 @@ async def _heartbeat(bus: Bus, message: Message, visibility: int) -> None:
                         extra={"queue": message.queue, "message_id": message.message_id})
 
 
-async def handle_one(bus: Bus, message: Message, handle: Handler, visibility: int) -> None:
+async def _settle(action: Awaitable[None], context: dict[str, Any]) -> None:
+    """Ack or release; if the bus is down, the message reappears after its timeout."""
+    try:
+        await action
+    except Exception:
+        log.warning("could not ack or release; the message comes back after its timeout",
+                    exc_info=True, extra=context)
+
+
+async def handle_one(
+    bus: Bus,
+    message: Message,
+    handle: Handler,
+    visibility: int,
+    *,
+    max_receives: int | None = None,
+    give_up: GiveUp | None = None,
+) -> None:
     beat = asyncio.create_task(_heartbeat(bus, message, visibility))
-    context = {"queue": message.queue, "message_id": message.message_id}
+    context = {"queue": message.queue, "message_id": message.message_id,
+               "receive_count": message.receive_count}
+    body: dict[str, Any] = {}
     try:
         try:
             body = json.loads(message.body)
@@ -56,18 +78,29 @@ async def handle_one(bus: Bus, message: Message, handle: Handler, visibility: in
     except PoisonMessage as exc:
         log.error("poison message: %s", exc, extra=context)
         # Visible again at once: it reaches the receive limit and the DLQ quickly.
-        await bus.release(message, 0)
+        await _settle(bus.release(message, 0), context)
     except asyncio.CancelledError:
         # Shutting down mid-message: hand it back now rather than after the timeout.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(bus.release(message, 0)), 2)
         raise
-    except Exception:
-        delay = retry_delay(message.receive_count)
-        log.exception("handler failed; retrying in %ss", delay, extra=context)
-        await bus.release(message, delay)
+    except Exception as exc:
+        if max_receives is not None and message.receive_count >= max_receives:
+            log.exception("handler failed on the last delivery; to the dead-letter queue",
+                          extra=context)
+            if give_up is not None:
+                try:
+                    await give_up(message, body, exc)
+                except Exception:
+                    log.exception("could not record the failure", extra=context)
+            # Visible at once: the next receive moves it to the dead-letter queue.
+            await _settle(bus.release(message, 0), context)
+        else:
+            delay = retry_delay(message.receive_count)
+            log.exception("handler failed; retrying in %ss", delay, extra=context)
+            await _settle(bus.release(message, delay), context)
     else:
-        await bus.ack(message)
+        await _settle(bus.ack(message), context)
     finally:
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -82,8 +115,14 @@ async def consume(
     concurrency: int = 1,
     visibility: int = 60,
     wait_seconds: float = 20.0,
+    max_receives: int | None = None,
+    give_up: GiveUp | None = None,
 ) -> None:
-    """Run until cancelled; at most ``concurrency`` messages in hand at once."""
+    """Run until cancelled; at most ``concurrency`` messages in hand at once.
+
+    ``max_receives`` is the queue's receive limit: a message that fails its last
+    delivery is handed to ``give_up`` and then left to the dead-letter queue.
+    """
     slots = asyncio.Semaphore(concurrency)
     running: set[asyncio.Task[None]] = set()
     failures = 0
@@ -110,7 +149,9 @@ async def consume(
             for _ in range(free - len(messages)):
                 slots.release()
             for message in messages:
-                task = asyncio.create_task(handle_one(bus, message, handle, visibility))
+                task = asyncio.create_task(handle_one(
+                    bus, message, handle, visibility, max_receives=max_receives, give_up=give_up
+                ))
                 running.add(task)
                 task.add_done_callback(running.discard)
                 task.add_done_callback(lambda _t: slots.release())

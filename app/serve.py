@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 # The lifecycle daemons, each the module of that name in ``daemons/``.
 DAEMONS = ("notify", "archive", "restore", "thaw")
+ROLES = ("annotator", *DAEMONS)
 
 
 def _role(name: str) -> Callable[[Services], Coroutine[Any, Any, None]]:
@@ -61,6 +62,3 @@ async def run_roles(
         await services.close()
         log.info("stopped")
 
-
-async def serve_all(settings: Settings, stop: asyncio.Event) -> None:
-    await run_roles(settings, stop, ["annotator", *DAEMONS], web=True)

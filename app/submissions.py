@@ -70,6 +70,12 @@ async def submit(
     if existing is not None:
         if existing.user_id != user.user_id:
             raise SubmitError(403, "forbidden_key", "This upload key does not belong to you.")
+        if existing.status == PENDING:
+            # The first try may have stored the job and then lost the database before
+            # asking for it; asking twice is harmless (the annotator claims it once).
+            await services.bus.publish(
+                "job-requests", json.dumps({"job_id": job_id, "user_id": user.user_id})
+            )
         return existing
     bucket = services.settings.inputs_bucket
     try:

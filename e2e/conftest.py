@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e.database import Database
 from e2e.server import Server, free_port
 
 
@@ -18,6 +19,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    """A PostgreSQL server of the test's own, outside GAS's data dir."""
+    db = Database(tmp_path / "pg")
+    try:
+        yield db
+    finally:
+        db.embedded.stop()
 
 
 CHROMIUM_ARGS = [

@@ -24,7 +24,9 @@ def free_port() -> int:
         return port
 
 
-def gas_env(data_dir: Path, port: int | None = None) -> dict[str, str]:
+def gas_env(
+    data_dir: Path, port: int | None = None, database_url: str | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         GAS_DATA_DIR=str(data_dir),
@@ -34,15 +36,20 @@ def gas_env(data_dir: Path, port: int | None = None) -> dict[str, str]:
     )
     env.pop("DATABASE_URL", None)
     env.pop("GAS_DATABASE_URL", None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     if port is not None:
         env["GAS_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     return env
 
 
-def gas(data_dir: Path, *args: str, input: str | None = None) -> str:
-    """Run the ``gas`` CLI against the same data dir as the server; its stdout."""
+def gas(
+    data_dir: Path, *args: str, input: str | None = None, database_url: str | None = None
+) -> str:
+    """Run the ``gas`` CLI against the same data dir (and database) as the server; its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], env=gas_env(data_dir), cwd=REPO,
+        [sys.executable, "-m", "app.cli", *args], env=gas_env(data_dir, database_url=database_url),
+        cwd=REPO,
         capture_output=True, text=True, input=input, timeout=120,
     )
     if done.returncode != 0:
@@ -54,9 +61,12 @@ def gas(data_dir: Path, *args: str, input: str | None = None) -> str:
 class Server:
     data_dir: Path
     port: int
+    process: subprocess.Popen[bytes] | None = None
+    # ``gas serve --roles``: None runs every worker beside the web.
+    roles: str | None = None
     # Settings of this test on top of gas_env's (GAS_OIDC_* for one).
     env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
+    database_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -64,9 +74,11 @@ class Server:
 
     def start(self, timeout: float = 60) -> None:
         log = open(self.data_dir / "serve.log", "ab")
+        roles = [] if self.roles is None else ["--roles", self.roles]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
-            env=gas_env(self.data_dir, self.port) | self.env, cwd=REPO, stdout=log, stderr=log,
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), *roles],
+            env={**gas_env(self.data_dir, self.port, self.database_url), **self.env},
+            cwd=REPO, stdout=log, stderr=log,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -95,6 +107,67 @@ class Server:
         finally:
             self.process = None
 
+    def kill(self, sig: signal.Signals, timeout: float = 30) -> int:
+        """Send ``sig`` (SIGTERM: an orderly stop; SIGKILL: a crash); the exit code."""
+        assert self.process is not None and self.process.poll() is None, "not running"
+        os.kill(self.process.pid, sig)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self.process = None
+
     def log_tail(self, lines: int = 40) -> str:
-        path = self.data_dir / "serve.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return _tail(self.data_dir / "serve.log", lines)
+
+
+def _tail(path: Path, lines: int) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+@dataclass
+class Worker:
+    """``gas annotator`` (or ``gas daemon ROLE``) on its own, beside a web-only server.
+
+    It leads a process group of its own, so :meth:`crash` takes its engine
+    processes down with it, as a machine or container dying would.
+    """
+
+    data_dir: Path
+    name: str
+    args: tuple[str, ...] = ("annotator",)
+    env: dict[str, str] = field(default_factory=dict)
+    database_url: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"{self.name}.log"
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", *self.args],
+            env={**gas_env(self.data_dir, database_url=self.database_url), **self.env},
+            cwd=REPO, stdout=log, stderr=log, start_new_session=True,
+        )
+
+    def crash(self) -> None:
+        """SIGKILL to the worker and every process it started."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+        self.process = None
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.process = None
+            return
+        os.kill(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise AssertionError(f"{self.name} did not stop: {_tail(self.log_path, 40)}") from None
+        finally:
+            self.process = None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from databases import Database
 
-from app.consumer import consume
+from app.consumer import consume, retry_delay
 from app.ports.bus import Bus, Message, QueueSpec
 from app.ports.bus.local import PostgresBus
 
@@ -127,6 +127,67 @@ async def test_concurrency_is_bounded(bus: tuple[Bus, str]) -> None:
     async with running(adapter, queue, handle, concurrency=2):
         await eventually(lambda: _equals(lambda: done, 6))
     assert peak == 2
+
+
+def test_retry_delay_backs_off_exponentially_with_full_jitter() -> None:
+    """Each delivery may wait up to twice as long as the one before (capped), and the
+    wait is spread over that whole range so failing workers do not retry in step."""
+    for count, ceiling in ((1, 1), (2, 2), (3, 4), (5, 16), (12, 60)):
+        samples = [retry_delay(count) for _ in range(400)]
+        assert 0 <= min(samples) and max(samples) <= ceiling, (count, max(samples))
+        if ceiling >= 4:
+            assert len(set(samples)) > ceiling // 2, (count, sorted(set(samples)))
+
+
+async def test_last_failed_delivery_is_given_up_then_dead_lettered(bus: tuple[Bus, str]) -> None:
+    """With the receive limit known, the last failure calls give_up once (with the
+    body and the error) before the message goes to the dead-letter queue."""
+    adapter, queue = bus
+    given_up: list[tuple[int, dict[str, Any], str]] = []
+
+    async def handle(message: Message, body: dict[str, Any]) -> None:
+        raise ConnectionError("the store is down")
+
+    async def give_up(message: Message, body: dict[str, Any], exc: Exception) -> None:
+        given_up.append((message.receive_count, body, str(exc)))
+
+    await adapter.publish(queue, '{"n": 4}')
+    async with running(adapter, queue, handle, max_receives=2, give_up=give_up):
+        await eventually(lambda: _count(adapter, f"{queue}-dlq", 1), within=20)
+    assert given_up == [(2, {"n": 4}, "the store is down")]
+
+
+async def test_queue_errors_are_retried_and_the_loop_carries_on(bus: tuple[Bus, str]) -> None:
+    """Receive failing (the queue is down) and an ack failing (it went down again
+    mid-message) neither stops the consumer: it backs off, then handles the message,
+    again after the lost ack (delivery is at least once)."""
+    adapter, queue = bus
+    real_receive, real_ack = adapter.receive, adapter.ack
+    failures = {"receive": 2, "ack": 1}
+    seen: list[int] = []
+
+    async def receive(*args: Any, **kwargs: Any) -> list[Message]:
+        if failures["receive"]:
+            failures["receive"] -= 1
+            raise ConnectionError("queue unreachable")
+        return await real_receive(*args, **kwargs)
+
+    async def ack(message: Message) -> None:
+        if failures["ack"]:
+            failures["ack"] -= 1
+            raise ConnectionError("queue unreachable")
+        await real_ack(message)
+
+    async def handle(message: Message, body: dict[str, Any]) -> None:
+        seen.append(message.receive_count)
+
+    adapter.receive = receive  # type: ignore[method-assign]
+    adapter.ack = ack  # type: ignore[method-assign]
+    await adapter.publish(queue, '{"n": 5}')
+    async with running(adapter, queue, handle):
+        await eventually(lambda: _zero(adapter, queue), within=20)
+    assert failures == {"receive": 0, "ack": 0}
+    assert seen == [1, 2]  # the first ack was lost, so it came back once
 
 
 async def _true(items: list[Any]) -> bool:

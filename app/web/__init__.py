@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from hypercorn.middleware import ProxyFixMiddleware
-from quart import Quart, Response, render_template, request
+from quart import Quart, Response, ResponseReturnValue, current_app, render_template, request
 from quart_auth import QuartAuth
 from quart_schema import QuartSchema
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from app import db
 from app.config import Settings
 from app.services import Services, open_services
 from app.web import csrf
@@ -112,7 +113,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return await render_template("error.html", error=exc), exc.code or 500
 
     @app.errorhandler(Exception)
-    async def _unexpected(exc: Exception) -> tuple[str, int] | Response:
+    async def _unexpected(exc: Exception) -> ResponseReturnValue:
+        if db.unavailable(exc):
+            # Restarting or unreachable: the request may succeed in a moment, so say
+            # so (503 and Retry-After) rather than report a fault of ours.
+            log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                        exc.__class__.__name__)
+            answer = await _http_error(ServiceUnavailable(
+                "The database is not answering just now (it may be restarting). "
+                "Please try again in a few seconds."))
+            response = await current_app.make_response(answer)
+            response.headers["Retry-After"] = "5"
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
             from app.web.api import error_response

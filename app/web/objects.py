@@ -7,6 +7,7 @@ Both are authorised by their signature alone, so they are exempt from CSRF check
 from __future__ import annotations
 
 import asyncio
+import logging
 import mimetypes
 import uuid
 from xml.sax.saxutils import escape
@@ -14,11 +15,13 @@ from xml.sax.saxutils import escape
 from quart import Blueprint, ResponseReturnValue, current_app, redirect, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.disk_full import is_disk_full
 from app.ports.objects import ObjectNotFound, PresignError, attachment_disposition
 from app.ports.objects.local import LocalObjectStore
 from app.web import csrf
 
 bp = Blueprint("objects", __name__, url_prefix="/objects")
+log = logging.getLogger(__name__)
 
 
 def _store() -> LocalObjectStore | None:
@@ -36,6 +39,15 @@ def _error(code: str, message: str, status: int) -> ResponseReturnValue:
     return _xml("Error", status, Code=code, Message=message)
 
 
+def _disk_full(exc: OSError) -> ResponseReturnValue:
+    log.error("upload refused: out of disk space (%s)", exc)
+    return _error(
+        "InsufficientStorage",
+        "The server has run out of disk space, so the file was not stored. Please try again later.",
+        507,
+    )
+
+
 @bp.post("/<bucket>")
 @csrf.exempt
 async def upload(bucket: str) -> ResponseReturnValue:
@@ -47,6 +59,10 @@ async def upload(bucket: str) -> ResponseReturnValue:
         files = await request.files
     except RequestEntityTooLarge:
         return _error("EntityTooLarge", "The upload exceeds the largest size accepted.", 400)
+    except OSError as exc:  # the request body is spooled to the temp dir, which can fill too
+        if not is_disk_full(exc):
+            raise
+        return _disk_full(exc)
     file = files.get("file")
     if file is None:
         return _error("InvalidArgument", "POST requires exactly one file upload per request.", 400)
@@ -56,6 +72,10 @@ async def upload(bucket: str) -> ResponseReturnValue:
         accepted = await store.accept_post(bucket, form.to_dict(), file.filename or "", staged)
     except PresignError as exc:
         return _error(exc.code, exc.message, exc.status)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        return _disk_full(exc)
     finally:
         staged.unlink(missing_ok=True)
     etag = f'"{accepted.etag}"'

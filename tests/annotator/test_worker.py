@@ -3,20 +3,24 @@ person can act on), exactly once, with its result, log and summary stored."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
 import json
 import os
 import signal
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import pytest
 
-from annotator.worker import Annotator
+from annotator.worker import DISK_FULL_MESSAGE, Annotator
 from app import users
-from app.consumer import PoisonMessage
+from app.consumer import PoisonMessage, consume
 from app.jobs import Job, input_key, utcnow
-from app.ports.bus import Message
+from app.ports.bus import Message, QueueSpec
 from app.services import Services
 
 VCF = (
@@ -163,3 +167,103 @@ async def test_unknown_job_is_poison(annotator: Annotator) -> None:
     msg = Message("job-requests", "m", json.dumps({"job_id": str(uuid.uuid4())}), "r", 1)
     with pytest.raises(PoisonMessage):
         await annotator.handle(msg, json.loads(msg.body))
+
+
+@contextlib.asynccontextmanager
+async def consuming(services: Services, annotator: Annotator, **kwargs: Any) -> AsyncIterator[str]:
+    """The annotator's loop on a queue of its own that allows three deliveries."""
+    queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    await services.bus.ensure([QueueSpec(queue, 0, visibility_seconds=5, max_receives=3)],
+                              {queue: [queue]})
+    task = asyncio.create_task(consume(
+        services.bus, queue, annotator.handle, wait_seconds=0.5, visibility=5, max_receives=3,
+        give_up=annotator.give_up, **kwargs))
+    try:
+        yield queue
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def eventually(check: Any, within: float = 30) -> Any:
+    deadline = asyncio.get_running_loop().time() + within
+    while not (found := await check()):
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def test_object_store_errors_retry_with_backoff_then_fail_the_job(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storing the result keeps failing: the request is tried three times, put back
+    with growing jittered delays in between, then it is in the dead-letter queue and
+    the job is failed with a reason instead of staying "running" for ever."""
+    job = await new_job(services, VCF)
+    attempts = 0
+    delays: list[int] = []
+    real_release = services.bus.release
+
+    async def put_file(*_: Any) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise ConnectionError("object store unreachable")
+
+    async def release(message: Message, delay_seconds: int = 0) -> None:
+        delays.append(delay_seconds)
+        await real_release(message, delay_seconds)
+
+    monkeypatch.setattr(services.objects, "put_file", put_file)
+    monkeypatch.setattr(services.bus, "release", release)
+    async with consuming(services, annotator) as queue:
+        await services.bus.publish(queue, json.dumps({"job_id": job.job_id}))
+        await eventually(lambda: _in(services, f"{queue}-dlq"))
+    failed = await services.jobs.get(job.job_id)
+    assert failed is not None and failed.status == "failed"
+    assert failed.error and "storage or messaging kept failing" in failed.error
+    assert "ConnectionError" in failed.error and "3 attempts" in failed.error
+    assert attempts == 3 and len(delays) == 3
+    assert 0 <= delays[0] <= 1 and 0 <= delays[1] <= 2 and delays[2] == 0
+    assert await services.bus.count(queue) == 0
+
+
+async def test_poison_requests_are_dead_lettered_logged_and_the_worker_goes_on(
+    services: Services, annotator: Annotator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Invalid JSON and a request for a job that does not exist end in the DLQ, each
+    logged as poison; a real job sent after them still completes."""
+    good = await new_job(services, VCF)
+    async with consuming(services, annotator) as queue:
+        await services.bus.publish(queue, "{not json")
+        await services.bus.publish(queue, json.dumps({"job_id": str(uuid.uuid4())}))
+        await services.bus.publish(queue, json.dumps({"job_id": good.job_id}))
+        await eventually(lambda: _in(services, f"{queue}-dlq", 2))
+        done = await eventually(lambda: _finished(services, good.job_id))
+    assert done.status == "completed"
+    poison = [r.getMessage() for r in caplog.records if r.getMessage().startswith("poison message")]
+    assert any("not JSON" in line for line in poison) and any("no such job" in line for line in poison)
+
+
+async def test_disk_full_fails_the_job_saying_so(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No space left while fetching the input: the job fails at once with a message a
+    person understands (no retries that cannot help), and the worker carries on."""
+    async def get_file(*_: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(services.objects, "get_file", get_file)
+    failed = await run(annotator, await new_job(services, VCF))
+    assert failed.status == "failed" and failed.error == DISK_FULL_MESSAGE
+    monkeypatch.undo()
+    assert (await run(annotator, await new_job(services, VCF))).status == "completed"
+
+
+async def _in(services: Services, queue: str, n: int = 1) -> bool:
+    return await services.bus.count(queue) == n
+
+
+async def _finished(services: Services, job_id: str) -> Job | None:
+    job = await services.jobs.get(job_id)
+    return job if job is not None and job.finished else None
