@@ -31,9 +31,9 @@ def _inline_context_processors(app: Quart) -> None:
 
     Quart runs a sync processor on a worker thread for every template rendered,
     and two come with the libraries: quart-auth's (``current_user``) and, on every
-    blueprint, Flask's default one (empty under Quart). The thread hops and GIL
-    hand-overs were 12% of the job list's CPU under load (bench/web.py); both
-    only read the request's context, so calling them inline blocks nothing.
+    blueprint, Flask's default one (empty under Quart). Their thread hops were
+    12% of a profile of the job list under load (bench/web.py); both only read
+    the request's context, so calling them inline blocks nothing.
     """
     for processors in app.template_context_processors.values():
         for index, processor in enumerate(processors):
