@@ -38,6 +38,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import users
+from bench.engine import make_vcf, reference_root
 from bench.server import GasServe, connected, cpu_seconds, embedded_database, make_user, percentile
 from e2e.server import SAMPLES
 
@@ -58,11 +59,12 @@ class Figures:
     cpu: float
 
 
-async def upload(http: httpx.AsyncClient, token: str, content: bytes, gate: asyncio.Semaphore) -> str:
+async def upload(http: httpx.AsyncClient, token: str, name: str, content: bytes,
+                 gate: asyncio.Semaphore) -> str:
     async with gate:
         policy = (await http.post("/api/v1/uploads", headers={"Authorization": f"Bearer {token}"})).json()
         stored = await http.post(policy["url"], data=policy["fields"],
-                                 files={"file": (SAMPLE.name, content)})
+                                 files={"file": (name, content)})
         stored.raise_for_status()
         return str(policy["key"])
 
@@ -70,15 +72,15 @@ async def upload(http: httpx.AsyncClient, token: str, content: bytes, gate: asyn
 Finished = tuple[float, float, str]  # submitted_at, completed_at (epoch seconds), status
 
 
-async def submit_all(url: str, db_url: str, token: str, count: int) -> list[Finished]:
-    content = SAMPLE.read_bytes()
+async def submit_all(url: str, db_url: str, token: str, name: str, content: bytes,
+                     count: int) -> list[Finished]:
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
         gate = asyncio.Semaphore(UPLOADS_AT_ONCE)
-        keys = await asyncio.gather(*(upload(http, token, content, gate) for _ in range(count)))
+        keys = await asyncio.gather(*(upload(http, token, name, content, gate) for _ in range(count)))
         auth = {"Authorization": f"Bearer {token}"}
         responses = await asyncio.gather(*(
-            http.post("/api/v1/jobs", headers=auth, json={"key": key, "file_name": SAMPLE.name})
+            http.post("/api/v1/jobs", headers=auth, json={"key": key, "file_name": name})
             for key in keys
         ))
     bad = [r.status_code for r in responses if r.status_code != 201]
@@ -101,7 +103,7 @@ async def seed(db_url: str) -> str:
         return await users.create_token(database, user_id, "bench")
 
 
-def measure(processes: int, count: int, timeout: float, concurrency: int | None) -> Figures:
+def measure(sample: Path, processes: int, count: int, timeout: float, concurrency: int | None) -> Figures:
     with tempfile.TemporaryDirectory(prefix=f"gas-bench-jobs-{processes}-") as tmp:
         data = Path(tmp)
         with embedded_database(data) as db_url:
@@ -111,13 +113,21 @@ def measure(processes: int, count: int, timeout: float, concurrency: int | None)
                 env["GAS_ANNOTATOR_CONCURRENCY"] = str(concurrency)
             with GasServe(data, env) as server:
                 before = cpu_seconds(server.pid)
-                run = submit_all(server.url, db_url, token, count)
+                run = submit_all(server.url, db_url, token, sample.name, sample.read_bytes(), count)
                 finished = asyncio.run(asyncio.wait_for(run, timeout))
                 cpu = cpu_seconds(server.pid) - before
     durations = [done - submitted for submitted, done, _ in finished]
     wall = max(done for _, done, _ in finished) - min(submitted for submitted, _, _ in finished)
     return Figures(processes, count, sum(status == "failed" for _, _, status in finished),
                    percentile(durations, 50), percentile(durations, 99), count / wall, wall, cpu)
+
+
+def run_all(sample: Path, args: argparse.Namespace) -> list[Figures]:
+    results = []
+    for processes in args.processes:
+        print(f"GAS_ANNOTATOR_PROCESSES={processes}: {args.jobs} jobs of {sample.name} ...", flush=True)
+        results.append(measure(sample, processes, args.jobs, 60 + 5 * args.jobs, args.concurrency))
+    return results
 
 
 def main() -> None:
@@ -127,14 +137,19 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--concurrency", type=int, default=None,
                         help="GAS_ANNOTATOR_CONCURRENCY (jobs in hand); default: the setting's default, 2")
+    parser.add_argument("--input", type=Path, default=SAMPLE, help="the VCF every job annotates")
+    parser.add_argument("--variants", type=int, default=None,
+                        help="annotate a generated GRCh37 VCF of this many variants (bench/engine.py's)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 10 jobs")
     args = parser.parse_args()
     if args.quick:
         args.jobs = 10
-    results = []
-    for processes in args.processes:
-        print(f"GAS_ANNOTATOR_PROCESSES={processes}: {args.jobs} jobs of {SAMPLE.name} ...", flush=True)
-        results.append(measure(processes, args.jobs, 60 + 5 * args.jobs, args.concurrency))
+    with tempfile.TemporaryDirectory(prefix="gas-bench-jobs-input-") as tmp:
+        sample = args.input
+        if args.variants:
+            sample = Path(tmp) / f"generated_{args.variants}.vcf"
+            make_vcf(sample, args.variants, reference_root())
+        results = run_all(sample, args)
     print(f"{'annotator processes':>20} {'jobs':>5} {'failed':>6} {'p50 s':>7} {'p99 s':>7} "
           f"{'jobs/s':>7} {'wall s':>7} {'CPU s':>6}")
     for f in results:
