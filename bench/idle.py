@@ -13,7 +13,16 @@ counts the context switches of every `gas serve` thread: how often the
 process woke up. Nothing touches the server in the window. It installs
 nothing beyond `make`.
 
-FIGURES (filled in below from the runs).
+Measured on the 2-core development machine (2026-11-30), three runs while
+other engineers' tests ran beside it:
+
+    gas serve:  0.00-0.01 CPU s in 60 s (at most 0.02% of one core)
+    PostgreSQL: 0.01-0.02 CPU s in 60 s (at most 0.03%)
+    gas serve woke 0.8-0.9 times a second
+
+The five consumers each wait on a LISTEN/NOTIFY wake-up or their 20 s long
+poll, and live events wait on one LISTEN connection, so nothing spins: no
+loop needed fixing.
 """
 
 from __future__ import annotations

@@ -20,7 +20,30 @@ completion. `GAS_ANNOTATOR_CONCURRENCY` keeps its default (2 jobs in hand) unles
 `--concurrency` says otherwise.
 It installs nothing beyond `make` (httpx is a dependency of GAS).
 
-FIGURES (filled in below from the runs).
+Measured on the 2-core development machine (2026-11-30) while four other
+engineers ran their test suites on it (load average 3-8; +-30% run to run):
+
+    before (each job re-read every build's 0.75 MB index.json), load ~8
+        1 process:   8.98 jobs/s, p50 10.99 s, p99 18.33 s
+        2 processes: 10.14 jobs/s, p50 12.29 s, p99 16.60 s     ratio 1.13x
+    after that fix (annotator/reference.py), load ~5
+        1 process:  20.57 jobs/s, p50 5.94 s, p99 8.55 s
+        2 processes: 19.86 jobs/s, p50 4.97 s, p99 7.47 s       ratio 0.97x
+    `.venv/bin/python bench/jobs.py` at the end (with the web's read changes), load ~3
+        1 process:  38.08 jobs/s, p50 2.64 s, p99 3.69 s, 0 failed
+        2 processes: 30.10 jobs/s, p50 3.08 s, p99 5.73 s, 0 failed   ratio 0.79x
+    `--variants 300000 --jobs 10` (engine-bound jobs, ~1.3 s each), load ~3
+        1 process: 0.76 jobs/s; 2 processes: 0.69 jobs/s         ratio 0.90x
+
+A second engine process does not double the rate here. For small jobs
+the engine is a small part of a job (about 40 ms of CPU in all per job,
+most of it in the server's loop and PostgreSQL: receive, transitions,
+object copies, the mail, events), and two engine processes only compete
+with that loop for the two cores. For large ones `gas serve` with one engine
+process already used 14.4 CPU s in 13.1 s (the engine, the results table
+built from its output, the server's loop), and the machine's other jobs
+took the rest of the two cores. `--concurrency 4` (jobs in hand) changed nothing measurable
+(16.8 and 11.8 jobs/s). Re-run on a quiet machine before drawing more.
 """
 
 from __future__ import annotations

@@ -16,7 +16,46 @@ pages, half fragments). `--user-rps 0` drops the think time: a saturation run
 (200 requests always in flight, so latency = 200 / throughput).
 Goal: >= 1,000 req/s and p99 < 100 ms on the 2-core machine.
 
-FIGURES (filled in below from the runs).
+Measured on the 2-core development machine (2026-11-30) while four other
+engineers ran their test suites on it (load average 3-5): the server got
+0.5-0.9 of a core and figures move +-30% from run to run. Server CPU per
+request is the steadiest figure.
+
+    before (the app as it was; --users 50 --seconds 15 --user-rps 0, twice)
+        185 and 199 req/s, p99 870 and 710 ms; 4.56 and 4.33 ms of CPU a request
+    after (same runs, interleaved with the before runs)
+        202 and 275 req/s, p99 980 and 640 ms; 3.34 and 3.20 ms of CPU a request
+
+    after, `.venv/bin/python bench/web.py` (200 users, 1,200 req/s offered)
+        231 req/s (both), p50 630 ms, p99 3,700 ms, 0 failures; 3.31 ms CPU a request
+        goal >= 1,000 req/s: 0.23x; goal p99 < 100 ms: not met (37x)
+    after, `--user-rps 0` (saturation, 200 users)
+        280 req/s, p50 520 ms, p99 3,000 ms; the server at 0.94 cores, 3.34 ms a request
+
+The goal is not met: one Quart process spends about 3.2 ms of CPU on this
+page, so a whole core would serve about 300 req/s, and locust needs the
+other core. What the time went to and what changed (py-spy profiles of the
+server under load, then in-process timings):
+
+    - Quart ran two sync template context processors (quart-auth's and
+      Flask's default on every blueprint) on a worker thread for every page:
+      12% of the samples. Now called inline (app/web/__init__.py).
+    - The rows fragment included status_badge.html for each row (a new
+      template context per row) and built each link with url_for: render
+      1.55 -> 1.09 ms. Now a macro imported once and one url_for.
+    - The user and job-list reads went through `databases` (SQLAlchemy
+      compiles every query, every row is wrapped): 0.71 -> 0.55 ms and
+      0.21 -> 0.13 ms of CPU. Now straight to asyncpg.
+    - Tried and dropped: uvloop (4.41/4.67 ms vs 4.53/4.42 ms a request with
+      it, no difference), a faster Job.from_row (the dataclass constructor is
+      the cost: dict(row) is 0.07 ms of its 0.27 ms for 50 rows).
+
+What is left (3.2 ms; shares of a py-spy profile at saturation): Jinja's
+async rendering 32% (~1,000 async generator steps a page; a sync
+Environment renders the same rows 20% faster), the two reads with building
+50 Job objects 15%, asyncpg's pool reset on release 5%, the rest Quart,
+hypercorn and socket I/O. 1,000 req/s needs more web processes (DESIGN.md:
+more web instances behind the load balancer), not more trimming of this one.
 """
 
 from __future__ import annotations
