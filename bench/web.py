@@ -28,9 +28,11 @@ request is the steadiest figure.
 
     after, `.venv/bin/python bench/web.py` (200 users, 1,200 req/s offered)
         231 req/s (both), p50 630 ms, p99 3,700 ms, 0 failures; 3.31 ms CPU a request
+        again at load ~2: 269 req/s, p50 490 ms, p99 2,900 ms; 3.26 ms a request
         goal >= 1,000 req/s: 0.23x; goal p99 < 100 ms: not met (37x)
     after, `--user-rps 0` (saturation, 200 users)
         280 req/s, p50 520 ms, p99 3,000 ms; the server at 0.94 cores, 3.34 ms a request
+        again at load ~2: 257 req/s, p99 3,400 ms; 0.88 cores, 3.40 ms a request
 
 The goal is not met: one Quart process spends about 3.2 ms of CPU on this
 page, so a whole core would serve about 300 req/s, and locust needs the
