@@ -7,7 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -50,8 +50,8 @@ class ApiToken:
     revoked_at: datetime | None
 
 
-def _user(row: object) -> User:
-    m = row._mapping  # type: ignore[attr-defined]
+def _user(row: Any) -> User:
+    m = getattr(row, "_mapping", row)  # a `databases` row or an asyncpg record
     return User(str(m["user_id"]), m["email"], m["name"], m["role"], m["created_at"])
 
 
@@ -85,7 +85,10 @@ async def get(db: Database, user_id: str) -> User | None:
         uid = uuid.UUID(user_id)
     except ValueError:
         return None
-    row = await db.fetch_one("SELECT * FROM users WHERE user_id = :id", {"id": uid})
+    # Straight to asyncpg, without `databases`' query compiling: this runs on every
+    # signed-in request (0.21 -> 0.13 ms of CPU).
+    async with db.connection() as connection:
+        row = await connection.raw_connection.fetchrow("SELECT * FROM users WHERE user_id = $1", uid)
     return _user(row) if row else None
 
 

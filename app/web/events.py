@@ -40,33 +40,36 @@ def _notice(event: dict[str, Any]) -> bytes:
     return f"event: notice\ndata: {html}\n\n".encode()
 
 
+def _frames(event: dict[str, Any]) -> bytes:
+    """Every frame one event becomes, joined: one write per stream per event, not three."""
+    kind = str(event.get("type", "message"))
+    frames = [_frame(kind, event)]
+    if kind in ("job", "storage") and event.get("job_id"):
+        frames.append(_frame(f"job-{event['job_id']}", event))
+        if kind == "job" and event.get("status") in ("completed", "failed"):
+            frames.append(_notice(event))
+    return b"".join(frames)
+
+
 async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:
     # Tell EventSource to wait 3 s before reconnecting when the stream drops.
     yield b"retry: 3000\n\n"
     subscription = port.subscribe(user_id)
-    pending: asyncio.Task[dict[str, Any]] | None = None
     try:
         while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(subscription))
-            done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
-            if not done:
+            # A timeout rather than a task per event: every event is fanned out to
+            # every open stream, so its cost is paid thousands of times over
+            # (bench/events.py). Cancelling a queue read loses no event.
+            try:
+                async with asyncio.timeout(KEEPALIVE_SECONDS):
+                    event = await anext(subscription)
+            except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue
-            try:
-                event = pending.result()
             except StopAsyncIteration:
                 return
-            pending = None
-            kind = str(event.get("type", "message"))
-            yield _frame(kind, event)
-            if kind in ("job", "storage") and event.get("job_id"):
-                yield _frame(f"job-{event['job_id']}", event)
-                if kind == "job" and event.get("status") in ("completed", "failed"):
-                    yield _notice(event)
+            yield _frames(event)
     finally:
-        if pending is not None:
-            pending.cancel()
         with contextlib.suppress(Exception):
             await subscription.aclose()  # type: ignore[attr-defined]
 

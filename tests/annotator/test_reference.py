@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -67,3 +68,22 @@ def test_unknown_build_is_refused(tmp_path: Path):
     """Asking for a build the manifest does not know fails before downloading anything."""
     with pytest.raises(ReferenceInstallError, match="unknown build"):
         reference.install(tmp_path, ["hg17"], progress=False)
+
+
+def test_is_current_sees_an_index_replaced_or_damaged(tmp_path: Path) -> None:
+    """is_current() remembers a parsed index only while the file is unchanged: an index
+    rewritten (another format, damaged) or renamed into place is judged again."""
+    build = tmp_path / "GRCh37"
+    build.mkdir()
+    index = build / "index.json"
+    good = {"format": reference.INDEX_FORMAT, "manifest_sha256": reference.manifest_digest(tmp_path)}
+    index.write_text(json.dumps(good))
+    assert reference.is_current(build) and reference.installed_builds(tmp_path) == ["GRCh37"]
+    index.write_text(json.dumps({**good, "format": reference.INDEX_FORMAT - 1}) + " ")
+    assert not reference.is_current(build)
+    index.write_text("{damaged")
+    assert not reference.is_current(build)
+    fresh = tmp_path / "fresh.json"
+    fresh.write_text(json.dumps(good))
+    fresh.rename(index)
+    assert reference.is_current(build)

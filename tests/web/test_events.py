@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from quart.testing import QuartClient
 
 from app import users
 from app.services import Services
+from app.web import events
 from tests.web.test_pages import signup
 
 
@@ -43,3 +45,27 @@ async def test_stream_needs_login(client: QuartClient) -> None:
     """Signed out, /events is a redirect to the login page, not a stream."""
     response = await client.get("/events")
     assert response.status_code == 302
+
+
+async def test_event_after_keepalive_is_not_lost(
+    client: QuartClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quiet stream sends keep-alives, and an event published after one still arrives
+    whole, its frames (`job`, `job-<id>`, the notice) together in one write."""
+    monkeypatch.setattr(events, "KEEPALIVE_SECONDS", 0.05)
+    email, _ = await signup(client)
+    user = await users.get_by_email(services.db, email)
+    assert user is not None
+    job_id = str(uuid.uuid4())
+    async with client.request("/events") as connection:
+        await connection.send_complete()
+        await read_until(connection, b"retry:")
+        assert b": keep-alive" in await read_until(connection, b": keep-alive")
+        await services.events.publish(user.user_id, {"type": "job", "job_id": job_id,
+                                                     "status": "completed", "progress": 100})
+        chunk = b""
+        async with asyncio.timeout(5):
+            while b"event: job\n" not in chunk:
+                chunk = await connection.receive()
+        await connection.disconnect()
+    assert f"event: job-{job_id}".encode() in chunk and b"event: notice" in chunk

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -29,20 +30,31 @@ class PostgresJobStore(JobStore):
         )
         return row is not None
 
+    # The reads pages make go straight to asyncpg: `databases` compiles each query
+    # through SQLAlchemy and wraps every row (the 50-job list: 0.71 -> 0.55 ms of
+    # CPU, bench/web.py).
     async def get(self, job_id: str) -> Job | None:
-        row = await self.db.fetch_one("SELECT * FROM jobs WHERE job_id = :id", {"id": job_id})
-        return Job.from_row(row._mapping) if row else None
+        try:
+            uid = uuid.UUID(job_id)
+        except ValueError:
+            return None
+        async with self.db.connection() as connection:
+            row = await connection.raw_connection.fetchrow("SELECT * FROM jobs WHERE job_id = $1", uid)
+        return Job.from_row(row) if row else None
 
     async def list_for_user(
         self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
     ) -> list[Job]:
-        query = "SELECT * FROM jobs WHERE user_id = :user_id"
-        values: dict[str, Any] = {"user_id": user_id, "limit": limit}
+        args: list[Any] = [uuid.UUID(user_id), limit]
+        after = ""
         if before is not None:
-            query += " AND (submitted_at, job_id) < (:before_at, CAST(:before_id AS uuid))"
-            values.update(before_at=before[0], before_id=before[1])
-        query += " ORDER BY submitted_at DESC, job_id DESC LIMIT :limit"
-        return [Job.from_row(r._mapping) for r in await self.db.fetch_all(query, values)]
+            after = " AND (submitted_at, job_id) < ($3, $4::uuid)"
+            args += [before[0], before[1]]
+        query = (f"SELECT * FROM jobs WHERE user_id = $1{after}"
+                 " ORDER BY submitted_at DESC, job_id DESC LIMIT $2")
+        async with self.db.connection() as connection:
+            rows = await connection.raw_connection.fetch(query, *args)
+        return [Job.from_row(row) for row in rows]
 
     async def count_for_user(self, user_id: str) -> int:
         count = await self.db.fetch_val(
