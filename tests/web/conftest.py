@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -74,3 +77,32 @@ SMALL_VCF = (
 
 def repo() -> Path:
     return Path(__file__).resolve().parents[2]
+
+
+@contextlib.asynccontextmanager
+async def hypercorn_serving(app: Quart, accesslog: logging.Logger | None = None) -> AsyncIterator[int]:
+    """``app`` under a real hypercorn on a free 127.0.0.1 port, in this event loop; its port.
+    Stopped through hypercorn's shutdown trigger when the block ends."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from e2e.server import free_port
+
+    port = free_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = accesslog
+    config.errorlog = logging.getLogger("hypercorn.error")
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    for _ in range(200):
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            break
+        await asyncio.sleep(0.05)
+    try:
+        yield port
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

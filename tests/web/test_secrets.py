@@ -4,8 +4,6 @@ log included, across a whole signup → login → token → upload → job → d
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import re
@@ -15,8 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
 from annotator.worker import Annotator
 from app import users
@@ -24,8 +20,8 @@ from app.config import Settings
 from app.logs import JsonFormatter, TextFormatter
 from app.services import Services, open_services
 from app.web import create_app
-from e2e.server import free_port
 from tests.conftest import installed_reference
+from tests.web.conftest import hypercorn_serving
 from tests.web.test_results import VCF
 
 
@@ -49,24 +45,9 @@ async def stripe_services(
 @pytest.fixture
 async def live(stripe_services: Services) -> AsyncIterator[str]:
     """The web app under hypercorn with its access log on, in hypercorn's own format."""
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = logging.getLogger("hypercorn.access")
-    config.errorlog = logging.getLogger("hypercorn.error")
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve(create_app(stripe_services.settings, stripe_services), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-    )
-    for _ in range(200):
-        with contextlib.suppress(OSError):
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            break
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    app = create_app(stripe_services.settings, stripe_services)
+    async with hypercorn_serving(app, logging.getLogger("hypercorn.access")) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def csrf(html: str) -> str:

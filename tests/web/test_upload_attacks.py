@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import io
@@ -15,15 +14,12 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from quart import Quart
 from werkzeug.datastructures import FileStorage
 
 from app.services import Services
 from app.web import create_app
-from e2e.server import free_port
-from tests.web.conftest import SMALL_VCF, bearer
+from tests.web.conftest import SMALL_VCF, bearer, hypercorn_serving
 from tests.web.sessions import Person, person
 
 TEN_GB = 10 * 1024**3
@@ -146,23 +142,8 @@ async def test_a_presigned_download_cannot_be_stretched(
 @pytest.fixture(scope="module")
 async def live(services: Services) -> AsyncIterator[int]:
     """The web app under hypercorn on a free local port, in this event loop; its port."""
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve(create_app(services.settings, services), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-    )
-    for _ in range(200):
-        with contextlib.suppress(OSError):
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            break
-        await asyncio.sleep(0.05)
-    yield port
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with hypercorn_serving(create_app(services.settings, services)) as port:
+        yield port
 
 
 async def raw_request(host: str, port: int, head: str, body: bytes = b"", within: float = 5) -> str:
