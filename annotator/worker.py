@@ -9,8 +9,11 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import os
 import signal
 import tempfile
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -66,17 +69,34 @@ def run_engine(
     return summary
 
 
-def _ignore_interrupts() -> None:
+def _engine_process(server_pid: int) -> None:
+    """Set up an engine process of the server ``server_pid``."""
     # Ctrl-C reaches the whole process group: the server stops the pool itself, so a
     # worker must not die of it mid-task with a traceback on the terminal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A server killed with SIGKILL cannot stop its pool, and the pool's parent is the
+    # forkserver, not the server: without this the process would finish its job for
+    # nobody (the job is redelivered) and keep the forkserver alive.
+    threading.Thread(target=_end_with, args=(server_pid,), name="end-with-server", daemon=True).start()
+
+
+def _end_with(server_pid: int) -> None:
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass  # alive (the pid is someone else's only if ours is long gone; then so are we soon)
 
 
 def make_executor(processes: int) -> ProcessPoolExecutor:
     # forkserver: children do not inherit the event loop, sockets or threads of
     # the server process.
     return ProcessPoolExecutor(
-        processes, mp_context=multiprocessing.get_context("forkserver"), initializer=_ignore_interrupts
+        processes, mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_engine_process, initargs=(os.getpid(),),
     )
 
 

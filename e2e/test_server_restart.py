@@ -4,6 +4,8 @@ nothing is lost or done twice."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import time
 from pathlib import Path
@@ -34,6 +36,18 @@ ENV = {
 }
 
 
+def processes_writing_to(log: Path) -> list[int]:
+    """Processes that hold ``log`` open: every process a ``gas serve`` started does."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == str(log) for fd in (proc / "fd").iterdir()):
+                found.append(int(proc.name))
+    return found
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_jobs_survive_a_server_stop(tmp_path: Path, sig: signal.Signals) -> None:
     """At the stop: a free user's job is completed and hot (archive pending), a big
@@ -59,6 +73,8 @@ def test_jobs_survive_a_server_stop(tmp_path: Path, sig: signal.Signals) -> None
         assert at_stop == {running: "running", pending[0]: "pending", pending[1]: "pending"}
         assert free_at_stop["status"] == "completed" and free_at_stop["storage"] == "hot"
         assert code == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+        # Its engine processes (children of the forkserver, not of the server) end with it.
+        until(lambda: not processes_writing_to(data / "serve.log"), "the old engine processes gone", 10)
 
         server.start()
         with api_client(server.url, data, "fay@example.org", None) as free, \
