@@ -40,15 +40,24 @@ def _notice(event: dict[str, Any]) -> bytes:
     return f"event: notice\ndata: {html}\n\n".encode()
 
 
+# The port hands the same event object to every stream of its user: the frames of
+# the latest one are kept, so a fan-out to thousands of tabs formats them once.
+_latest: tuple[dict[str, Any] | None, bytes] = (None, b"")
+
+
 def _frames(event: dict[str, Any]) -> bytes:
     """Every frame one event becomes, joined: one write per stream per event, not three."""
+    global _latest
+    if _latest[0] is event:
+        return _latest[1]
     kind = str(event.get("type", "message"))
     frames = [_frame(kind, event)]
     if kind in ("job", "storage") and event.get("job_id"):
         frames.append(_frame(f"job-{event['job_id']}", event))
         if kind == "job" and event.get("status") in ("completed", "failed"):
             frames.append(_notice(event))
-    return b"".join(frames)
+    _latest = (event, b"".join(frames))
+    return _latest[1]
 
 
 async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:

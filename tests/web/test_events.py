@@ -69,3 +69,14 @@ async def test_event_after_keepalive_is_not_lost(
                 chunk = await connection.receive()
         await connection.disconnect()
     assert f"event: job-{job_id}".encode() in chunk and b"event: notice" in chunk
+
+
+def test_one_event_is_formatted_once_for_every_stream() -> None:
+    """The same event object reaching many tabs is turned into frames once; another
+    event (even an equal one) gets its own."""
+    event = {"type": "job", "job_id": "j1", "status": "running", "progress": 5}
+    first = events._frames(event)
+    assert events._frames(event) is first
+    assert b"event: job-j1\n" in first
+    again = dict(event)
+    assert events._frames(again) == first and events._frames(again) is not first
