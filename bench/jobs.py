@@ -3,7 +3,12 @@
 (`GAS_ANNOTATOR_PROCESSES`), side by side: submit -> completed p50/p99 and
 jobs/s, and the ratio of the two.
 
-    .venv/bin/python bench/jobs.py [--jobs 200] [--processes 1 2] [--quick]
+    .venv/bin/python bench/jobs.py [--jobs 200] [--processes 1 2] [--separate]
+                                   [--variants N] [--quick]
+
+`--separate` runs the annotators as `gas annotator` processes (one engine
+process each) beside `gas serve --roles notify,archive,restore,thaw`, the
+shape of the deployment, where the auto-scaling group adds annotators.
 
 For each setting it starts an embedded PostgreSQL and `gas serve` in a fresh
 temporary data dir, makes a premium account and an API token through the
@@ -35,7 +40,26 @@ engineers ran their test suites on it (load average 3-8; +-30% run to run):
     `--variants 300000 --jobs 10` (engine-bound jobs, ~1.3 s each), load ~3
         1 process: 0.76 jobs/s; 2 processes: 0.69 jobs/s         ratio 0.90x
 
-A second engine process does not double the rate here. For small jobs
+Re-run on the quiet machine (load < 1, nothing else running), 2026-11-30:
+
+    .venv/bin/python bench/jobs.py                        (200 x free_1.vcf)
+        1 process:  40.94 jobs/s, p50 2.65 s, p99 3.53 s
+        2 processes: 34.98 jobs/s, p50 2.97 s, p99 4.75 s        ratio 0.85x
+    .venv/bin/python bench/jobs.py --separate
+        1 x gas annotator: 35.44 jobs/s; 2 x gas annotator: 34.33 jobs/s   0.97x
+    .venv/bin/python bench/jobs.py --variants 300000 --jobs 12
+        1 process:  0.87 jobs/s, p50 7.30 s, p99 13.72 s
+        2 processes: 1.34 jobs/s, p50 5.12 s, p99 8.92 s         ratio 1.54x
+    .venv/bin/python bench/jobs.py --separate --variants 300000 --jobs 12
+        1 x gas annotator: 0.86 jobs/s; 2 x gas annotator: 1.39 jobs/s  1.62x
+
+So a second annotator nearly doubles the rate when the engine is the work
+(300,000-variant jobs: 1.54x as engine processes, 1.62x as processes of
+their own, on 2 cores that also run PostgreSQL and the web), and does not
+for 33 KB jobs, whose cost is the server's loop, PostgreSQL and the bench's
+own client, already using both cores with one annotator.
+
+While the machine was shared, a second engine process did not double the rate. For small jobs
 the engine is a small part of a job (about 40 ms of CPU in all per job,
 most of it in the server's loop and PostgreSQL: receive, transitions,
 object copies, the mail, events), and two engine processes only compete
@@ -62,7 +86,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import users
 from bench.engine import make_vcf, reference_root
-from bench.server import GasServe, connected, cpu_seconds, embedded_database, make_user, percentile
+from bench.server import (
+    GasServe,
+    annotators,
+    connected,
+    cpu_seconds,
+    embedded_database,
+    make_user,
+    percentile,
+)
 from e2e.server import SAMPLES
 
 EMAIL, PASSWORD = "jobs@example.org", "bench-password-1"
@@ -126,19 +158,26 @@ async def seed(db_url: str) -> str:
         return await users.create_token(database, user_id, "bench")
 
 
-def measure(sample: Path, processes: int, count: int, timeout: float, concurrency: int | None) -> Figures:
+def measure(sample: Path, processes: int, count: int, timeout: float, concurrency: int | None,
+            separate: bool = False) -> Figures:
     with tempfile.TemporaryDirectory(prefix=f"gas-bench-jobs-{processes}-") as tmp:
         data = Path(tmp)
         with embedded_database(data) as db_url:
             token = asyncio.run(seed(db_url))
-            env = {"DATABASE_URL": db_url, "GAS_ANNOTATOR_PROCESSES": str(processes)}
+            # Separate: `processes` `gas annotator` processes of one engine process each,
+            # beside a `gas serve` without the annotator role (the deployment's shape).
+            engines = 1 if separate else processes
+            env = {"DATABASE_URL": db_url, "GAS_ANNOTATOR_PROCESSES": str(engines)}
             if concurrency is not None:
                 env["GAS_ANNOTATOR_CONCURRENCY"] = str(concurrency)
-            with GasServe(data, env) as server:
-                before = cpu_seconds(server.pid)
+            roles = "notify,archive,restore,thaw" if separate else None
+            with GasServe(data, env, roles=roles) as server, \
+                    annotators(server, processes if separate else 0) as workers:
+                pids = [server.pid, *(w.pid for w in workers)]
+                before = sum(cpu_seconds(pid) for pid in pids)
                 run = submit_all(server.url, db_url, token, sample.name, sample.read_bytes(), count)
                 finished = asyncio.run(asyncio.wait_for(run, timeout))
-                cpu = cpu_seconds(server.pid) - before
+                cpu = sum(cpu_seconds(pid) for pid in pids) - before
     durations = [done - submitted for submitted, done, _ in finished]
     wall = max(done for _, done, _ in finished) - min(submitted for submitted, _, _ in finished)
     return Figures(processes, count, sum(status == "failed" for _, _, status in finished),
@@ -148,8 +187,11 @@ def measure(sample: Path, processes: int, count: int, timeout: float, concurrenc
 def run_all(sample: Path, args: argparse.Namespace) -> list[Figures]:
     results = []
     for processes in args.processes:
-        print(f"GAS_ANNOTATOR_PROCESSES={processes}: {args.jobs} jobs of {sample.name} ...", flush=True)
-        results.append(measure(sample, processes, args.jobs, 60 + 5 * args.jobs, args.concurrency))
+        what = (f"{processes} x gas annotator" if args.separate
+                else f"GAS_ANNOTATOR_PROCESSES={processes}")
+        print(f"{what}: {args.jobs} jobs of {sample.name} ...", flush=True)
+        results.append(measure(sample, processes, args.jobs, 60 + 5 * args.jobs, args.concurrency,
+                               args.separate))
     return results
 
 
@@ -163,6 +205,9 @@ def main() -> None:
     parser.add_argument("--input", type=Path, default=SAMPLE, help="the VCF every job annotates")
     parser.add_argument("--variants", type=int, default=None,
                         help="annotate a generated GRCh37 VCF of this many variants (bench/engine.py's)")
+    parser.add_argument("--separate", action="store_true",
+                        help="annotators as `gas annotator` processes beside `gas serve --roles` "
+                             "(web and daemons), as deployed, instead of engine processes of `gas serve`")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 10 jobs")
     args = parser.parse_args()
     if args.quick:

@@ -149,6 +149,8 @@ class GasServe:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # ``gas serve --roles``: None runs every worker beside the web.
+    roles: str | None = None
 
     @property
     def url(self) -> str:
@@ -163,7 +165,8 @@ class GasServe:
         env = {**gas_env(self.data_dir, self.port), "GAS_LOG_LEVEL": "WARNING", **self.env}
         log = (self.data_dir / "serve.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port),
+             *([] if self.roles is None else ["--roles", self.roles])],
             env=env, cwd=REPO, stdout=log, stderr=log,
         )
         deadline = time.monotonic() + timeout
@@ -200,3 +203,25 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+@contextlib.contextmanager
+def annotators(server: GasServe, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` ``gas annotator`` processes beside ``server`` (its settings and data dir),
+    stopped with Ctrl-C (SIGINT) at the end."""
+    env = {**gas_env(server.data_dir, server.port), "GAS_LOG_LEVEL": "WARNING", **server.env}
+    log = (server.data_dir / "annotators.log").open("ab")
+    started = [subprocess.Popen([sys.executable, "-m", "app.cli", "annotator"],
+                                env=env, cwd=REPO, stdout=log, stderr=log) for _ in range(count)]
+    try:
+        yield started
+    finally:
+        for process in started:
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGINT)
+        for process in started:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
