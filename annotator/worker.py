@@ -10,6 +10,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -100,11 +101,33 @@ def make_executor(processes: int) -> ProcessPoolExecutor:
     )
 
 
+def clear_abandoned_work(root: Path) -> list[Path]:
+    """Remove the scratch space of annotator processes that are gone (killed, the
+    machine restarted): each process works under ``<root>/<its pid>``. Their jobs
+    are redelivered and start over. What was removed."""
+    removed = []
+    for folder in root.glob("*"):
+        if not folder.name.isdigit() or folder.name == str(os.getpid()):
+            continue
+        try:
+            os.kill(int(folder.name), 0)
+            continue  # its process is alive (or the pid is someone else's: leave it)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except PermissionError:
+            continue
+    return removed
+
+
 class Annotator:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.executor = make_executor(services.settings.annotator_processes)
-        self.work_dir = services.settings.data_path / "work"
+        work_root = services.settings.data_path / "work"
+        for folder in clear_abandoned_work(work_root):
+            log.info("removed the scratch space of a stopped annotator: %s", folder)
+        self.work_dir = work_root / str(os.getpid())
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

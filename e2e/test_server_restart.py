@@ -92,6 +92,8 @@ def test_jobs_survive_a_server_stop(tmp_path: Path, sig: signal.Signals) -> None
         for job_id in [running, *pending]:
             assert len(result_files(data, job_id)) == 4, result_files(data, job_id)
         assert not half_written(data)
+        # The killed server's scratch space was removed by the restarted one.
+        assert not list((data / "work").glob("*/*")), list((data / "work").glob("*/*"))
         print(f"\nFIGURE server {sig.name}: 4 jobs at their end state {recovered:.1f}s after the stop "
               f"(restart included; retention {RETENTION}s, visibility {VISIBILITY}s)")
     finally:

@@ -12,6 +12,7 @@ import signal
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -267,3 +268,22 @@ async def _in(services: Services, queue: str, n: int = 1) -> bool:
 async def _finished(services: Services, job_id: str) -> Job | None:
     job = await services.jobs.get(job_id)
     return job if job is not None and job.finished else None
+
+
+def test_scratch_space_of_stopped_annotators_is_removed(tmp_path: Path) -> None:
+    """Each annotator works under work/<its pid>; a process that is gone (killed, the
+    machine restarted) leaves its folder behind, and the next annotator removes it,
+    but never a live process's."""
+    import subprocess
+
+    from annotator.worker import clear_abandoned_work
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = tmp_path / str(gone.pid) / "job-abc"
+    stale.mkdir(parents=True)
+    (stale / "output.vcf").write_text("half")
+    live = tmp_path / str(os.getppid()) / "job-def"
+    live.mkdir(parents=True)
+    assert clear_abandoned_work(tmp_path) == [tmp_path / str(gone.pid)]
+    assert not (tmp_path / str(gone.pid)).exists() and live.exists()
