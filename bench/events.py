@@ -67,10 +67,10 @@ from app.jobs import RUNNING
 from app.ports.events.local import PostgresEvents
 from app.ports.jobs.local import PostgresJobStore
 from bench.server import (
-    GasServe,
     connected,
     cpu_seconds,
     embedded_database,
+    gas_serve,
     login_cookie,
     make_jobs,
     make_user,
@@ -208,7 +208,7 @@ def main() -> None:
         data = Path(tmp)
         with embedded_database(data) as db_url:
             job_id, user_id = asyncio.run(seed(db_url))
-            with GasServe(data, {"DATABASE_URL": db_url}) as server:
+            with gas_serve(data, {"DATABASE_URL": db_url}) as server:
                 print(f"gas serve pid {server.pid} on {server.url}")
                 asyncio.run(run(server.url, db_url, job_id, user_id, server.pid, args.streams, args.rounds))
 

@@ -36,7 +36,7 @@ from pathlib import Path
 # Run as a script (`python bench/idle.py`): the repo root holds `bench` and `e2e`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.server import GasServe, cpu_seconds, descendants
+from bench.server import cpu_seconds, descendants, gas_serve
 
 
 def wakeups(pid: int) -> int:
@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.settle = 5, 1
-    with tempfile.TemporaryDirectory(prefix="gas-bench-idle-") as tmp, GasServe(Path(tmp)) as server:
+    with tempfile.TemporaryDirectory(prefix="gas-bench-idle-") as tmp, gas_serve(Path(tmp)) as server:
         pg = postmaster(Path(tmp))
         time.sleep(args.settle)
         print(f"gas serve pid {server.pid} ({len(descendants(server.pid))} processes under it), "

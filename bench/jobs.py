@@ -87,11 +87,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import users
 from bench.engine import make_vcf, reference_root
 from bench.server import (
-    GasServe,
     annotators,
     connected,
     cpu_seconds,
     embedded_database,
+    gas_serve,
     make_user,
     percentile,
 )
@@ -171,7 +171,7 @@ def measure(sample: Path, processes: int, count: int, timeout: float, concurrenc
             if concurrency is not None:
                 env["GAS_ANNOTATOR_CONCURRENCY"] = str(concurrency)
             roles = "notify,archive,restore,thaw" if separate else None
-            with GasServe(data, env, roles=roles) as server, \
+            with gas_serve(data, env, roles=roles) as server, \
                     annotators(server, processes if separate else 0) as workers:
                 pids = [server.pid, *(w.pid for w in workers)]
                 before = sum(cpu_seconds(pid) for pid in pids)

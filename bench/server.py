@@ -14,13 +14,8 @@ import contextlib
 import math
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,9 +26,8 @@ from app import db as dbmod
 from app import users
 from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, input_key, utcnow
 from app.ports.jobs.local import PostgresJobStore
-from e2e.server import free_port, gas_env
+from e2e.server import Server, Worker, free_port
 
-REPO = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -141,61 +135,17 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-@dataclass
-class GasServe:
-    """``gas serve`` as a child process on a free port, stopped with Ctrl-C (SIGINT)."""
-
-    data_dir: Path
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    # ``gas serve --roles``: None runs every worker beside the web.
-    roles: str | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self, timeout: float = 90) -> None:
-        env = {**gas_env(self.data_dir, self.port), "GAS_LOG_LEVEL": "WARNING", **self.env}
-        log = (self.data_dir / "serve.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port),
-             *([] if self.roles is None else ["--roles", self.roles])],
-            env=env, cwd=REPO, stdout=log, stderr=log,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gas serve exited; see {self.data_dir / 'serve.log'}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"gas serve did not answer in {timeout:.0f} s")
-
-    def stop(self, timeout: float = 30) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.kill(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def __enter__(self) -> GasServe:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+@contextlib.contextmanager
+def gas_serve(data_dir: Path, env: dict[str, str] | None = None, *, roles: str | None = None
+              ) -> Iterator[Server]:
+    """``gas serve`` (the e2e tests' :class:`Server`) on a free port with quieter logs,
+    stopped with Ctrl-C (SIGINT) at the end."""
+    server = Server(data_dir, free_port(), roles=roles, env={"GAS_LOG_LEVEL": "WARNING", **(env or {})})
+    server.start(timeout=90)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -206,22 +156,15 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 @contextlib.contextmanager
-def annotators(server: GasServe, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+def annotators(server: Server, count: int) -> Iterator[list[Worker]]:
     """``count`` ``gas annotator`` processes beside ``server`` (its settings and data dir),
     stopped with Ctrl-C (SIGINT) at the end."""
-    env = {**gas_env(server.data_dir, server.port), "GAS_LOG_LEVEL": "WARNING", **server.env}
-    log = (server.data_dir / "annotators.log").open("ab")
-    started = [subprocess.Popen([sys.executable, "-m", "app.cli", "annotator"],
-                                env=env, cwd=REPO, stdout=log, stderr=log) for _ in range(count)]
+    env = {**server.env, "GAS_PUBLIC_URL": server.url}
+    workers = [Worker(server.data_dir, f"annotator-{n}", env=env) for n in range(count)]
     try:
-        yield started
+        for worker in workers:
+            worker.start()
+        yield workers
     finally:
-        for process in started:
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGINT)
-        for process in started:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
+        for worker in workers:
+            worker.stop()

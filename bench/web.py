@@ -76,7 +76,7 @@ from typing import Any
 # Run as a script (`python bench/web.py`): the repo root holds `bench` and `e2e`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.server import GasServe, connected, cpu_seconds, embedded_database, make_jobs, make_user
+from bench.server import connected, cpu_seconds, embedded_database, gas_serve, make_jobs, make_user
 
 EMAIL, PASSWORD = "bench@example.org", "bench-password-1"
 JOBS = 50
@@ -158,7 +158,7 @@ def main() -> None:
         data = Path(tmp)
         with embedded_database(data) as url:
             asyncio.run(seed(url))
-            with GasServe(data, {"DATABASE_URL": url}) as server:
+            with gas_serve(data, {"DATABASE_URL": url}) as server:
                 print(f"gas serve pid {server.pid} on {server.url}: {args.users} users, "
                       f"{args.user_rps:g} req/s each, {args.seconds} s, {JOBS} jobs in the list")
                 before = cpu_seconds(server.pid)

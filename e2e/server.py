@@ -72,6 +72,11 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not running"
+        return self.process.pid
+
     def start(self, timeout: float = 60) -> None:
         log = open(self.data_dir / "serve.log", "ab")
         roles = [] if self.roles is None else ["--roles", self.roles]
@@ -142,6 +147,11 @@ class Worker:
     @property
     def log_path(self) -> Path:
         return self.data_dir / f"{self.name}.log"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not running"
+        return self.process.pid
 
     def start(self) -> None:
         log = open(self.log_path, "ab")
