@@ -104,6 +104,16 @@ class DynamoJobStore(JobStore):
     async def _db(self) -> Any:
         return await self.aws.client("dynamodb")
 
+    def _user_query(self, user_id: str, **extra: Any) -> dict[str, Any]:
+        """A Query of one user's jobs on the user index."""
+        return {
+            "TableName": self.table,
+            "IndexName": USER_INDEX,
+            "KeyConditionExpression": "user_id = :user",
+            "ExpressionAttributeValues": {":user": {"S": user_id}},
+            **extra,
+        }
+
     async def create(self, job: Job) -> bool:
         db = await self._db()
         try:
@@ -137,14 +147,7 @@ class DynamoJobStore(JobStore):
         followed by an older one, then ties are ordered by ``job_id`` here.
         """
         db = await self._db()
-        query: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": USER_INDEX,
-            "KeyConditionExpression": "user_id = :user",
-            "ExpressionAttributeValues": {":user": {"S": user_id}},
-            "ScanIndexForward": False,
-            "Limit": limit + 1,
-        }
+        query = self._user_query(user_id, ScanIndexForward=False, Limit=limit + 1)
         if before is not None:
             query["KeyConditionExpression"] += " AND submitted_at <= :before"
             query["ExpressionAttributeValues"][":before"] = {"S": _timestamp(before[0])}
@@ -164,13 +167,7 @@ class DynamoJobStore(JobStore):
 
     async def count_for_user(self, user_id: str) -> int:
         db = await self._db()
-        query: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": USER_INDEX,
-            "KeyConditionExpression": "user_id = :user",
-            "ExpressionAttributeValues": {":user": {"S": user_id}},
-            "Select": "COUNT",
-        }
+        query = self._user_query(user_id, Select="COUNT")
         total = 0
         while True:
             response = await db.query(**query)
