@@ -22,7 +22,7 @@ from typing import Any
 
 from annotator import engine
 from annotator.reference import ReferenceMissing
-from app import users, variant_table
+from app import processes, users, variant_table
 from app.consumer import PoisonMessage, consume
 from app.disk_full import is_disk_full
 from app.jobs import (
@@ -82,14 +82,9 @@ def _engine_process(server_pid: int) -> None:
 
 
 def _end_with(server_pid: int) -> None:
-    while True:
+    while processes.alive(server_pid):
         time.sleep(1)
-        try:
-            os.kill(server_pid, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:
-            pass  # alive (the pid is someone else's only if ours is long gone; then so are we soon)
+    os._exit(1)
 
 
 def make_executor(processes: int) -> ProcessPoolExecutor:
@@ -107,16 +102,9 @@ def clear_abandoned_work(root: Path) -> list[Path]:
     are redelivered and start over. What was removed."""
     removed = []
     for folder in root.glob("*"):
-        if not folder.name.isdigit() or folder.name == str(os.getpid()):
-            continue
-        try:
-            os.kill(int(folder.name), 0)
-            continue  # its process is alive (or the pid is someone else's: leave it)
-        except ProcessLookupError:
+        if folder.name.isdigit() and not processes.alive(int(folder.name)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
-        except PermissionError:
-            continue
     return removed
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import asyncpg
 from databases import Database
 
+from app import processes
+
 log = logging.getLogger(__name__)
 
 # One lock id for "someone is migrating": several web instances may start at once.
@@ -52,7 +54,7 @@ class EmbeddedPostgres:
             pids = json.loads(handles.read_text())
         except (FileNotFoundError, ValueError):
             return
-        alive = [pid for pid in pids if _alive(pid)]
+        alive = [pid for pid in pids if processes.alive(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
             log.info("forgot %d dead process(es) using embedded postgres", len(pids) - len(alive))
@@ -61,16 +63,6 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server._cleanup()
             self._server = None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _migrations() -> list[tuple[int, str, str]]:

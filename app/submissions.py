@@ -73,9 +73,7 @@ async def submit(
         if existing.status == PENDING:
             # The first try may have stored the job and then lost the database before
             # asking for it; asking twice is harmless (the annotator claims it once).
-            await services.bus.publish(
-                "job-requests", json.dumps({"job_id": job_id, "user_id": user.user_id})
-            )
+            await _request_annotation(services, existing)
         return existing
     bucket = services.settings.inputs_bucket
     try:
@@ -108,9 +106,13 @@ async def submit(
         again = await services.jobs.get(job_id)
         assert again is not None
         return again
-    await services.bus.publish("job-requests", json.dumps({"job_id": job_id, "user_id": user.user_id}))
+    await _request_annotation(services, job)
     await services.events.publish(
         user.user_id, {"type": "job", "job_id": job_id, "status": PENDING, "progress": 0}
     )
     log.info("job submitted", extra={"job_id": job_id, "user_id": user.user_id})
     return job
+
+
+async def _request_annotation(services: Services, job: Job) -> None:
+    await services.bus.publish("job-requests", json.dumps({"job_id": job.job_id, "user_id": job.user_id}))

@@ -105,8 +105,8 @@ async def login() -> ResponseReturnValue:
     if request.method == "POST":
         data = await request.form
         email = data.get("email", "").strip()
-        db, ip = services().db, client_ip()
-        lock = await login_limits.locked(db, email, ip, _limits())
+        db, ip, limits = services().db, client_ip(), _limits()
+        lock = await login_limits.locked(db, email, ip, limits)
         if lock is not None:
             error, status = lock.message, 429
             headers["Retry-After"] = str(lock.retry_after)
@@ -116,7 +116,7 @@ async def login() -> ResponseReturnValue:
                 await login_limits.clear_account(db, email)
                 start_session(user)
                 return redirect(safe_next(request.args.get("next")))
-            await login_limits.record_failure(db, email, ip, _limits())
+            await login_limits.record_failure(db, email, ip, limits)
             error, status = "Email or password is incorrect.", 401
     return await render_template(
         "login.html", error=error, email=email, next=request.args.get("next", "")
