@@ -231,14 +231,22 @@ async def me() -> Me:
     return Me(user_id=user.user_id, email=user.email, name=user.name, role=user.role)
 
 
-@bp.errorhandler(ApiError)
 async def _api_error(exc: ApiError) -> Response:
     return error_response(exc.status, exc.code, exc.message)
 
 
-@bp.errorhandler(RequestSchemaValidationError)
 async def _invalid(exc: RequestSchemaValidationError) -> Response:
     return error_response(422, "invalid_request", f"The request body is not valid: {exc.validation_error}")
+
+
+def answer_api_errors(blueprint: Blueprint) -> None:
+    """The API's JSON error bodies for ``ApiError`` and invalid request bodies, on
+    ``blueprint`` (the API's own, and any other that serves an API route)."""
+    blueprint.register_error_handler(ApiError, _api_error)
+    blueprint.register_error_handler(RequestSchemaValidationError, _invalid)
+
+
+answer_api_errors(bp)
 
 
 @bp.errorhandler(HTTPException)

@@ -15,7 +15,7 @@ import stripe
 from pydantic import BaseModel, Field
 from quart import Blueprint, jsonify, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
-from quart_schema import RequestSchemaValidationError, validate_request, validate_response
+from quart_schema import validate_request, validate_response
 
 from app import subscriptions
 from app.jobs import Job
@@ -23,7 +23,7 @@ from app.ports.cold import TIERS
 from app.ports.payments import PaymentDeclined, PaymentInvalid, WebhookInvalid
 from app.users import User
 from app.web import csrf
-from app.web.api import ApiError, ErrorOut, api_user, error_response, token_required
+from app.web.api import ApiError, ErrorOut, answer_api_errors, api_user, token_required
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
 
@@ -143,11 +143,4 @@ async def api_subscribe(data: SubscriptionIn) -> SubscriptionOut:
     return SubscriptionOut(user_id=user.user_id, role="premium", test_mode=payments.test_mode)
 
 
-@bp.errorhandler(ApiError)
-async def _api_error(exc: ApiError) -> ResponseReturnValue:
-    return error_response(exc.status, exc.code, exc.message)
-
-
-@bp.errorhandler(RequestSchemaValidationError)
-async def _invalid(exc: RequestSchemaValidationError) -> ResponseReturnValue:
-    return error_response(422, "invalid_request", f"The request body is not valid: {exc.validation_error}")
+answer_api_errors(bp)
