@@ -17,8 +17,21 @@ log = logging.getLogger(__name__)
 QUEUE = "job-results-notify"
 
 
+SIGNATURE = "— GAS, the Genomics Annotation Service"
+
+
 def job_url(services: Services, job: Job) -> str:
     return f"{services.settings.public_url.rstrip('/')}/annotations/{job.job_id}"
+
+
+def bodies(lines: list[str], url: str) -> tuple[str, str]:
+    """Plain text and HTML of a mail about a job: its lines, a link to the job page,
+    the signature."""
+    text = "\n\n".join([*lines, f"See the job: {url}", SIGNATURE]) + "\n"
+    html = "".join(f"<p>{escape(line)}</p>" for line in lines) + (
+        f'<p><a href="{escape(url)}">See the job</a></p><p>{SIGNATURE}</p>'
+    )
+    return text, html
 
 
 def compose(services: Services, job: Job, premium: bool) -> tuple[str, str, str]:
@@ -39,11 +52,7 @@ def compose(services: Services, job: Job, premium: bool) -> tuple[str, str, str]
     else:
         subject = f"Job {job.job_id} failed"
         lines = [f"Your annotation of {name} failed.", f"Why: {job.error or 'no reason was recorded.'}"]
-    text = "\n\n".join([*lines, f"See the job: {url}", "— GAS, the Genomics Annotation Service"]) + "\n"
-    html = "".join(f"<p>{escape(line)}</p>" for line in lines) + (
-        f'<p><a href="{escape(url)}">See the job</a></p><p>— GAS, the Genomics Annotation Service</p>'
-    )
-    return subject, text, html
+    return (subject, *bodies(lines, url))
 
 
 async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:

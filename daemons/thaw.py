@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from html import escape
 from typing import Any
 
 from app import notifications, users
@@ -15,7 +14,7 @@ from app.jobs import Job
 from app.ports.bus import Message
 from app.services import Services
 from daemons import move, serve
-from daemons.notify import job_url
+from daemons.notify import bodies, job_url
 
 log = logging.getLogger(__name__)
 QUEUE = "restore-complete"
@@ -59,10 +58,7 @@ async def _tell_owner(services: Services, job: Job) -> None:
     url = job_url(services, job)
     lines = [f"The results of your annotation of {job.input_file_name} are back from the archive "
              "and can be downloaded again, for as long as you are on Premium."]
-    text = "\n\n".join([*lines, f"See the job: {url}", "— GAS, the Genomics Annotation Service"]) + "\n"
-    html = "".join(f"<p>{escape(line)}</p>" for line in lines) + (
-        f'<p><a href="{escape(url)}">See the job</a></p><p>— GAS, the Genomics Annotation Service</p>'
-    )
+    text, html = bodies(lines, url)
     if await notifications.send_once(
         services.db, services.mail, job_id=job.job_id, kind="restored",
         lease_seconds=services.settings.queue_visibility_seconds / 2,
