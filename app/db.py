@@ -104,8 +104,19 @@ async def migrate(db: Database) -> list[int]:
     return applied
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back to the pool.
+
+    asyncpg's default reset is one more round trip per checkout (UNLISTEN, RESET
+    ALL, advisory unlocks, ...) for session state GAS never leaves on a pooled
+    connection: LISTEN has its own connections (app/ports/listen.py), nothing
+    SETs session variables, and the migration lock is released where it is
+    taken. An open transaction is still rolled back by the pool before this.
+    """
+
+
 async def connect(url: str, *, min_size: int = 1, max_size: int = 10) -> Database:
-    db = Database(url, min_size=min_size, max_size=max_size)
+    db = Database(url, min_size=min_size, max_size=max_size, reset=_keep_session)
     await db.connect()
     return db
 
