@@ -11,7 +11,7 @@ from quart.typing import ResponseReturnValue
 from app.ports.objects import PresignedPost
 from app.submissions import SubmitError, max_input_bytes, new_upload, submit
 from app.users import User
-from app.web import csp, views
+from app.web import csp, job_rows, views
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
 
@@ -96,11 +96,12 @@ async def job_list() -> ResponseReturnValue:
             before = (datetime.fromisoformat(request.args["before_at"]), request.args["before_id"])
         except ValueError:
             before = None
-    jobs = await services().jobs.list_for_user(user.user_id, limit=PAGE_SIZE + 1, before=before)
+    jobs = await services().jobs.summaries_for_user(user.user_id, limit=PAGE_SIZE + 1, before=before)
     more = len(jobs) > PAGE_SIZE
-    jobs = jobs[:PAGE_SIZE]
-    template = "fragments/job_rows.html" if request.headers.get("HX-Request") else "annotations.html"
-    return await render_template(template, jobs=jobs, more=more, user=user, paged=before is not None)
+    rows = await job_rows.render(jobs[:PAGE_SIZE], more)
+    if request.headers.get("HX-Request"):
+        return rows
+    return await render_template("annotations.html", rows=rows, user=user, paged=before is not None)
 
 
 @bp.get("/annotations/<job_id>")

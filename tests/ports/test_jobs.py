@@ -51,6 +51,21 @@ async def test_list_newest_first_with_cursor(job_store: JobStore) -> None:
     assert await job_store.count_for_user(user) == 5
 
 
+async def test_summaries_are_the_listed_jobs(job_store: JobStore) -> None:
+    """The job list's summaries are the same jobs, in the same order and pages, as
+    list_for_user's, with the fields the list shows (a store may read only those)."""
+    user = str(uuid.uuid4())
+    for minutes in (4, 1, 3, 2):
+        await job_store.create(new_job(user, minutes_ago=minutes))
+    jobs = await job_store.list_for_user(user, limit=3)
+    assert await job_store.summaries_for_user(user, limit=3) == [job.summary() for job in jobs]
+    last = jobs[-1]
+    rest = await job_store.summaries_for_user(user, limit=3, before=(last.submitted_at, last.job_id))
+    assert rest == [job.summary() for job in
+                    await job_store.list_for_user(user, limit=3, before=(last.submitted_at, last.job_id))]
+    assert len(rest) == 1 and isinstance(rest[0].job_id, str)
+
+
 async def test_transition_only_from_the_given_states(job_store: JobStore) -> None:
     """A state change happens only from the named states, with its fields."""
     job = new_job(str(uuid.uuid4()))

@@ -39,7 +39,7 @@ async def test_page_answers_503_with_a_page(
     signed_in = await client.post("/login", form={"email": alice[0].email, "password": "password123",
                                                   "csrf_token": token})
     assert signed_in.status_code == 302
-    monkeypatch.setattr(services.jobs, "list_for_user", _cut)
+    monkeypatch.setattr(services.jobs, "summaries_for_user", _cut)
     response = await client.get("/annotations")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     page = await response.get_data(as_text=True)

@@ -186,7 +186,7 @@ async def test_server_error_page_has_no_traceback(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services.jobs, "list_for_user", broken)
+    monkeypatch.setattr(services.jobs, "summaries_for_user", broken)
     response = await client.get("/annotations")
     text = await response.get_data(as_text=True)
     assert response.status_code == 500

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from app.jobs import Job, Status
+from app.jobs import Job, JobSummary, Status
 
 
 class JobStore(abc.ABC):
@@ -23,6 +23,12 @@ class JobStore(abc.ABC):
         self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
     ) -> list[Job]:
         """The user's jobs, newest first; ``before`` is the last (submitted_at, job_id) seen."""
+
+    async def summaries_for_user(
+        self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
+    ) -> list[JobSummary]:
+        """What the job list shows of :meth:`list_for_user`'s jobs; a store may read less."""
+        return [job.summary() for job in await self.list_for_user(user_id, limit=limit, before=before)]
 
     @abc.abstractmethod
     async def count_for_user(self, user_id: str) -> int: ...

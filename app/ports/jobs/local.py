@@ -9,10 +9,11 @@ from typing import Any
 
 from databases import Database
 
-from app.jobs import Job, Status
+from app.jobs import Job, JobSummary, Status
 from app.ports.jobs import JobStore
 
 _COLUMNS = tuple(name for name in Job.__dataclass_fields__ if name != "extra")
+_SUMMARY_COLUMNS = ", ".join(JobSummary._fields)
 
 
 class PostgresJobStore(JobStore):
@@ -42,19 +43,29 @@ class PostgresJobStore(JobStore):
             row = await connection.raw_connection.fetchrow("SELECT * FROM jobs WHERE job_id = $1", uid)
         return Job.from_row(row) if row else None
 
-    async def list_for_user(
-        self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
-    ) -> list[Job]:
+    async def _newest(self, columns: str, user_id: str, limit: int,
+                      before: tuple[datetime, str] | None) -> list[Any]:
         args: list[Any] = [uuid.UUID(user_id), limit]
         after = ""
         if before is not None:
             after = " AND (submitted_at, job_id) < ($3, $4::uuid)"
             args += [before[0], before[1]]
-        query = (f"SELECT * FROM jobs WHERE user_id = $1{after}"
+        query = (f"SELECT {columns} FROM jobs WHERE user_id = $1{after}"
                  " ORDER BY submitted_at DESC, job_id DESC LIMIT $2")
         async with self.db.connection() as connection:
-            rows = await connection.raw_connection.fetch(query, *args)
-        return [Job.from_row(row) for row in rows]
+            rows: list[Any] = await connection.raw_connection.fetch(query, *args)
+        return rows
+
+    async def list_for_user(
+        self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
+    ) -> list[Job]:
+        return [Job.from_row(row) for row in await self._newest("*", user_id, limit, before)]
+
+    async def summaries_for_user(
+        self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
+    ) -> list[JobSummary]:
+        rows = await self._newest(_SUMMARY_COLUMNS, user_id, limit, before)
+        return [JobSummary(str(job_id), *rest) for job_id, *rest in rows]
 
     async def count_for_user(self, user_id: str) -> int:
         count = await self.db.fetch_val(

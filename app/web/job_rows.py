@@ -1,0 +1,32 @@
+"""The job list's rows, rendered once for each distinct content and reused after.
+
+Every open tab fetches the rows again on each job event and each poll, and
+usually nothing they show has changed. Rendering 50 rows was most of the
+page's cost (bench/web.py), so the HTML is kept, keyed by the job summaries it
+was rendered from, which are all the template may show: a job that moved on
+(status, progress) is a new key and renders afresh, so nothing needs
+invalidating, and rows are only ever served to a request whose own query
+returned those same jobs.
+"""
+
+from __future__ import annotations
+
+from cachetools import LRUCache
+from markupsafe import Markup
+from quart import current_app, render_template
+
+from app.jobs import JobSummary
+
+# Rendered rows kept per process, counted in characters (~17,000 for 50 jobs).
+CACHE_CHARACTERS = 8 << 20
+
+
+async def render(jobs: list[JobSummary], more: bool) -> Markup:
+    cache: LRUCache[tuple[tuple[JobSummary, ...], bool], str] = current_app.extensions.setdefault(
+        "gas_job_rows", LRUCache(maxsize=CACHE_CHARACTERS, getsizeof=len)
+    )
+    key = (tuple(jobs), more)
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = await render_template("fragments/job_rows.html", jobs=jobs, more=more)
+    return Markup(html)
