@@ -18,8 +18,9 @@ Who it signs in as, from the environment:
   `session` and `QUART_AUTH` cookies), when the password is not to be shared.
   API tokens (`gas users token`) sign in only the JSON API, not these pages.
 
-Pacing: each user makes `GAS_BENCH_USER_RPS` requests a second (default 6,
-so 200 users offer 1,200 req/s), half of them pages and half fragments. A
+Pacing: each user makes `GAS_BENCH_USER_RPS` requests a second on average
+(default 6, so 200 users offer 1,200 req/s), at random moments, half of them
+pages and half fragments. A
 user without think time is a saturation test, not 200 people: set
 `GAS_BENCH_USER_RPS=0` for that.
 
@@ -29,11 +30,14 @@ It needs locust (`pip install -e '.[bench]'`).
 from __future__ import annotations
 
 import os
+import random
 import re
+import time
 
+import gevent
 import requests
 from gevent.lock import BoundedSemaphore
-from locust import FastHttpUser, constant, constant_throughput, task
+from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -73,8 +77,25 @@ def session_cookie(host: str) -> str:
 
 
 def _pacing():  # type: ignore[no-untyped-def]
+    """Each user starts requests at random moments, ``rate`` a second on average
+    (exponential gaps: a Poisson process, as independent people make).
+
+    locust's ``constant_throughput`` keeps every user on the phase it started
+    with: 200 users spawned together then ask in bursts of 200 at once, forever,
+    and the last of each burst waits for all the others (p99 = 200 x the service
+    time even at half load). A user behind its schedule asks at once.
+    """
     rate = float(os.environ.get("GAS_BENCH_USER_RPS", "6"))
-    return constant_throughput(rate) if rate > 0 else constant(0)
+    if rate <= 0:
+        return constant(0)
+
+    def wait(user: FastHttpUser) -> float:
+        now = time.monotonic()
+        start = max(now, getattr(user, "next_start", now) + random.expovariate(rate))
+        user.next_start = start  # type: ignore[attr-defined]
+        return start - now
+
+    return wait
 
 
 class JobListUser(FastHttpUser):
@@ -92,6 +113,8 @@ class JobListUser(FastHttpUser):
             raise StopUser() from exc
         self.page_headers = {"Cookie": cookie}
         self.fragment_headers = {"Cookie": cookie, "HX-Request": "true"}
+        # Users spawned together would all make their first request at once.
+        gevent.sleep(self.wait_time())
 
     @task
     def job_list_page(self) -> None:

@@ -11,53 +11,61 @@ port, runs `locust --headless -u 200 -r 200 -t 30s --json-file` on it, prints
 requests/s and p50/p99 for the page, the fragment and both, then stops
 everything. It installs nothing: it needs `pip install -e '.[bench]'` (locust).
 
-Load: 200 users, each paced to 6 requests a second (1,200 req/s offered, half
-pages, half fragments). `--user-rps 0` drops the think time: a saturation run
+Load: 200 users, each asking 6 times a second on average at random moments
+(1,200 req/s offered, half pages, half fragments). `--user-rps 0` drops the think time: a saturation run
 (200 requests always in flight, so latency = 200 / throughput).
 Goal: >= 1,000 req/s and p99 < 100 ms on the 2-core machine.
 
-Measured on the 2-core development machine (2026-11-30) while four other
-engineers ran their test suites on it (load average 3-5): the server got
-0.5-0.9 of a core and figures move +-30% from run to run. Server CPU per
-request is the steadiest figure.
+Figures (2-core development machine, 2026-11-30; the load generator shares
+the two cores). Server CPU per request is the steadiest figure.
 
-    before (the app as it was; --users 50 --seconds 15 --user-rps 0, twice)
-        185 and 199 req/s, p99 870 and 710 ms; 4.56 and 4.33 ms of CPU a request
-    after (same runs, interleaved with the before runs)
-        202 and 275 req/s, p99 980 and 640 ms; 3.34 and 3.20 ms of CPU a request
+    before the changes below (4.3-4.6 ms of CPU a request at first)
+        after the first three: 325 req/s, p50 510 ms, p99 2,200 ms; 3.1 ms a request
+    now, `.venv/bin/python bench/web.py` (200 users, 1,200 req/s offered, load ~1)
+        762 req/s (both), p50 140 ms, p99 740 ms, 0 failures; the server at
+        0.98 cores, 1.30 ms of CPU a request
+        goal >= 1,000 req/s: 0.76x; goal p99 < 100 ms: not met (7.4x)
+    now, `--user-rps 3` (600 req/s offered): 600 req/s, p50 4 ms, p99 63 ms,
+        max 191 ms; the server at 0.78 cores. `--user-rps 4` (800 offered):
+        767 req/s, p99 340 ms (saturated). One process keeps p99 under 100 ms
+        up to about 600 req/s of this page.
 
-    after, `.venv/bin/python bench/web.py` (200 users, 1,200 req/s offered)
-        231 req/s (both), p50 630 ms, p99 3,700 ms, 0 failures; 3.31 ms CPU a request
-        again at load ~2: 269 req/s, p50 490 ms, p99 2,900 ms; 3.26 ms a request
-        goal >= 1,000 req/s: 0.23x; goal p99 < 100 ms: not met (37x)
-    after, `--user-rps 0` (saturation, 200 users)
-        280 req/s, p50 520 ms, p99 3,000 ms; the server at 0.94 cores, 3.34 ms a request
-        again at load ~2: 257 req/s, p99 3,400 ms; 0.88 cores, 3.40 ms a request
+Until this run the users were paced with locust's constant_throughput, which
+keeps 200 users spawned together asking in bursts of 200 (bench/locustfile.py):
+at 600 req/s offered that gave p99 220 ms against 63 ms now.
 
-The goal is not met: one Quart process spends about 3.2 ms of CPU on this
-page, so a whole core would serve about 300 req/s, and locust needs the
-other core. What the time went to and what changed (py-spy profiles of the
-server under load, then in-process timings):
+What changed, in order (py-spy profiles of the server under load, then
+in-process timings and wrk runs against the same server):
 
     - Quart ran two sync template context processors (quart-auth's and
       Flask's default on every blueprint) on a worker thread for every page:
       12% of the samples. Now called inline (app/web/__init__.py).
-    - The rows fragment included status_badge.html for each row (a new
-      template context per row) and built each link with url_for: render
-      1.55 -> 1.09 ms. Now a macro imported once and one url_for.
-    - The user and job-list reads went through `databases` (SQLAlchemy
-      compiles every query, every row is wrapped): 0.71 -> 0.55 ms and
-      0.21 -> 0.13 ms of CPU. Now straight to asyncpg.
-    - Tried and dropped: uvloop (4.41/4.67 ms vs 4.53/4.42 ms a request with
-      it, no difference), a faster Job.from_row (the dataclass constructor is
-      the cost: dict(row) is 0.07 ms of its 0.27 ms for 50 rows).
+    - The status badge became a macro imported once, and the rows build job
+      links from one url_for: rows render 1.55 -> 1.09 ms.
+    - The user and job-list reads go straight to asyncpg, not through
+      `databases` (SQLAlchemy compiles every query, every row is wrapped).
+    - The list reads five columns into JobSummary tuples instead of whole
+      jobs (23 columns into a dataclass): 0.53 -> 0.19 ms for 51 rows. The
+      rendered rows are kept per process, keyed by those summaries
+      (app/web/job_rows.py): rendering, a third of the page's CPU, happens
+      once per distinct list, not once per request. wrk, 200 connections:
+      page 242 -> 620 req/s, fragment 287 -> 790 req/s.
+    - asyncpg's pool ran its reset query on every release (a round trip).
+    - uvloop under `gas serve` (tried early, when the app's own work hid
+      it): page 650 -> 710 req/s, fragment 790 -> 830 req/s (wrk).
 
-What is left (3.2 ms; shares of a py-spy profile at saturation): Jinja's
-async rendering 32% (~1,000 async generator steps a page; a sync
-Environment renders the same rows 20% faster), the two reads with building
-50 Job objects 15%, asyncpg's pool reset on release 5%, the rest Quart,
-hypercorn and socket I/O. 1,000 req/s needs more web processes (DESIGN.md:
-more web instances behind the load balancer), not more trimming of this one.
+Why the goal is not met in one process: what is left is the stack itself.
+Under wrk, an empty Quart route on hypercorn answers 3,058 req/s (0.33 ms a
+request), `/health` with a session cookie (sign-in cookie, session cookie,
+one query) 1,361 req/s, and the job list 710. The same app under uvicorn
+with httptools (measured side by side with locust, same database, 1,200
+req/s offered) gave 1,053 req/s and p99 460 ms against hypercorn's 812 req/s
+and p99 880 ms: the server is a quarter of the cost, and even without it the
+page needs ~0.95 ms of CPU. p99 < 100 ms at >= 1,000 req/s needs capacity
+near 1,300 req/s, ~0.75 ms a request, below what sign-in, the session and
+two reads cost in Quart here. DESIGN.md scales the web role by adding
+processes behind the load balancer (deploy/hypercorn.toml runs two an
+instance); that cannot be measured here, where locust needs the second core.
 """
 
 from __future__ import annotations
