@@ -106,6 +106,7 @@ class Job:
     archived_at: datetime | None = None
     restore_requested_at: datetime | None = None
     restore_tier: str | None = None
+    storage_error: str | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 

@@ -21,7 +21,7 @@ from app import users
 from app.jobs import COMPLETED, Job, utcnow
 from app.ports.bus import Message
 from app.services import MAX_QUEUE_DELAY_SECONDS, Services
-from daemons import job_in, move, serve
+from daemons import job_in, move, serve, stuck
 from daemons.restore import request_restore
 from daemons.thaw import bring_back
 
@@ -96,5 +96,25 @@ async def keep_hot(services: Services, job: Job) -> None:
         log.info("upgraded before the result moved; it stays hot", extra=ctx)
 
 
+async def give_up(services: Services, message: Message, body: dict[str, Any], exc: Exception) -> None:
+    """Archiving failed every delivery. A result the cold tier does not hold yet is
+    still where it was: the job goes back to "hot" and stays downloadable (the
+    dead-lettered message archives it once redriven); one the tier holds is "cold".
+    A job an upgrade marked "restoring" meanwhile says it is stuck."""
+    job = await job_in(services, body)
+    ctx = {"job_id": job.job_id, "user_id": job.user_id}
+    if job.status != COMPLETED or not (job.result_bucket and job.result_key):
+        return
+    if job.storage == "archiving":
+        if await services.cold.is_archived(job.result_bucket, job.result_key):
+            await move(services, job, "archiving", "cold", archived_at=utcnow())
+        else:
+            await move(services, job, "archiving", "hot")
+        log.error("archiving kept failing; the job is %s again", job.storage, extra=ctx)
+    elif job.storage == "restoring":
+        await stuck(services, job, "restoring", "Bringing this result back from the archive failed",
+                    exc, message)
+
+
 async def run(services: Services) -> None:
-    await serve(services, QUEUE, handle)
+    await serve(services, QUEUE, handle, give_up)

@@ -16,7 +16,7 @@ from app.ports.bus import Message
 from app.ports.cold import TIERS, Restore, RestoreRefused
 from app.ports.objects import ObjectNotFound
 from app.services import Services
-from daemons import move, serve
+from daemons import move, serve, stuck
 
 log = logging.getLogger(__name__)
 QUEUE = "user-upgraded"
@@ -43,11 +43,15 @@ async def _all_jobs(services: Services, user_id: str) -> list[Job]:
     return found
 
 
-async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
+def _user_id(body: dict[str, Any]) -> str:
     try:
-        user_id = str(uuid.UUID(str(body.get("user_id"))))
+        return str(uuid.UUID(str(body.get("user_id"))))
     except ValueError:
         raise PoisonMessage(f"no user id in the message: {body.get('user_id')!r}") from None
+
+
+async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
+    user_id = _user_id(body)
     user = await users.get(services.db, user_id)
     if user is None:
         raise PoisonMessage(f"no such user: {user_id}")
@@ -78,5 +82,14 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
                          extra=ctx)
 
 
+async def give_up(services: Services, message: Message, body: dict[str, Any], exc: Exception) -> None:
+    """Asking the cold tier kept failing: every result of the user's still archived
+    says so, instead of offering an upgrade they have made."""
+    for job in await _all_jobs(services, _user_id(body)):
+        if job.status == COMPLETED and job.storage == "cold":
+            await stuck(services, job, "cold", "Bringing this result back from the archive failed",
+                        exc, message)
+
+
 async def run(services: Services) -> None:
-    await serve(services, QUEUE, handle)
+    await serve(services, QUEUE, handle, give_up)

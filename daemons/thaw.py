@@ -13,7 +13,7 @@ from app.consumer import PoisonMessage
 from app.jobs import Job
 from app.ports.bus import Message
 from app.services import Services
-from daemons import move, serve
+from daemons import move, serve, stuck
 from daemons.notify import bodies, job_url
 
 log = logging.getLogger(__name__)
@@ -67,11 +67,7 @@ async def _tell_owner(services: Services, job: Job) -> None:
         log.info("told the owner the results are back", extra={"job_id": job.job_id, "user_id": job.user_id})
 
 
-async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
-    if body.get("Event") == "s3:TestEvent":
-        # S3 sends one when the bucket's notification is configured: not a restore.
-        log.info("S3 test event for bucket %s", body.get("Bucket"))
-        return
+async def _restored_job(services: Services, body: dict[str, Any]) -> Job:
     try:
         ref = services.cold.completed(body)
     except ValueError as exc:
@@ -80,10 +76,28 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
     job = await services.jobs.get(job_id) if job_id else None
     if job is None or (job.result_bucket, job.result_key) != (ref.bucket, ref.key):
         raise PoisonMessage(f"no job's result is {ref.bucket}/{ref.key}")
+    return job
+
+
+async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
+    if body.get("Event") == "s3:TestEvent":
+        # S3 sends one when the bucket's notification is configured: not a restore.
+        log.info("S3 test event for bucket %s", body.get("Bucket"))
+        return
+    job = await _restored_job(services, body)
     if job.storage in ("archiving", "cold"):
         raise NotRestoringYet(f"job {job.job_id} is {job.storage}, not restoring yet")
     await bring_back(services, job)
 
 
+async def give_up(services: Services, message: Message, body: dict[str, Any], exc: Exception) -> None:
+    """Bringing the restored copy back kept failing: the job says so rather than
+    "being restored" for ever."""
+    job = await _restored_job(services, body)
+    if job.storage == "restoring":
+        await stuck(services, job, "restoring", "The result came back from the archive but could "
+                    "not be made downloadable again", exc, message)
+
+
 async def run(services: Services) -> None:
-    await serve(services, QUEUE, handle)
+    await serve(services, QUEUE, handle, give_up)

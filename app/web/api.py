@@ -86,6 +86,9 @@ class JobOut(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     storage: Literal["hot", "archiving", "cold", "restoring"] | None
+    storage_error: str | None = Field(
+        description="why the result is stuck in its storage tier (archive or restore gave up)"
+    )
     variant_count: int | None
     build: str | None
     skip_bad_lines: bool
@@ -136,7 +139,8 @@ def job_out(job: Job) -> JobOut:
         job_id=job.job_id, status=job.status, progress=job.progress,
         input_file_name=job.input_file_name, input_size=job.input_size,
         submitted_at=job.submitted_at, started_at=job.started_at, completed_at=job.completed_at,
-        storage=job.storage, variant_count=job.variant_count, error=job.error,
+        storage=job.storage, storage_error=job.storage_error, variant_count=job.variant_count,
+        error=job.error,
         build=job.build, skip_bad_lines=job.skip_bad_lines,
         links=Links(
             self=url_for("api.get_job", job_id=job.job_id, _external=True),

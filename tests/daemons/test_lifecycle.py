@@ -414,3 +414,75 @@ async def test_owner_hears_every_storage_move(services: Services, cold: Counting
         ("storage", job.job_id, s) for s in ("archiving", "cold", "restoring", "hot")
     ]
     await heard.aclose()  # type: ignore[attr-defined]
+
+
+# -- giving up: the last delivery fails, the job says why ----------------------------
+
+async def boom() -> None:
+    raise RuntimeError("the cold tier is down")
+
+
+async def last_delivery(services: Services, queue: str, body: dict[str, Any],
+                        handle: Callable[..., Awaitable[None]],
+                        give_up: Callable[..., Awaitable[None]]) -> None:
+    """``body`` on its last allowed delivery, through the consumer, as it fails again."""
+    from app.consumer import handle_one
+    from app.ports.bus import Message
+
+    limit = services.settings.queue_max_receives
+    delivery = Message(queue, str(uuid.uuid4()), json.dumps(body), str(uuid.uuid4()), limit)
+    await handle_one(
+        services.bus, delivery, lambda m, b: handle(services, m, b), 30, max_receives=limit,
+        give_up=lambda m, b, e: give_up(services, m, b, e),
+    )
+
+
+async def test_archive_that_keeps_failing_stays_downloadable(services: Services, cold: Counting) -> None:
+    """Archiving fails every delivery: the result the cold tier never took is "hot"
+    again and downloadable, with nothing to apologise for."""
+    job = await make_job(services, await make_user(services))
+    cold.hooks["before-archive"] = boom
+    body = {"job_id": job.job_id, "user_id": job.user_id, "status": job.status}
+    await last_delivery(services, archive.QUEUE, body, archive.handle, archive.give_up)
+    found = await services.jobs.get(job.job_id)
+    assert found is not None and (found.storage, found.storage_error) == ("hot", None)
+    assert await downloadable(services, job)
+
+
+async def test_restore_that_keeps_failing_says_why(services: Services, cold: Counting) -> None:
+    """The upgrade's restore requests fail every delivery: the archived job says so
+    (not "upgrade to restore"), and a later restore that works clears it."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await archive_now(services, job)
+    await subscriptions.upgrade(services.db, services.bus, Paid(user.user_id, "test", uuid.uuid4().hex))
+    cold.hooks["restore"] = boom
+    body = {"user_id": user.user_id}
+    await last_delivery(services, restore.QUEUE, body, restore.handle, restore.give_up)
+    found = await services.jobs.get(job.job_id)
+    assert found is not None and found.storage == "cold"
+    assert found.storage_error is not None
+    assert "archive failed (RuntimeError, 5 attempts)" in found.storage_error
+    del cold.hooks["restore"]
+    await restore.handle(services, message(restore.QUEUE, body), body)  # the operator's redrive
+    found = await services.jobs.get(job.job_id)
+    assert found is not None and (found.storage, found.storage_error) == ("restoring", None)
+
+
+async def test_thaw_that_keeps_failing_says_why(services: Services, cold: Counting) -> None:
+    """The restored copy cannot be brought back, every delivery: the job stops saying
+    "being restored" and says why; the redriven completion finishes it."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await archive_now(services, job)
+    await upgrade(services, user)
+    cold.hooks["thaw"] = boom
+    completion = {"bucket": job.result_bucket, "key": job.result_key}
+    await last_delivery(services, thaw.QUEUE, completion, thaw.handle, thaw.give_up)
+    found = await services.jobs.get(job.job_id)
+    assert found is not None and found.storage == "restoring"
+    assert found.storage_error is not None and "could not be made downloadable" in found.storage_error
+    del cold.hooks["thaw"]
+    await thaw.handle(services, message(thaw.QUEUE, completion), completion)
+    found = await services.jobs.get(job.job_id)
+    assert found is not None and (found.storage, found.storage_error) == ("hot", None)

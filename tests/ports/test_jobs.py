@@ -82,6 +82,19 @@ async def test_transition_only_from_the_given_states(job_store: JobStore) -> Non
     assert stored.started_at == now
 
 
+async def test_transition_sets_and_clears_a_field(job_store: JobStore) -> None:
+    """A field set by one transition is cleared by another passing None (a storage
+    error that a later move wipes)."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    assert await job_store.transition(job.job_id, [PENDING], PENDING, storage_error="stuck")
+    stored = await job_store.get(job.job_id)
+    assert stored is not None and stored.storage_error == "stuck"
+    assert await job_store.transition(job.job_id, [PENDING], PENDING, storage_error=None)
+    stored = await job_store.get(job.job_id)
+    assert stored is not None and stored.storage_error is None
+
+
 async def test_transition_with_field_condition(job_store: JobStore) -> None:
     """``when`` adds field conditions (e.g. storage must still be hot)."""
     job = new_job(str(uuid.uuid4()))

@@ -214,3 +214,25 @@ async def test_upload_form_may_post_to_the_object_store_origin(
     assert "script-src 'self';" in policy
     other = (await client.get("/profile")).headers["Content-Security-Policy"]
     assert "amazonaws" not in other
+
+
+async def test_job_page_says_why_a_result_is_stuck(client: QuartClient, services: Services) -> None:
+    """A result whose restore gave up shows the reason on the job page, in place of the
+    offer to upgrade (the owner has), as an alert."""
+    from app import users
+    from app.jobs import COMPLETED, PENDING, Job, utcnow
+
+    email, _ = await signup(client)
+    user = await users.get_by_email(services.db, email)
+    assert user is not None
+    job = Job(job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name="in.vcf",
+              input_bucket="b", input_key="k", input_size=1, submitted_at=utcnow())
+    await services.jobs.create(job)
+    why = "Bringing this result back from the archive failed (ClientError, 5 attempts)."
+    assert await services.jobs.transition(
+        job.job_id, [PENDING], COMPLETED, completed_at=utcnow(), result_bucket="r", result_key="k2",
+        storage="cold", storage_error=why,
+    )
+    page = await (await client.get(f"/annotations/{job.job_id}")).get_data(as_text=True)
+    assert f'<span class="error" role="alert">{why}</span>' in page
+    assert "upgrade to Premium to restore" not in page
