@@ -30,6 +30,8 @@ class Settings(BaseSettings):
         default=True,
         validation_alias=AliasChoices("GAS_COOKIE_SECURE", "QUART_AUTH_COOKIE_SECURE"),
     )
+    # How long a log-in lasts (the cookie, and the session row behind it).
+    session_days: int = Field(default=30, ge=1)
     # Failed log-ins allowed in a sliding window, per account and per client address.
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_ip: int = Field(default=50, ge=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ from quart import Blueprint, g, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
-from app import login_limits, users
+from app import login_limits, sessions, users
 from app.users import User
 from app.web import csrf
 from app.web.context import services
@@ -26,8 +27,8 @@ MIN_PASSWORD = 8
 async def signed_in_user() -> User | None:
     """The user behind this request's login cookie, loaded once per request."""
     if "user" not in g:
-        auth_id = current_user.auth_id
-        g.user = await users.get(services().db, auth_id) if auth_id else None
+        session_id = current_user.auth_id
+        g.user = await sessions.user(services().db, session_id) if session_id else None
     user: User | None = g.user
     return user
 
@@ -67,8 +68,10 @@ def _limits() -> login_limits.Limits:
                                settings.login_window_seconds)
 
 
-def start_session(user: User) -> None:
-    login_user(AuthUser(user.user_id), remember=True)
+async def start_session(user: User) -> None:
+    """A new server-side session in a new login cookie, and a new CSRF token."""
+    lifetime = timedelta(days=services().settings.session_days)
+    login_user(AuthUser(await sessions.start(services().db, user.user_id, lifetime)), remember=True)
     csrf.rotate()
 
 
@@ -90,7 +93,7 @@ async def signup() -> ResponseReturnValue:
             except users.EmailTaken:
                 errors["email"] = "An account with this email exists already. Log in instead."
             else:
-                start_session(user)
+                await start_session(user)
                 return redirect(url_for("jobs.annotate"))
     status = 400 if errors else 200
     return await render_template("signup.html", errors=errors, form=form), status
@@ -114,7 +117,7 @@ async def login() -> ResponseReturnValue:
             user = await users.authenticate(db, email, data.get("password", ""))
             if user is not None:
                 await login_limits.clear_account(db, email)
-                start_session(user)
+                await start_session(user)
                 return redirect(safe_next(request.args.get("next")))
             await login_limits.record_failure(db, email, ip, limits)
             error, status = "Email or password is incorrect.", 401
@@ -127,6 +130,8 @@ async def login() -> ResponseReturnValue:
 async def logout() -> ResponseReturnValue:
     if request.method == "GET":
         return await render_template("logout.html")
+    if current_user.auth_id:
+        await sessions.end(services().db, current_user.auth_id)
     logout_user()
     csrf.rotate()
     return redirect(url_for("pages.index"))

@@ -140,6 +140,6 @@ async def callback() -> ResponseReturnValue:
             "Allow it when asked, and try again.", 400,
         )
     session.pop(_SESSION_KEY, None)  # signed in: no other sign-in of this session may finish
-    start_session(user)
+    await start_session(user)
     log.info("signed in with oidc", extra={"user_id": user.user_id, "issuer": relying_party.issuer})
     return redirect(str(pending["next"]))

@@ -4,6 +4,8 @@ and the security headers on every response."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -179,6 +181,55 @@ async def test_session_is_new_at_login(app: Quart, services: Services) -> None:
     for name, value in before.items():
         replay.set_cookie("localhost", name, value)
     assert (await replay.get("/profile")).status_code == 302
+
+
+def copy_of(app: Quart, client: QuartClient) -> QuartClient:
+    """Another browser holding a copy of ``client``'s cookies."""
+    copy = app.test_client()
+    for name, value in cookies(client).items():
+        copy.set_cookie("localhost", name, value)
+    return copy
+
+
+async def test_logout_ends_the_session_on_the_server(app: Quart, services: Services) -> None:
+    """A copy of the cookies taken before logging out is signed out too (the session
+    row is gone), while the same user's other browser stays signed in."""
+    user = await new_user(services)
+    browser, other = app.test_client(), app.test_client()
+    for client in (browser, other):
+        assert (await attempt(client, user.email, PASSWORD, ip())).status_code == 302
+    stolen = copy_of(app, browser)
+    assert (await stolen.get("/profile")).status_code == 200
+    token = csrf_from(await (await browser.get("/profile")).get_data(as_text=True))
+    assert (await browser.post("/logout", form={"csrf_token": token})).status_code == 302
+    for signed_out in (browser, stolen):
+        response = await signed_out.get("/profile")
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert (await other.get("/profile")).status_code == 200
+
+
+async def test_session_cookie_is_a_random_id_stored_hashed(app: Quart, services: Services) -> None:
+    """The login cookie names a random session, not the user, and the database keeps
+    only the session id's hash: a database reader cannot sign anyone in."""
+    user = await new_user(services)
+    client = app.test_client()
+    assert (await attempt(client, user.email, PASSWORD, ip())).status_code == 302
+    payload = cookies(client)["QUART_AUTH"].split(".", 1)[0]
+    session_id = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert session_id != user.user_id and len(session_id) == 43  # 256 bits, url-safe base64
+    rows = await services.db.fetch_all("SELECT session_hash FROM sessions WHERE user_id = :id",
+                                       {"id": uuid.UUID(user.user_id)})
+    assert len(rows) == 1 and len(rows[0]["session_hash"]) == 32
+
+
+async def test_expired_session_is_signed_out(app: Quart, services: Services) -> None:
+    """A session past its lifetime signs nobody in, whatever the cookie says."""
+    user = await new_user(services)
+    client = app.test_client()
+    assert (await attempt(client, user.email, PASSWORD, ip())).status_code == 302
+    await services.db.execute("UPDATE sessions SET expires_at = now() WHERE user_id = :id",
+                              {"id": uuid.UUID(user.user_id)})
+    assert (await client.get("/profile")).status_code == 302
 
 
 async def test_cookies_are_httponly_lax_and_secure_by_default(
