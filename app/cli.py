@@ -173,6 +173,19 @@ def _with_db(action: Callable[[Any], Awaitable[None]]) -> None:
     asyncio.run(run())
 
 
+def _with_services(action: Callable[[Any], Awaitable[None]]) -> None:
+    from app.services import open_services
+
+    async def run() -> None:
+        services = await open_services(_settings())
+        try:
+            await action(services)
+        finally:
+            await services.close()
+
+    asyncio.run(run())
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--password", default=None, help="Asked for when not given.")
@@ -224,27 +237,60 @@ def users_role(email: str, role: str) -> None:
     from app import subscriptions
     from app import users as model
     from app.ports.payments import Paid
-    from app.services import open_services
 
-    async def run() -> None:
-        services = await open_services(_settings())
-        try:
-            user = await model.get_by_email(services.db, email)
-            if user is None:
-                raise click.ClickException(f"No account for {email}.")
-            if user.role == role:
-                click.echo(f"{user.email}: {role} already")
-                return
-            if role == "premium":
-                paid = Paid(user.user_id, "operator", f"gas users role {uuid.uuid4()}")
-                await subscriptions.upgrade(services.db, services.bus, paid)
-            else:
-                await model.set_role(services.db, user.user_id, "free")
-            click.echo(f"{user.email}: {role}")
-        finally:
-            await services.close()
+    async def action(services: Any) -> None:
+        user = await model.get_by_email(services.db, email)
+        if user is None:
+            raise click.ClickException(f"No account for {email}.")
+        if user.role == role:
+            click.echo(f"{user.email}: {role} already")
+            return
+        if role == "premium":
+            paid = Paid(user.user_id, "operator", f"gas users role {uuid.uuid4()}")
+            await subscriptions.upgrade(services.db, services.bus, paid)
+        else:
+            await model.set_role(services.db, user.user_id, "free")
+        click.echo(f"{user.email}: {role}")
 
-    asyncio.run(run())
+    _with_services(action)
+
+
+@main.group()
+def queues() -> None:
+    """The message queues: their depths, and sending dead letters back."""
+
+
+@queues.command("list")
+def queues_list() -> None:
+    """Each queue: messages waiting and messages in its dead-letter queue."""
+    from app.queues import depths
+    from app.services import queue_specs
+
+    async def action(services: Any) -> None:
+        click.echo(f"{'queue':24} {'waiting':>8} {'dead-lettered':>14}")
+        for depth in await depths(services.bus, queue_specs(services.settings)):
+            click.echo(f"{depth.queue:24} {depth.waiting:>8} {depth.dead_lettered:>14}")
+
+    _with_services(action)
+
+
+@queues.command("redrive")
+@click.argument("queue")
+@click.option("--limit", type=int, default=None, help="Move at most this many (default: all).")
+def queues_redrive(queue: str, limit: int | None) -> None:
+    """Send QUEUE's dead-lettered messages back to QUEUE, once their cause is fixed."""
+    from app.queues import redrive
+    from app.services import queue_specs
+
+    async def action(services: Any) -> None:
+        specs = {spec.name: spec for spec in queue_specs(services.settings)}
+        if queue not in specs:
+            raise click.BadParameter(f"no queue {queue!r}; choose from {', '.join(specs)}",
+                                     param_hint="QUEUE")
+        moved = await redrive(services.bus, specs[queue], limit)
+        click.echo(f"{moved} message{'s' if moved != 1 else ''} back on {queue}")
+
+    _with_services(action)
 
 
 @main.group("aws")

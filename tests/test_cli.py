@@ -49,3 +49,21 @@ def test_operator_upgrade_restores_like_a_payment(database_url: str, tmp_path: P
     assert _query(database_url, upgraded, user_id) == 1
     _gas(database_url, tmp_path, "users", "role", "op@example.org", "free")
     assert _query(database_url, "SELECT role FROM users WHERE user_id = $1::uuid", user_id) == "free"
+
+
+def test_queues_list_and_redrive(database_url: str, tmp_path: Path) -> None:
+    """`gas queues list` shows dead letters; `gas queues redrive` sends them back; an
+    unknown queue is refused with the names to choose from."""
+    sent = ("INSERT INTO queue_messages (message_id, queue, body)"
+            " VALUES (gen_random_uuid(), 'restore-complete-dlq', $1)")
+    _gas(database_url, tmp_path, "queues", "list")  # creates the queues
+    _query(database_url, sent, json.dumps({"user_id": "x"}))
+    listed = _gas(database_url, tmp_path, "queues", "list")
+    assert any(line.split() == ["restore-complete", "0", "1"] for line in listed.splitlines())
+    assert _gas(database_url, tmp_path, "queues", "redrive", "restore-complete").strip() == (
+        "1 message back on restore-complete")
+    listed = _gas(database_url, tmp_path, "queues", "list")
+    assert any(line.split() == ["restore-complete", "1", "0"] for line in listed.splitlines())
+    result = CliRunner().invoke(main, ["queues", "redrive", "nope"],
+                                env={"GAS_DATABASE_URL": database_url, "GAS_DATA_DIR": str(tmp_path)})
+    assert result.exit_code != 0 and "job-requests" in result.output
