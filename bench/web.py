@@ -21,14 +21,14 @@ the two cores). Server CPU per request is the steadiest figure.
 
     before the changes below (4.3-4.6 ms of CPU a request at first)
         after the first three: 325 req/s, p50 510 ms, p99 2,200 ms; 3.1 ms a request
-    now, `.venv/bin/python bench/web.py` (200 users, 1,200 req/s offered, load ~1)
-        762 req/s (both), p50 140 ms, p99 740 ms, 0 failures; the server at
-        0.98 cores, 1.30 ms of CPU a request
-        goal >= 1,000 req/s: 0.76x; goal p99 < 100 ms: not met (7.4x)
-    now, `--user-rps 3` (600 req/s offered): 600 req/s, p50 4 ms, p99 63 ms,
-        max 191 ms; the server at 0.78 cores. `--user-rps 4` (800 offered):
-        767 req/s, p99 340 ms (saturated). One process keeps p99 under 100 ms
-        up to about 600 req/s of this page.
+    now, `.venv/bin/python bench/web.py` (200 users, 1,200 req/s offered, load < 1),
+    three runs: 762, 692 and 793 req/s (both), p50 140-150 ms, p99 670-940 ms,
+        0 failures; the server at 0.98 cores, 1.24-1.43 ms of CPU a request
+        goal >= 1,000 req/s: 0.69-0.79x; goal p99 < 100 ms: not met (6.7-9.4x)
+    now, `--user-rps 3` (600 req/s offered), twice: 600 and 594 req/s, p50 4 ms,
+        p99 63 and 59 ms, max 194 ms; the server at 0.77 cores. `--user-rps 4`
+        (800 offered): 767 req/s, p99 340 ms (saturated). One process keeps p99
+        under 100 ms up to about 600 req/s of this page.
 
 Until this run the users were paced with locust's constant_throughput, which
 keeps 200 users spawned together asking in bursts of 200 (bench/locustfile.py):
@@ -56,10 +56,10 @@ in-process timings and wrk runs against the same server):
 
 Why the goal is not met in one process: what is left is the stack itself.
 Under wrk, an empty Quart route on hypercorn answers 3,058 req/s (0.33 ms a
-request), `/health` with a session cookie (sign-in cookie, session cookie,
-one query) 1,361 req/s, and the job list 710. The same app under uvicorn
-with httptools (measured side by side with locust, same database, 1,200
-req/s offered) gave 1,053 req/s and p99 460 ms against hypercorn's 812 req/s
+request), GAS's `/health` (one query, sent with the login cookies) 1,361
+req/s, and the job list 710. The same app under uvicorn with httptools
+(side by side with locust, same database, 1,200 req/s offered, the earlier
+lockstep pacing) gave 1,053 req/s and p99 460 ms against hypercorn's 812 req/s
 and p99 880 ms: the server is a quarter of the cost, and even without it the
 page needs ~0.95 ms of CPU. p99 < 100 ms at >= 1,000 req/s needs capacity
 near 1,300 req/s, ~0.75 ms a request, below what sign-in, the session and
