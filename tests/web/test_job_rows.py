@@ -8,11 +8,10 @@ from datetime import timedelta
 from quart import render_template
 from quart.testing import QuartClient
 
-from app import users
 from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, input_key, utcnow
 from app.services import Services
 from app.web import job_rows
-from tests.web.test_pages import signup
+from tests.web.test_pages import signed_up_with_job
 
 
 def _full_job(status: str, n: int) -> Job:
@@ -45,12 +44,7 @@ async def test_rows_show_nothing_beyond_the_summary(client: QuartClient) -> None
 async def test_rows_follow_a_job_that_moves_on(client: QuartClient, services: Services) -> None:
     """Rows served again while unchanged still show a job's new status and progress at
     once, in the fragment and in the page: the kept HTML is keyed by them."""
-    email, _ = await signup(client)
-    user = await users.get_by_email(services.db, email)
-    assert user is not None
-    job = Job(job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name="moving.vcf",
-              input_bucket="b", input_key="k", input_size=1, submitted_at=utcnow())
-    await services.jobs.create(job)
+    job = await signed_up_with_job(client, services, "moving.vcf")
     fragment = {"HX-Request": "true"}
     for _ in range(2):  # the second is served from the kept rows
         rows = await (await client.get("/annotations", headers=fragment)).get_data(as_text=True)

@@ -11,6 +11,8 @@ import pytest
 from quart.testing import QuartClient
 from werkzeug.datastructures import FileStorage
 
+from app import users
+from app.jobs import COMPLETED, PENDING, Job, utcnow
 from app.services import Services
 from tests.web.conftest import SMALL_VCF, csrf_from
 
@@ -22,6 +24,17 @@ async def signup(client: QuartClient, email: str | None = None, password: str = 
         "/signup", form={"email": email, "password": password, "name": "N", "csrf_token": token}
     )
     return email, response
+
+
+async def signed_up_with_job(client: QuartClient, services: Services, file_name: str = "in.vcf") -> Job:
+    """A new account signed in on ``client``, with one pending job."""
+    email, _ = await signup(client)
+    user = await users.get_by_email(services.db, email)
+    assert user is not None
+    job = Job(job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name=file_name,
+              input_bucket="b", input_key="k", input_size=1, submitted_at=utcnow())
+    assert await services.jobs.create(job)
+    return job
 
 
 async def test_signup_logs_in_and_lands_on_annotate(client: QuartClient) -> None:
@@ -156,9 +169,6 @@ async def test_job_list_pages_past_fifty(client: QuartClient, services: Services
     """The list shows the newest 50 jobs and links to the older ones."""
     from datetime import timedelta
 
-    from app import users
-    from app.jobs import Job, utcnow
-
     email, _ = await signup(client)
     user = await users.get_by_email(services.db, email)
     assert user is not None
@@ -219,15 +229,7 @@ async def test_upload_form_may_post_to_the_object_store_origin(
 async def test_job_page_says_why_a_result_is_stuck(client: QuartClient, services: Services) -> None:
     """A result whose restore gave up shows the reason on the job page, in place of the
     offer to upgrade (the owner has), as an alert."""
-    from app import users
-    from app.jobs import COMPLETED, PENDING, Job, utcnow
-
-    email, _ = await signup(client)
-    user = await users.get_by_email(services.db, email)
-    assert user is not None
-    job = Job(job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name="in.vcf",
-              input_bucket="b", input_key="k", input_size=1, submitted_at=utcnow())
-    await services.jobs.create(job)
+    job = await signed_up_with_job(client, services)
     why = "Bringing this result back from the archive failed (ClientError, 5 attempts)."
     assert await services.jobs.transition(
         job.job_id, [PENDING], COMPLETED, completed_at=utcnow(), result_bucket="r", result_key="k2",

@@ -13,7 +13,7 @@ from annotator.worker import Annotator
 from app import users
 from app.jobs import Job, input_key, utcnow
 from app.services import Services
-from tests.web.test_pages import signup
+from tests.web.test_pages import signed_up_with_job, signup
 
 VCF = (
     "##fileformat=VCFv4.2\n##reference=GRCh37\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -105,12 +105,7 @@ async def test_someone_elses_results_are_404(
 
 async def test_unfinished_job_has_no_viewer(client: QuartClient, services: Services) -> None:
     """A job that has not completed says so instead of showing an empty table."""
-    email, _ = await signup(client)
-    user = await users.get_by_email(services.db, email)
-    assert user is not None
-    job = Job(job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name="x.vcf",
-              input_bucket="b", input_key="k", input_size=1, submitted_at=utcnow())
-    await services.jobs.create(job)
+    job = await signed_up_with_job(client, services, "x.vcf")
     response = await client.get(f"/annotations/{job.job_id}/results")
     assert response.status_code == 409
     assert "not completed" in await response.get_data(as_text=True)
