@@ -69,7 +69,10 @@ def _limits() -> login_limits.Limits:
 
 
 async def start_session(user: User) -> None:
-    """A new server-side session in a new login cookie, and a new CSRF token."""
+    """A new server-side session in a new login cookie, and a new CSRF token; the
+    session this browser had before, if any, ends."""
+    if current_user.auth_id:
+        await sessions.end(services().db, current_user.auth_id)
     lifetime = timedelta(days=services().settings.session_days)
     login_user(AuthUser(await sessions.start(services().db, user.user_id, lifetime)), remember=True)
     csrf.rotate()

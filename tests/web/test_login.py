@@ -208,6 +208,17 @@ async def test_logout_ends_the_session_on_the_server(app: Quart, services: Servi
     assert (await other.get("/profile")).status_code == 200
 
 
+async def test_logging_in_again_ends_the_previous_session(app: Quart, services: Services) -> None:
+    """A browser that logs in again gets a new session, and the one it had ends."""
+    user = await new_user(services)
+    browser = app.test_client()
+    assert (await attempt(browser, user.email, PASSWORD, ip())).status_code == 302
+    earlier = copy_of(app, browser)
+    assert (await attempt(browser, user.email, PASSWORD, ip())).status_code == 302
+    assert (await browser.get("/profile")).status_code == 200
+    assert (await earlier.get("/profile")).status_code == 302
+
+
 async def test_session_cookie_is_a_random_id_stored_hashed(app: Quart, services: Services) -> None:
     """The login cookie names a random session, not the user, and the database keeps
     only the session id's hash: a database reader cannot sign anyone in."""
