@@ -108,9 +108,10 @@ async def give_up(services: Services, message: Message, body: dict[str, Any], ex
     if job.storage == "archiving":
         if await services.cold.is_archived(job.result_bucket, job.result_key):
             await move(services, job, "archiving", "cold", archived_at=utcnow())
+            log.error("archiving kept failing after the result was archived; the job is cold", extra=ctx)
         else:
             await move(services, job, "archiving", "hot")
-        log.error("archiving kept failing; the job is %s again", job.storage, extra=ctx)
+            log.error("archiving kept failing; the result stays hot", extra=ctx)
     elif job.storage == "restoring":
         await stuck(services, job, "restoring", "Bringing this result back from the archive failed",
                     exc, message)
