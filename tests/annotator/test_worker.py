@@ -89,6 +89,27 @@ async def test_finished_job_is_not_run_again(services: Services, annotator: Anno
     assert again.completed_at == first.completed_at
 
 
+async def test_job_left_running_completes_when_its_request_is_redriven(
+    services: Services, annotator: Annotator
+) -> None:
+    """A job whose worker could not even fail it (the database was down for every
+    delivery) stays running with its request dead-lettered; `gas queues redrive`
+    sends the request back and the job is finished from the start."""
+    from app.queues import redrive
+    from app.services import queue_specs
+
+    job = await new_job(services, VCF)
+    assert await services.jobs.transition(job.job_id, ["pending"], "running", started_at=utcnow())
+    requests = next(s for s in queue_specs(services.settings) if s.name == "job-requests")
+    await services.bus.send(requests.dead_letter_queue, json.dumps({"job_id": job.job_id}))
+    assert await redrive(services.bus, requests) == 1
+    [delivery] = await services.bus.receive(requests.name, max_messages=1, wait_seconds=1)
+    await annotator.handle(delivery, json.loads(delivery.body))
+    await services.bus.ack(delivery)
+    done = await services.jobs.get(job.job_id)
+    assert done is not None and done.status == "completed" and done.variant_count == 2
+
+
 async def test_redelivered_finished_job_is_announced_again(
     services: Services, annotator: Annotator
 ) -> None:
