@@ -234,13 +234,20 @@ async def test_session_cookie_is_a_random_id_stored_hashed(app: Quart, services:
 
 
 async def test_expired_session_is_signed_out(app: Quart, services: Services) -> None:
-    """A session past its lifetime signs nobody in, whatever the cookie says."""
+    """A session past its lifetime signs nobody in, whatever the cookie says, and is
+    deleted at the next log-in."""
     user = await new_user(services)
     client = app.test_client()
     assert (await attempt(client, user.email, PASSWORD, ip())).status_code == 302
     await services.db.execute("UPDATE sessions SET expires_at = now() WHERE user_id = :id",
                               {"id": uuid.UUID(user.user_id)})
     assert (await client.get("/profile")).status_code == 302
+    # The next log-in, anyone's, clears expired sessions away.
+    assert (await attempt(app.test_client(), (await new_user(services)).email, PASSWORD, ip())
+            ).status_code == 302
+    left = await services.db.fetch_val("SELECT count(*) FROM sessions WHERE user_id = :id",
+                                       {"id": uuid.UUID(user.user_id)})
+    assert left == 0
 
 
 async def test_cookies_are_httponly_lax_and_secure_by_default(
