@@ -20,9 +20,8 @@ Who it signs in as, from the environment:
 
 Pacing: each user makes `GAS_BENCH_USER_RPS` requests a second on average
 (default 6, so 200 users offer 1,200 req/s), at random moments, half of them
-pages and half fragments. A
-user without think time is a saturation test, not 200 people: set
-`GAS_BENCH_USER_RPS=0` for that.
+pages and half fragments. A user without think time is a saturation test,
+not 200 people: set `GAS_BENCH_USER_RPS=0` for that.
 
 It needs locust (`pip install -e '.[bench]'`).
 """
