@@ -61,9 +61,7 @@ async def move(services: Services, job: Job, was: Storage, to: Storage, **fields
         **fields,
     )
     if moved:
-        await services.events.publish(
-            job.user_id, {"type": "storage", "job_id": job.job_id, "storage": to}
-        )
+        await _announce(services, job, to)
     return moved
 
 
@@ -77,6 +75,9 @@ async def stuck(services: Services, job: Job, storage: Storage, why: str, exc: E
     if await services.jobs.transition(
         job.job_id, [COMPLETED], COMPLETED, when={"storage": storage}, storage_error=text
     ):
-        await services.events.publish(
-            job.user_id, {"type": "storage", "job_id": job.job_id, "storage": storage}
-        )
+        await _announce(services, job, storage)
+
+
+async def _announce(services: Services, job: Job, storage: Storage) -> None:
+    """The owner's open pages fetch the job again (its storage or its storage error)."""
+    await services.events.publish(job.user_id, {"type": "storage", "job_id": job.job_id, "storage": storage})

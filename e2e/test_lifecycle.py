@@ -6,31 +6,24 @@ from __future__ import annotations
 import email
 import email.policy
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from e2e.server import Server, free_port, gas
+from e2e.server import Server, gas
 from e2e.test_api_flow import VCF, wait_for
 
 RETENTION, RESTORE = 4, 2
 
 
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    """``gas serve`` with a retention and a restore of seconds."""
+@pytest.fixture(autouse=True)
+def _seconds_not_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gas serve`` (e2e/conftest.py's, started after this) with a retention and a
+    restore of seconds."""
     monkeypatch.setenv("GAS_FREE_RETENTION_SECONDS", str(RETENTION))
     monkeypatch.setenv("GAS_LOCAL_RESTORE_EXPEDITED_SECONDS", str(RESTORE))
-    running = Server(tmp_path / "var", free_port())
-    running.data_dir.mkdir()
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def until(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:

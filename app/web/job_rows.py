@@ -19,12 +19,13 @@ from app.jobs import JobSummary
 
 # Rendered rows kept per process, counted in characters (~17,000 for 50 jobs).
 CACHE_CHARACTERS = 8 << 20
+_CACHE = "gas_job_rows"  # the app's cache, in app.extensions
 
 
 async def render(jobs: list[JobSummary], more: bool) -> Markup:
-    cache: LRUCache[tuple[tuple[JobSummary, ...], bool], str] = current_app.extensions.setdefault(
-        "gas_job_rows", LRUCache(maxsize=CACHE_CHARACTERS, getsizeof=len)
-    )
+    cache: LRUCache[tuple[tuple[JobSummary, ...], bool], str] | None = current_app.extensions.get(_CACHE)
+    if cache is None:
+        cache = current_app.extensions[_CACHE] = LRUCache(maxsize=CACHE_CHARACTERS, getsizeof=len)
     key = (tuple(jobs), more)
     html = cache.get(key)
     if html is None:

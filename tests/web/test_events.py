@@ -8,10 +8,9 @@ import uuid
 import pytest
 from quart.testing import QuartClient
 
-from app import users
 from app.services import Services
 from app.web import events
-from tests.web.test_pages import signup
+from tests.web.test_pages import signed_up_user
 
 
 async def read_until(connection, marker: bytes, within: float = 5) -> bytes:  # type: ignore[no-untyped-def]
@@ -24,9 +23,7 @@ async def read_until(connection, marker: bytes, within: float = 5) -> bytes:  # 
 
 async def test_stream_carries_own_job_events_only(client: QuartClient, services: Services) -> None:
     """A job event for the user arrives as `job` and `job-<id>`; another user's does not."""
-    email, _ = await signup(client)
-    user = await users.get_by_email(services.db, email)
-    assert user is not None
+    user = await signed_up_user(client, services)
     job_id = str(uuid.uuid4())
     async with client.request("/events") as connection:
         await connection.send_complete()
@@ -53,9 +50,7 @@ async def test_event_after_keepalive_is_not_lost(
     """A quiet stream sends keep-alives, and an event published after one still arrives
     whole, its frames (`job`, `job-<id>`, the notice) together in one write."""
     monkeypatch.setattr(events, "KEEPALIVE_SECONDS", 0.05)
-    email, _ = await signup(client)
-    user = await users.get_by_email(services.db, email)
-    assert user is not None
+    user = await signed_up_user(client, services)
     job_id = str(uuid.uuid4())
     async with client.request("/events") as connection:
         await connection.send_complete()

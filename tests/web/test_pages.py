@@ -26,11 +26,17 @@ async def signup(client: QuartClient, email: str | None = None, password: str = 
     return email, response
 
 
-async def signed_up_with_job(client: QuartClient, services: Services, file_name: str = "in.vcf") -> Job:
-    """A new account signed in on ``client``, with one pending job."""
+async def signed_up_user(client: QuartClient, services: Services) -> users.User:
+    """A new account, signed in on ``client``."""
     email, _ = await signup(client)
     user = await users.get_by_email(services.db, email)
     assert user is not None
+    return user
+
+
+async def signed_up_with_job(client: QuartClient, services: Services, file_name: str = "in.vcf") -> Job:
+    """A new account signed in on ``client``, with one pending job."""
+    user = await signed_up_user(client, services)
     job = Job(job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name=file_name,
               input_bucket="b", input_key="k", input_size=1, submitted_at=utcnow())
     assert await services.jobs.create(job)
@@ -169,9 +175,7 @@ async def test_job_list_pages_past_fifty(client: QuartClient, services: Services
     """The list shows the newest 50 jobs and links to the older ones."""
     from datetime import timedelta
 
-    email, _ = await signup(client)
-    user = await users.get_by_email(services.db, email)
-    assert user is not None
+    user = await signed_up_user(client, services)
     now = utcnow()
     for n in range(55):
         await services.jobs.create(Job(

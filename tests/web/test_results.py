@@ -10,10 +10,9 @@ import pytest
 from quart.testing import QuartClient
 
 from annotator.worker import Annotator
-from app import users
 from app.jobs import Job, input_key, utcnow
 from app.services import Services
-from tests.web.test_pages import signed_up_with_job, signup
+from tests.web.test_pages import signed_up_user, signed_up_with_job, signup
 
 VCF = (
     "##fileformat=VCFv4.2\n##reference=GRCh37\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -34,9 +33,7 @@ async def annotator(services: Services) -> AsyncIterator[Annotator]:
 
 async def completed_job(client: QuartClient, services: Services, annotator: Annotator) -> Job:
     """Sign up through the pages and give the user one annotated job."""
-    email, _ = await signup(client)
-    user = await users.get_by_email(services.db, email)
-    assert user is not None
+    user = await signed_up_user(client, services)
     job_id = str(uuid.uuid4())
     key = input_key(user.user_id, job_id, "sample.vcf")
     await services.objects.put_bytes(services.settings.inputs_bucket, key, VCF.encode(), "text/plain")

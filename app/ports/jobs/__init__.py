@@ -9,6 +9,16 @@ from typing import Any
 
 from app.jobs import Job, JobSummary, Status
 
+# A job's stored fields: every dataclass field but ``extra``.
+COLUMNS = tuple(name for name in Job.__dataclass_fields__ if name != "extra")
+
+
+def check_fields(fields: Iterable[str], when: dict[str, Any] | None) -> None:
+    """A transition sets and tests job fields only."""
+    unknown = (set(fields) | set(when or {})) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"not job fields: {sorted(unknown)}")
+
 
 class JobStore(abc.ABC):
     @abc.abstractmethod

@@ -18,15 +18,14 @@ from botocore.exceptions import ClientError
 
 from app.jobs import Job, Status
 from app.ports.aws import AwsSession, error_code
-from app.ports.jobs import JobStore
+from app.ports.jobs import COLUMNS, JobStore, check_fields
 
 USER_INDEX = "user_id-submitted_at"
-_COLUMNS = tuple(name for name in Job.__dataclass_fields__ if name != "extra")
 _HINTS = get_type_hints(Job)
 
 
 def _of_type(kind: type) -> frozenset[str]:
-    return frozenset(n for n in _COLUMNS if _HINTS[n] is kind or kind in get_args(_HINTS[n]))
+    return frozenset(n for n in COLUMNS if _HINTS[n] is kind or kind in get_args(_HINTS[n]))
 
 
 # DynamoDB has no time type and gives numbers back as Decimal: these fields are converted.
@@ -82,14 +81,14 @@ def _decode(name: str, value: Any) -> Any:
 def _to_item(job: Job) -> dict[str, Any]:
     return {
         name: _encode(name, getattr(job, name))
-        for name in _COLUMNS
+        for name in COLUMNS
         if getattr(job, name) is not None
     }
 
 
 def _from_item(item: dict[str, Any]) -> Job:
     plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
-    return Job(**{name: _decode(name, plain[name]) for name in _COLUMNS if name in plain})
+    return Job(**{name: _decode(name, plain[name]) for name in COLUMNS if name in plain})
 
 
 def _sort_key(job: Job) -> tuple[datetime, str]:
@@ -185,9 +184,7 @@ class DynamoJobStore(JobStore):
         when: dict[str, Any] | None = None,
         **fields: Any,
     ) -> bool:
-        unknown = (set(fields) | set(when or {})) - set(_COLUMNS)
-        if unknown:
-            raise ValueError(f"not job fields: {sorted(unknown)}")
+        check_fields(fields, when)
         if "job_id" in fields:
             raise ValueError("a job's id cannot change")
         states = list(from_states)

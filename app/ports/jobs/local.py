@@ -10,9 +10,8 @@ from typing import Any
 from databases import Database
 
 from app.jobs import Job, JobSummary, Status
-from app.ports.jobs import JobStore
+from app.ports.jobs import COLUMNS, JobStore, check_fields
 
-_COLUMNS = tuple(name for name in Job.__dataclass_fields__ if name != "extra")
 _SUMMARY_COLUMNS = ", ".join(JobSummary._fields)
 
 
@@ -21,9 +20,9 @@ class PostgresJobStore(JobStore):
         self.db = db
 
     async def create(self, job: Job) -> bool:
-        values = {name: getattr(job, name) for name in _COLUMNS}
-        columns = ", ".join(_COLUMNS)
-        params = ", ".join(f":{name}" for name in _COLUMNS)
+        values = {name: getattr(job, name) for name in COLUMNS}
+        columns = ", ".join(COLUMNS)
+        params = ", ".join(f":{name}" for name in COLUMNS)
         row = await self.db.fetch_one(
             f"INSERT INTO jobs ({columns}) VALUES ({params})"
             " ON CONFLICT (job_id) DO NOTHING RETURNING job_id",
@@ -82,9 +81,7 @@ class PostgresJobStore(JobStore):
         when: dict[str, Any] | None = None,
         **fields: Any,
     ) -> bool:
-        unknown = (set(fields) | set(when or {})) - set(_COLUMNS)
-        if unknown:
-            raise ValueError(f"not job fields: {sorted(unknown)}")
+        check_fields(fields, when)
         values: dict[str, Any] = {"job_id": job_id, "to_state": to_state}
         sets = ["status = :to_state"]
         for name, value in fields.items():
