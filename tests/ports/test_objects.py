@@ -349,6 +349,9 @@ async def test_expired_get_is_refused(objects: ObjectsHarness) -> None:
 
 async def test_get_of_a_deleted_object_is_404(objects: ObjectsHarness) -> None:
     """A valid URL for an object that is gone answers 404."""
+    if objects.adapter == "aws":
+        pytest.skip("moto reads a missing key's response-content-type override as a signed "
+                    "header (s3/responses.py _invalid_headers) and answers 403; S3 answers 404")
     url = await _stored_url(objects)
     await objects.store.delete(objects.bucket, PREFIX + "out.vcf")
     result = await objects.get(url)

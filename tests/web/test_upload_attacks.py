@@ -7,7 +7,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import io
 import json
 import re
 import time
@@ -15,20 +14,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart
-from werkzeug.datastructures import FileStorage
 
 from app.services import Services
 from app.web import create_app
-from tests.web.conftest import SMALL_VCF, bearer, hypercorn_serving
+from tests.web.conftest import SMALL_VCF, bearer, hypercorn_serving, post_form
 from tests.web.sessions import Person, person
 
 TEN_GB = 10 * 1024**3
 
 
 async def post_to_store(client, fields: dict[str, str], content: bytes, name: str = "in.vcf"):  # type: ignore[no-untyped-def]
-    return await client.post(
-        "/objects/gas-inputs", form=fields,
-        files={"file": FileStorage(io.BytesIO(content), filename=name, content_type="text/plain")})
+    return await post_form(client, "/objects/gas-inputs", fields, content, name)
 
 
 def s3_error(body: str) -> tuple[str, str]:
