@@ -217,6 +217,7 @@ class S3ObjectStore(ObjectStore):
         await s3.delete_object(Bucket=bucket, Key=key)  # absent keys are fine (204), as locally
 
     async def claim(self, bucket: str, key: str) -> None:
+        await self.head(bucket, key)  # S3 says NoSuchKey; moto answers 500 without this
         s3 = await self._s3()
         await self._reading(
             bucket, key, lambda: s3.delete_object_tagging(Bucket=bucket, Key=key)
