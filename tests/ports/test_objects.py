@@ -481,3 +481,40 @@ async def test_keys_that_conflict_on_disk_are_refused_not_500(
     url = await objects.store.presign_get(objects.bucket, PREFIX + second, expires_in=60)
     assert (await objects.get(url)).status == 404
     assert await objects.store.get_bytes(objects.bucket, PREFIX + first) == b"first"
+
+
+def form_of(*parts: tuple[str, bytes, str | None]) -> tuple[bytes, str]:
+    """A multipart form of (name, value, file name or None) parts, in this order."""
+    boundary = "gas-test-boundary"
+    body = b""
+    for name, value, file_name in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{file_name}"' if file_name else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value
+        body += b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+async def test_fields_after_the_file_are_ignored(objects: ObjectsHarness) -> None:
+    """As on S3 the file is the form's last field: fields after it are not read as
+    part of the form (a policy there is no policy; an unsigned field there is no
+    "extra field"), so the form is judged before its file."""
+    store_enforces_policy(objects)
+    post = await presign(objects, PREFIX + "in.vcf")
+    fields = [(name, value.encode(), None) for name, value in post.fields.items()]
+    result = await objects.post_raw(post.url, *form_of(("file", VCF, "in.vcf"), *fields))
+    assert (result.status, xml_value(result, "Code")) == (403, "AccessDenied"), result.body
+    assert "must contain a policy" in xml_value(result, "Message")
+    result = await objects.post_raw(
+        post.url, *form_of(*fields, ("file", VCF, "in.vcf"), ("acl", b"public-read", None)))
+    assert result.status == 201, result.body
+    assert await objects.store.get_bytes(objects.bucket, PREFIX + "in.vcf") == VCF
+
+
+async def test_fields_before_the_file_are_limited(objects: ObjectsHarness) -> None:
+    """More than 20 KB of fields before the file is refused as S3 refuses it
+    (MaxPostPreDataLengthExceeded), having read no more than that."""
+    store_enforces_policy(objects)
+    post = await presign(objects)
+    fields = {**post.fields, "x-ignore-padding": "p" * 30_000}
+    result = await objects.post(post.url, fields, "x.vcf", VCF)
+    assert (result.status, xml_value(result, "Code")) == (400, "MaxPostPreDataLengthExceeded")
