@@ -66,14 +66,19 @@ async def upload(bucket: str) -> ResponseReturnValue:
     if store is None:
         return _error("NoSuchBucket", "This store takes uploads at S3.", 404)
     try:
-        form = UploadForm(request.headers.get("Content-Type", ""), aiter(request.body))
-        fields = await form.fields()
-        post = await store.check_post(bucket, fields, form.file_name)
-        declared = form.file_bytes_declared(request.content_length)
-        if declared is not None and declared > post.max_bytes + AFTER_FILE_LIMIT:
-            return _too_large()
-        accepted = await store.receive_post(post, form.file())
-        await form.finish()
+        # Reading the body ourselves, we keep Quart's limit on how long it may take.
+        async with asyncio.timeout(request.body_timeout):
+            form = UploadForm(request.headers.get("Content-Type", ""), aiter(request.body))
+            fields = await form.fields()
+            post = await store.check_post(bucket, fields, form.file_name)
+            declared = form.file_bytes_declared(request.content_length)
+            if declared is not None and declared > post.max_bytes + AFTER_FILE_LIMIT:
+                return _too_large()
+            accepted = await store.receive_post(post, form.file())
+            await form.finish()
+    except TimeoutError:
+        return _error("RequestTimeout", "Your socket connection to the server was not read "
+                      "from or written to within the timeout period.", 400)
     except RequestEntityTooLarge:
         return _error("EntityTooLarge", "The upload exceeds the largest size accepted.", 400)
     except (FormError, PresignError) as exc:
