@@ -38,7 +38,7 @@ class FormError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
-def malformed() -> FormError:
+def _malformed() -> FormError:
     return FormError("MalformedPOSTRequest",
                      "The body of your POST request is not well-formed multipart/form-data.")
 
@@ -70,11 +70,11 @@ class UploadForm:
             try:
                 event = self._decoder.next_event()
             except ValueError:
-                raise malformed() from None
+                raise _malformed() from None
             if not isinstance(event, NeedData):
                 return event
             if self._ended:
-                raise malformed()
+                raise _malformed()
             if pre_data and self.consumed > PRE_DATA_LIMIT:
                 raise _pre_data_too_large()
             chunk = await anext(self._body, None)
@@ -119,7 +119,7 @@ class UploadForm:
         while True:
             event = await self._next()
             if not isinstance(event, Data):
-                raise malformed()
+                raise _malformed()
             if event.data:
                 yield event.data
             if not event.more_data:
