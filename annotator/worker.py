@@ -97,8 +97,7 @@ _OVER_LIMIT = {
         "remove the header lines it does not need",
     ),
     "seconds": (
-        "Annotating this file took longer than {value} seconds", "for up to {value} seconds per job",
-        "split the file",
+        "Annotating this file took longer than {value}", "for up to {value} per job", "split the file",
     ),
 }
 
@@ -106,11 +105,18 @@ _OVER_LIMIT = {
 def limit_message(exc: LimitExceeded, premium: bool) -> str:
     """The reason a person reads when their file crossed a limit of their plan."""
     crossed, allowed, remedy = _OVER_LIMIT[exc.limit]
-    value = f"{exc.value:,.0f}" if exc.limit == "seconds" else f"{exc.value:,}"
+    value = _duration(exc.value) if exc.limit == "seconds" else f"{exc.value:,}"
     facts = {"value": value, "line": f"{exc.line:,}"}
     who, fix = ("Premium accounts", remedy.capitalize()) if premium else (
         "free accounts", f"Upgrade to Premium or {remedy}")
     return f"{crossed.format(**facts)}; {who} may annotate {allowed.format(**facts)}. {fix}."
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.3g} {unit}s"
+    return f"{seconds:,.3g} second{'' if seconds == 1 else 's'}"
 
 
 class TableFailed(Exception):
