@@ -286,12 +286,14 @@ class Annotator:
             log.info("annotating %s bytes", info.size, extra=ctx)
             watcher = asyncio.create_task(self._watch_progress(job, work / PROGRESS))
             pool = self.executor
-            running = asyncio.get_running_loop().run_in_executor(
-                pool, run_engine, str(source), str(work), str(settings.reference_path),
-                job.build or settings.default_build, job.skip_bad_lines, limits,
-            )
-            backstop = asyncio.create_task(self._stop_overdue(running, work, limits.seconds, ctx))
+            backstop: asyncio.Task[bool] | None = None
             try:
+                # Inside the try: a pool already known to be broken refuses the job here.
+                running = asyncio.get_running_loop().run_in_executor(
+                    pool, run_engine, str(source), str(work), str(settings.reference_path),
+                    job.build or settings.default_build, job.skip_bad_lines, limits,
+                )
+                backstop = asyncio.create_task(self._stop_overdue(running, work, limits.seconds, ctx))
                 summary = await running
             except BrokenProcessPool:
                 # An engine process died (killed, out of memory, or past its wall time):
@@ -300,7 +302,7 @@ class Annotator:
                 if self.executor is pool:
                     pool.shutdown(wait=False, cancel_futures=True)
                     self.executor = make_executor(settings.annotator_processes)
-                if backstop.done() and backstop.result():
+                if backstop is not None and backstop.done() and backstop.result():
                     overdue = LimitExceeded("seconds", limits.seconds or 0)
                     raise JobFailed(limit_message(overdue, premium)) from None
                 raise  # retried: the job is picked up again as running
@@ -331,6 +333,8 @@ class Annotator:
                 ) from exc
             finally:
                 for task in (watcher, backstop):
+                    if task is None:
+                        continue
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
