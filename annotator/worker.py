@@ -286,6 +286,7 @@ class Annotator:
             log.info("annotating %s bytes", info.size, extra=ctx)
             watcher = asyncio.create_task(self._watch_progress(job, work / PROGRESS))
             pool = self.executor
+            running: asyncio.Future[dict[str, Any]] | None = None
             backstop: asyncio.Task[bool] | None = None
             try:
                 # Inside the try: a pool already known to be broken refuses the job here.
@@ -325,6 +326,8 @@ class Annotator:
             except (OSError, MemoryError):
                 raise  # the machine's, not the file's: retried
             except Exception as exc:
+                if running is None:
+                    raise  # the pool refused the job (shutting down): not the file's doing
                 # Anything else is the engine failing on this file, and would fail again.
                 log.exception("the engine failed", extra=ctx)
                 raise JobFailed(
