@@ -37,7 +37,7 @@ from annotator.reference import Reference, ReferenceMissing, installed_builds, l
 from annotator.render import Edits
 from annotator.vcf import Header, VcfError, VcfReader
 
-__all__ = ["LimitExceeded", "Limits", "VcfError", "annotate_file"]
+__all__ = ["VcfError", "annotate_file"]
 
 DEFAULT_BUILD = "GRCh37"
 _OLD_META = re.compile(r"^##(INFO|FORMAT|FILTER)=([^<].*)$")
