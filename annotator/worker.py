@@ -1,11 +1,16 @@
-"""The annotator worker: consumes ``job-requests`` and turns a pending job into a
-completed (or failed) one, exactly once per job however often the message comes.
+"""The annotator worker: consumes both job-request lanes and turns a pending job
+into a completed (or failed) one, exactly once per job however often the message comes.
+
+Each lane (app/scheduling.py) has its own engine processes and jobs in hand, so a
+small job never waits for an engine busy with a large one; a request whose user
+already has their plan's most jobs running goes back to its queue for later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import multiprocessing
@@ -17,12 +22,13 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from annotator import engine
 from annotator.reference import ReferenceMissing
-from app import processes, users, variant_table
+from app import processes, scheduling, users, variant_table
 from app.consumer import PoisonMessage, consume
 from app.disk_full import is_disk_full
 from app.jobs import (
@@ -38,6 +44,7 @@ from app.jobs import (
 )
 from app.ports.bus import Message
 from app.ports.objects import ObjectNotFound
+from app.scheduling import LARGE, SMALL, Lane
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -108,19 +115,54 @@ def clear_abandoned_work(root: Path) -> list[Path]:
     return removed
 
 
+@dataclass
+class LanePool:
+    """A lane's engine processes and how many of its jobs an annotator has in hand."""
+
+    lane: Lane
+    processes: int
+    concurrency: int
+    executor: ProcessPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.executor = make_executor(self.processes)
+
+    def restart(self) -> None:
+        """A new pool after an engine process died (killed, out of memory)."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = make_executor(self.processes)
+
+
 class Annotator:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.executor = make_executor(services.settings.annotator_processes)
-        work_root = services.settings.data_path / "work"
+        settings = services.settings
+        self.lanes: dict[str, LanePool] = {
+            SMALL: LanePool(SMALL, settings.annotator_small_processes, settings.annotator_small_concurrency),
+            LARGE: LanePool(LARGE, settings.annotator_processes, settings.annotator_concurrency),
+        }
+        # Counting a user's running jobs and claiming one are a pair: one pair at a time
+        # in this process, so its own lanes cannot both start a job past the cap.
+        self._claiming = asyncio.Lock()
+        work_root = settings.data_path / "work"
         for folder in clear_abandoned_work(work_root):
             log.info("removed the scratch space of a stopped annotator: %s", folder)
         self.work_dir = work_root / str(os.getpid())
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+    @property
+    def executor(self) -> ProcessPoolExecutor:
+        """The large lane's engine processes."""
+        return self.lanes[LARGE].executor
 
-    async def handle(self, message: Message, body: dict[str, Any]) -> None:
+    def close(self) -> None:
+        for pool in self.lanes.values():
+            pool.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def handle(self, message: Message, body: dict[str, Any], lane: LanePool | None = None) -> None:
+        """Annotate the requested job on ``lane``'s engine processes (by default, the
+        lane of the queue the message came from; the large lane for any other queue)."""
+        if lane is None:
+            lane = self.lanes.get(message.queue, self.lanes[LARGE])
         job_id = body.get("job_id")
         job = await self.services.jobs.get(str(job_id)) if job_id else None
         if job is None:
@@ -133,16 +175,21 @@ class Annotator:
             return
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
         if job.status == PENDING:
-            claimed = await self.services.jobs.transition(
-                job.job_id, [PENDING], RUNNING, started_at=utcnow(), progress=0
-            )
+            async with self._claiming:
+                running, cap = await self._running_jobs(job)
+                if running >= cap:
+                    await self._defer(message, body, running, cap, ctx)
+                    return
+                claimed = await self.services.jobs.transition(
+                    job.job_id, [PENDING], RUNNING, started_at=utcnow(), progress=0
+                )
             if not claimed:
                 return  # someone else has it
         else:
             log.info("resuming a job whose worker stopped", extra=ctx)
         await self._event(job, RUNNING, 0)
         try:
-            await self._run(job)
+            await self._run(job, lane)
         except JobFailed as exc:
             await self._fail(job, str(exc))
         except OSError as exc:
@@ -150,6 +197,27 @@ class Annotator:
                 raise
             log.error("out of disk space: %s", exc, extra=ctx)
             await self._fail(job, DISK_FULL_MESSAGE)
+
+    async def _running_jobs(self, job: Job) -> tuple[int, int]:
+        """The owner's running jobs, and how many their plan allows."""
+        owner = await users.get(self.services.db, job.user_id)
+        cap = scheduling.max_running_jobs(self.services.settings, owner is not None and owner.premium)
+        counts = await self.services.jobs.count_by_status(job.user_id, [RUNNING])
+        return counts[RUNNING], cap
+
+    async def _defer(
+        self, message: Message, body: dict[str, Any], running: int, cap: int, ctx: dict[str, str]
+    ) -> None:
+        """Ask again later, as a new message: the original is acknowledged when this
+        returns, so waiting for a free slot never counts toward the dead-letter queue."""
+        deferrals = body.get("deferrals")
+        deferrals = (deferrals if isinstance(deferrals, int) else 0) + 1
+        delay = self.services.settings.annotator_defer_seconds
+        await self.services.bus.send(
+            message.queue, json.dumps({**body, "deferrals": deferrals}), delay_seconds=delay
+        )
+        log.info("deferred: the user has %d of %d jobs running; asking again in %d s (deferral %d)",
+                 running, cap, delay, deferrals, extra=ctx)
 
     async def give_up(self, message: Message, body: dict[str, Any], exc: Exception) -> None:
         """The request failed its last delivery: say so on the job before it goes to
@@ -163,7 +231,7 @@ class Annotator:
             "Please submit the file again; the operator has been told."
         ))
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, lane: LanePool) -> None:
         settings = self.services.settings
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
         owner = await users.get(self.services.db, job.user_id)
@@ -186,15 +254,14 @@ class Annotator:
             watcher = asyncio.create_task(self._watch_progress(job, work / PROGRESS))
             try:
                 summary = await asyncio.get_running_loop().run_in_executor(
-                    self.executor, run_engine, str(source), str(work), str(settings.reference_path),
+                    lane.executor, run_engine, str(source), str(work), str(settings.reference_path),
                     job.build or settings.default_build, job.skip_bad_lines,
                 )
             except BrokenProcessPool:
                 # An engine process died (killed, out of memory): start a new pool and
                 # let the message be retried; the job is picked up again as running.
                 log.error("annotation process died; restarting the pool", extra=ctx)
-                self.executor.shutdown(wait=False, cancel_futures=True)
-                self.executor = make_executor(settings.annotator_processes)
+                lane.restart()
                 raise
             except engine.VcfError as exc:
                 raise JobFailed(f"This file is not a VCF GAS can read: {exc}") from exc
@@ -293,15 +360,17 @@ async def run(services: Services) -> None:
     settings = services.settings
     annotator = Annotator(services)
     try:
-        await consume(
-            services.bus,
-            "job-requests",
-            annotator.handle,
-            concurrency=settings.annotator_concurrency,
-            visibility=settings.queue_visibility_seconds,
-            wait_seconds=settings.queue_wait_seconds,
-            max_receives=settings.queue_max_receives,
-            give_up=annotator.give_up,
-        )
+        async with asyncio.TaskGroup() as lanes:
+            for pool in annotator.lanes.values():
+                lanes.create_task(consume(
+                    services.bus,
+                    pool.lane,
+                    functools.partial(annotator.handle, lane=pool),
+                    concurrency=pool.concurrency,
+                    visibility=settings.queue_visibility_seconds,
+                    wait_seconds=settings.queue_wait_seconds,
+                    max_receives=settings.queue_max_receives,
+                    give_up=annotator.give_up,
+                ), name=f"annotator {pool.lane}")
     finally:
         annotator.close()
