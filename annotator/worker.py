@@ -132,6 +132,16 @@ class LanePool:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.executor = make_executor(self.processes)
 
+    def stop(self) -> None:
+        """End the engine processes now. Their jobs' messages are handed back by the
+        consumer, so another worker redoes them; left alone, a process would finish a
+        job for nobody and hold up the server's exit until it had."""
+        # No public way to reach a pool's processes before Python 3.14's terminate_workers().
+        engines = list((self.executor._processes or {}).values())  # type: ignore[attr-defined]
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for engine_process in engines:
+            engine_process.terminate()
+
 
 class Annotator:
     def __init__(self, services: Services) -> None:
@@ -156,7 +166,7 @@ class Annotator:
 
     def close(self) -> None:
         for pool in self.lanes.values():
-            pool.executor.shutdown(wait=False, cancel_futures=True)
+            pool.stop()
 
     async def handle(self, message: Message, body: dict[str, Any], lane: LanePool | None = None) -> None:
         """Annotate the requested job on ``lane``'s engine processes (by default, the

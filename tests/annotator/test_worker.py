@@ -404,3 +404,22 @@ async def _progressed(services: Services, job_id: str) -> bool:
     """The job's engine has started (the progress file is read once a second)."""
     job = await services.jobs.get(job_id)
     return job is not None and job.status == "running" and job.progress > 0
+
+
+async def test_closing_ends_a_busy_engine_process_at_once() -> None:
+    """Stopping an annotator ends its engine processes rather than letting them finish
+    a job whose message was handed back (and hold up the server's exit meanwhile)."""
+    import time
+
+    from annotator.worker import LanePool
+    from app import processes
+    from app.scheduling import LARGE
+
+    pool = LanePool(LARGE, processes=1, concurrency=1)
+    busy = asyncio.get_running_loop().run_in_executor(pool.executor, time.sleep, 120)
+    await eventually(lambda: _true(bool(pool.executor._processes)))  # type: ignore[attr-defined]
+    [pid] = list(pool.executor._processes)  # type: ignore[attr-defined]
+    pool.stop()
+    await eventually(lambda: _true(not processes.alive(pid)), within=20)
+    with contextlib.suppress(Exception):
+        await busy
