@@ -2,7 +2,8 @@
 premium user fills the annotator, and how fast do decompression bombs fail?
 
     .venv/bin/python bench/fairness.py [--tries 10] [--queued 20] [--variants 5000000]
-                                       [--bomb-timeout 180] [--sample PATH] [--quick]
+                                       [--bomb-timeout 180] [--sample PATH]
+                                       [--phase all|small|bombs] [--quick]
 
 Two phases, each on its own `gas serve` (defaults for every setting: two lanes,
 per-plan caps) with an embedded PostgreSQL in a fresh temporary data dir:
@@ -47,6 +48,7 @@ from databases import Database
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import users
+from app.config import Settings
 from bench.engine import make_vcf, reference_root
 from bench.server import (
     connected,
@@ -62,6 +64,7 @@ from e2e.server import SAMPLES
 PASSWORD = "bench-password-1"
 HEADER = b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 FINISHED = ("completed", "failed")
+FREE_MAX_INPUT_BYTES = Settings().free_max_input_bytes
 
 
 @dataclass
@@ -180,11 +183,11 @@ def header_bomb(path: Path, mib: int) -> None:
 
 
 def records_bomb(path: Path, variants: int) -> None:
-    """``variants`` identical short records."""
+    """``variants`` identical records, as short as a record can be (3M fit in 100 KB)."""
     with gzip.open(path, "wb", compresslevel=9) as out:
         out.write(b"##fileformat=VCFv4.2\n##reference=GRCh37\n" + HEADER)
         block = 100_000
-        line = b"1\t1000000\t.\tA\tG\t.\t.\t.\n"
+        line = b"1\t9\t.\tA\tG\t.\t.\t.\n"
         for start in range(0, variants, block):
             out.write(line * min(block, variants - start))
 
@@ -207,6 +210,9 @@ async def bomb(args: argparse.Namespace, name: str, description: str, path: Path
     its engine busy, and would hold up the next)."""
     content = await asyncio.to_thread(path.read_bytes)
     print(f"{name} bomb: {description}, {len(content):,} bytes gzipped ...", flush=True)
+    if len(content) > FREE_MAX_INPUT_BYTES:
+        raise SystemExit(f"the {name} bomb is over the free plan's {FREE_MAX_INPUT_BYTES:,} bytes: "
+                         "its upload would be refused; make it smaller")
     with tempfile.TemporaryDirectory(prefix="gas-bench-bombs-") as tmp, \
             embedded_database(Path(tmp)) as db_url:
         async with connected(db_url) as database:
@@ -265,6 +271,8 @@ def main() -> None:
     parser.add_argument("--bomb-timeout", type=float, default=180)
     parser.add_argument("--sample", type=Path, default=SAMPLES / "free_1.vcf",
                         help="the small job (default: the shared free_1.vcf)")
+    parser.add_argument("--phase", choices=["all", "small", "bombs"], default="all",
+                        help="run only the small jobs' phase or only the bombs")
     parser.add_argument("--quick", action="store_true", help="a smoke run with small inputs")
     args = parser.parse_args()
     if args.quick:
@@ -275,7 +283,10 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="gas-bench-fairness-inputs-") as tmp:
         folder = Path(tmp)
-        print_small_jobs(args.sample.name, *asyncio.run(fairness(args, folder)))
+        if args.phase in ("all", "small"):
+            print_small_jobs(args.sample.name, *asyncio.run(fairness(args, folder)))
+        if args.phase == "small":
+            return
         header, records = folder / "header-bomb.vcf.gz", folder / "records-bomb.vcf.gz"
         header_bomb(header, args.header_mib)
         records_bomb(records, args.bomb_variants)
