@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     free_max_input_bytes: int = 153_600
     max_input_bytes: int = 5 * 1024**3
     upload_expiry_seconds: int = 3600
+    # Local store: an upload that has not become a job this long after its policy's
+    # lifetime is deleted (on S3 a lifecycle rule does it, a day after the upload).
+    upload_sweep_margin_seconds: int = Field(default=3600, ge=0)
     download_expiry_seconds: int = 300
 
     reference_dir: Path | None = None
