@@ -1,11 +1,16 @@
-"""The annotator worker: consumes ``job-requests`` and turns a pending job into a
-completed (or failed) one, exactly once per job however often the message comes.
+"""The annotator worker: consumes both job-request lanes and turns a pending job
+into a completed (or failed) one, exactly once per job however often the message comes.
+
+Each lane (app/scheduling.py) has its own engine processes and jobs in hand, so a
+small job never waits for an engine busy with a large one; a request whose user
+already has their plan's most jobs running goes back to its queue for later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import multiprocessing
@@ -17,6 +22,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +31,7 @@ import pyarrow as pa
 from annotator import engine
 from annotator.limits import LimitExceeded, Limits
 from annotator.reference import ReferenceMissing, installed_builds
-from app import processes, users, variant_table
+from app import processes, scheduling, users, variant_table
 from app.config import Settings
 from app.consumer import PoisonMessage, consume
 from app.disk_full import is_disk_full
@@ -42,6 +48,7 @@ from app.jobs import (
 )
 from app.ports.bus import Message
 from app.ports.objects import ObjectNotFound
+from app.scheduling import LARGE, SMALL, Lane
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -207,19 +214,64 @@ def clear_abandoned_work(root: Path) -> list[Path]:
     return removed
 
 
+@dataclass
+class LanePool:
+    """A lane's engine processes and how many of its jobs an annotator has in hand."""
+
+    lane: Lane
+    processes: int
+    concurrency: int
+    executor: ProcessPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.executor = make_executor(self.processes)
+
+    def restart(self) -> None:
+        """A new pool after an engine process died (killed, out of memory)."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = make_executor(self.processes)
+
+    def stop(self) -> None:
+        """End the engine processes now. Their jobs' messages are handed back by the
+        consumer, so another worker redoes them; left alone, a process would finish a
+        job for nobody and hold up the server's exit until it had."""
+        # No public way to reach a pool's processes before Python 3.14's terminate_workers().
+        engines = list((self.executor._processes or {}).values())  # type: ignore[attr-defined]
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for engine_process in engines:
+            engine_process.terminate()
+
+
 class Annotator:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.executor = make_executor(services.settings.annotator_processes)
-        work_root = services.settings.data_path / "work"
+        settings = services.settings
+        self.lanes: dict[str, LanePool] = {
+            SMALL: LanePool(SMALL, settings.annotator_small_processes, settings.annotator_small_concurrency),
+            LARGE: LanePool(LARGE, settings.annotator_processes, settings.annotator_concurrency),
+        }
+        # Counting a user's running jobs and claiming one are a pair: one pair at a time
+        # in this process, so its own lanes cannot both start a job past the cap.
+        self._claiming = asyncio.Lock()
+        work_root = settings.data_path / "work"
         for folder in clear_abandoned_work(work_root):
             log.info("removed the scratch space of a stopped annotator: %s", folder)
         self.work_dir = work_root / str(os.getpid())
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+    @property
+    def executor(self) -> ProcessPoolExecutor:
+        """The large lane's engine processes."""
+        return self.lanes[LARGE].executor
 
-    async def handle(self, message: Message, body: dict[str, Any]) -> None:
+    def close(self) -> None:
+        for pool in self.lanes.values():
+            pool.stop()
+
+    async def handle(self, message: Message, body: dict[str, Any], lane: LanePool | None = None) -> None:
+        """Annotate the requested job on ``lane``'s engine processes (by default, the
+        lane of the queue the message came from; the large lane for any other queue)."""
+        if lane is None:
+            lane = self.lanes.get(message.queue, self.lanes[LARGE])
         job_id = body.get("job_id")
         job = await self.services.jobs.get(str(job_id)) if job_id else None
         if job is None:
@@ -232,23 +284,67 @@ class Annotator:
             return
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
         if job.status == PENDING:
-            claimed = await self.services.jobs.transition(
-                job.job_id, [PENDING], RUNNING, started_at=utcnow(), progress=0
-            )
+            async with self._claiming:
+                running, cap = await self._running_jobs(job)
+                if running >= cap:
+                    await self._defer(message, body, running, cap, ctx)
+                    return
+                claimed = await self.services.jobs.transition(
+                    job.job_id, [PENDING], RUNNING, started_at=utcnow(), progress=0
+                )
             if not claimed:
                 return  # someone else has it
         else:
             log.info("resuming a job whose worker stopped", extra=ctx)
         await self._event(job, RUNNING, 0)
         try:
-            await self._run(job)
+            await self._run(job, lane)
         except JobFailed as exc:
             await self._fail(job, str(exc))
+        except MoveToLargeLane as exc:
+            await self._move_to_large_lane(job, str(exc), ctx)
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
             log.error("out of disk space: %s", exc, extra=ctx)
             await self._fail(job, DISK_FULL_MESSAGE)
+
+    def _over_limit(self, exc: LimitExceeded, plan_limits: Limits, premium: bool) -> Exception:
+        """What crossing a limit means: the job failed, or, where its plan allows more
+        than the lane it ran on, a move to the large lane."""
+        allowed = getattr(plan_limits, exc.limit)
+        if allowed is None or allowed > exc.value:
+            return MoveToLargeLane(exc.limit)
+        return JobFailed(limit_message(exc, premium))
+
+    async def _move_to_large_lane(self, job: Job, why: str, ctx: dict[str, str]) -> None:
+        """Start the job over on the large lane, pending again, with its request sent
+        there (the caller's message is then acknowledged)."""
+        if await self.services.jobs.transition(job.job_id, [RUNNING], PENDING, started_at=None, progress=0):
+            await scheduling.request_annotation(self.services.bus, job, LARGE)
+            await self._event(job, PENDING, 0)
+            log.info("moved to the large lane: the file crossed the small lane's %s limit", why, extra=ctx)
+
+    async def _running_jobs(self, job: Job) -> tuple[int, int]:
+        """The owner's running jobs, and how many their plan allows."""
+        owner = await users.get(self.services.db, job.user_id)
+        cap = scheduling.max_running_jobs(self.services.settings, owner is not None and owner.premium)
+        counts = await self.services.jobs.count_by_status(job.user_id, [RUNNING])
+        return counts[RUNNING], cap
+
+    async def _defer(
+        self, message: Message, body: dict[str, Any], running: int, cap: int, ctx: dict[str, str]
+    ) -> None:
+        """Ask again later, as a new message: the original is acknowledged when this
+        returns, so waiting for a free slot never counts toward the dead-letter queue."""
+        deferrals = body.get("deferrals")
+        deferrals = (deferrals if isinstance(deferrals, int) else 0) + 1
+        delay = self.services.settings.annotator_defer_seconds
+        await self.services.bus.send(
+            message.queue, json.dumps({**body, "deferrals": deferrals}), delay_seconds=delay
+        )
+        log.info("deferred: the user has %d of %d jobs running; asking again in %d s (deferral %d)",
+                 running, cap, delay, deferrals, extra=ctx)
 
     async def give_up(self, message: Message, body: dict[str, Any], exc: Exception) -> None:
         """The request failed its last delivery: say so on the job before it goes to
@@ -262,12 +358,16 @@ class Annotator:
             "Please submit the file again; the operator has been told."
         ))
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, lane: LanePool) -> None:
         settings = self.services.settings
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
         owner = await users.get(self.services.db, job.user_id)
         premium = owner is not None and owner.premium
-        limits = limits_for(settings, premium)
+        plan_limits = limits_for(settings, premium)
+        # The small lane keeps its promise (a small job starts within seconds) only if
+        # nothing in it runs long: a small upload runs there within a free account's
+        # limits, and one that turns out bigger (a premium gzip that expands) moves on.
+        limits = plan_limits.tightened(limits_for(settings, False)) if lane.lane == SMALL else plan_limits
         try:
             info = await self.services.objects.head(job.input_bucket, job.input_key)
         except ObjectNotFound:
@@ -285,7 +385,7 @@ class Annotator:
             await self.services.objects.get_file(job.input_bucket, job.input_key, source)
             log.info("annotating %s bytes", info.size, extra=ctx)
             watcher = asyncio.create_task(self._watch_progress(job, work / PROGRESS))
-            pool = self.executor
+            pool = lane.executor
             running: asyncio.Future[dict[str, Any]] | None = None
             backstop: asyncio.Task[bool] | None = None
             try:
@@ -300,15 +400,14 @@ class Annotator:
                 # An engine process died (killed, out of memory, or past its wall time):
                 # start a new pool (once, however many jobs it had in hand).
                 log.error("annotation process died; restarting the pool", extra=ctx)
-                if self.executor is pool:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    self.executor = make_executor(settings.annotator_processes)
+                if lane.executor is pool:
+                    lane.restart()
                 if backstop is not None and backstop.done() and backstop.result():
                     overdue = LimitExceeded("seconds", limits.seconds or 0)
-                    raise JobFailed(limit_message(overdue, premium)) from None
+                    raise self._over_limit(overdue, plan_limits, premium) from None
                 raise  # retried: the job is picked up again as running
             except LimitExceeded as exc:
-                raise JobFailed(limit_message(exc, premium)) from exc
+                raise self._over_limit(exc, plan_limits, premium) from exc
             except engine.VcfError as exc:
                 raise JobFailed(f"This file is not a VCF GAS can read: {exc}") from exc
             except ReferenceMissing as exc:
@@ -441,6 +540,10 @@ DISK_FULL_MESSAGE = (
 )
 
 
+class MoveToLargeLane(Exception):
+    """The job crossed a small-lane limit (named in the message) that its plan allows."""
+
+
 class JobFailed(Exception):
     """The job cannot succeed; the message says why, for the person who submitted it."""
 
@@ -450,15 +553,17 @@ async def run(services: Services) -> None:
     settings = services.settings
     annotator = Annotator(services)
     try:
-        await consume(
-            services.bus,
-            "job-requests",
-            annotator.handle,
-            concurrency=settings.annotator_concurrency,
-            visibility=settings.queue_visibility_seconds,
-            wait_seconds=settings.queue_wait_seconds,
-            max_receives=settings.queue_max_receives,
-            give_up=annotator.give_up,
-        )
+        async with asyncio.TaskGroup() as lanes:
+            for pool in annotator.lanes.values():
+                lanes.create_task(consume(
+                    services.bus,
+                    pool.lane,
+                    functools.partial(annotator.handle, lane=pool),
+                    concurrency=pool.concurrency,
+                    visibility=settings.queue_visibility_seconds,
+                    wait_seconds=settings.queue_wait_seconds,
+                    max_receives=settings.queue_max_receives,
+                    give_up=annotator.give_up,
+                ), name=f"annotator {pool.lane}")
     finally:
         annotator.close()

@@ -88,6 +88,21 @@ class Settings(BaseSettings):
     default_build: str = "auto"
     annotator_processes: int = 1
     annotator_concurrency: int = 2
+    # The small lane (queue job-requests-small): inputs of up to small_job_bytes (unset:
+    # free_max_input_bytes) have engine processes and job slots of their own, so a
+    # small job never waits for an engine busy with a large one.
+    small_job_bytes: int | None = Field(default=None, ge=0)
+    annotator_small_processes: int = Field(default=1, ge=1)
+    # One more than premium_max_running_jobs: a user at their cap cannot fill every slot.
+    annotator_small_concurrency: int = Field(default=3, ge=1)
+    # Per user and plan: unfinished jobs (pending + running), checked at submission,
+    # and running jobs, checked by the annotator when it would start one.
+    free_max_queued_jobs: int = Field(default=5, ge=1)
+    premium_max_queued_jobs: int = Field(default=100, ge=1)
+    free_max_running_jobs: int = Field(default=1, ge=1)
+    premium_max_running_jobs: int = Field(default=2, ge=1)
+    # A request whose user has their most jobs running goes back to its queue this late.
+    annotator_defer_seconds: int = Field(default=5, ge=0, le=900)
 
     queue_visibility_seconds: int = 60
     queue_max_receives: int = 5
@@ -144,6 +159,11 @@ class Settings(BaseSettings):
     @property
     def data_path(self) -> Path:
         return self.data_dir.resolve()
+
+    @property
+    def small_job_limit(self) -> int:
+        """The largest input that goes to the small lane."""
+        return self.free_max_input_bytes if self.small_job_bytes is None else self.small_job_bytes
 
     @property
     def reference_path(self) -> Path:

@@ -36,6 +36,7 @@ def queue_specs(settings: Settings) -> list[QueueSpec]:
     vis, receives = settings.queue_visibility_seconds, settings.queue_max_receives
     return [
         QueueSpec("job-requests", 0, vis, receives),
+        QueueSpec("job-requests-small", 0, vis, receives),
         QueueSpec("job-results-notify", 0, vis, receives),
         QueueSpec(
             "job-results-archive", min(settings.free_retention_seconds, MAX_QUEUE_DELAY_SECONDS),

@@ -3,16 +3,18 @@
 Shared by the upload form's redirect and the JSON API, so both enforce the same
 rules: the key must be under the caller's prefix, the object must exist, and its
 size must fit the caller's plan (S3 enforces the policy; the local store and
-moto may not, so it is checked again here and once more by the annotator).
+moto may not, so it is checked again here and once more by the annotator), and
+the caller must have fewer unfinished jobs than their plan's cap. The request goes
+to the lane the input's size calls for (app/scheduling.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 
-from app.jobs import PENDING, Job, display_file_name, input_key, parse_input_key, utcnow
+from app import scheduling
+from app.jobs import PENDING, RUNNING, Job, display_file_name, input_key, parse_input_key, utcnow
 from app.ports.objects import ObjectNotFound, PresignedPost
 from app.services import Services
 from app.users import User
@@ -75,6 +77,7 @@ async def submit(
             # asking for it; asking twice is harmless (the annotator claims it once).
             await _request_annotation(services, existing)
         return existing
+    await _check_queued_jobs(services, user)
     bucket = services.settings.inputs_bucket
     try:
         info = await services.objects.head(bucket, key)
@@ -115,5 +118,24 @@ async def submit(
     return job
 
 
+async def _check_queued_jobs(services: Services, user: User) -> None:
+    """Refuse a new job while the user has their plan's most unfinished jobs.
+
+    Two submissions at the same moment may both pass: the cap is there so that no one
+    fills the queues, and one job over it does not."""
+    cap = scheduling.max_queued_jobs(services.settings, user.premium)
+    counts = await services.jobs.count_by_status(user.user_id, [PENDING, RUNNING])
+    unfinished = sum(counts.values())
+    if unfinished >= cap:
+        log.info("submission refused: %d unfinished jobs", unfinished, extra={"user_id": user.user_id})
+        upgrade = "" if user.premium else " Premium accounts may have more."
+        raise SubmitError(
+            429, "too_many_jobs",
+            f"You have {unfinished} jobs waiting or running; your plan allows {cap} at a time. "
+            f"Submit this file again when one of them has finished.{upgrade}",
+        )
+
+
 async def _request_annotation(services: Services, job: Job) -> None:
-    await services.bus.publish("job-requests", json.dumps({"job_id": job.job_id, "user_id": job.user_id}))
+    lane = scheduling.lane_for(services.settings, job.input_size)
+    await scheduling.request_annotation(services.bus, job, lane)

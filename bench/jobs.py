@@ -167,9 +167,14 @@ def measure(sample: Path, processes: int, count: int, timeout: float, concurrenc
             # Separate: `processes` `gas annotator` processes of one engine process each,
             # beside a `gas serve` without the annotator role (the deployment's shape).
             engines = 1 if separate else processes
-            env = {"DATABASE_URL": db_url, "GAS_ANNOTATOR_PROCESSES": str(engines)}
+            # Both lanes get the engines (a job goes to one by its size), and one user's
+            # jobs are not capped: this measures throughput, bench/fairness.py the caps.
+            env = {"DATABASE_URL": db_url, "GAS_ANNOTATOR_PROCESSES": str(engines),
+                   "GAS_ANNOTATOR_SMALL_PROCESSES": str(engines),
+                   "GAS_PREMIUM_MAX_QUEUED_JOBS": str(count), "GAS_PREMIUM_MAX_RUNNING_JOBS": str(count)}
             if concurrency is not None:
                 env["GAS_ANNOTATOR_CONCURRENCY"] = str(concurrency)
+                env["GAS_ANNOTATOR_SMALL_CONCURRENCY"] = str(concurrency)
             roles = "notify,archive,restore,thaw" if separate else None
             with gas_serve(data, env, roles=roles) as server, \
                     annotators(server, processes if separate else 0) as workers:

@@ -33,6 +33,8 @@ ENV = {
     "GAS_QUEUE_VISIBILITY_SECONDS": str(VISIBILITY),
     "GAS_ANNOTATOR_CONCURRENCY": "1",
     "GAS_QUEUE_WAIT_SECONDS": "5",
+    # One lane: the small pending jobs wait behind the big one instead of passing it.
+    "GAS_SMALL_JOB_BYTES": "0",
 }
 
 

@@ -134,18 +134,21 @@ def test_each_process_gets_only_named_resources() -> None:
 
 
 def test_annotators_scale_on_backlog_per_instance() -> None:
-    """The annotator group's policy is target tracking on visible job requests divided
-    by the instances in service (metric math), and the group publishes the latter."""
+    """The annotator group's policy is target tracking on visible job requests of both
+    lanes divided by the instances in service (metric math), and the group publishes
+    the latter."""
     resources = parse(GAS)["Resources"]
     policy = resources["AnnotatorBacklogScaling"]["Properties"]
     assert policy["PolicyType"] == "TargetTrackingScaling"
     specification = policy["TargetTrackingConfiguration"]["CustomizedMetricSpecification"]
     metrics = {m["Id"]: m for m in specification["Metrics"]}
     [returned] = [m for m in metrics.values() if m.get("ReturnData")]
-    assert returned["Expression"] == "waiting / annotators"
-    waiting = metrics["waiting"]["MetricStat"]["Metric"]
-    assert (waiting["Namespace"], waiting["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    assert waiting["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["JobRequestsQueue", "QueueName"]}
+    assert returned["Expression"] == "(large + small) / annotators"
+    for lane, queue in (("large", "JobRequestsQueue"), ("small", "JobRequestsSmallQueue")):
+        waiting = metrics[lane]["MetricStat"]["Metric"]
+        assert waiting["Namespace"] == "AWS/SQS"
+        assert waiting["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert waiting["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
     in_service = metrics["annotators"]["MetricStat"]["Metric"]
     assert in_service["MetricName"] == "GroupInServiceInstances"
     collected = resources["AnnotatorGroup"]["Properties"]["MetricsCollection"]
@@ -317,15 +320,17 @@ def test_scaling_policies_are_valid_api_requests(moto_url: str, stack: dict[str,
     """moto's CloudFormation cannot make scaling policies, so the template's are sent
     as PutScalingPolicy requests (botocore checks their shape) for the stack's groups."""
     physical = {k: r["PhysicalResourceId"] for k, r in stack["resources"].items()}
-    queue = f"gas{stack['tag']}-job-requests"
+    queues = {"JobRequestsQueue": f"gas{stack['tag']}-job-requests",
+              "JobRequestsSmallQueue": f"gas{stack['tag']}-job-requests-small"}
 
     def resolve(node: Any) -> Any:
         if isinstance(node, dict):
             if set(node) == {"Ref"}:
                 return physical.get(node["Ref"]) or float(parse(GAS)["Parameters"][node["Ref"]]["Default"])
             if set(node) == {"Fn::GetAtt"}:
-                assert node["Fn::GetAtt"] == ["JobRequestsQueue", "QueueName"]
-                return queue
+                queue, attribute = node["Fn::GetAtt"]
+                assert attribute == "QueueName"
+                return queues[queue]
             return {k: resolve(v) for k, v in node.items()}
         if isinstance(node, list):
             return [resolve(v) for v in node]
@@ -338,7 +343,7 @@ def test_scaling_policies_are_valid_api_requests(moto_url: str, stack: dict[str,
     policies = scaling.describe_policies(AutoScalingGroupName=physical["AnnotatorGroup"])["ScalingPolicies"]
     [backlog] = [p for p in policies if p["PolicyName"].endswith("AnnotatorBacklogScaling")]
     metrics = backlog["TargetTrackingConfiguration"]["CustomizedMetricSpecification"]["Metrics"]
-    assert [m["Id"] for m in metrics] == ["waiting", "annotators", "backlog"]
+    assert [m["Id"] for m in metrics] == ["large", "small", "annotators", "backlog"]
 
 
 # -- hypercorn, systemd, boot ---------------------------------------------------------------

@@ -14,10 +14,13 @@ from cfnlint.decode import decode_str
 from click.testing import CliRunner
 
 from app.cli import main
+from app.config import Settings
+from app.ports.bus import TOPICS
 from app.ports.cold import ObjectRef
 from app.ports.cold.aws import S3ColdTier
 from app.ports.jobs.aws import table_definition
 from app.provision import TEMPLATE
+from app.services import queue_specs
 
 from .conftest import MOTO_CREDENTIALS
 
@@ -81,7 +84,7 @@ def test_provision_makes_a_working_data_plane(moto_url: str, names: dict[str, st
     prefix = names["GAS_AWS_NAME_PREFIX"]
     sqs, sns = client(moto_url, "sqs"), client(moto_url, "sns")
     url = {q: sqs.get_queue_url(QueueName=f"{prefix}{q}")["QueueUrl"]
-           for q in ("job-results-notify", "job-results-archive", "restore-complete")}
+           for q in ("job-requests-small", "job-results-notify", "job-results-archive", "restore-complete")}
     archive = sqs.get_queue_attributes(QueueUrl=url["job-results-archive"], AttributeNames=["All"])
     attributes = archive["Attributes"]
     assert attributes["DelaySeconds"] == "1"
@@ -95,6 +98,12 @@ def test_provision_makes_a_working_data_plane(moto_url: str, names: dict[str, st
     for queue in ("job-results-notify", "job-results-archive"):
         got = sqs.receive_message(QueueUrl=url[queue], WaitTimeSeconds=3)["Messages"]
         assert [m["Body"] for m in got] == ['{"job_id": "1"}'], queue  # raw: no SNS envelope
+
+    small = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                 if t["TopicArn"].endswith(f":{prefix}job-requests-small"))
+    sns.publish(TopicArn=small, Message='{"job_id": "2"}')
+    got = sqs.receive_message(QueueUrl=url["job-requests-small"], WaitTimeSeconds=3)["Messages"]
+    assert [m["Body"] for m in got] == ['{"job_id": "2"}']  # the small lane's own topic and queue
 
     s3 = client(moto_url, "s3")
     bucket, key = names["GAS_RESULTS_BUCKET"], "results/u/j~a b.vcf"
@@ -129,10 +138,12 @@ def test_template_declares_the_whole_data_plane() -> None:
     notification; the table matches the adapter's; cfn-lint finds nothing."""
     resources = template()["Resources"]
     subscriptions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"]
-    assert len(subscriptions) == 5 and all(s["RawMessageDelivery"] is True for s in subscriptions)
-    assert sum(r["Type"] == "AWS::SQS::QueuePolicy" for r in resources.values()) == 5
+    subscribed = sum(len(queues) for queues in TOPICS.values())
+    assert len(subscriptions) == subscribed and all(s["RawMessageDelivery"] is True for s in subscriptions)
+    assert sum(r["Type"] == "AWS::SQS::QueuePolicy" for r in resources.values()) == subscribed
     queues = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SQS::Queue"]
-    assert sum("RedrivePolicy" in q for q in queues) == 5 and len(queues) == 10
+    specs = len(queue_specs(Settings()))
+    assert sum("RedrivePolicy" in q for q in queues) == specs and len(queues) == 2 * specs
     results = resources["ResultsBucket"]["Properties"]
     [notification] = results["NotificationConfiguration"]["TopicConfigurations"]
     assert notification["Event"] == "s3:ObjectRestore:Completed"

@@ -170,10 +170,12 @@ async def create_upload() -> tuple[UploadOut, int]:
 @validate_response(ErrorOut, 404)
 @validate_response(ErrorOut, 403)
 @validate_response(ErrorOut, 413)
+@validate_response(ErrorOut, 429)
 @token_required
 async def create_job(data: JobIn) -> tuple[JobOut, int]:
     """Annotate an uploaded file: 404 if it is not uploaded, 403 if the key is not yours,
-    413 if it is too large for your plan."""
+    413 if it is too large for your plan, 429 if you have your plan's most jobs waiting
+    or running."""
     try:
         job = await submit(
             services(), api_user(), data.key, data.file_name,

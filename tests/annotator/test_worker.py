@@ -38,15 +38,19 @@ async def annotator(services: Services) -> AsyncIterator[Annotator]:
 
 
 async def new_job(
-    services: Services, content: bytes | None, role: users.Role = "free", *, skip_bad_lines: bool = False
+    services: Services, content: bytes | None, role: users.Role = "free", *, skip_bad_lines: bool = False,
+    user_id: str | None = None,
 ) -> Job:
-    user = await users.create(services.db, f"{uuid.uuid4().hex[:8]}@example.org", "password123",
-                              role=role)
+    """A pending job of a new user of ``role`` (or of ``user_id``)."""
+    if user_id is None:
+        user = await users.create(services.db, f"{uuid.uuid4().hex[:8]}@example.org", "password123",
+                                  role=role)
+        user_id = user.user_id
     job_id = str(uuid.uuid4())
-    key = input_key(user.user_id, job_id, "in.vcf")
+    key = input_key(user_id, job_id, "in.vcf")
     if content is not None:
         await services.objects.put_bytes(services.settings.inputs_bucket, key, content, "text/plain")
-    job = Job(job_id=job_id, user_id=user.user_id, input_file_name="in.vcf",
+    job = Job(job_id=job_id, user_id=user_id, input_file_name="in.vcf",
               input_bucket=services.settings.inputs_bucket, input_key=key,
               input_size=len(content or b""), submitted_at=utcnow(), skip_bad_lines=skip_bad_lines)
     await services.jobs.create(job)
@@ -308,3 +312,114 @@ def test_scratch_space_of_stopped_annotators_is_removed(tmp_path: Path) -> None:
     live.mkdir(parents=True)
     assert clear_abandoned_work(tmp_path) == [tmp_path / str(gone.pid)]
     assert not (tmp_path / str(gone.pid)).exists() and live.exists()
+
+
+# -- fair scheduling: running caps and lanes ------------------------------------------
+
+
+async def test_a_user_at_the_running_cap_is_deferred_without_nearing_the_dead_letter_queue(
+    services: Services, annotator: Annotator, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A free user with a job running (their plan's cap is 1) gets no second one
+    started: its request is sent again for later, more times than the queue allows
+    receives, and never reaches the dead-letter queue; once the first job is finished
+    the second runs."""
+    monkeypatch.setattr(services.settings, "annotator_defer_seconds", 1)
+    first = await new_job(services, VCF)
+    assert await services.jobs.transition(first.job_id, ["pending"], "running", started_at=utcnow())
+    second = await new_job(services, VCF, user_id=first.user_id)
+    caplog.set_level("INFO", logger="annotator.worker")
+
+    def deferrals() -> int:
+        return sum(r.getMessage().startswith("deferred: the user has 1 of 1 jobs running")
+                   and getattr(r, "job_id", None) == second.job_id for r in caplog.records)
+
+    async with consuming(services, annotator) as queue:  # three receives allowed
+        await services.bus.publish(queue, json.dumps({"job_id": second.job_id}))
+        await eventually(lambda: _true(deferrals() >= 4))
+        waiting = await services.jobs.get(second.job_id)
+        assert waiting is not None and waiting.status == "pending"
+        assert await services.jobs.transition(first.job_id, ["running"], "completed")
+        done = await eventually(lambda: _finished(services, second.job_id))
+        assert await services.bus.count(f"{queue}-dlq") == 0
+    assert done.status == "completed"
+
+
+async def test_premium_users_may_run_two_jobs_at_once(
+    services: Services, annotator: Annotator
+) -> None:
+    """Premium's cap is 2: with one job running a second starts; with two, a third is
+    sent back to its queue (one new message) instead of starting."""
+    running = await new_job(services, VCF, role="premium")
+    assert await services.jobs.transition(running.job_id, ["pending"], "running", started_at=utcnow())
+    second = await new_job(services, VCF, user_id=running.user_id)
+    assert (await run(annotator, second)).status == "completed"
+    other = await new_job(services, VCF, user_id=running.user_id)
+    assert await services.jobs.transition(other.job_id, ["pending"], "running", started_at=utcnow())
+    third = await new_job(services, VCF, user_id=running.user_id)
+    queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    await services.bus.ensure([QueueSpec(queue)], {})
+    msg = Message(queue, str(uuid.uuid4()), json.dumps({"job_id": third.job_id}), "r", 1)
+    await annotator.handle(msg, json.loads(msg.body))
+    stored = await services.jobs.get(third.job_id)
+    assert stored is not None and stored.status == "pending"
+    assert await services.bus.count(queue) == 1
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_a_small_job_completes_while_a_large_one_runs(services: Services, tmp_path: Path) -> None:
+    """The annotator serves both lanes, each with its own engine process: another
+    user's small job completes while a 1M-variant job holds the large lane's engine."""
+    from annotator.worker import run as run_annotator
+    from app.scheduling import LARGE, SMALL, request_annotation
+
+    big = tmp_path / "big.vcf"
+    with big.open("w") as out:
+        out.write(VCF.split(b"17\t")[0].decode())
+        for chrom in range(1, 23):
+            out.writelines(f"{chrom}\t{10_000 + 50 * i}\t.\tA\tG\t50\tPASS\t.\n" for i in range(45_455))
+    large = await new_job(services, None, role="premium")
+    await services.objects.put_file(services.settings.inputs_bucket, large.input_key, big, "text/plain")
+    small = await new_job(services, VCF)
+    worker = asyncio.create_task(run_annotator(services))
+    try:
+        await request_annotation(services.bus, large, LARGE)
+        await eventually(lambda: _progressed(services, large.job_id), within=120)
+        await request_annotation(services.bus, small, SMALL)
+        done = await eventually(lambda: _finished(services, small.job_id), within=60)
+        assert done.status == "completed"
+        still = await services.jobs.get(large.job_id)
+        assert still is not None and still.status == "running"
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+async def _progressed(services: Services, job_id: str) -> bool:
+    """The job's engine has started (the progress file is read once a second)."""
+    job = await services.jobs.get(job_id)
+    return job is not None and job.status == "running" and job.progress > 0
+
+
+async def test_closing_ends_a_busy_engine_process_at_once() -> None:
+    """Stopping an annotator ends its engine processes rather than letting them finish
+    a job whose message was handed back (and hold up the server's exit meanwhile)."""
+    import time
+
+    from annotator.worker import LanePool
+    from app import processes
+    from app.scheduling import LARGE
+
+    pool = LanePool(LARGE, processes=1, concurrency=1)
+    busy = asyncio.get_running_loop().run_in_executor(pool.executor, time.sleep, 120)
+    await eventually(lambda: _true(bool(pool.executor._processes)))  # type: ignore[attr-defined]
+    [pid] = list(pool.executor._processes)  # type: ignore[attr-defined]
+    pool.stop()
+    await eventually(lambda: _true(not processes.alive(pid)), within=20)
+    with contextlib.suppress(Exception):
+        await busy

@@ -366,6 +366,9 @@ class UpgradeOnTransition(JobStore):
     async def count_for_user(self, user_id: str) -> int:
         return await self.inner.count_for_user(user_id)
 
+    async def count_by_status(self, user_id: str, statuses: Iterable[Status]) -> dict[Status, int]:
+        return await self.inner.count_by_status(user_id, statuses)
+
     async def transition(self, job_id: str, from_states: Iterable[Status], to_state: Status, *,
                          when: dict[str, Any] | None = None, **fields: Any) -> bool:
         if fields.get("storage") == "archiving":

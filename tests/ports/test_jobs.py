@@ -121,3 +121,21 @@ async def test_unknown_fields_are_refused(job_store: JobStore) -> None:
     await job_store.create(job)
     with pytest.raises(ValueError, match="not job fields"):
         await job_store.transition(job.job_id, [PENDING], FAILED, eror="x")
+
+
+async def test_count_by_status_counts_one_users_jobs_in_the_given_states(job_store: JobStore) -> None:
+    """The caps on queued and running jobs count a user's jobs per status: only that
+    user's, only the states asked for, none as 0, and a state change is seen at once."""
+    user = str(uuid.uuid4())
+    jobs = [new_job(user, minutes_ago=m) for m in range(5)]
+    for job in jobs:
+        await job_store.create(job)
+    await job_store.create(new_job(str(uuid.uuid4())))
+    assert await job_store.transition(jobs[0].job_id, [PENDING], RUNNING)
+    assert await job_store.transition(jobs[1].job_id, [PENDING], RUNNING)
+    assert await job_store.transition(jobs[1].job_id, [RUNNING], COMPLETED)
+    assert await job_store.transition(jobs[2].job_id, [PENDING], FAILED)
+    assert await job_store.count_by_status(user, [PENDING, RUNNING]) == {PENDING: 2, RUNNING: 1}
+    assert await job_store.count_by_status(user, [RUNNING]) == {RUNNING: 1}
+    assert await job_store.count_by_status(str(uuid.uuid4()), [PENDING, RUNNING]) == {
+        PENDING: 0, RUNNING: 0}

@@ -156,6 +156,54 @@ async def test_oversize_for_free_user_is_413(
     assert again.status_code == 404
 
 
+async def test_inputs_are_requested_on_the_lane_their_size_calls_for(
+    client: QuartClient, services: Services
+) -> None:
+    """An input of up to GAS_SMALL_JOB_BYTES (150 KB by default) is requested on
+    job-requests-small, a larger one on job-requests; a retried submission of a
+    pending job asks its lane again."""
+    _, token = await make_user(services, "premium")
+    big = SMALL_VCF.replace(b"#CHROM", b"##" + b"x" * services.settings.small_job_limit + b"\n#CHROM")
+    lanes = ("job-requests-small", "job-requests")
+
+    async def waiting() -> list[int]:
+        return [await services.bus.count(lane) for lane in lanes]
+
+    before = await waiting()
+    await submit(client, token)
+    assert await waiting() == [before[0] + 1, before[1]]
+    policy = await (await client.post("/api/v1/uploads", headers=bearer(token))).get_json()
+    assert await upload(client, policy, big) == 201
+    body = {"key": policy["key"], "file_name": "big.vcf"}
+    for _ in range(2):
+        made = await client.post("/api/v1/jobs", headers=bearer(token), json=body)
+        assert made.status_code == 201
+    assert await waiting() == [before[0] + 1, before[1] + 2]
+
+
+async def test_more_unfinished_jobs_than_the_plan_allows_is_429(
+    client: QuartClient, services: Services
+) -> None:
+    """A free user with 5 jobs waiting or running (GAS_FREE_MAX_QUEUED_JOBS) gets 429
+    too_many_jobs for a sixth, saying why; the upload stays, and once a job has
+    finished the same key becomes a job. Premium's cap is higher."""
+    _, token = await make_user(services)
+    jobs = [await submit(client, token) for _ in range(5)]
+    assert await services.jobs.transition(jobs[0]["job_id"], ["pending"], "running")
+    policy = await (await client.post("/api/v1/uploads", headers=bearer(token))).get_json()
+    assert await upload(client, policy, SMALL_VCF) == 201
+    body = {"key": policy["key"], "file_name": "sixth.vcf"}
+    refused = await client.post("/api/v1/jobs", headers=bearer(token), json=body)
+    assert refused.status_code == 429 and await error_code(refused) == "too_many_jobs"
+    message = (await refused.get_json())["error"]["message"]
+    assert "5 jobs waiting or running" in message and "allows 5" in message
+    assert await services.jobs.transition(jobs[0]["job_id"], ["running"], "completed")
+    assert (await client.post("/api/v1/jobs", headers=bearer(token), json=body)).status_code == 201
+    _, premium = await make_user(services, "premium")
+    for _ in range(6):
+        await submit(client, premium)
+
+
 async def test_policy_refuses_oversize_upload(client: QuartClient, alice: tuple[User, str]) -> None:
     """The store itself refuses a file larger than the policy's content-length-range."""
     policy = await (await client.post("/api/v1/uploads", headers=bearer(alice[1]))).get_json()

@@ -18,6 +18,7 @@ from werkzeug.routing import Map
 from annotator.worker import Annotator
 from app import users
 from app.jobs import Job, input_key, utcnow
+from app.ports.bus import Message
 from app.services import Services
 from tests.web.conftest import csrf_from
 from tests.web.sessions import Person, person
@@ -125,7 +126,7 @@ async def alice(app: Quart, services: Services) -> Owner:
         submitted_at=utcnow()))
     worker = Annotator(services)
     try:
-        await worker.handle(None, {"job_id": job_id})  # type: ignore[arg-type]
+        await worker.handle(Message("job-requests", "m", "{}", "r", 1), {"job_id": job_id})
     finally:
         worker.close()
     job = await services.jobs.get(job_id)

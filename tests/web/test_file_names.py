@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import urllib.parse
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from werkzeug.http import parse_options_header
 
 from annotator.worker import Annotator
 from app.jobs import display_file_name
+from app.ports.bus import Message
 from app.services import Services
 from tests.web.conftest import SMALL_VCF, bearer, post_form, upload
 from tests.web.sessions import Person, person
@@ -37,8 +39,12 @@ CONTROL_OR_BIDI = re.compile("[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u20
 
 
 @pytest.fixture(scope="module")
-async def alice(app: Quart, services: Services) -> Person:
-    return await person(app, services)
+async def alice(app: Quart, services: Services) -> AsyncIterator[Person]:
+    """One free user for the module, whose jobs stay pending by the dozen: their plan's
+    cap on unfinished jobs is lifted here (tests/web/test_api.py tests it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services.settings, "free_max_queued_jobs", 1000)
+        yield await person(app, services)
 
 
 async def browser_upload(alice: Person, name: str) -> str:
@@ -171,7 +177,8 @@ async def test_names_never_reach_a_command(
     try:
         for kind in ("script", "quotes", "traversal"):
             job = await (await api_job(alice, NAMES[kind])).get_json()
-            await worker.handle(None, {"job_id": job["job_id"]})  # type: ignore[arg-type]
+            request = Message("job-requests", "m", "{}", "r", 1)
+            await worker.handle(request, {"job_id": job["job_id"]})
             done = await services.jobs.get(job["job_id"])
             assert done is not None and done.status == "completed", done
     finally:

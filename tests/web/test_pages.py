@@ -128,6 +128,25 @@ async def test_upload_redirect_creates_job_and_lists_it(client: QuartClient, ser
     assert (await other.get(job_path)).status_code == 404
 
 
+async def test_upload_over_the_queued_jobs_cap_says_so_on_the_page(
+    client: QuartClient, services: Services
+) -> None:
+    """The store's redirect for a free user who has 5 unfinished jobs answers 429 with
+    the upload page saying why, and makes no job."""
+    user = await signed_up_user(client, services)
+    for _ in range(5):
+        assert await services.jobs.create(Job(
+            job_id=str(uuid.uuid4()), user_id=user.user_id, input_file_name="in.vcf",
+            input_bucket="b", input_key="k", input_size=1, submitted_at=utcnow()))
+    key = f"inputs/{user.user_id}/{uuid.uuid4()}~sixth.vcf"
+    await services.objects.put_bytes(services.settings.inputs_bucket, key, SMALL_VCF, "text/plain")
+    page = await client.get(f"/annotate/job?key={key}")
+    text = html_unescape(await page.get_data(as_text=True))
+    assert page.status_code == 429 and "Upload and annotate" in text
+    assert "You have 5 jobs waiting or running; your plan allows 5 at a time" in text
+    assert await services.jobs.count_for_user(user.user_id) == 5
+
+
 async def test_upload_options_ride_on_the_signed_redirect(client: QuartClient, services: Services) -> None:
     """The build and skip-bad-lines chosen on /annotate reach the job through the upload's redirect."""
     await signup(client)

@@ -11,6 +11,7 @@ from quart.testing import QuartClient
 
 from annotator.worker import Annotator
 from app.jobs import Job, input_key, utcnow
+from app.ports.bus import Message
 from app.services import Services
 from tests.web.test_pages import signed_up_user, signed_up_with_job, signup
 
@@ -41,7 +42,7 @@ async def completed_job(client: QuartClient, services: Services, annotator: Anno
               input_bucket=services.settings.inputs_bucket, input_key=key, input_size=len(VCF),
               submitted_at=utcnow())
     await services.jobs.create(job)
-    await annotator.handle(None, {"job_id": job_id})  # type: ignore[arg-type]
+    await annotator.handle(Message("job-requests", "m", "{}", "r", 1), {"job_id": job_id})
     done = await services.jobs.get(job_id)
     assert done is not None and done.status == "completed"
     return done

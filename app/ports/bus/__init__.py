@@ -8,6 +8,7 @@ from dataclasses import dataclass
 # The topology every backend provides (DESIGN.md, "Messages").
 TOPICS: dict[str, list[str]] = {
     "job-requests": ["job-requests"],
+    "job-requests-small": ["job-requests-small"],
     "job-results": ["job-results-notify", "job-results-archive"],
     "user-upgraded": ["user-upgraded"],
     "restore-complete": ["restore-complete"],

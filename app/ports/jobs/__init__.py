@@ -44,6 +44,11 @@ class JobStore(abc.ABC):
     async def count_for_user(self, user_id: str) -> int: ...
 
     @abc.abstractmethod
+    async def count_by_status(self, user_id: str, statuses: Iterable[Status]) -> dict[Status, int]:
+        """How many of the user's jobs are in each of ``statuses`` (0 for none): the
+        per-user caps on queued and running jobs."""
+
+    @abc.abstractmethod
     async def transition(
         self,
         job_id: str,

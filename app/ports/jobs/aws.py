@@ -175,6 +175,32 @@ class DynamoJobStore(JobStore):
                 return total
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    async def count_by_status(self, user_id: str, statuses: Iterable[Status]) -> dict[Status, int]:
+        """A filtered Query of the user index: it reads all the user's jobs (only their
+        status is returned), strongly consistent reads not being offered on a GSI, so a
+        job changed a moment ago may be counted as it was."""
+        wanted = list(statuses)
+        counts: dict[Status, int] = dict.fromkeys(wanted, 0)
+        if not wanted:
+            return counts
+        db = await self._db()
+        query = self._user_query(
+            user_id,
+            FilterExpression=f"#status IN ({', '.join(f':s{i}' for i in range(len(wanted)))})",
+            ProjectionExpression="#status",
+            ExpressionAttributeNames={"#status": "status"},
+        )
+        query["ExpressionAttributeValues"].update({f":s{i}": {"S": s} for i, s in enumerate(wanted)})
+        while True:
+            response = await db.query(**query)
+            for item in response.get("Items", []):
+                status = item["status"]["S"]
+                if status in counts:
+                    counts[status] += 1
+            if "LastEvaluatedKey" not in response:
+                return counts
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     async def transition(
         self,
         job_id: str,

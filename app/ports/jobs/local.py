@@ -72,6 +72,18 @@ class PostgresJobStore(JobStore):
         )
         return int(count)
 
+    async def count_by_status(self, user_id: str, statuses: Iterable[Status]) -> dict[Status, int]:
+        wanted = list(statuses)
+        counts: dict[Status, int] = dict.fromkeys(wanted, 0)
+        async with self.db.connection() as connection:
+            rows = await connection.raw_connection.fetch(
+                "SELECT status, count(*) FROM jobs WHERE user_id = $1 AND status = ANY($2::text[])"
+                " GROUP BY status",
+                uuid.UUID(user_id), wanted,
+            )
+        counts.update({row["status"]: int(row["count"]) for row in rows})
+        return counts
+
     async def transition(
         self,
         job_id: str,
