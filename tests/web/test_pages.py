@@ -191,6 +191,25 @@ async def test_job_list_pages_past_fifty(client: QuartClient, services: Services
     assert "Back to the newest jobs" in second
 
 
+@pytest.mark.parametrize("query", [
+    "before_at=2026-01-01T00:00:00%2B00:00&before_id=notauuid",
+    "before_at=garbage&before_id=9b2f4a3e-3d43-4f43-9d57-1b1f6b0b7a11",
+    "before_at=2026-01-01T00:00:00&before_id=9b2f4a3e-3d43-4f43-9d57-1b1f6b0b7a11",
+    "before_at=9999-12-31T23:59:59-23:59&before_id=9b2f4a3e-3d43-4f43-9d57-1b1f6b0b7a11",
+    "before_id=9b2f4a3e-3d43-4f43-9d57-1b1f6b0b7a11",
+    "before_at=2026-01-01T00:00:00%2B00:00&before_id=%FF%00",
+])
+async def test_job_list_with_a_bad_cursor_is_400(client: QuartClient, services: Services, query: str) -> None:
+    """An "Older jobs" link that GAS did not make (an id that is not a UUID, a time that
+    is not one, has no zone or overflows, half a cursor) is a 400 page that says what to
+    do, never a 500 from the job store's query."""
+    await signed_up_user(client, services)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = await client.get(f"/annotations?{query}", headers=headers)
+        assert response.status_code == 400
+        assert "Older jobs" in await response.get_data(as_text=True)
+
+
 async def test_server_error_page_has_no_traceback(
     client: QuartClient, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
