@@ -1,5 +1,5 @@
 """How request bodies are read: a small size limit everywhere but the object store's
-upload, and JSON that is not UTF-8 as the client's error."""
+upload, and JSON that is not UTF-8 or is nested too deep as the client's error."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ class Request(QuartRequest):
             if silent:
                 return None
             return self.on_json_loading_failed(error)
+        except RecursionError:
+            # The parser recurses per nesting level: a megabyte of "[" goes past
+            # Python's recursion limit, outside Quart's handling of bad JSON too.
+            if silent:
+                return None
+            raise BadRequest("The JSON body is nested too deeply: send at most a few "
+                             "hundred levels of arrays and objects.") from None
 
     def on_json_loading_failed(self, error: Exception) -> NoReturn:
         raise BadRequest("The request body is not valid JSON: send UTF-8 JSON with "
