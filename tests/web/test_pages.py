@@ -82,6 +82,20 @@ async def test_login_generic_error_and_next(client: QuartClient) -> None:
     assert evil.headers["Location"] == "/annotations"
 
 
+@pytest.mark.parametrize("target", ["http://[", "//[x", "/\\evil.example/x", "/\t/evil.example/x",
+                                    "/\n/evil.example/x"])
+async def test_login_next_that_leaves_the_site_or_does_not_parse(client: QuartClient, target: str) -> None:
+    """A ?next= that a browser would follow off the site (a backslash, a tab or newline
+    it drops) or that does not parse as a URL sends the person to their jobs after
+    logging in: never elsewhere, and never a 500 once the session has started."""
+    email, _ = await signup(client)
+    fresh = QuartClient(client.app)
+    token = csrf_from(await (await fresh.get("/login")).get_data(as_text=True))
+    response = await fresh.post("/login", query_string={"next": target},
+                                form={"email": email, "password": "password123", "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/annotations"
+
+
 async def test_forms_without_csrf_token_are_refused(client: QuartClient) -> None:
     """Every state-changing form needs the session's CSRF token."""
     await client.get("/signup")
