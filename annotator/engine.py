@@ -29,7 +29,9 @@ from annotator import __version__, render
 from annotator.annotate import Annotator, Batch
 from annotator.background import BackgroundWriter, read_ahead
 from annotator.builds import UCSC_HG19_CHRM_LENGTH, Detected, contig_attributes, detect
+from annotator.input_gas import InputGasKeys
 from annotator.liftover import LIFT_STATUS, Chain
+from annotator.limits import LimitExceeded, Limits
 from annotator.records import Records, Skipped, parse
 from annotator.reference import Reference, ReferenceMissing, installed_builds, load
 from annotator.render import Edits
@@ -171,6 +173,7 @@ def annotate_file(
     progress: Callable[[int], None] | None = None,
     upstream_window: int = 5000,
     skip_bad_lines: bool = False,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
     """Annotate `input_path` into `output_path`; returns the summary dict.
 
@@ -178,7 +181,9 @@ def annotate_file(
     ReferenceMissing when no reference is installed for the build to use.
     With `skip_bad_lines`, records that cannot be read (wrong column count,
     bad POS, empty CHROM/REF/ALT) are left out and counted, with their first
-    line numbers, in the log and the summary's ``skipped``.
+    line numbers, in the log and the summary's ``skipped``. With `limits`, an
+    input that crosses one raises LimitExceeded as soon as it does; the partial
+    output is removed, as on any failure.
     """
     input_path, output_path = Path(input_path), Path(output_path)
     reference_root = Path(reference_root)
@@ -194,11 +199,14 @@ def annotate_file(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with VcfReader(input_path) as reader:
-            summary = _run(reader, tmp, reference_root, build, upstream_window, progress, log, skip_bad_lines)
+        with VcfReader(input_path, limits) as reader:
+            summary = _run(
+                reader, tmp, reference_root, build, upstream_window, progress, log, skip_bad_lines,
+                reader.limits.records,
+            )
         if not direct:
             os.replace(tmp, output_path)
-    except VcfError as exc:
+    except (VcfError, LimitExceeded) as exc:
         log(f"FAILED: {exc}")
         _write_log(log_path, log)
         raise
@@ -254,6 +262,7 @@ def _run(
     progress: Callable[[int], None] | None,
     log: _Log,
     skip_bad: bool,
+    max_records: int | None,
 ) -> dict[str, Any]:
     header = reader.read_header()
     log(
@@ -276,18 +285,21 @@ def _run(
 
     n_tabs = len(header.columns) - 1
     sep = b"\t" if n_tabs >= 8 else b"\n"
-    reannotating = any(m.startswith(("##INFO=<ID=GAS_", "##GAS")) for m in header.meta)
+    input_gas = InputGasKeys()
     per_chrom: Counter[str] = Counter()
     unannotated: Counter[str] = Counter()
     skipped = Skipped()
     lift_failed: Counter[str] = Counter()
-    alleles = multiallelic = symbolic = lifted = records = 0
+    alleles = multiallelic = symbolic = lifted = records = longest_line = 0
     last_pct = -1
 
     with out_path.open("wb") as out_file:
         # Reading and splitting into fields (mostly numpy, which lets go of the
         # GIL) run a block ahead in a thread, while this one annotates.
-        parsed = (parse(first, block, n_tabs, skipped, skip_bad) for first, block in reader.blocks())
+        parsed = (
+            parse(first, input_gas.strip(block), n_tabs, skipped, skip_bad)
+            for first, block in reader.blocks()
+        )
         blocks = read_ahead(parsed)
         # The header waits for the first records: their CHROM names say how the
         # ##contig lines the output needs are spelled ("chr1" or "1").
@@ -299,7 +311,10 @@ def _run(
             for rec in itertools.chain([first_rec], blocks):
                 if rec is None:
                     continue
+                if max_records is not None and records + len(rec) > max_records:
+                    raise LimitExceeded("records", max_records, int(rec.line_no[max_records - records]))
                 records += len(rec)
+                longest_line = max(longest_line, int((rec.line_end - rec.starts).max()))
                 alleles += rec.alleles
                 multiallelic += rec.multiallelic
                 symbolic += rec.symbolic
@@ -307,7 +322,7 @@ def _run(
                 per_chrom.update(dict(zip(names, np.bincount(rec.chrom_code).tolist(), strict=False)))
                 looked = [contigs.lookup(name) for name in names]
                 cidx = np.array([idx for idx, _ in looked], np.int64)[rec.chrom_code]
-                edits = Edits(v3=v3, strip_gas=reannotating)
+                edits = Edits(v3=v3)
                 if chain is not None:
                     src = np.array([s for _, s in looked], np.int64)[rec.chrom_code]
                     cidx, lifted_here = _lift(chain, contigs, rec, src, cidx, plan, lift_failed, edits)
@@ -345,6 +360,7 @@ def _run(
         "lines_read": lines_read,
         "header_lines": header.line_count,
         "variant_count": records,
+        "longest_line": longest_line,
         "allele_count": alleles,
         "multiallelic": multiallelic,
         "symbolic": symbolic,
@@ -373,6 +389,7 @@ def _run(
         },
         "skip_bad_lines": skip_bad,
         "skipped": skipped.as_dict(),
+        "input_gas_values_dropped": input_gas.summary(),
     }
     if chain is not None:
         summary["liftover"] = {"lifted": lifted, "failed": dict(lift_failed)}
@@ -391,6 +408,8 @@ def _run(
         )
         for reason, n in lift_failed.items():
             log(f"  not lifted: {n:,} x {reason} (kept, flagged GAS_UNLIFTED, not annotated)")
+    if input_gas.records:
+        log(f"NOTE: {input_gas.note()}")
     for contig, n in unannotated.items():
         log(f"no {ref.build} reference data for contig {contig!r}: {n:,} variants kept unannotated")
     log(f"annotated {stats.variants:,} variants on {ref.build}")

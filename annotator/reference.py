@@ -45,11 +45,19 @@ class ReferenceMissing(Exception):
     """No usable index for a build; the message tells the operator what to run."""
 
     def __init__(self, reference_root: Path, build: str, why: str = "is not installed"):
+        self.reference_root = reference_root
         self.build = build
+        self.why = why
         super().__init__(
             f"The {build} reference {why} under {reference_root}: "
             f"run `gas reference install --build {build}`."
         )
+
+    def __reduce__(self) -> tuple[type[ReferenceMissing], tuple[Path, str, str]]:
+        # Raised in an engine process. Unpickled from its message alone, it failed in
+        # the pool's result thread, which then took the pool for broken (every job
+        # in hand ended "storage or messaging kept failing").
+        return (ReferenceMissing, (self.reference_root, self.build, self.why))
 
 
 def manifest_digest(reference_root: Path) -> str:

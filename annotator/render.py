@@ -6,8 +6,8 @@ does for an empty ID to be filled, splits the whole block there in one call,
 and joins the pieces with each row's text in between. The block's own bytes are copied through untouched, so
 sample columns cost nothing however many there are.
 
-Files that need other columns rewritten (lift-over, VCF v3.3 QUAL/FILTER,
-re-annotation of an annotated file) take the slow path: one line at a time.
+Files that need other columns rewritten (lift-over, VCF v3.3 QUAL/FILTER)
+take the slow path: one line at a time.
 """
 
 from __future__ import annotations
@@ -29,14 +29,13 @@ class Edits:
     """Per-row changes beyond the INFO text, for the slow path."""
 
     v3: bool = False  # v3.3: QUAL -1 means missing, FILTER 0 means PASS
-    strip_gas: bool = False  # drop GAS_ keys already in INFO
     chrom: dict[int, bytes] = field(default_factory=dict)  # lifted rows: new CHROM and POS
     pos: dict[int, bytes] = field(default_factory=dict)
     info: dict[int, bytes] = field(default_factory=dict)  # more INFO entries (GAS_ORIG, GAS_UNLIFTED)
 
     @property
     def needed(self) -> bool:
-        return self.v3 or self.strip_gas or bool(self.chrom or self.info)
+        return self.v3 or bool(self.chrom or self.info)
 
 
 def fast(rec: Records, ann: Annotation, drop_dot: Bool) -> bytes:
@@ -93,7 +92,7 @@ def slow(rec: Records, ann: Annotation, edits: Edits) -> bytes:
             f[6] = b"PASS" if f[6] == b"0" else f[6]
         if i in rsids and f[2] in (b".", b""):
             f[2] = rsids[i]
-        info = strip_gas(f[7]) if edits.strip_gas else f[7]
+        info = f[7]
         text = texts[i]
         if i in edits.info:
             text = text + b";" + edits.info[i] if text else edits.info[i]
@@ -103,7 +102,3 @@ def slow(rec: Records, ann: Annotation, edits: Edits) -> bytes:
         lines.append(b"\t".join(f))
     return b"\n".join(lines) + b"\n"
 
-
-def strip_gas(info: bytes) -> bytes:
-    """Drop GAS_ keys from an already annotated file, so re-annotation replaces them."""
-    return b";".join(x for x in info.split(b";") if not x.startswith(b"GAS_")) or b"."

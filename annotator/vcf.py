@@ -6,17 +6,26 @@ bytes throughout and carried through unchanged; header lines are decoded with
 ``surrogateescape``), VCF v3.3 to v4.3 headers, any number of samples.
 Rejected with a line number: empty files, other compressed or binary formats,
 data before the ``#CHROM`` line, wrong column counts.
+
+Reading is linear in the input: a line is searched for its end once per byte
+and joined once, however long it is; the limits of a job's plan (`Limits`)
+are checked as the bytes arrive, so a bomb stops as soon as it crosses one.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+import numpy as np
+
+from annotator.limits import LimitExceeded, Limits
 
 FIXED_COLUMNS = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
 
@@ -90,8 +99,12 @@ class VcfReader:
     normalised to LF as the bytes arrive, so every later step sees one form.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, limits: Limits | None = None):
         self.path = Path(path)
+        self.limits = limits or Limits()
+        self.decompressed = 0  # bytes the file has expanded to so far
+        self._deadline = None if self.limits.seconds is None else time.monotonic() + self.limits.seconds
+        self._header_bytes = 0
         self.size = self.path.stat().st_size
         self._raw = self.path.open("rb")
         self._counter = _CountingReader(self._raw)
@@ -135,6 +148,12 @@ class VcfReader:
 
     def _read(self, size: int) -> bytes:
         """Up to `size` more bytes with CRLF and lone CR turned into LF ("" at the end)."""
+        limits = self.limits
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise LimitExceeded("seconds", limits.seconds or 0, 0)
+        if limits.decompressed_bytes is not None:
+            # One byte past the limit is enough to know it is crossed: never inflate more.
+            size = max(1, min(size, limits.decompressed_bytes - self.decompressed + 1))
         try:
             data = self._binary.read(size)
             if data.endswith(b"\r"):
@@ -142,6 +161,9 @@ class VcfReader:
         except (OSError, EOFError, zlib.error) as exc:
             at = self.line_no + 1 + self._buf.count(b"\n", self._pos)
             raise VcfError(at, f"the gzip data is corrupt or truncated ({exc})") from None
+        self.decompressed += len(data)
+        if limits.decompressed_bytes is not None and self.decompressed > limits.decompressed_bytes:
+            raise LimitExceeded("decompressed_bytes", limits.decompressed_bytes, 0)
         if self._at_start and data:
             self._at_start = False
             data = data.removeprefix(b"\xef\xbb\xbf")
@@ -150,23 +172,40 @@ class VcfReader:
         return data
 
     def _header_line(self) -> bytes | None:
+        """The next line, without its LF. Each buffer is searched once and a long
+        line's pieces are joined once: re-joining the buffer on every read made a
+        150 MiB line take minutes."""
+        limits = self.limits
+        if limits.header_lines is not None and self.line_no >= limits.header_lines:
+            raise LimitExceeded("header_lines", limits.header_lines, self.line_no + 1)
+        pieces: list[bytes] = []
+        length = 0  # of the line so far, in `pieces`
         while True:
             nl = self._buf.find(b"\n", self._pos)
+            end = len(self._buf) if nl < 0 else nl
+            length += end - self._pos
+            self._check_header_line(length)
             if nl >= 0:
-                line = self._buf[self._pos : nl]
+                pieces.append(self._buf[self._pos : nl])
                 self._pos = nl + 1
+                self._header_bytes += length + 1
                 self.line_no += 1
-                return line
-            more = self._read(1 << 16)
-            if not more:
-                if self._pos >= len(self._buf):
+                return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            if self._pos < len(self._buf):
+                pieces.append(self._buf[self._pos :])
+            self._buf, self._pos = self._read(1 << 16), 0
+            if not self._buf:
+                if not pieces:
                     return None
-                line = self._buf[self._pos :]
-                self._buf, self._pos = b"", 0
                 self.line_no += 1
-                return line
-            self._buf = self._buf[self._pos :] + more
-            self._pos = 0
+                return b"".join(pieces)
+
+    def _check_header_line(self, length: int) -> None:
+        limits = self.limits
+        if limits.line_bytes is not None and length > limits.line_bytes:
+            raise LimitExceeded("line_bytes", limits.line_bytes, self.line_no + 1)
+        if limits.header_bytes is not None and self._header_bytes + length > limits.header_bytes:
+            raise LimitExceeded("header_bytes", limits.header_bytes, self.line_no + 1)
 
     def read_header(self) -> Header:
         meta: list[str] = []
@@ -215,28 +254,51 @@ class VcfReader:
 
         A block holds whole lines, each ending in "\\n" (one is added to a
         last line that lacks it); blank lines are included (the caller decides).
+        A line longer than `size` makes its block longer; its pieces are joined once.
         """
-        rest = self._buf[self._pos :]
+        rest = self._buf[self._pos :]  # after the last LF read: lines not yet handed out
         self._buf, self._pos = b"", 0
+        pieces: list[bytes] = []  # more of rest's last line, read since (no LF in them)
+        carried = 0  # bytes of that line so far
         while True:
             data = self._read(size)
             if not data:
-                if not rest:
+                block = b"".join((rest, *pieces))
+                if not block:
                     return
-                block, rest = rest if rest.endswith(b"\n") else rest + b"\n", b""
+                if not block.endswith(b"\n"):
+                    block += b"\n"
+                rest, pieces = b"", []
             else:
-                chunk = rest + data if rest else data
-                cut = chunk.rfind(b"\n") + 1
+                cut = data.rfind(b"\n") + 1
                 if cut == 0:  # one line longer than `size`: keep reading
-                    rest = chunk
+                    if not pieces:
+                        carried = len(rest) - rest.rfind(b"\n") - 1
+                    pieces.append(data)
+                    carried += len(data)
+                    limit = self.limits.line_bytes
+                    if limit is not None and carried > limit:
+                        raise LimitExceeded("line_bytes", limit, self.line_no + 1 + rest.count(b"\n"))
                     continue
-                block, rest = chunk[:cut], chunk[cut:]
-            if b"\x00" in block:
-                at = self.line_no + 1 + block.count(b"\n", 0, block.index(b"\x00"))
-                raise VcfError(at, "binary data (NUL bytes): this is not a text VCF")
+                block = b"".join((rest, *pieces, data[:cut])) if rest or pieces else data[:cut]
+                rest, pieces = data[cut:], []
+            self._check_block(block)
             first = self.line_no + 1
             self.line_no += block.count(b"\n")
             yield first, block
+
+    def _check_block(self, block: bytes) -> None:
+        """No NUL bytes, and no line over the line limit (only a block longer than
+        the limit can hold one: the usual block is not searched)."""
+        if b"\x00" in block:
+            at = self.line_no + 1 + block.count(b"\n", 0, block.index(b"\x00"))
+            raise VcfError(at, "binary data (NUL bytes): this is not a text VCF")
+        limit = self.limits.line_bytes
+        if limit is not None and len(block) > limit:
+            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n"))
+            over = np.flatnonzero(np.diff(ends, prepend=-1) - 1 > limit)
+            if len(over):
+                raise LimitExceeded("line_bytes", limit, self.line_no + 1 + int(over[0]))
 
 
 def _preview(line: str) -> str:

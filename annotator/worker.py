@@ -20,9 +20,13 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from annotator import engine
-from annotator.reference import ReferenceMissing
+from annotator.limits import LimitExceeded, Limits
+from annotator.reference import ReferenceMissing, installed_builds
 from app import processes, users, variant_table
+from app.config import Settings
 from app.consumer import PoisonMessage, consume
 from app.disk_full import is_disk_full
 from app.jobs import (
@@ -43,14 +47,91 @@ from app.services import Services
 log = logging.getLogger(__name__)
 
 
-# The files a run writes in its work directory.
-OUTPUT, LOG, SUMMARY, PROGRESS, TABLE = (
-    "output.vcf", "log.txt", "summary.json", "progress", "variants.arrow",
+# The files a run writes in its work directory; ENGINE holds the pid of the engine
+# process running it, written as it starts.
+OUTPUT, LOG, SUMMARY, PROGRESS, TABLE, ENGINE = (
+    "output.vcf", "log.txt", "summary.json", "progress", "variants.arrow", "engine.pid",
 )
+# The engine stops itself at its wall time (checked per block it reads). What it
+# cannot check (the results table, a stuck read) is stopped this long after: its
+# process is killed.
+WALL_TIME_GRACE_SECONDS = 30.0
+
+
+def limits_for(settings: Settings, premium: bool) -> Limits:
+    """What the engine may read of one input of this plan."""
+    plan = "premium" if premium else "free"
+
+    def setting(name: str) -> Any:
+        return getattr(settings, f"{plan}_max_{name}")
+
+    return Limits(
+        decompressed_bytes=setting("decompressed_bytes"),
+        records=setting("records"),
+        line_bytes=setting("line_bytes"),
+        header_bytes=setting("header_bytes"),
+        header_lines=setting("header_lines"),
+        seconds=setting("job_seconds"),
+    )
+
+
+# Per limit: what the file did, what a plan allows, and what else would help.
+_OVER_LIMIT = {
+    "decompressed_bytes": (
+        "This file expands to more than {value} bytes of VCF", "up to {value} bytes (uncompressed)",
+        "split the file",
+    ),
+    "records": (
+        "This file has more than {value} variants", "up to {value} variants per file", "split the file",
+    ),
+    "line_bytes": (
+        "Line {line} is longer than {value} bytes", "lines of up to {value} bytes",
+        "split its samples over several files",
+    ),
+    "header_bytes": (
+        "The header (the lines up to #CHROM) is longer than {value} bytes at line {line}",
+        "headers of up to {value} bytes", "remove the header lines it does not need",
+    ),
+    "header_lines": (
+        "The header (the lines up to #CHROM) has more than {value} lines", "headers of up to {value} lines",
+        "remove the header lines it does not need",
+    ),
+    "seconds": (
+        "Annotating this file took longer than {value}", "for up to {value} per job", "split the file",
+    ),
+}
+
+
+def limit_message(exc: LimitExceeded, premium: bool) -> str:
+    """The reason a person reads when their file crossed a limit of their plan."""
+    crossed, allowed, remedy = _OVER_LIMIT[exc.limit]
+    value = _duration(exc.value) if exc.limit == "seconds" else f"{exc.value:,}"
+    facts = {"value": value, "line": f"{exc.line:,}"}
+    who, fix = ("Premium accounts", remedy.capitalize()) if premium else (
+        "free accounts", f"Upgrade to Premium or {remedy}")
+    return f"{crossed.format(**facts)}; {who} may annotate {allowed.format(**facts)}. {fix}."
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.3g} {unit}s"
+    return f"{seconds:,.3g} second{'' if seconds == 1 else 's'}"
+
+
+class TableFailed(Exception):
+    """The results table could not be built from the annotated file: permanent."""
+
+
+def engine_started(work: Path) -> None:
+    """Said by the engine process as it starts a job: the wall-time backstop counts
+    from here (not from when the job queued for a process), and kills this pid."""
+    (work / ENGINE).write_text(str(os.getpid()))
 
 
 def run_engine(
-    source: str, work_dir: str, reference_root: str, build: str, skip_bad_lines: bool = False
+    source: str, work_dir: str, reference_root: str, build: str, skip_bad_lines: bool = False,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
     """Runs in a worker process: annotate, then build the results viewer's table.
 
@@ -58,6 +139,7 @@ def run_engine(
     paths has to cross the process boundary.
     """
     work = Path(work_dir)
+    engine_started(work)
 
     def progress(percent: int) -> None:
         (work / PROGRESS).write_text(str(int(percent)))
@@ -65,9 +147,26 @@ def run_engine(
     summary = engine.annotate_file(
         Path(source), work / OUTPUT, reference_root=Path(reference_root), build=build,
         log_path=work / LOG, summary_path=work / SUMMARY, progress=progress, skip_bad_lines=skip_bad_lines,
+        limits=limits,
     )
-    variant_table.build(work / OUTPUT, work / TABLE)
+    try:
+        variant_table.build(work / OUTPUT, work / TABLE, summary.get("longest_line", 0))
+    except OSError:
+        raise  # the scratch disk's: a full disk is told apart by the worker
+    except (pa.ArrowException, ValueError) as exc:  # ArrowInvalid is both
+        raise TableFailed(f"{exc.__class__.__name__}: {exc}") from None
     return summary
+
+
+def reference_problem(settings: Settings) -> str | None:
+    """Why an annotator on these settings could annotate nothing, for the operator; None if it can."""
+    if installed_builds(settings.reference_path):
+        return None
+    build = engine.DEFAULT_BUILD if settings.default_build == "auto" else settings.default_build
+    return (
+        f"the {build} reference is not installed: run `gas reference install` "
+        f"(GAS_REFERENCE_DIR is {settings.reference_path})"
+    )
 
 
 def _engine_process(server_pid: int) -> None:
@@ -167,11 +266,13 @@ class Annotator:
         settings = self.services.settings
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
         owner = await users.get(self.services.db, job.user_id)
+        premium = owner is not None and owner.premium
+        limits = limits_for(settings, premium)
         try:
             info = await self.services.objects.head(job.input_bucket, job.input_key)
         except ObjectNotFound:
             raise JobFailed("The uploaded file is no longer in storage. Please upload it again.") from None
-        if (owner is None or not owner.premium) and info.size > settings.free_max_input_bytes:
+        if not premium and info.size > settings.free_max_input_bytes:
             raise JobFailed(
                 f"The file is {info.size:,} bytes; free accounts can annotate files up to "
                 f"{settings.free_max_input_bytes:,} bytes. Upgrade to Premium for larger files."
@@ -184,30 +285,62 @@ class Annotator:
             await self.services.objects.get_file(job.input_bucket, job.input_key, source)
             log.info("annotating %s bytes", info.size, extra=ctx)
             watcher = asyncio.create_task(self._watch_progress(job, work / PROGRESS))
+            pool = self.executor
+            running: asyncio.Future[dict[str, Any]] | None = None
+            backstop: asyncio.Task[bool] | None = None
             try:
-                summary = await asyncio.get_running_loop().run_in_executor(
-                    self.executor, run_engine, str(source), str(work), str(settings.reference_path),
-                    job.build or settings.default_build, job.skip_bad_lines,
+                # Inside the try: a pool already known to be broken refuses the job here.
+                running = asyncio.get_running_loop().run_in_executor(
+                    pool, run_engine, str(source), str(work), str(settings.reference_path),
+                    job.build or settings.default_build, job.skip_bad_lines, limits,
                 )
+                backstop = asyncio.create_task(self._stop_overdue(running, work, limits.seconds, ctx))
+                summary = await running
             except BrokenProcessPool:
-                # An engine process died (killed, out of memory): start a new pool and
-                # let the message be retried; the job is picked up again as running.
+                # An engine process died (killed, out of memory, or past its wall time):
+                # start a new pool (once, however many jobs it had in hand).
                 log.error("annotation process died; restarting the pool", extra=ctx)
-                self.executor.shutdown(wait=False, cancel_futures=True)
-                self.executor = make_executor(settings.annotator_processes)
-                raise
+                if self.executor is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self.executor = make_executor(settings.annotator_processes)
+                if backstop is not None and backstop.done() and backstop.result():
+                    overdue = LimitExceeded("seconds", limits.seconds or 0)
+                    raise JobFailed(limit_message(overdue, premium)) from None
+                raise  # retried: the job is picked up again as running
+            except LimitExceeded as exc:
+                raise JobFailed(limit_message(exc, premium)) from exc
             except engine.VcfError as exc:
                 raise JobFailed(f"This file is not a VCF GAS can read: {exc}") from exc
             except ReferenceMissing as exc:
-                log.error("reference data missing: %s", exc, extra=ctx)
+                log.error("the %s reference %s: run `gas reference install --build %s` (under %s)",
+                          exc.build, exc.why, exc.build, exc.reference_root, extra=ctx)
                 raise JobFailed(
-                    "The reference data for this genome build is not installed on the server; "
+                    f"The {exc.build} reference {exc.why} on this server; the operator has been told."
+                ) from exc
+            except TableFailed as exc:
+                log.error("results table failed: %s", exc, extra=ctx)
+                raise JobFailed(
+                    "GAS annotated this file but could not build its results table "
+                    f"({str(exc)[:300]}); the operator has been told."
+                ) from exc
+            except (OSError, MemoryError):
+                raise  # the machine's, not the file's: retried
+            except Exception as exc:
+                if running is None:
+                    raise  # the pool refused the job (shutting down): not the file's doing
+                # Anything else is the engine failing on this file, and would fail again.
+                log.exception("the engine failed", extra=ctx)
+                raise JobFailed(
+                    f"GAS failed on this file with an internal error ({exc.__class__.__name__}); "
                     "the operator has been told."
                 ) from exc
             finally:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+                for task in (watcher, backstop):
+                    if task is None:
+                        continue
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             stem = safe_file_name(job.input_file_name)
             for suffix in (".gz", ".bgz", ".vcf"):
                 stem = stem.removesuffix(suffix)
@@ -242,6 +375,30 @@ class Annotator:
         if done:
             log.info("job completed", extra=ctx)
             await self._finished(job, COMPLETED)
+
+    async def _stop_overdue(
+        self, running: asyncio.Future[Any], work: Path, seconds: float | None, ctx: dict[str, str]
+    ) -> bool:
+        """Kill the engine process of a job still running `seconds` (plus a grace)
+        after it started; whether it did. The job cannot stop itself there."""
+        if seconds is None:
+            return False
+        loop = asyncio.get_running_loop()
+        began: float | None = None  # None while the job waits for a process of the pool
+        while True:
+            await asyncio.sleep(0.2)
+            if began is None:
+                began = loop.time() if (work / ENGINE).exists() else None
+            elif loop.time() - began > seconds + WALL_TIME_GRACE_SECONDS:
+                break
+        if running.done():
+            return False
+        pid = int((work / ENGINE).read_text())
+        log.error("the engine (pid %s) is past the job's wall time of %s s: killing it", pid, seconds,
+                  extra=ctx)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return True
 
     async def _fail(self, job: Job, reason: str) -> None:
         log.warning("job failed: %s", reason, extra={"job_id": job.job_id, "user_id": job.user_id})

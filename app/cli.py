@@ -44,6 +44,15 @@ def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> No
     uvloop.run(run())
 
 
+def _require_reference(settings: Settings) -> None:
+    """An annotator without reference data would fail every job: refuse to start."""
+    from annotator.worker import reference_problem
+
+    problem = reference_problem(settings)
+    if problem:
+        raise click.ClickException(problem)
+
+
 @click.group()
 def main() -> None:
     """GAS, the Genomics Annotation Service."""
@@ -72,6 +81,8 @@ def serve(host: str | None, port: int | None, roles: str | None) -> None:
         base = Settings()
         overrides["public_url"] = f"http://{host or base.host}:{port or base.port}"
     settings = _settings(**overrides)
+    if "annotator" in chosen:
+        _require_reference(settings)
     from app.serve import run_roles
 
     _run_until_signalled(lambda stop: run_roles(settings, stop, chosen, web=True))
@@ -81,6 +92,7 @@ def serve(host: str | None, port: int | None, roles: str | None) -> None:
 def annotator() -> None:
     """Run the annotator role alone."""
     settings = _settings()
+    _require_reference(settings)
     from app.serve import run_roles
 
     _run_until_signalled(lambda stop: run_roles(settings, stop, ["annotator"]))

@@ -49,7 +49,42 @@ class Settings(BaseSettings):
 
     free_max_input_bytes: int = 153_600
     max_input_bytes: int = 5 * 1024**3
+    # What the annotator reads of one input, per plan, enforced while it streams: a
+    # small upload can be a bomb (145 KB of gzip held 3M records; 153 KB, a 150 MiB
+    # header line). Free limits are a small multiple of the 150 KB upload; Premium
+    # ones are large but finite, so no file can hold an annotator for ever.
+    # Inflated bytes. Free: 10x the upload, more than gzip makes of real VCF text
+    # (4-8x). Premium: ~13x the 5 GiB upload, as far as a scratch disk that holds
+    # the output (as large, uncompressed) should go.
+    free_max_decompressed_bytes: int = Field(default=1_536_000, ge=1)
+    premium_max_decompressed_bytes: int = Field(default=64 * 1024**3, ge=1)
+    # Records. Free: what 1,536,000 bytes of the shortest real records (~30 bytes)
+    # hold. Premium: above the ~85M sites of 1000 Genomes phase 3 (a 5M-variant job
+    # takes ~35 s here: 100M, ~12 min).
+    free_max_records: int = Field(default=50_000, ge=1)
+    premium_max_records: int = Field(default=100_000_000, ge=1)
+    # One line, in bytes. 1000 Genomes lines (2,504 samples) are ~20-80 KB. Free:
+    # 3x the widest. Premium: room for ~500,000 samples with a few FORMAT fields.
+    free_max_line_bytes: int = Field(default=256 * 1024, ge=1)
+    premium_max_line_bytes: int = Field(default=32 * 1024**2, ge=1)
+    # The header (meta lines and #CHROM). A GRCh38 analysis-set header (~3,400
+    # ##contig lines) is ~200 KB, a #CHROM line of 2,504 samples ~20 KB. Free:
+    # 5x that. Premium: a #CHROM line of 500,000 sample names is ~5 MB.
+    free_max_header_bytes: int = Field(default=1024**2, ge=1)
+    premium_max_header_bytes: int = Field(default=64 * 1024**2, ge=1)
+    # Header lines: 3x and 30x the GRCh38 analysis set's ~3,400 contigs; every
+    # line is kept in memory until the output's header is written.
+    free_max_header_lines: int = Field(default=10_000, ge=1)
+    premium_max_header_lines: int = Field(default=100_000, ge=1)
+    # Wall time of the engine on one job. Free: 50,000 records take under a second
+    # here, so 60 s is room for a machine 50x busier. Premium: 100M records (~12 min)
+    # or 64 GiB of wide genotype lines, with room for a busy machine.
+    free_max_job_seconds: float = Field(default=60, gt=0)
+    premium_max_job_seconds: float = Field(default=2 * 3600, gt=0)
     upload_expiry_seconds: int = 3600
+    # Local store: an upload that has not become a job this long after its policy's
+    # lifetime is deleted (on S3 a lifecycle rule does it, a day after the upload).
+    upload_sweep_margin_seconds: int = Field(default=3600, ge=0)
     download_expiry_seconds: int = 300
 
     reference_dir: Path | None = None

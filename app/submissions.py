@@ -102,6 +102,7 @@ async def submit(
         build=build if build and build != "auto" else None,
         skip_bad_lines=skip_bad_lines,
     )
+    await services.objects.claim(bucket, key)  # kept: unclaimed uploads expire
     if not await services.jobs.create(job):
         again = await services.jobs.get(job_id)
         assert again is not None

@@ -61,36 +61,51 @@ def chrom_order(chrom: str) -> int:
     return _CHROM_ORDER.get(bare, 100)
 
 
-def _header(vcf: Path) -> tuple[int, list[str]]:
-    """How many lines the header takes, and the names of the columns."""
+# The columns read: CHROM, POS, ID, REF, ALT and INFO.
+_READ = (0, 1, 2, 3, 4, 7)
+# A CSV block must hold a whole line; an annotated line is its input line plus
+# GAS's INFO text, which is far below this.
+_BLOCK_MARGIN = 1 << 24
+
+
+def _header(vcf: Path) -> tuple[int, int]:
+    """Where the records start (a byte offset), and how many columns they have."""
     with vcf.open("rb") as lines:
-        count = 0
+        offset = 0
         for line in lines:
-            count += 1
+            offset += len(line)
             if line.startswith(b"#CHROM"):
-                names = line.rstrip(b"\r\n").decode("utf-8", "replace").split("\t")
-                # Sample names may repeat; only the first eight columns are read anyway.
-                return count, [f"c{i}" for i in range(len(names))]
+                return offset, line.count(b"\t") + 1
             if not line.startswith(b"##"):
                 break
     raise ValueError(f"{vcf}: no #CHROM header line")
 
 
-def _info_value(info: pa.Array, key: str) -> pa.Array:
-    found = pc.extract_regex(info, rf"(?:^|;){key}=(?P<v>[^;]*)")
+def _info_value(info: pa.Array, key: str, value: str = "[^;]*") -> pa.Array:
+    """`key`'s value in each INFO text; null where it is missing or is not `value`."""
+    found = pc.extract_regex(info, rf"(?:^|;){key}=(?P<v>{value})(?:;|$)")
     return pc.struct_field(found, "v")
+
+
+def _text(column: pa.Array) -> pa.Array:
+    """VCF bytes as text: UTF-8 as it is, other bytes as U+FFFD. Only the table's
+    copy is decoded so; the annotated VCF keeps the bytes it was given."""
+    try:
+        return pc.cast(column, pa.string())
+    except pa.ArrowInvalid:
+        return pa.array([b.decode("utf-8", "replace") for b in column.to_pylist()], pa.string())
 
 
 def _convert(batch: pa.RecordBatch, first_row: int) -> pa.RecordBatch:
     """Eight VCF columns in, the viewer's columns out: all vectorised."""
-    chrom, pos, ident, ref, alt, info = (batch.column(i) for i in (0, 1, 2, 3, 4, 7))
-    info = pc.fill_null(info, "")
+    chrom, ident, ref, alt, info = (_text(batch.column(i)) for i in (0, 2, 3, 4, 5))
+    pos = batch.column(1)
     uniques = pc.unique(chrom)
     orders = pa.array([chrom_order(c) for c in uniques.to_pylist()], pa.int32())
     rsid = _info_value(info, "GAS_RSID")
     has_rsid = pc.fill_null(pc.match_substring(rsid, "rs"), False)
     ident = pc.if_else(pc.equal(ident, "."), pc.fill_null(rsid, ""), ident)
-    distance = _info_value(info, "GAS_DIST")
+    distance = _info_value(info, "GAS_DIST", "-?[0-9]{1,18}")
     columns = [
         pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)),
         chrom,
@@ -110,21 +125,35 @@ def _convert(batch: pa.RecordBatch, first_row: int) -> pa.RecordBatch:
     return pa.record_batch(columns, schema=SCHEMA)
 
 
-def build(vcf: Path, out: Path) -> int:
-    """Write the table for an annotated VCF, streaming; the number of rows."""
-    skip, names = _header(vcf)
+def build(vcf: Path, out: Path, longest_line: int = 0) -> int:
+    """Write the table for an annotated VCF, streaming; the number of rows.
+
+    `longest_line`: the longest input line in bytes (the engine's summary says).
+    """
+    start, width = _header(vcf)
+    if start == vcf.stat().st_size:  # no records: the CSV reader wants at least one line
+        with pa.OSFile(str(out), "wb") as sink, ipc.new_file(sink, SCHEMA):
+            return 0
+    # Sample names may repeat; columns are named by their place instead.
+    names = [f"c{i}" for i in range(width)]
+    read = [names[i] for i in _READ]
+    source = pa.OSFile(str(vcf))
+    # Read past the header rather than skipped by the CSV reader: a header line
+    # longer than its block was an error.
+    source.seek(start)
     reader = pacsv.open_csv(
-        vcf,
-        read_options=pacsv.ReadOptions(skip_rows=skip, column_names=names, block_size=1 << 24),
+        source,
+        read_options=pacsv.ReadOptions(column_names=names, block_size=longest_line + _BLOCK_MARGIN),
         parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False),
         convert_options=pacsv.ConvertOptions(
-            include_columns=names[:8],
-            column_types={n: (pa.int64() if i == 1 else pa.string()) for i, n in enumerate(names[:8])},
+            include_columns=read,
+            # Bytes, decoded per batch (_text): VCF text need not be UTF-8.
+            column_types={n: (pa.int64() if n == "c1" else pa.binary()) for n in read},
             strings_can_be_null=False, quoted_strings_can_be_null=False,
         ),
     )
     total = 0
-    with pa.OSFile(str(out), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
+    with source, pa.OSFile(str(out), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
         for batch in reader:
             if batch.num_rows:
                 writer.write_batch(_convert(batch, total))

@@ -11,6 +11,7 @@ while the archive is in flight always ends hot.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
@@ -21,7 +22,7 @@ from app import users
 from app.jobs import COMPLETED, Job, utcnow
 from app.ports.bus import Message
 from app.services import MAX_QUEUE_DELAY_SECONDS, Services
-from daemons import job_in, move, serve, stuck
+from daemons import job_in, move, serve, stuck, unclaimed_uploads
 from daemons.restore import request_restore
 from daemons.thaw import bring_back
 
@@ -118,4 +119,6 @@ async def give_up(services: Services, message: Message, body: dict[str, Any], ex
 
 
 async def run(services: Services) -> None:
-    await serve(services, QUEUE, handle, give_up)
+    async with asyncio.TaskGroup() as group:
+        group.create_task(serve(services, QUEUE, handle, give_up))
+        group.create_task(unclaimed_uploads.run(services))

@@ -67,3 +67,13 @@ def test_queues_list_and_redrive(database_url: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["queues", "redrive", "nope"],
                                 env={"GAS_DATABASE_URL": database_url, "GAS_DATA_DIR": str(tmp_path)})
     assert result.exit_code != 0 and "job-requests" in result.output
+
+
+def test_annotator_roles_refuse_to_start_without_a_reference(tmp_path: Path) -> None:
+    """`gas annotator` and `gas serve` (which runs the annotator) exit non-zero at once
+    naming what to run, instead of starting and failing every job."""
+    env = {"GAS_DATA_DIR": str(tmp_path), "GAS_REFERENCE_DIR": str(tmp_path / "no-reference")}
+    for args in (["annotator"], ["serve", "--port", "1"]):
+        result = CliRunner().invoke(main, args, env=env)
+        assert result.exit_code == 1, result.output
+        assert "the GRCh37 reference is not installed: run `gas reference install`" in result.stderr

@@ -125,3 +125,42 @@ def test_empty_result_builds_an_empty_table(tmp_path: Path) -> None:
     assert variant_table.build(tmp_path / "e.vcf", tmp_path / "e.arrow") == 0
     page = variant_table.page(variant_table.open_table(tmp_path / "e.arrow"), Query())
     assert page.total == 0 and page.pages == 1
+
+
+HEADER = b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+
+
+def _rows(tmp_path: Path, body: bytes, header: bytes = HEADER, longest_line: int = 0) -> list[dict]:
+    (tmp_path / "t.vcf").write_bytes(header + body)
+    variant_table.build(tmp_path / "t.vcf", tmp_path / "t.arrow", longest_line)
+    return variant_table.page(variant_table.open_table(tmp_path / "t.arrow"), Query()).rows
+
+
+def test_non_numeric_distance_is_null(tmp_path: Path) -> None:
+    """A GAS_DIST that is not a number (an input's own, say) leaves the distance
+    empty instead of failing the whole table (ArrowInvalid, retried as if storage failed)."""
+    rows = _rows(tmp_path, b"1\t5\t.\tA\tG\t.\t.\tGAS_NEAREST=FOO;GAS_DIST=abc\tGT\t0/1\n"
+                           b"1\t6\t.\tA\tG\t.\t.\tGAS_NEAREST=FOO;GAS_DIST=-12\tGT\t0/1\n")
+    assert [r["distance"] for r in rows] == [None, -12]
+    assert rows[0]["nearest"] == "FOO"
+
+
+def test_bytes_that_are_not_utf8_are_replaced_in_the_table_only(tmp_path: Path) -> None:
+    """The engine accepts any bytes in a record: the table shows them as U+FFFD in
+    every text column (it failed on the first such byte), UTF-8 text as it is."""
+    got = _rows(tmp_path, b"chr\xff1\t5\trs\xfe1\tA\tG\t.\t.\tGAS_GENE=B\xe9RCA1;GAS_BAND=1p\tGT\t\xff\n"
+                          b"1\t6\t\xc3\xa9\tA\tG\t.\t.\tGAS_REGION=CDS\tGT\t0/1\n")
+    rows = sorted(got, key=lambda r: r["pos"])
+    assert rows[0]["chrom"] == "chr\ufffd1" and rows[0]["id"] == "rs\ufffd1"
+    assert rows[0]["genes"] == "B\ufffdRCA1" and rows[0]["band"] == "1p"
+    assert rows[1]["id"] == "\u00e9" and rows[1]["region"] == "CDS"
+
+
+def test_header_and_lines_longer_than_a_csv_block(tmp_path: Path) -> None:
+    """A 20 MB header line (a CSV block is 16 MiB) is skipped, and a 20 MB record is
+    read when the engine says how long the longest line is."""
+    long_meta = b"##x=" + b"A" * 20_000_000 + b"\n"
+    wide = b"1\t5\t.\tA\tG\t.\t.\tGAS_REGION=CDS\tGT\t" + b"0" * 20_000_000 + b"\n"
+    rows = _rows(tmp_path, wide + b"1\t6\t.\tA\tG\t.\t.\tGAS_REGION=intron\tGT\t0/1\n",
+                 header=long_meta + HEADER, longest_line=len(wide))
+    assert [r["region"] for r in rows] == ["CDS", "intron"]

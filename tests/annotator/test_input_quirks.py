@@ -138,6 +138,28 @@ def test_reannotation_replaces_gas_keys(annotate, tmp_path):
     assert sum(h.startswith("##INFO=<ID=GAS_GENE") for h in second.header) == 1
 
 
+def test_input_gas_keys_are_dropped_on_every_record(annotate):
+    """An input's own GAS_* INFO values never reach the output, declared or not, on
+    contigs GAS annotates and on those it does not (where they would pass for
+    GAS's); its other INFO is kept, and the log and summary count what was dropped."""
+    r = annotate(vcf(
+        "chrUn_mystery 100 . A G . . DP=1;GAS_GENE=BRCA1;GAS_REGION=CDS",
+        "17 41245000 . A G 50 PASS GAS_GENE=FAKE;GAS_DIST=abc;GAS_FLAG",
+        "1 461 . C T . . AF=0.5",
+        "1 462 . C T . . XGAS_GENE=kept;NOTE=GAS_x",
+    ))
+    assert r.records[0][7] == "DP=1"
+    assert r.info(1)["GAS_GENE"] == "BRCA1" and "FAKE" not in r.records[1][7]
+    assert "GAS_DIST" not in r.info(1) and "GAS_FLAG" not in r.info(1)
+    assert r.info(2)["AF"] == "0.5"
+    assert r.info(3)["XGAS_GENE"] == "kept" and r.info(3)["NOTE"] == "GAS_x"
+    dropped = r.summary["input_gas_values_dropped"]
+    assert dropped == {"records": 2, "values": 5,
+                       "keys": {"GAS_GENE": 2, "GAS_REGION": 1, "GAS_DIST": 1, "GAS_FLAG": 1}}
+    assert "dropped 5 GAS_* INFO values the input brought itself" in r.log
+    assert "from 2 records" in r.log
+
+
 def test_progress_reports_percentages(annotate):
     """progress() gets a few increasing percentages and ends at 100."""
     seen: list[int] = []

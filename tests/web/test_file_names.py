@@ -4,7 +4,6 @@ break, never a path outside the user's prefix and never part of a command."""
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import re
 import subprocess
@@ -14,13 +13,12 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 from quart import Quart
-from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 
 from annotator.worker import Annotator
 from app.jobs import display_file_name
 from app.services import Services
-from tests.web.conftest import SMALL_VCF, bearer, upload
+from tests.web.conftest import SMALL_VCF, bearer, post_form, upload
 from tests.web.sessions import Person, person
 
 NAMES = {
@@ -48,9 +46,7 @@ async def browser_upload(alice: Person, name: str) -> str:
     html = await (await alice.client.get("/annotate/fields")).get_data(as_text=True)
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
     fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
-    stored = await alice.client.post(
-        "/objects/gas-inputs", form=fields,
-        files={"file": FileStorage(io.BytesIO(SMALL_VCF), filename=name, content_type="text/plain")})
+    stored = await post_form(alice.client, "/objects/gas-inputs", fields, SMALL_VCF, name)
     assert stored.status_code == 303, await stored.get_data(as_text=True)
     made = await alice.client.get(stored.headers["Location"].removeprefix("http://localhost"))
     assert made.status_code == 303, await made.get_data(as_text=True)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from html import unescape as html_unescape
 
 import pytest
 from quart.testing import QuartClient
-from werkzeug.datastructures import FileStorage
 
 from app import users
 from app.jobs import COMPLETED, PENDING, Job, utcnow
 from app.services import Services
-from tests.web.conftest import SMALL_VCF, csrf_from
+from tests.web.conftest import SMALL_VCF, csrf_from, post_form
 
 
 async def signup(client: QuartClient, email: str | None = None, password: str = "password123"):  # type: ignore[no-untyped-def]
@@ -126,10 +124,8 @@ async def test_upload_redirect_creates_job_and_lists_it(client: QuartClient, ser
     form = html.split('id="upload-form"', 1)[1].split("</form>", 1)[0]
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     assert "success_action_redirect" in fields and fields["key"].endswith("${filename}")
-    stored = await client.post(
-        "/" + url.split("://", 1)[1].split("/", 1)[1], form=fields,
-        files={"file": FileStorage(io.BytesIO(SMALL_VCF), filename="my sample.vcf")},
-    )
+    stored = await post_form(client, "/" + url.split("://", 1)[1].split("/", 1)[1], fields,
+                             SMALL_VCF, "my sample.vcf")
     assert stored.status_code == 303
     landing = stored.headers["Location"]
     assert landing.startswith("http://localhost/annotate/job?")

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import io
 import json
 import re
 import time
@@ -15,20 +14,20 @@ from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart
-from werkzeug.datastructures import FileStorage
 
+from app.ports.objects import ObjectNotFound
+from app.ports.objects.local import LocalObjectStore
 from app.services import Services
 from app.web import create_app
-from tests.web.conftest import SMALL_VCF, bearer, hypercorn_serving
+from tests.ports.conftest import multipart
+from tests.web.conftest import SMALL_VCF, bearer, hypercorn_serving, post_form, upload
 from tests.web.sessions import Person, person
 
 TEN_GB = 10 * 1024**3
 
 
 async def post_to_store(client, fields: dict[str, str], content: bytes, name: str = "in.vcf"):  # type: ignore[no-untyped-def]
-    return await client.post(
-        "/objects/gas-inputs", form=fields,
-        files={"file": FileStorage(io.BytesIO(content), filename=name, content_type="text/plain")})
+    return await post_form(client, "/objects/gas-inputs", fields, content, name)
 
 
 def s3_error(body: str) -> tuple[str, str]:
@@ -185,3 +184,106 @@ async def test_other_routes_refuse_bodies_over_a_megabyte_unread(live: int, path
     assert answer.startswith("HTTP/1.1 413"), answer
     if path.startswith("/api/"):
         assert '"code":"request_entity_too_large"' in answer.replace(" ", ""), answer
+
+
+EIGHT_HUNDRED_MB = 800 * 1024**2
+
+
+def form_head(fields: dict[str, str]) -> tuple[bytes, str]:
+    """An upload form's fields and its file's part header: all the store needs to
+    judge it, and all a client sends before the file itself."""
+    body, content_type = multipart(fields, "big.vcf", b"")
+    return body[: body.index(b"\r\n\r\n", body.index(b'name="file"')) + 4], content_type
+
+
+async def test_a_bogus_policy_is_refused_before_the_file_is_read(live: int) -> None:
+    """A form claiming 800 MB with a made-up policy is refused (403, S3's XML) from the
+    fields before its file, while the file is still unsent: the store reads its first
+    KB, not its 800 MB."""
+    fields = {"key": "inputs/x/y~z.vcf", "policy": "bogus", "x-amz-algorithm": "GAS-HMAC-SHA256",
+              "x-amz-signature": "0" * 64}
+    head, content_type = form_head(fields)
+    answer = await raw_request("127.0.0.1", live, (
+        f"POST /objects/gas-inputs HTTP/1.1\nHost: 127.0.0.1\nContent-Length: {EIGHT_HUNDRED_MB}\n"
+        f"Content-Type: {content_type}\n"), head)
+    assert answer.startswith("HTTP/1.1 403"), answer
+    assert "<Code>SignatureDoesNotMatch</Code>" in answer
+
+
+async def test_a_body_larger_than_its_policy_is_refused_unread(
+    live: int, people: tuple[Person, Person]
+) -> None:
+    """A valid free policy (150 KB) with a Content-Length of 800 MB: 400 EntityTooLarge
+    as soon as the fields are read, before a byte of the file."""
+    free, _ = people
+    head, content_type = form_head((await policy(free))["fields"])
+    answer = await raw_request("127.0.0.1", live, (
+        f"POST /objects/gas-inputs HTTP/1.1\nHost: 127.0.0.1\nContent-Length: {EIGHT_HUNDRED_MB}\n"
+        f"Content-Type: {content_type}\n"), head)
+    assert answer.startswith("HTTP/1.1 400"), answer
+    assert "<Code>EntityTooLarge</Code>" in answer and "maximum allowed size" in answer
+
+
+async def test_a_chunked_upload_is_cut_off_once_over_its_policy(
+    live: int, people: tuple[Person, Person], services: Services
+) -> None:
+    """Without a Content-Length (chunked), the file is read only until it is over the
+    policy's size: 400 EntityTooLarge while the body goes on, nothing stored or staged."""
+    free, _ = people
+    granted = await policy(free)
+    head, content_type = form_head(granted["fields"])
+    piece = b"#" * 16384
+    chunks = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in [head] + [piece] * 20)
+    answer = await raw_request("127.0.0.1", live, (
+        "POST /objects/gas-inputs HTTP/1.1\nHost: 127.0.0.1\nTransfer-Encoding: chunked\n"
+        f"Content-Type: {content_type}\n"), chunks)
+    assert answer.startswith("HTTP/1.1 400"), answer
+    assert "<Code>EntityTooLarge</Code>" in answer
+    store = services.objects
+    assert isinstance(store, LocalObjectStore)
+    with pytest.raises(ObjectNotFound):
+        await store.head(services.settings.inputs_bucket, granted["key"])
+    assert not list(store.staging_dir.iterdir())
+
+
+async def test_an_uploaded_script_downloads_as_bytes_to_save(
+    services: Services, people: tuple[Person, Person]
+) -> None:
+    """An input called evil.js, fetched through its job's download link, comes as an
+    attachment of bytes (not text/javascript), with nosniff and a sandboxing CSP."""
+    free, _ = people
+    granted = await policy(free)
+    assert await upload(free.client, granted, b"alert(document.cookie)", "evil.js") == 201
+    job = await free.client.post("/api/v1/jobs", headers=bearer(free.token),
+                                 json={"key": granted["key"], "file_name": "evil.js"})
+    assert job.status_code == 201, await job.get_data(as_text=True)
+    link = await free.client.get(f"/annotations/{(await job.get_json())['job_id']}/input")
+    download = await free.client.get(link.headers["Location"].removeprefix("http://localhost"))
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["Content-Disposition"].startswith('attachment; filename="evil.js"')
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+async def test_creating_a_job_claims_its_upload(
+    services: Services, people: tuple[Person, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload a job is made from is claimed (on S3 its "unclaimed" tag goes, so the
+    lifecycle rule keeps it); an upload that became no job is not."""
+    free, _ = people
+    claimed: list[str] = []
+    real_claim = services.objects.claim
+
+    async def claim(bucket: str, key: str) -> None:
+        claimed.append(key)
+        await real_claim(bucket, key)
+
+    monkeypatch.setattr(services.objects, "claim", claim)
+    used, unused = await policy(free), await policy(free)
+    for granted in (used, unused):
+        assert await upload(free.client, granted, SMALL_VCF) == 201
+    job = await free.client.post("/api/v1/jobs", headers=bearer(free.token),
+                                 json={"key": used["key"], "file_name": "in.vcf"})
+    assert job.status_code == 201
+    assert claimed == [used["key"]]

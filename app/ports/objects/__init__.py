@@ -7,13 +7,18 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from app.jobs import safe_file_name
 
 
 class ObjectNotFound(Exception):
     pass
+
+
+class KeyConflict(ValueError):
+    """A key the store cannot hold beside another: on the local disk one key cannot be
+    an object and also a prefix of other keys followed by ``/`` (``a`` and ``a/b``)."""
 
 
 class PresignError(Exception):
@@ -52,6 +57,34 @@ def attachment_disposition(name: str) -> str:
     return f"attachment; filename=\"{safe_file_name(name)}\"; filename*=UTF-8''{quoted}"
 
 
+# Downloads that are text a person reads; everything else is bytes to save.
+_TEXT_SUFFIXES = frozenset({".vcf", ".txt", ".log", ".tsv"})
+
+
+def download_content_type(name: str) -> str:
+    """The type a download is served as: never one a browser runs or renders (script,
+    HTML, SVG), whatever the object is called or was uploaded as."""
+    suffix = PurePosixPath(name.strip().lower()).suffix
+    return "text/plain; charset=utf-8" if suffix in _TEXT_SUFFIXES else "application/octet-stream"
+
+
+def attachment_name(key: str, name: str | None) -> str:
+    """The name a download is saved under: the one asked for, else the key's last part."""
+    return name or PurePosixPath(key).name or "download"
+
+
+def storable_content_type(content_type: str) -> str:
+    """``content_type``, unless a browser would run or render it: then plain bytes."""
+    active = ("html", "javascript", "ecmascript", "xml", "svg")
+    return "application/octet-stream" if any(a in content_type.lower() for a in active) else (
+        content_type)
+
+
+# A download is data, never a document of this origin: no script, no plugin, no
+# same-origin access, even if a browser were made to render it.
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
 class ObjectStore(abc.ABC):
     @abc.abstractmethod
     async def presign_post(
@@ -73,7 +106,9 @@ class ObjectStore(abc.ABC):
     @abc.abstractmethod
     async def presign_get(
         self, bucket: str, key: str, *, expires_in: int, download_name: str | None = None
-    ) -> str: ...
+    ) -> str:
+        """A download link. It is always served as an attachment (named ``download_name``,
+        else the key's last part) with the type :func:`download_content_type` gives."""
 
     @abc.abstractmethod
     async def put_file(self, bucket: str, key: str, path: Path, content_type: str) -> None: ...
@@ -97,3 +132,10 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     async def delete(self, bucket: str, key: str) -> None: ...
+
+    @abc.abstractmethod
+    async def claim(self, bucket: str, key: str) -> None:
+        """An upload has become a job: keep it. Uploads never claimed are deleted once
+        their policy has expired (S3: a lifecycle rule on the tag every upload policy
+        sets; locally the sweep, which asks the job store). Idempotent; raises
+        :class:`ObjectNotFound`."""

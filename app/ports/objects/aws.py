@@ -23,9 +23,22 @@ from app.ports.objects import (
     ObjectStore,
     PresignedPost,
     attachment_disposition,
+    attachment_name,
+    download_content_type,
+    storable_content_type,
 )
 
 SSE = "AES256"
+# Every upload policy tags its object so; ``claim`` removes the tag when the upload
+# becomes a job, and the bucket's lifecycle rule (deploy/data-plane.yaml) deletes
+# the objects still tagged a day later: uploads that never became a job.
+UNCLAIMED_TAG = ("gas-upload", "unclaimed")
+UNCLAIMED_TAGGING = (
+    f"<Tagging><TagSet><Tag><Key>{UNCLAIMED_TAG[0]}</Key><Value>{UNCLAIMED_TAG[1]}</Value>"
+    "</Tag></TagSet></Tagging>"
+)
+# Objects are stored as bytes; what a download is served as is set on each link.
+UPLOAD_CONTENT_TYPE = "application/octet-stream"
 # S3 storage classes whose objects must be restored before they can be read.
 COLD_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 _CHUNK = 1 << 16
@@ -86,10 +99,16 @@ class S3ObjectStore(ObjectStore):
     ) -> PresignedPost:
         # botocore adds the bucket condition and, for a key ending in ${filename},
         # the exact ``starts-with`` prefix; every other field needs its own condition.
-        fields: dict[str, str] = {"x-amz-server-side-encryption": SSE}
+        fields: dict[str, str] = {
+            "x-amz-server-side-encryption": SSE,
+            "tagging": UNCLAIMED_TAGGING,
+            "Content-Type": UPLOAD_CONTENT_TYPE,
+        }
         conditions: list[Any] = [
             ["content-length-range", 0, max_bytes],
             {"x-amz-server-side-encryption": SSE},
+            {"tagging": UNCLAIMED_TAGGING},
+            {"Content-Type": UPLOAD_CONTENT_TYPE},
         ]
         if success_action_redirect is not None:
             fields["success_action_redirect"] = success_action_redirect
@@ -114,9 +133,13 @@ class S3ObjectStore(ObjectStore):
     async def presign_get(
         self, bucket: str, key: str, *, expires_in: int, download_name: str | None = None
     ) -> str:
-        params = {"Bucket": bucket, "Key": key}
-        if download_name:
-            params["ResponseContentDisposition"] = attachment_disposition(download_name)
+        name = attachment_name(key, download_name)
+        params = {
+            "Bucket": bucket,
+            "Key": key,
+            "ResponseContentDisposition": attachment_disposition(name),
+            "ResponseContentType": download_content_type(name),
+        }
         s3 = await self._s3()
         return str(
             await s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
@@ -130,7 +153,10 @@ class S3ObjectStore(ObjectStore):
         try:
             await s3.upload_fileobj(
                 _ThreadedReader(handle), bucket, key,
-                ExtraArgs={"ContentType": content_type, "ServerSideEncryption": SSE},
+                ExtraArgs={
+                    "ContentType": storable_content_type(content_type),
+                    "ServerSideEncryption": SSE,
+                },
                 Config=_TRANSFER,
             )
         finally:
@@ -139,7 +165,8 @@ class S3ObjectStore(ObjectStore):
     async def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
         s3 = await self._s3()
         await s3.put_object(
-            Bucket=bucket, Key=key, Body=data, ContentType=content_type, ServerSideEncryption=SSE
+            Bucket=bucket, Key=key, Body=data, ContentType=storable_content_type(content_type),
+            ServerSideEncryption=SSE,
         )
 
     async def _get(self, bucket: str, key: str) -> Any:
@@ -188,3 +215,10 @@ class S3ObjectStore(ObjectStore):
     async def delete(self, bucket: str, key: str) -> None:
         s3 = await self._s3()
         await s3.delete_object(Bucket=bucket, Key=key)  # absent keys are fine (204), as locally
+
+    async def claim(self, bucket: str, key: str) -> None:
+        await self.head(bucket, key)  # S3 says NoSuchKey; moto answers 500 without this
+        s3 = await self._s3()
+        await self._reading(
+            bucket, key, lambda: s3.delete_object_tagging(Bucket=bucket, Key=key)
+        )

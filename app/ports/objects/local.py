@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import time
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,14 @@ from stat import S_ISREG
 from typing import Any
 
 from app.jobs import safe_file_name
-from app.ports.objects import ObjectInfo, ObjectNotFound, ObjectStore, PresignedPost, PresignError
+from app.ports.objects import (
+    KeyConflict,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    PresignedPost,
+    PresignError,
+)
 
 ALGORITHM = "GAS-HMAC-SHA256"
 FILENAME_VARIABLE = "${filename}"
@@ -41,6 +49,24 @@ _MAX_KEY_BYTES = 1024
 _UNCONDITIONED = frozenset({"policy", "x-amz-signature", "x-amz-algorithm", "file"})
 _STATUSES = frozenset({200, 201, 204})
 _CHUNK = 1 << 16
+# What a form without a content-length-range may hold: S3's largest single upload.
+_MAX_POST_BYTES = 5 * 1024**3
+
+
+@dataclass(frozen=True)
+class CheckedPost:
+    """An upload form whose policy, signature, expiry, fields and key all passed,
+    checked before a byte of its file is read: where the file goes and how large
+    it may be."""
+
+    bucket: str
+    key: str
+    min_bytes: int
+    max_bytes: int
+    expires_at: datetime
+    policy_id: str  # one object per policy: the policy's digest marks it used
+    redirect: str | None
+    status: int
 
 
 @dataclass(frozen=True)
@@ -95,12 +121,43 @@ def _write_atomically(dest: Path, fill: Any) -> None:
         raise
 
 
-def _md5(path: Path) -> str:
+async def _stage(staged: Path, file_data: AsyncIterator[bytes], max_bytes: int) -> str:
+    """Write the file to ``staged`` as it arrives; its MD5 (the ETag). Raises
+    EntityTooLarge the moment it is over ``max_bytes``, reading no further."""
     digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as source:
-        while chunk := source.read(_CHUNK):
+    size = 0
+    handle = await asyncio.to_thread(staged.open, "wb")
+    try:
+        async for chunk in file_data:
+            size += len(chunk)
+            _check_size(size, 0, max_bytes)
             digest.update(chunk)
+            await asyncio.to_thread(handle.write, chunk)
+        await asyncio.to_thread(handle.flush)
+        await asyncio.to_thread(os.fsync, handle.fileno())
+    finally:
+        await asyncio.to_thread(handle.close)
     return digest.hexdigest()
+
+
+def _conflicts(bucket_dir: Path, dest: Path) -> bool:
+    """Whether ``dest`` cannot be a file here: it is a directory (other keys go on
+    past it), or a key before it on the path is a file."""
+    if dest.is_dir():
+        return True
+    parent = dest.parent
+    while parent != bucket_dir and bucket_dir in parent.parents:
+        if parent.exists() and not parent.is_dir():
+            return True
+        parent = parent.parent
+    return False
+
+
+def _conflict(key: str) -> KeyConflict:
+    return KeyConflict(
+        f"The key {key!r} conflicts with an existing object: on this store a key cannot be "
+        "both an object and the start of other keys followed by '/'."
+    )
 
 
 def _install(source: Path, dest: Path) -> None:
@@ -139,6 +196,9 @@ class LocalObjectStore(ObjectStore):
         # putting one in place is a rename. No bucket can be called ".staging".
         self.staging_dir = root / ".staging"
         self.staging_dir.mkdir(parents=True, exist_ok=True)
+        # One empty file per policy that stored an object (see ``check_post``).
+        self.used_policies_dir = root / ".used-policies"
+        self.used_policies_dir.mkdir(parents=True, exist_ok=True)
 
     def path(self, bucket: str, key: str) -> Path:
         _check_bucket(bucket)
@@ -218,15 +278,21 @@ class LocalObjectStore(ObjectStore):
 
     @staticmethod
     def _check_conditions(
-        conditions: list[Any], fields: Mapping[str, str], size: int
-    ) -> set[str]:
-        """Apply the policy to the form; return the field names it covers."""
+        conditions: list[Any], fields: Mapping[str, str]
+    ) -> tuple[set[str], int, int]:
+        """Apply the policy to the form's fields; return the names it covers and the
+        file's size range (its ``content-length-range``), checked once the file is read."""
         covered: set[str] = set()
+        low, high = 0, _MAX_POST_BYTES
         for condition in conditions:
             if isinstance(condition, list) and len(condition) == 3 and (
                 condition[0] == "content-length-range"
             ):
-                _check_size(size, int(condition[1]), int(condition[2]))
+                try:
+                    low, high = int(condition[1]), int(condition[2])
+                except (TypeError, ValueError) as exc:
+                    raise PresignError("InvalidPolicyDocument", f"Bad condition {condition!r}.",
+                                       400) from exc
                 continue
             if isinstance(condition, dict) and len(condition) == 1:
                 ((name, expected),) = condition.items()
@@ -236,28 +302,26 @@ class LocalObjectStore(ObjectStore):
                 name = str(name).removeprefix("$")
             else:
                 raise PresignError("InvalidPolicyDocument", f"Bad condition {condition!r}.", 400)
-            value = fields.get(name.lower())
+            value = fields.get(str(name).lower())
             matched = value is not None and (
                 value == expected if op == "eq"
                 else op == "starts-with" and value.startswith(str(expected))
             )
             if not matched:
                 raise _denied(f"Policy Condition failed: {json.dumps(condition)}")
-            covered.add(name.lower())
-        return covered
+            covered.add(str(name).lower())
+        return covered, low, high
 
-    async def accept_post(
-        self, bucket: str, form: Mapping[str, str], file_name: str, file_path: Path
-    ) -> UploadAccepted:
-        """Check an upload against its signed policy and, if it passes, store it.
-
-        ``file_path`` is the received file; it is moved (not copied) into place.
-        """
+    async def check_post(
+        self, bucket: str, form: Mapping[str, str], file_name: str
+    ) -> CheckedPost:
+        """Check an upload form, from the fields that precede its file, before the file
+        is read: policy, signature, expiry, every field, the key, and that the policy
+        has not stored an object already. Raises :class:`PresignError`."""
         document = self._verified_policy(form)
         fields = {name.lower(): value for name, value in form.items()}
         fields["bucket"] = bucket
-        size = (await asyncio.to_thread(file_path.stat)).st_size
-        covered = self._check_conditions(document["conditions"], fields, size)
+        covered, low, high = self._check_conditions(document["conditions"], fields)
         extra = sorted(
             name for name in fields
             if name not in covered and name not in _UNCONDITIONED
@@ -270,15 +334,70 @@ class LocalObjectStore(ObjectStore):
             dest = self.path(bucket, key)
         except ValueError as exc:
             raise PresignError("InvalidArgument", str(exc), 400) from exc
-        etag = await asyncio.to_thread(_md5, file_path)
-        await asyncio.to_thread(_install, file_path, dest)
-        redirect = fields.get("success_action_redirect")
-        if redirect:
-            query = urllib.parse.urlencode({"bucket": bucket, "key": key, "etag": f'"{etag}"'})
-            separator = "&" if urllib.parse.urlsplit(redirect).query else "?"
-            return UploadAccepted(bucket, key, etag, redirect=f"{redirect}{separator}{query}")
-        status = int(fields.get("success_action_status", "204") or 204)
-        return UploadAccepted(bucket, key, etag, status=status if status in _STATUSES else 204)
+        policy_id = hashlib.sha256(fields["policy"].encode()).hexdigest()
+        if await asyncio.to_thread(self._used_marker(policy_id).exists):
+            raise _denied("Policy already used: a policy stores one object.")
+        if await asyncio.to_thread(_conflicts, self.root / bucket, dest):
+            raise _conflict(key)
+        expires_at = datetime.strptime(document["expiration"], "%Y-%m-%dT%H:%M:%SZ")
+        raw_status = fields.get("success_action_status") or "204"
+        status = int(raw_status) if raw_status.isdigit() else 204
+        return CheckedPost(
+            bucket=bucket, key=key, min_bytes=low, max_bytes=high,
+            expires_at=expires_at.replace(tzinfo=UTC), policy_id=policy_id,
+            redirect=fields.get("success_action_redirect") or None,
+            status=status if status in _STATUSES else 204,
+        )
+
+    def _used_marker(self, policy_id: str) -> Path:
+        return self.used_policies_dir / policy_id
+
+    def _mark_used(self, post: CheckedPost) -> Path:
+        """Mark the policy used, atomically across processes (``O_EXCL``); the marker's
+        mtime is the policy's expiry, after which the sweep forgets it."""
+        marker = self._used_marker(post.policy_id)
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            raise _denied("Policy already used: a policy stores one object.") from None
+        os.close(fd)
+        expiry = post.expires_at.timestamp()
+        os.utime(marker, (expiry, expiry))
+        return marker
+
+    async def receive_post(
+        self, post: CheckedPost, file_data: AsyncIterator[bytes]
+    ) -> UploadAccepted:
+        """Store the file of a checked upload as it arrives, and put it in place.
+
+        Stops reading as soon as the file is over the policy's size. The policy is
+        used up once the object is stored; an upload that fails leaves it usable.
+        """
+        dest = self.path(post.bucket, post.key)
+        marker = await asyncio.to_thread(self._mark_used, post)
+        staged = self.staging_dir / uuid.uuid4().hex
+        try:
+            etag = await _stage(staged, file_data, post.max_bytes)
+            _check_size((await asyncio.to_thread(staged.stat)).st_size, post.min_bytes,
+                        post.max_bytes)
+            try:
+                await asyncio.to_thread(_install, staged, dest)
+            except (NotADirectoryError, IsADirectoryError, FileExistsError):
+                raise _conflict(post.key) from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(marker.unlink)
+            raise
+        finally:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(staged.unlink, missing_ok=True)
+        if post.redirect:
+            query = urllib.parse.urlencode(
+                {"bucket": post.bucket, "key": post.key, "etag": f'"{etag}"'})
+            separator = "&" if urllib.parse.urlsplit(post.redirect).query else "?"
+            return UploadAccepted(post.bucket, post.key, etag,
+                                  redirect=f"{post.redirect}{separator}{query}")
+        return UploadAccepted(post.bucket, post.key, etag, status=post.status)
 
     # -- presigned GET ------------------------------------------------------------
 
@@ -332,11 +451,18 @@ class LocalObjectStore(ObjectStore):
             with path.open("rb") as source:
                 _write_atomically(dest, lambda out: shutil.copyfileobj(source, out, _CHUNK))
 
-        await asyncio.to_thread(copy)
+        await self._putting(key, copy)
 
     async def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
         dest = self.path(bucket, key)
-        await asyncio.to_thread(_write_atomically, dest, lambda out: out.write(data))
+        await self._putting(key, lambda: _write_atomically(dest, lambda out: out.write(data)))
+
+    @staticmethod
+    async def _putting(key: str, write: Any) -> None:
+        try:
+            await asyncio.to_thread(write)
+        except (NotADirectoryError, IsADirectoryError, FileExistsError):
+            raise _conflict(key) from None
 
     def _existing(self, bucket: str, key: str) -> Path:
         path = self.path(bucket, key)
@@ -377,3 +503,46 @@ class LocalObjectStore(ObjectStore):
         path = self.path(bucket, key)
         with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
             await asyncio.to_thread(path.unlink)
+
+    async def claim(self, bucket: str, key: str) -> None:
+        # Nothing to mark: the sweep keeps the uploads whose job exists.
+        await self.head(bucket, key)
+
+    # -- housekeeping (the sweep of uploads that never became a job) --------------
+
+    async def keys_older_than(self, bucket: str, prefix: str, cutoff: float) -> list[str]:
+        """Keys under ``prefix`` whose object was last written before ``cutoff`` (epoch)."""
+        _check_bucket(bucket)
+        top = self.root / bucket
+
+        def walk() -> list[str]:
+            found = []
+            for directory, _, files in os.walk(top):
+                for name in files:
+                    path = Path(directory, name)
+                    key = path.relative_to(top).as_posix()
+                    if name.endswith(".part") and name.startswith("."):
+                        continue  # a write in progress (``_write_atomically``)
+                    with contextlib.suppress(FileNotFoundError):
+                        if key.startswith(prefix) and path.stat().st_mtime < cutoff:
+                            found.append(key)
+            return found
+
+        return await asyncio.to_thread(walk)
+
+    async def forget_expired(self, cutoff: float) -> int:
+        """Drop used-policy markers of policies expired by now (expired policies are
+        refused anyway) and staged uploads untouched since ``cutoff``; how many."""
+        now = time.time()
+
+        def prune() -> int:
+            removed = 0
+            for directory, limit in ((self.used_policies_dir, now), (self.staging_dir, cutoff)):
+                for entry in os.scandir(directory):
+                    with contextlib.suppress(FileNotFoundError):
+                        if entry.stat().st_mtime < limit:
+                            os.unlink(entry.path)
+                            removed += 1
+            return removed
+
+        return await asyncio.to_thread(prune)

@@ -1,0 +1,200 @@
+"""How the annotator worker classifies a failure, once: a file over its plan's
+limits, bad input, a results table that cannot be built, a missing reference and
+an engine error fail the job at once with a reason a person can act on (never
+retried); inputs the engine accepts complete."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from annotator import worker
+from annotator.worker import Annotator, TableFailed, run_engine
+from app import variant_table
+from app.config import Settings
+from app.jobs import Job, table_key
+from app.services import Services
+
+from .test_worker import VCF, new_job, run
+
+COLUMNS = b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+@pytest.fixture(scope="module")
+async def annotator(services: Services) -> AsyncIterator[Annotator]:
+    running = Annotator(services)
+    yield running
+    running.close()
+
+
+def records_bomb(millions: int) -> bytes:
+    """`millions` million short records, about 40 KB of gzip a million."""
+    rows = b"1\t100\t.\tA\tC\t.\t.\t.\n" * 100_000
+    return gzip.compress(b"##fileformat=VCFv4.2\n" + COLUMNS + rows * (10 * millions), 9)
+
+
+def stuck_engine(source: str, work_dir: str, *args: Any) -> dict[str, Any]:
+    """An engine that never returns and never checks its wall time."""
+    worker.engine_started(Path(work_dir))
+    time.sleep(3600)
+    return {}
+
+
+def table_fails(source: str, work_dir: str, *args: Any) -> dict[str, Any]:
+    raise TableFailed("ArrowInvalid: something in the annotated file")
+
+
+def engine_bug(source: str, work_dir: str, *args: Any) -> dict[str, Any]:
+    raise IndexError("index 3 is out of bounds")
+
+
+def no_scratch_left(annotator: Annotator, job: Job) -> bool:
+    return not list(annotator.work_dir.glob(f"{job.job_id}-*"))
+
+
+async def test_free_gzip_bomb_fails_once_at_once_saying_why(
+    services: Services, annotator: Annotator
+) -> None:
+    """3M records in a 130 KB gzip (under the free 150 KB upload) fail the job on the
+    first delivery, with the limit and the way out, and leave no scratch space (the
+    job's folder and its partial output are gone) and no result."""
+    bomb = records_bomb(3)
+    assert len(bomb) < services.settings.free_max_input_bytes
+    job = await new_job(services, bomb)
+    started = time.monotonic()
+    failed = await run(annotator, job)  # returns: nothing is left to retry
+    assert time.monotonic() - started < 60
+    assert failed.status == "failed" and failed.result_key is None
+    assert failed.error == (
+        "This file expands to more than 1,536,000 bytes of VCF; free accounts may annotate up to "
+        "1,536,000 bytes (uncompressed). Upgrade to Premium or split the file."
+    )
+    assert no_scratch_left(annotator, job)
+
+
+async def test_premium_limit_says_what_to_do_without_upgrading(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A premium account's limits are its own, and its reason offers no upgrade."""
+    monkeypatch.setattr(services.settings, "premium_max_records", 1)
+    failed = await run(annotator, await new_job(services, VCF, role="premium"))
+    assert failed.status == "failed"
+    assert failed.error == (
+        "This file has more than 1 variants; Premium accounts may annotate up to 1 variants per file. "
+        "Split the file."
+    )
+
+
+async def test_wall_time_backstop_kills_a_stuck_engine(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine still running past its wall time (plus a grace) is killed, the job
+    fails at once saying so, and the next job runs on a new pool."""
+    monkeypatch.setattr(services.settings, "free_max_job_seconds", 1)
+    monkeypatch.setattr(worker, "WALL_TIME_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(worker, "run_engine", stuck_engine)
+    job = await new_job(services, VCF)
+    before = annotator.executor
+    failed = await asyncio.wait_for(run(annotator, job), 60)  # it never returned
+    assert failed.status == "failed" and failed.error == (
+        "Annotating this file took longer than 1 second; free accounts may annotate for up to "
+        "1 second per job. Upgrade to Premium or split the file."
+    )
+    assert annotator.executor is not before
+    assert no_scratch_left(annotator, job)
+    monkeypatch.undo()
+    assert (await run(annotator, await new_job(services, VCF))).status == "completed"
+
+
+async def test_table_errors_are_permanent(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A results table that cannot be built fails the job at once, saying so (it
+    was retried 5 times as if storage had failed)."""
+    monkeypatch.setattr(worker, "run_engine", table_fails)
+    failed = await run(annotator, await new_job(services, VCF))
+    assert failed.status == "failed" and failed.error is not None
+    assert failed.error.startswith("GAS annotated this file but could not build its results table")
+    assert "ArrowInvalid" in failed.error
+
+
+def test_run_engine_reports_a_table_error_as_table_failed(
+    tmp_path: Path, reference_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any error of building the table leaves the engine process as TableFailed."""
+    def build(*_: Any) -> int:
+        raise pa.ArrowInvalid("straddling object straddles two block boundaries")
+
+    monkeypatch.setattr(variant_table, "build", build)
+    (tmp_path / "in.vcf").write_bytes(VCF)
+    with pytest.raises(TableFailed, match="ArrowInvalid: straddling"):
+        run_engine(str(tmp_path / "in.vcf"), str(tmp_path), str(reference_root), "auto")
+
+
+async def test_an_engine_error_is_permanent(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine failing on a file would fail on every delivery: the job fails at once."""
+    monkeypatch.setattr(worker, "run_engine", engine_bug)
+    failed = await run(annotator, await new_job(services, VCF))
+    assert failed.status == "failed"
+    assert failed.error == (
+        "GAS failed on this file with an internal error (IndexError); the operator has been told."
+    )
+
+
+async def test_missing_reference_fails_the_job_saying_so(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With no reference installed the job fails at once naming the build, and the
+    log tells the operator what to run (the engine process died instead: its
+    exception could not be unpickled, and the job ended "storage or messaging kept failing")."""
+    monkeypatch.setattr(services.settings, "reference_dir", tmp_path / "empty")
+    before = annotator.executor
+    with caplog.at_level(logging.ERROR):
+        failed = await run(annotator, await new_job(services, VCF))
+    assert failed.status == "failed"
+    assert failed.error == "The GRCh37 reference is not installed on this server; the operator has been told."
+    assert any("the GRCh37 reference is not installed: run `gas reference install" in r.getMessage()
+               for r in caplog.records)
+    assert annotator.executor is before, "the pool is not broken"
+
+
+async def test_inputs_the_engine_accepts_complete_with_their_table(
+    services: Services, annotator: Annotator
+) -> None:
+    """Each of these made the table fail (ArrowInvalid, retried 5 times): a non-UTF-8
+    byte in the first 8 columns, an input's GAS_DIST=abc, a header line over 16 MB.
+    They complete; the VCF keeps the input's bytes, the table shows U+FFFD."""
+    head = b"##fileformat=VCFv4.2\n##reference=GRCh37\n"
+    odd = (head + COLUMNS + b"17\t41245466\tid\xff\tG\tA\t50\tPASS\tNOTE=caf\xe9\n"
+           b"17\t7577120\t.\tC\tT\t50\tPASS\tGAS_DIST=abc\n")
+    done = await run(annotator, await new_job(services, odd))
+    assert done.status == "completed" and done.result_key and done.result_bucket
+    result = await services.objects.get_bytes(done.result_bucket, done.result_key)
+    assert b"id\xff\t" in result and b"NOTE=caf\xe9;" in result and b"GAS_DIST=abc" not in result
+    table_file = Path(services.settings.data_path) / "t.arrow"
+    table_file.write_bytes(await services.objects.get_bytes(done.result_bucket, table_key(done)))
+    ids = variant_table.open_table(table_file)["id"].to_pylist()
+    assert "id\ufffd" in ids
+    long_header = gzip.compress(head + b"##note=" + b"x" * 17_000_000 + b"\n" + VCF.split(b"\n", 2)[2])
+    big = await run(annotator, await new_job(services, long_header, role="premium"))
+    assert big.status == "completed" and big.variant_count == 2
+
+
+def test_limits_for_each_plan_come_from_its_settings() -> None:
+    """Free and Premium limits are each plan's own settings (GAS_FREE_MAX_RECORDS, ...)."""
+    settings = Settings(free_max_records=7, premium_max_job_seconds=9.5)
+    free, premium = worker.limits_for(settings, False), worker.limits_for(settings, True)
+    assert free.records == 7 and free.decompressed_bytes == 1_536_000
+    assert premium.seconds == 9.5 and premium.records == settings.premium_max_records
+    assert None not in vars(free).values() and None not in vars(premium).values()
