@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # whatever the client chose to send. The client's address (log-in limits) and the
     # scheme of links follow from it.
     trusted_proxy_hops: int = Field(default=0, ge=0)
+    # Live-event streams (/events) one user may hold open in one web process: a few
+    # tabs in a few browsers. A new one beyond it closes that user's oldest.
+    max_event_streams_per_user: int = Field(default=20, ge=1)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

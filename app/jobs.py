@@ -18,6 +18,8 @@ COMPLETED: Status = "completed"
 FAILED: Status = "failed"
 FINISHED: tuple[Status, ...] = (COMPLETED, FAILED)
 
+# The longest object key, in UTF-8 bytes: S3's limit, and the local store's.
+MAX_KEY_BYTES = 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -70,7 +72,13 @@ def table_key(job: Job) -> str:
 def parse_input_key(user_id: str, key: str) -> tuple[str, str] | None:
     """``(job_id, file name)`` when ``key`` is one of the user's input keys, else None."""
     prefix = input_prefix(user_id)
-    if not key.startswith(prefix):
+    # No store holds a key with NUL, or that is not UTF-8 or over S3's 1024 bytes.
+    if not key.startswith(prefix) or "\x00" in key:
+        return None
+    try:
+        if len(key.encode()) > MAX_KEY_BYTES:
+            return None
+    except UnicodeEncodeError:
         return None
     job_part, sep, name = key[len(prefix):].partition("~")
     try:

@@ -9,6 +9,7 @@ announced is announced again by the next call for that user.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -22,10 +23,18 @@ log = logging.getLogger(__name__)
 TOPIC = "user-upgraded"
 
 
+class UnknownUser(Exception):
+    """A payment that names no GAS account: not a user id, or no such user."""
+
+
 async def record(db: Database, paid: Paid) -> bool:
     """Store the subscription and make the user Premium; False if it was stored before
     (the same webhook event, or the same provider reference, again)."""
     async with db.transaction():
+        # Locked until commit, so the account cannot be deleted under the new row.
+        if await db.fetch_val("SELECT 1 FROM users WHERE user_id = :id FOR KEY SHARE",
+                              {"id": uuid.UUID(paid.user_id)}) is None:
+            raise UnknownUser(paid.user_id)
         # No conflict target: a repeated event id or provider reference is a no-op,
         # also when a concurrent delivery of it commits first.
         row = await db.fetch_one(
@@ -60,7 +69,12 @@ async def announce(db: Database, bus: Bus, user_id: str) -> None:
 
 
 async def upgrade(db: Database, bus: Bus, paid: Paid) -> bool:
-    """Record ``paid`` and announce it; False if it had been recorded before."""
+    """Record ``paid`` and announce it; False if it had been recorded before.
+    :class:`UnknownUser` if it names no account (a webhook's metadata can name anything)."""
+    try:
+        paid = dataclasses.replace(paid, user_id=str(uuid.UUID(paid.user_id)))
+    except ValueError as exc:
+        raise UnknownUser(paid.user_id) from exc
     fresh = await record(db, paid)
     await announce(db, bus, paid.user_id)
     return fresh

@@ -50,6 +50,10 @@ COLUMNS = {
 }
 EXPORT = ("chrom", "pos", "id", "ref", "alt", "genes", "gene_types", "region", "band", "nearest",
           "distance", "in_dbsnp")
+# A text cell a spreadsheet would read as a formula (OWASP's CSV injection list):
+# exported with a leading ' so that it shows as the text it is. Numbers stay numbers.
+_FORMULA = r"^[=+\-@\t\r]"
+_TEXT_EXPORT = tuple(name for name in EXPORT if SCHEMA.field(name).type == pa.string())
 
 
 def chrom_order(chrom: str) -> int:
@@ -241,8 +245,13 @@ def page(table: pa.Table, query: Query) -> Page:
     return Page(window.to_pylist(), total, table.num_rows, number, pages, chromosomes)
 
 
+def _neutralised(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    quoted = pc.binary_join_element_wise("'", column, "")
+    return pc.if_else(pc.match_substring_regex(column, _FORMULA), quoted, column)
+
+
 def export_tsv(table: pa.Table, query: Query) -> Iterator[str]:
-    """The filtered rows as TSV, streamed batch by batch."""
+    """The filtered rows as TSV, streamed batch by batch; no text cell starts a formula."""
     chosen = filtered(table, query)
     order = _order(chosen, query)
     buffer = io.StringIO()
@@ -253,6 +262,10 @@ def export_tsv(table: pa.Table, query: Query) -> Iterator[str]:
     for start in range(0, len(order), BATCH_ROWS):
         buffer.seek(0)
         buffer.truncate()
-        for record in columns.take(order.slice(start, BATCH_ROWS)).to_pylist():
+        batch = columns.take(order.slice(start, BATCH_ROWS))
+        for name in _TEXT_EXPORT:
+            batch = batch.set_column(batch.schema.get_field_index(name), name,
+                                     _neutralised(batch[name]))
+        for record in batch.to_pylist():
             writer.writerow(["" if record[c] is None else record[c] for c in EXPORT])
         yield buffer.getvalue()

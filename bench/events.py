@@ -7,7 +7,8 @@ arrived on every stream; and the server's memory per open stream.
 It starts an embedded PostgreSQL in a temporary data dir, makes one account
 and one job, starts `gas serve` on a free port, signs in through the login
 form and opens every stream with that session cookie (one user with 2,000
-tabs: each event fans out to all of them, the worst case for one NOTIFY),
+tabs, the per-user cap raised to allow them: each event fans out to all of
+them, the worst case for one NOTIFY),
 from one asyncio process with aiohttp. Then, once a second, it moves the job
 (a `running` transition with a new progress, through the app's job store)
 and publishes the job event as the annotator does (the live-events port:
@@ -208,7 +209,10 @@ def main() -> None:
         data = Path(tmp)
         with embedded_database(data) as db_url:
             job_id, user_id = asyncio.run(seed(db_url))
-            with gas_serve(data, {"DATABASE_URL": db_url}) as server:
+            # One user's tabs beyond GAS_MAX_EVENT_STREAMS_PER_USER would close each
+            # other: raised to the count, to measure the fan-out's worst case.
+            env = {"DATABASE_URL": db_url, "GAS_MAX_EVENT_STREAMS_PER_USER": str(args.streams)}
+            with gas_serve(data, env) as server:
                 print(f"gas serve pid {server.pid} on {server.url}")
                 asyncio.run(run(server.url, db_url, job_id, user_id, server.pid, args.streams, args.rounds))
 

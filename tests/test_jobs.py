@@ -41,7 +41,8 @@ def test_display_name_drops_controls_and_bidi_overrides() -> None:
 
 
 def test_parse_input_key_accepts_only_the_users_own_keys() -> None:
-    """Keys outside the user's prefix, or not naming a job id, are refused."""
+    """Keys outside the user's prefix, not naming a job id, or that no store can hold
+    (which no upload made) are refused."""
     user, other, job = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     assert parse_input_key(user, input_key(user, job, "a.vcf")) == (job, "a.vcf")
     assert parse_input_key(user, f"inputs/{user}/{job}") == (job, "")
@@ -49,3 +50,7 @@ def test_parse_input_key_accepts_only_the_users_own_keys() -> None:
     assert parse_input_key(user, f"inputs/{user}/not-a-uuid~a.vcf") is None
     assert parse_input_key(user, f"inputs/{user}/{job}~x/../../y") is None
     assert parse_input_key(user, f"inputs/{user}/{job.upper()}~a.vcf") is None
+    # Keys no store can hold: NUL, not UTF-8, over S3's 1024 bytes.
+    assert parse_input_key(user, input_key(user, job, "a\x00.vcf")) is None
+    assert parse_input_key(user, input_key(user, job, "a\ud800.vcf")) is None
+    assert parse_input_key(user, input_key(user, job, "\u00e9" * 480)) is None

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
 from quart import Blueprint, g, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
@@ -48,10 +47,11 @@ def login_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T |
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect."""
-    if not target:
-        return url_for("jobs.job_list")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # A path: one "/" then no scheme or host can follow. Browsers read a backslash as a
+    # slash and drop tabs and newlines, so "/\\evil" and "/\t/evil" would leave the
+    # site as "//evil" does. (Parsing it as a URL instead fails on "http://[": a 500.)
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or not target.isprintable()):
         return url_for("jobs.job_list")
     return target
 

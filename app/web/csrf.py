@@ -46,7 +46,8 @@ async def _check() -> None:
     if sent is None and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         sent = (await request.form).get("csrf_token")
     expected = session.get("csrf")
-    if not sent or not expected or not compare_digest(str(sent), str(expected)):
+    # As bytes: compare_digest raises TypeError on a str that is not ASCII.
+    if not sent or not expected or not compare_digest(str(sent).encode(), str(expected).encode()):
         abort(403, "This form has expired or did not come from GAS. Reload the page and try again.")
 
 

@@ -4,6 +4,11 @@ Events come through the live-events port (Postgres LISTEN/NOTIFY), so any web
 instance can serve any user. Each job event is sent twice: as ``job`` (the job
 list listens for any change) and as ``job-<job_id>`` (one job's page), and so
 is each ``storage`` event (a result archived, being restored, back).
+
+Each open stream holds memory in this process, so a user may hold
+``GAS_MAX_EVENT_STREAMS_PER_USER`` of them here; a newer one closes their oldest.
+The cap is per process: counting across instances would need shared state, and
+each instance's memory is what it protects.
 """
 
 from __future__ import annotations
@@ -11,19 +16,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import weakref
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from quart import Blueprint, Response, make_response
+from quart import Blueprint, Response, current_app, make_response
 from quart.typing import ResponseReturnValue
 
 from app.ports.events import Events
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
 
+log = logging.getLogger(__name__)
 bp = Blueprint("events", __name__)
 KEEPALIVE_SECONDS = 15.0
+# A stream closed to make room asks its browser to wait this long before it
+# reconnects (the page polls meanwhile), so tabs over the cap do not take turns
+# pushing each other out every few seconds.
+SHED_RETRY_MS = 60_000
+_STREAMS = "gas_event_streams"  # in app.extensions: user id -> open streams, oldest first
+
+
+@dataclass(eq=False)
+class _Open:
+    """One open stream: its subscription, and whether a newer stream shed it."""
+
+    subscription: AsyncIterator[dict[str, Any]]
+    shed: bool = False
+
+
+# Weak, as the port's own registry: a stream abandoned without its finally leaves nothing.
+Streams = dict[str, "weakref.WeakKeyDictionary[_Open, None]"]
 
 
 def _frame(event: str, data: dict[str, Any]) -> bytes:
@@ -60,10 +86,24 @@ def _frames(event: dict[str, Any]) -> bytes:
     return _latest[1]
 
 
-async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:
+async def _shed_oldest(streams: Streams, user_id: str, cap: int) -> None:
+    mine = streams.get(user_id)
+    while mine is not None and len(mine) > cap:
+        oldest = next(iter(mine))
+        del mine[oldest]
+        oldest.shed = True
+        log.info("closed the oldest event stream: over %d for this user", cap,
+                 extra={"user_id": user_id})
+        await oldest.subscription.aclose()  # type: ignore[attr-defined]
+
+
+async def _stream(port: Events, user_id: str, streams: Streams, cap: int) -> AsyncIterator[bytes]:
     # Tell EventSource to wait 3 s before reconnecting when the stream drops.
     yield b"retry: 3000\n\n"
     subscription = port.subscribe(user_id)
+    this = _Open(subscription)
+    streams.setdefault(user_id, weakref.WeakKeyDictionary())[this] = None
+    await _shed_oldest(streams, user_id, cap)
     try:
         while True:
             # A timeout rather than a task per event: every event is fanned out to
@@ -76,9 +116,16 @@ async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:
                 yield b": keep-alive\n\n"
                 continue
             except StopAsyncIteration:
+                if this.shed:
+                    yield f"retry: {SHED_RETRY_MS}\n\n".encode()
                 return
             yield _frames(event)
     finally:
+        mine = streams.get(user_id)
+        if mine is not None:
+            mine.pop(this, None)
+            if not mine:
+                del streams[user_id]
         with contextlib.suppress(Exception):
             await subscription.aclose()  # type: ignore[attr-defined]
 
@@ -88,8 +135,10 @@ async def _stream(port: Events, user_id: str) -> AsyncIterator[bytes]:
 async def events() -> ResponseReturnValue:
     user = await signed_in_user()
     assert user is not None
+    streams: Streams = current_app.extensions.setdefault(_STREAMS, {})
+    cap = services().settings.max_event_streams_per_user
     response = await make_response(
-        _stream(services().events, user.user_id),
+        _stream(services().events, user.user_id, streams, cap),
         {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
          "X-Accel-Buffering": "no"},
     )

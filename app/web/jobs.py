@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from quart import Blueprint, redirect, render_template, request, url_for
+from quart import Blueprint, abort, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 
 from app.ports.objects import PresignedPost
@@ -86,16 +87,30 @@ async def uploaded() -> ResponseReturnValue:
     return redirect(url_for("jobs.job_page", job_id=job.job_id), 303)
 
 
+def _cursor() -> tuple[datetime, str] | None:
+    """The "Older jobs" link's cursor: the last job seen, (submitted_at, job_id).
+
+    Only the link GAS made is accepted; anything else is the client's error (400),
+    not a query the job store is left to fail on.
+    """
+    at, job_id = request.args.get("before_at"), request.args.get("before_id")
+    if not at and not job_id:
+        return None
+    try:
+        submitted = datetime.fromisoformat(at or "")
+        if submitted.tzinfo is None:
+            raise ValueError("no time zone")
+        return submitted.astimezone(UTC), str(uuid.UUID(job_id or ""))
+    except (ValueError, OverflowError):
+        abort(400, "This link to older jobs is not valid (it may have been cut short). "
+                   "Open the job list again and follow its 'Older jobs' link.")
+
+
 @bp.get("/annotations")
 @login_required
 async def job_list() -> ResponseReturnValue:
     user = await _user()
-    before = None
-    if request.args.get("before_at") and request.args.get("before_id"):
-        try:
-            before = (datetime.fromisoformat(request.args["before_at"]), request.args["before_id"])
-        except ValueError:
-            before = None
+    before = _cursor()
     jobs = await services().jobs.summaries_for_user(user.user_id, limit=PAGE_SIZE + 1, before=before)
     more = len(jobs) > PAGE_SIZE
     rows = await job_rows.render(jobs[:PAGE_SIZE], more)

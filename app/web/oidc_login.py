@@ -90,7 +90,8 @@ def _take_pending(state: str) -> dict[str, str] | None:
     if not state or not isinstance(flows, list):
         return None
     for i, flow in enumerate(flows):
-        if isinstance(flow, dict) and compare_digest(state, str(flow.get("state", ""))):
+        # As bytes: compare_digest raises TypeError on a str that is not ASCII.
+        if isinstance(flow, dict) and compare_digest(state.encode(), str(flow.get("state", "")).encode()):
             session[_SESSION_KEY] = flows[:i] + flows[i + 1:]
             return flow
     return None

@@ -99,7 +99,17 @@ async def stripe_webhook() -> ResponseReturnValue:
         return jsonify({"error": "invalid signature"}), 400
     if paid is None:
         return jsonify({"received": True})
-    fresh = await subscriptions.upgrade(services().db, services().bus, paid)
+    try:
+        fresh = await subscriptions.upgrade(services().db, services().bus, paid)
+    except subscriptions.UnknownUser:
+        # Signed by Stripe, so genuine, but for no account here (deleted since, or a
+        # checkout made elsewhere on the same Stripe account). Retrying cannot change
+        # that, and Stripe retries any non-2xx for days, so it is acknowledged; the
+        # operator finds the payment by its event id to refund it.
+        log.warning("checkout completed for no GAS account; not applied (refund it in Stripe)",
+                    extra={"event_id": paid.event_id, "reference": paid.reference,
+                           "named_user": repr(paid.user_id[:100])})
+        return jsonify({"received": True, "applied": False})
     log.info("checkout completed" if fresh else "checkout event seen before; not applied again",
              extra={"user_id": paid.user_id, "event_id": paid.event_id})
     return jsonify({"received": True, "applied": fresh})

@@ -85,3 +85,14 @@ async def test_events_survive_a_dropped_listen_connection(events: EventsPair, db
     stream = events.listener.subscribe("gina")
     await events.publisher.publish("gina", {"back": True})
     assert await next_event(stream) == {"back": True}
+
+
+async def test_aclose_ends_a_read_waiting_in_another_task(events: EventsPair) -> None:
+    """Closing a subscription ends a read already waiting on it at once (the web closes
+    a user's oldest stream from the request that opens a newer one)."""
+    stream = events.listener.subscribe("hana")
+    reader = asyncio.create_task(next_event(stream, wait=5))
+    await asyncio.sleep(0.1)
+    await stream.aclose()  # type: ignore[attr-defined]
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(reader, 1)

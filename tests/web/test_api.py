@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
 from quart.testing import QuartClient
 
+from app.jobs import input_key
 from app.services import Services
 from app.users import User
 from tests.web.conftest import SMALL_VCF, bearer, make_user, upload
@@ -127,6 +129,29 @@ async def test_someone_elses_key_is_403(
     for key in (policy["key"], "inputs/../" + policy["key"], "../etc/passwd"):
         response = await client.post("/api/v1/jobs", headers=bearer(bob_token), json={"key": key})
         assert response.status_code == 403 and await error_code(response) == "forbidden_key"
+
+
+async def test_key_no_store_can_hold_is_403(client: QuartClient, alice: tuple[User, str]) -> None:
+    """A key in the caller's prefix that no upload can have made (a NUL in it, or longer
+    than S3's 1024 bytes) is refused as not theirs, not passed to the store to fail on."""
+    user, token = alice
+    job_id = str(uuid.uuid4())
+    for name in ("a\x00b.vcf", "\u00e9" * 600):
+        response = await client.post("/api/v1/jobs", headers=bearer(token),
+                                     json={"key": input_key(user.user_id, job_id, name)})
+        assert response.status_code == 403 and await error_code(response) == "forbidden_key"
+
+
+async def test_deeply_nested_json_is_400(client: QuartClient, alice: tuple[User, str]) -> None:
+    """A JSON body of 100,000 nested arrays (too deep for the parser) is a 400 in the
+    API's error shape on every JSON route, never a 500 from a RecursionError."""
+    _, token = alice
+    for body in (b"[" * 100_000, b'{"key": ' + b"[" * 100_000):
+        for path in ("/api/v1/jobs", "/api/v1/subscription"):
+            response = await client.post(path, data=body, headers={
+                **bearer(token), "Content-Type": "application/json"})
+            assert response.status_code == 400 and await error_code(response) == "bad_request"
+            assert "nested" in (await response.get_json())["error"]["message"]
 
 
 async def test_another_users_job_is_404(

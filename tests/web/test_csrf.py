@@ -63,8 +63,8 @@ async def test_forged_requests_are_refused_and_change_nothing(
     app: Quart, services: Services, pair: tuple[Person, Person]
 ) -> None:
     """Alice's session without a token, with Bob's token as a form field, and with
-    Bob's token as HTMX's X-CSRF-Token header: 403 every time, and her tokens, role
-    and session are as they were."""
+    Bob's token as HTMX's X-CSRF-Token header, or a token that is not ASCII: 403 every
+    time, and her tokens, role and session are as they were."""
     alice, bob = pair
     (token,) = await users.list_tokens(services.db, alice.user.user_id)
     bobs = await bob.csrf()
@@ -75,6 +75,9 @@ async def test_forged_requests_are_refused_and_change_nothing(
             "another session's token": {"form": {**form, "csrf_token": bobs}},
             "another session's token in X-CSRF-Token": {"form": form, "headers": {"X-CSRF-Token": bobs}},
             "an empty token": {"form": {**form, "csrf_token": ""}},
+            # compare_digest raises on a str that is not ASCII: still a 403, not a 500.
+            "a token that is not ASCII": {"form": {**form, "csrf_token": "\u00e9" * 43}},
+            "a header that is not ASCII": {"form": form, "headers": {"X-CSRF-Token": "\u00ff"}},
         }
         for name, request in attempts.items():
             response = await alice.client.post(path, **request)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
@@ -75,3 +76,39 @@ def test_one_event_is_formatted_once_for_every_stream() -> None:
     assert b"event: job-j1\n" in first
     again = dict(event)
     assert events._frames(again) == first and events._frames(again) is not first
+
+
+async def open_stream(stack: contextlib.AsyncExitStack, client: QuartClient):  # type: ignore[no-untyped-def]
+    """An /events stream, open until ``stack`` closes, subscribed by the time it returns."""
+    connection = await stack.enter_async_context(client.request("/events"))
+    await connection.send_complete()
+    await read_until(connection, b"retry:")
+    await asyncio.sleep(0.3)  # the subscription opens right after the first frame
+    return connection
+
+
+async def test_a_stream_over_the_cap_closes_the_users_oldest(
+    client: QuartClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With GAS_MAX_EVENT_STREAMS_PER_USER=2, a user's third stream closes their first,
+    which is told to wait a minute before reconnecting; their two newest streams and
+    another user's stream still get every event."""
+    monkeypatch.setattr(services.settings, "max_event_streams_per_user", 2)
+    other = QuartClient(client.app)
+    bob = await signed_up_user(other, services)
+    alice = await signed_up_user(client, services)
+    async with contextlib.AsyncExitStack() as stack:
+        bobs = await open_stream(stack, other)
+        first, second, third = [await open_stream(stack, client) for _ in range(3)]
+        closing = await read_until(first, f"retry: {events.SHED_RETRY_MS}".encode())
+        async with asyncio.timeout(5):
+            while (chunk := await first.receive()) != b"":
+                closing += chunk
+        assert b"event:" not in closing
+        for user in (alice, bob):
+            await services.events.publish(user.user_id, {"type": "job", "job_id": user.user_id})
+        for connection, user in ((second, alice), (third, alice), (bobs, bob)):
+            assert f"event: job-{user.user_id}".encode() in await read_until(
+                connection, f"event: job-{user.user_id}".encode())
+        for connection in (second, third, bobs):
+            await connection.disconnect()

@@ -182,6 +182,18 @@ async def test_forged_state_leaves_the_real_sign_in_working(
     assert (await back(client, mine)).status_code == 302
 
 
+async def test_state_that_is_not_ascii_is_refused(
+    oidc_app: Quart, provider: Provider, person: dict[str, Any]
+) -> None:
+    """A return whose state is not ASCII gets the 400 page (not a 500 from comparing it
+    with the session's states), and the sign-in under way still works."""
+    client = oidc_app.test_client()
+    mine = await to_provider(client)
+    response = await back(client, mine, state="\u00e9t\u00e9")
+    assert response.status_code == 400 and "did not start here" in await response.get_data(as_text=True)
+    assert (await back(client, mine)).status_code == 302
+
+
 async def test_replayed_callback_is_refused(
     oidc_app: Quart, provider: Provider, person: dict[str, Any]
 ) -> None:

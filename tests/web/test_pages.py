@@ -80,6 +80,20 @@ async def test_login_generic_error_and_next(client: QuartClient) -> None:
     assert evil.headers["Location"] == "/annotations"
 
 
+@pytest.mark.parametrize("target", ["http://[", "//[x", "/\\evil.example/x", "/\t/evil.example/x",
+                                    "/\n/evil.example/x"])
+async def test_login_next_that_leaves_the_site_or_does_not_parse(client: QuartClient, target: str) -> None:
+    """A ?next= that a browser would follow off the site (a backslash, a tab or newline
+    it drops) or that does not parse as a URL sends the person to their jobs after
+    logging in: never elsewhere, and never a 500 once the session has started."""
+    email, _ = await signup(client)
+    fresh = QuartClient(client.app)
+    token = csrf_from(await (await fresh.get("/login")).get_data(as_text=True))
+    response = await fresh.post("/login", query_string={"next": target},
+                                form={"email": email, "password": "password123", "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/annotations"
+
+
 async def test_forms_without_csrf_token_are_refused(client: QuartClient) -> None:
     """Every state-changing form needs the session's CSRF token."""
     await client.get("/signup")
@@ -204,6 +218,25 @@ async def test_job_list_pages_past_fifty(client: QuartClient, services: Services
     second = await (await client.get(older[1].replace("&amp;", "&"))).get_data(as_text=True)
     assert "file50.vcf" in second and "file54.vcf" in second and "file49.vcf" not in second
     assert "Back to the newest jobs" in second
+
+
+@pytest.mark.parametrize("query", [
+    "before_at=2026-01-01T00:00:00%2B00:00&before_id=notauuid",
+    "before_at=garbage&before_id=9b2f4a3e-3d43-4f43-9d57-1b1f6b0b7a11",
+    "before_at=2026-01-01T00:00:00&before_id=9b2f4a3e-3d43-4f43-9d57-1b1f6b0b7a11",
+    "before_at=9999-12-31T23:59:59-23:59&before_id=9b2f4a3e-3d43-4f43-9d57-1b1f6b0b7a11",
+    "before_id=9b2f4a3e-3d43-4f43-9d57-1b1f6b0b7a11",
+    "before_at=2026-01-01T00:00:00%2B00:00&before_id=%FF%00",
+])
+async def test_job_list_with_a_bad_cursor_is_400(client: QuartClient, services: Services, query: str) -> None:
+    """An "Older jobs" link that GAS did not make (an id that is not a UUID, a time that
+    is not one, has no zone or overflows, half a cursor) is a 400 page that says what to
+    do, never a 500 from the job store's query."""
+    await signed_up_user(client, services)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = await client.get(f"/annotations?{query}", headers=headers)
+        assert response.status_code == 400
+        assert "Older jobs" in await response.get_data(as_text=True)
 
 
 async def test_server_error_page_has_no_traceback(

@@ -3,6 +3,8 @@ and nobody else's results."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import AsyncIterator
 
@@ -32,14 +34,16 @@ async def annotator(services: Services) -> AsyncIterator[Annotator]:
     worker.close()
 
 
-async def completed_job(client: QuartClient, services: Services, annotator: Annotator) -> Job:
+async def completed_job(
+    client: QuartClient, services: Services, annotator: Annotator, vcf: str = VCF
+) -> Job:
     """Sign up through the pages and give the user one annotated job."""
     user = await signed_up_user(client, services)
     job_id = str(uuid.uuid4())
     key = input_key(user.user_id, job_id, "sample.vcf")
-    await services.objects.put_bytes(services.settings.inputs_bucket, key, VCF.encode(), "text/plain")
+    await services.objects.put_bytes(services.settings.inputs_bucket, key, vcf.encode(), "text/plain")
     job = Job(job_id=job_id, user_id=user.user_id, input_file_name="sample.vcf",
-              input_bucket=services.settings.inputs_bucket, input_key=key, input_size=len(VCF),
+              input_bucket=services.settings.inputs_bucket, input_key=key, input_size=len(vcf),
               submitted_at=utcnow())
     await services.jobs.create(job)
     await annotator.handle(Message("job-requests", "m", "{}", "r", 1), {"job_id": job_id})
@@ -88,6 +92,25 @@ async def test_export_tsv_of_filtered_rows(
     lines = (await response.get_data(as_text=True)).splitlines()
     assert lines[0].startswith("chrom\tpos") and len(lines) == 4
     assert all(line.startswith("17\t") for line in lines[1:])
+
+
+async def test_export_neutralises_formulas_and_keeps_numbers(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """An input whose IDs a spreadsheet would run as formulas (=HYPERLINK(...), +, -, @)
+    exports them behind a single quote, as text; position and distance stay numbers."""
+    formulas = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-3", "@SUM(A1)"]
+    vcf = VCF.split("1\t1000000", 1)[0] + "".join(
+        f"1\t{1_000_000 + n}\t{ident}\tA\tG\t50\tPASS\t.\n" for n, ident in enumerate(formulas))
+    job = await completed_job(client, services, annotator, vcf)
+    response = await client.get(f"/annotations/{job.job_id}/results.tsv")
+    assert response.status_code == 200
+    text = await response.get_data(as_text=True)
+    header, *rows = csv.reader(io.StringIO(text), delimiter="\t")
+    assert [row[header.index("id")] for row in rows] == ["'" + ident for ident in formulas]
+    for row in rows:
+        assert int(row[header.index("pos")]) >= 1_000_000
+        assert row[header.index("distance")] == "" or int(row[header.index("distance")]) >= 0
 
 
 async def test_someone_elses_results_are_404(

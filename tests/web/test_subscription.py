@@ -12,6 +12,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -258,6 +259,43 @@ async def test_forged_and_replayed_webhooks_are_refused(stripe_app: Quart, servi
     assert await upgrades_announced(services, user) == 1
     count = await services.db.fetch_val("SELECT count(*) FROM subscriptions WHERE event_id = 'evt_once'")
     assert count == 1
+
+
+@pytest.mark.parametrize("named", ["not-a-uuid", str(uuid.uuid4()), "{" + "9" * 40])
+async def test_signed_webhook_for_no_account_is_acknowledged(
+    stripe_app: Quart, services: Services, named: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A genuine (signed) checkout that names no GAS account, by a user id that is not
+    a UUID or one of no user, is acknowledged with 200 so that Stripe does not retry it
+    for days, applies nothing, and leaves a warning for the operator to refund it."""
+    client = stripe_app.test_client()
+    nobody = User(user_id=named, email="nobody@example.org", name="", role="free",
+                  created_at=datetime.now(UTC))
+    payload = checkout_completed(nobody)
+    with caplog.at_level("WARNING", logger="app.web.subscription"):
+        response = await client.post("/stripe/webhook", data=payload, headers=signed(payload))
+    assert response.status_code == 200
+    assert await response.get_json() == {"received": True, "applied": False}
+    event_id = json.loads(payload)["id"]
+    assert await services.db.fetch_val(
+        "SELECT count(*) FROM subscriptions WHERE event_id = :e", {"e": event_id}) == 0
+    [warning] = [r for r in caplog.records if "no GAS account" in r.getMessage()]
+    assert warning.event_id == event_id  # type: ignore[attr-defined]
+
+
+async def test_hostile_webhook_bodies_and_signatures_are_400(stripe_app: Quart) -> None:
+    """A Stripe-Signature header that is not ASCII (Stripe's compare would raise), and a
+    correctly signed body of 100,000 nested arrays (too deep to parse), are refused with
+    400 rather than a 500."""
+    client = stripe_app.test_client()
+    payload = b'{"id": "evt_x"}'
+    header = signed(payload)
+    header["Stripe-Signature"] = header["Stripe-Signature"][:-2] + "\u00e9\u00e9"
+    response = await client.post("/stripe/webhook", data=payload, headers=header)
+    assert response.status_code == 400
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post("/stripe/webhook", data=deep, headers=signed(deep))
+    assert response.status_code == 400
 
 
 async def test_other_stripe_events_are_acknowledged_and_ignored(

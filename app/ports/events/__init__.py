@@ -13,7 +13,10 @@ class Events(abc.ABC):
 
     @abc.abstractmethod
     def subscribe(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Every event published for ``user_id`` from now on, until the iterator closes."""
+        """Every event published for ``user_id`` from now on, until the iterator closes.
+
+        The iterator's ``aclose()``, called from any task, ends it at once (a read
+        waiting on it stops), so a web process can close a stream it must shed."""
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open what the adapter listens with."""

@@ -69,7 +69,10 @@ class Subscription:
         return item
 
     async def aclose(self) -> None:
-        self._finalizer()
+        """End the subscription; a read waiting in another task ends at once."""
+        if self._finalizer.alive:
+            self._finalizer()
+            _offer(self.queue, _CLOSED)
 
 
 class PostgresEvents(Events):

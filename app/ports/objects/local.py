@@ -259,7 +259,8 @@ class LocalObjectStore(ObjectStore):
             )
         if form.get("x-amz-algorithm") != ALGORITHM:
             raise PresignError("InvalidArgument", f"x-amz-algorithm must be {ALGORITHM}.", 400)
-        if not hmac.compare_digest(self._sign(policy), signature):
+        # As bytes: compare_digest raises TypeError on a str that is not ASCII.
+        if not hmac.compare_digest(self._sign(policy).encode(), signature.encode()):
             raise PresignError(
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",
@@ -430,7 +431,8 @@ class LocalObjectStore(ObjectStore):
         except ValueError as exc:
             raise PresignError("AccessDenied", "Invalid presigned URL.", 403) from exc
         signature = query.get("signature", "")
-        if not hmac.compare_digest(self._get_signature(bucket, key, expires, name), signature):
+        if not hmac.compare_digest(self._get_signature(bucket, key, expires, name).encode(),
+                                   signature.encode()):
             raise PresignError(
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",

@@ -76,10 +76,13 @@ class StripePayments(Payments):
     def verify_webhook(self, payload: bytes, signature: str | None) -> Paid | None:
         if not self.webhook_secret:
             raise WebhookInvalid("No webhook secret is configured.")
+        if not (signature or "").isascii():
+            # Stripe's own compare raises TypeError on a str that is not ASCII.
+            raise WebhookInvalid("The Stripe-Signature header is not ASCII.")
         try:
             event = stripe.Webhook.construct_event(payload, signature or "", self.webhook_secret)
-        except (stripe.SignatureVerificationError, ValueError) as exc:
-            raise WebhookInvalid(str(exc)) from exc
+        except (stripe.SignatureVerificationError, ValueError, RecursionError) as exc:
+            raise WebhookInvalid(str(exc)[:200]) from exc
         if event.type != COMPLETED:
             return None
         session = event.data.object.to_dict()
