@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gzip
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from app import users
 from app.consumer import PoisonMessage, consume
 from app.jobs import Job, input_key, utcnow
 from app.ports.bus import Message, QueueSpec
+from app.scheduling import LARGE, SMALL, lane_for
 from app.services import Services
 
 VCF = (
@@ -423,3 +425,51 @@ async def test_closing_ends_a_busy_engine_process_at_once() -> None:
     await eventually(lambda: _true(not processes.alive(pid)), within=20)
     with contextlib.suppress(Exception):
         await busy
+
+
+def _expanding_gzip(records: int) -> bytes:
+    """A small upload (a few KB gzipped) that expands past a free account's limits."""
+    line = b"17\t41245466\t.\tG\tA\t50\tPASS\t.\n"
+    return gzip.compress(VCF.split(b"17\t", 1)[0] + line * records)
+
+
+def small_lane_message(job: Job) -> Message:
+    return Message(SMALL, str(uuid.uuid4()), json.dumps({"job_id": job.job_id}), str(uuid.uuid4()), 1)
+
+
+async def test_a_premium_upload_that_expands_moves_from_the_small_lane_to_the_large_one(
+    services: Services, annotator: Annotator
+) -> None:
+    """A premium user's small gzip that expands past the small lane's (free) limits does
+    not hold the small lane, nor fail: it goes back to pending with its request on the
+    large lane, where it completes within the plan's own limits."""
+    content = _expanding_gzip(services.settings.free_max_records + 10)
+    assert services.settings.premium_max_records > services.settings.free_max_records
+    job = await new_job(services, content, role="premium")
+    assert lane_for(services.settings, len(content)) == SMALL
+    msg = small_lane_message(job)
+    await annotator.handle(msg, json.loads(msg.body))
+    moved = await services.jobs.get(job.job_id)
+    assert moved is not None and moved.status == "pending" and moved.error is None
+    requests = await services.bus.receive(LARGE, max_messages=10, wait_seconds=0.5)
+    mine = [m for m in requests if json.loads(m.body)["job_id"] == job.job_id]
+    assert len(mine) == 1
+    for request in requests:
+        await services.bus.ack(request)
+    await annotator.handle(mine[0], json.loads(mine[0].body))
+    done = await services.jobs.get(job.job_id)
+    assert done is not None and done.status == "completed"
+    assert done.variant_count == services.settings.free_max_records + 10
+
+
+async def test_a_free_upload_that_expands_fails_on_the_small_lane(
+    services: Services, annotator: Annotator
+) -> None:
+    """The same file from a free account crosses its own plan's limit: it fails at once,
+    saying so, rather than moving to the large lane."""
+    job = await new_job(services, _expanding_gzip(services.settings.free_max_records + 10))
+    msg = small_lane_message(job)
+    await annotator.handle(msg, json.loads(msg.body))
+    failed = await services.jobs.get(job.job_id)
+    assert failed is not None and failed.status == "failed"
+    assert failed.error and "free accounts may annotate up to" in failed.error
