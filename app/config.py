@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     # Local store: an upload that has not become a job this long after its policy's
     # lifetime is deleted (on S3 a lifecycle rule does it, a day after the upload).
     upload_sweep_margin_seconds: int = Field(default=3600, ge=0)
+    # Upload policies one user may be given an hour (each may store one object until
+    # it expires). Free: 60 x 150 KB; the upload page asks for one per view and per
+    # change of its options. Premium: ten times that.
+    free_max_uploads_per_hour: int = Field(default=60, ge=1)
+    premium_max_uploads_per_hour: int = Field(default=600, ge=1)
     download_expiry_seconds: int = 300
 
     reference_dir: Path | None = None

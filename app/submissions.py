@@ -1,19 +1,21 @@
 """Submitting a job: the upload policy a user gets, and the job an upload becomes.
 
 Shared by the upload form's redirect and the JSON API, so both enforce the same
-rules: the key must be under the caller's prefix, the object must exist, and its
-size must fit the caller's plan (S3 enforces the policy; the local store and
-moto may not, so it is checked again here and once more by the annotator), and
-the caller must have fewer unfinished jobs than their plan's cap. The request goes
-to the lane the input's size calls for (app/scheduling.py).
+rules: a user is given their plan's number of upload policies an hour; the key
+must be under the caller's prefix, the object must exist, and its size must fit
+the caller's plan (S3 enforces the policy; the local store and moto may not, so it
+is checked again here and once more by the annotator), and the caller must have
+fewer unfinished jobs than their plan's cap. The request goes to the lane the
+input's size calls for (app/scheduling.py).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 
-from app import scheduling
+from app import scheduling, upload_grants
 from app.jobs import PENDING, RUNNING, Job, display_file_name, input_key, parse_input_key, utcnow
 from app.ports.objects import ObjectNotFound, PresignedPost
 from app.services import Services
@@ -41,6 +43,17 @@ async def new_upload(
     The browser form keeps the chosen file's name in the key (``${filename}``, as
     on S3); API clients get an exact key and name the file when they create the job.
     """
+    settings = services.settings
+    per_hour = settings.premium_max_uploads_per_hour if user.premium else settings.free_max_uploads_per_hour
+    wait = await upload_grants.grant(services.db, user.user_id, per_hour)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        raise SubmitError(
+            429, "too_many_uploads",
+            f"You have asked for {per_hour:,} uploads in the last hour, as many as your plan allows. "
+            f"Wait {minutes} minute{'s' if minutes != 1 else ''}, then try again."
+            + ("" if user.premium else " Premium accounts may upload more."),
+        )
     job_id = str(uuid.uuid4())
     key = input_key(user.user_id, job_id, "${filename}") if with_file_name else (
         input_key(user.user_id, job_id, "").removesuffix("~")

@@ -171,7 +171,8 @@ def measure(sample: Path, processes: int, count: int, timeout: float, concurrenc
             # jobs are not capped: this measures throughput, bench/fairness.py the caps.
             env = {"DATABASE_URL": db_url, "GAS_ANNOTATOR_PROCESSES": str(engines),
                    "GAS_ANNOTATOR_SMALL_PROCESSES": str(engines),
-                   "GAS_PREMIUM_MAX_QUEUED_JOBS": str(count), "GAS_PREMIUM_MAX_RUNNING_JOBS": str(count)}
+                   "GAS_PREMIUM_MAX_QUEUED_JOBS": str(count), "GAS_PREMIUM_MAX_RUNNING_JOBS": str(count),
+                   "GAS_PREMIUM_MAX_UPLOADS_PER_HOUR": str(count)}
             if concurrency is not None:
                 env["GAS_ANNOTATOR_CONCURRENCY"] = str(concurrency)
                 env["GAS_ANNOTATOR_SMALL_CONCURRENCY"] = str(concurrency)

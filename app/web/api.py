@@ -154,10 +154,15 @@ def job_out(job: Job) -> JobOut:
 @bp.post("/uploads")
 @validate_response(UploadOut, 201)
 @validate_response(ErrorOut, 401)
+@validate_response(ErrorOut, 429)
 @token_required
 async def create_upload() -> tuple[UploadOut, int]:
-    """A presigned POST for one input file: POST `fields` plus `file` (last) to `url`."""
-    upload = await new_upload(services(), api_user(), with_file_name=False)
+    """A presigned POST for one input file: POST `fields` plus `file` (last) to `url`;
+    429 if you have been given your plan's most upload policies this hour."""
+    try:
+        upload = await new_upload(services(), api_user(), with_file_name=False)
+    except SubmitError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
     return UploadOut(
         url=upload.url, fields=upload.fields, key=upload.key, max_bytes=upload.max_bytes,
         expires_at=upload.expires_at,

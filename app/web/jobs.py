@@ -51,11 +51,18 @@ async def _upload(build: str, skip_bad_lines: bool) -> PresignedPost:
 async def _annotate_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     user = await _user()
     build, skip = _build_arg(), _skip_arg()
-    upload = await _upload(build, skip)
+    upload: PresignedPost | None = None
+    try:
+        upload = await _upload(build, skip)
+    except SubmitError as exc:  # no more upload policies this hour: say so, without a form
+        error = f"{error} {exc.message}" if error else exc.message
+        status = status if status != 200 else exc.status
     page = await render_template(
         "annotate.html", upload=upload, max_bytes=max_input_bytes(services(), user),
         user=user, error=error, builds=BUILDS, build=build, skip_bad_lines=skip,
     )
+    if upload is None:
+        return page, status
     # The form posts straight to the object store, wherever it is (S3 on AWS).
     target = urlsplit(upload.url)
     return page, status, {"Content-Security-Policy": csp(f"{target.scheme}://{target.netloc}")}
@@ -65,7 +72,11 @@ async def _annotate_page(error: str | None = None, status: int = 200) -> Respons
 @login_required
 async def upload_fields() -> ResponseReturnValue:
     """A fresh upload policy for the chosen options (HTMX swaps the hidden fields)."""
-    upload = await _upload(_build_arg(), _skip_arg())
+    try:
+        upload = await _upload(_build_arg(), _skip_arg())
+    except SubmitError as exc:
+        # Swapped in place of the fields, so the store refuses the form if it is sent.
+        return await render_template("fragments/upload_fields.html", upload=None, error=exc.message)
     return await render_template("fragments/upload_fields.html", upload=upload)
 
 

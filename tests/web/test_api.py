@@ -6,6 +6,7 @@ import base64
 import json
 import uuid
 
+import pytest
 from quart.testing import QuartClient
 
 from app.jobs import input_key
@@ -227,6 +228,31 @@ async def test_more_unfinished_jobs_than_the_plan_allows_is_429(
     _, premium = await make_user(services, "premium")
     for _ in range(6):
         await submit(client, premium)
+
+
+async def test_more_upload_policies_an_hour_than_the_plan_allows_is_429(
+    client: QuartClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each policy may store an object until it expires, so a user is given only their
+    plan's number an hour (GAS_FREE_MAX_UPLOADS_PER_HOUR): one more is 429
+    too_many_uploads saying how long to wait; a premium user has more; a new hour
+    gives policies again."""
+    monkeypatch.setattr(services.settings, "free_max_uploads_per_hour", 3)
+    user, token = await make_user(services)
+    for _ in range(3):
+        assert (await client.post("/api/v1/uploads", headers=bearer(token))).status_code == 201
+    refused = await client.post("/api/v1/uploads", headers=bearer(token))
+    assert refused.status_code == 429 and await error_code(refused) == "too_many_uploads"
+    message = (await refused.get_json())["error"]["message"]
+    assert "3 uploads in the last hour" in message and "Wait 60 minutes" in message
+    _, premium = await make_user(services, "premium")
+    for _ in range(4):
+        assert (await client.post("/api/v1/uploads", headers=bearer(premium))).status_code == 201
+    await services.db.execute(
+        "UPDATE upload_grants SET window_start = now() - interval '61 minutes' WHERE user_id = :u",
+        {"u": user.user_id},
+    )
+    assert (await client.post("/api/v1/uploads", headers=bearer(token))).status_code == 201
 
 
 async def test_policy_refuses_oversize_upload(client: QuartClient, alice: tuple[User, str]) -> None:

@@ -161,6 +161,25 @@ async def test_upload_over_the_queued_jobs_cap_says_so_on_the_page(
     assert await services.jobs.count_for_user(user.user_id) == 5
 
 
+async def test_no_upload_form_past_the_hourly_upload_policies(
+    client: QuartClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past their plan's upload policies for the hour, the upload page answers 429 with
+    the reason and no form, and an options change swaps the form's policy fields for
+    the same message (a form sent anyway has no policy, so the store refuses it)."""
+    monkeypatch.setattr(services.settings, "free_max_uploads_per_hour", 2)
+    await signed_up_user(client, services)
+    assert (await client.get("/annotate")).status_code == 200
+    fields = await (await client.get("/annotate/fields?build=GRCh38")).get_data(as_text=True)
+    assert 'name="policy"' in fields
+    page = await client.get("/annotate")
+    text = html_unescape(await page.get_data(as_text=True))
+    assert page.status_code == 429 and "2 uploads in the last hour" in text
+    assert 'id="upload-form"' not in text
+    refused = html_unescape(await (await client.get("/annotate/fields")).get_data(as_text=True))
+    assert "2 uploads in the last hour" in refused and 'name="policy"' not in refused
+
+
 async def test_upload_options_ride_on_the_signed_redirect(client: QuartClient, services: Services) -> None:
     """The build and skip-bad-lines chosen on /annotate reach the job through the upload's redirect."""
     await signup(client)
