@@ -67,10 +67,8 @@ WALL_TIME_GRACE_SECONDS = 30.0
 
 def limits_for(settings: Settings, premium: bool) -> Limits:
     """What the engine may read of one input of this plan."""
-    plan = "premium" if premium else "free"
-
     def setting(name: str) -> Any:
-        return getattr(settings, f"{plan}_max_{name}")
+        return settings.plan_max(name, premium)
 
     return Limits(
         decompressed_bytes=setting("decompressed_bytes"),
@@ -283,9 +281,11 @@ class Annotator:
             await self._finished(job, job.status)
             return
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
+        owner = await users.get(self.services.db, job.user_id)
+        premium = owner is not None and owner.premium
         if job.status == PENDING:
             async with self._claiming:
-                running, cap = await self._running_jobs(job)
+                running, cap = await self._running_jobs(job, premium)
                 if running >= cap:
                     await self._defer(message, body, running, cap, ctx)
                     return
@@ -298,7 +298,7 @@ class Annotator:
             log.info("resuming a job whose worker stopped", extra=ctx)
         await self._event(job, RUNNING, 0)
         try:
-            await self._run(job, lane)
+            await self._run(job, lane, premium)
         except JobFailed as exc:
             await self._fail(job, str(exc))
         except MoveToLargeLane as exc:
@@ -325,10 +325,9 @@ class Annotator:
             await self._event(job, PENDING, 0)
             log.info("moved to the large lane: the file crossed the small lane's %s limit", why, extra=ctx)
 
-    async def _running_jobs(self, job: Job) -> tuple[int, int]:
+    async def _running_jobs(self, job: Job, premium: bool) -> tuple[int, int]:
         """The owner's running jobs, and how many their plan allows."""
-        owner = await users.get(self.services.db, job.user_id)
-        cap = scheduling.max_running_jobs(self.services.settings, owner is not None and owner.premium)
+        cap = self.services.settings.plan_max("running_jobs", premium)
         counts = await self.services.jobs.count_by_status(job.user_id, [RUNNING])
         return counts[RUNNING], cap
 
@@ -358,11 +357,9 @@ class Annotator:
             "Please submit the file again; the operator has been told."
         ))
 
-    async def _run(self, job: Job, lane: LanePool) -> None:
+    async def _run(self, job: Job, lane: LanePool, premium: bool) -> None:
         settings = self.services.settings
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
-        owner = await users.get(self.services.db, job.user_id)
-        premium = owner is not None and owner.premium
         plan_limits = limits_for(settings, premium)
         # The small lane keeps its promise (a small job starts within seconds) only if
         # nothing in it runs long: a small upload runs there within a free account's

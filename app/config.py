@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -167,6 +167,10 @@ class Settings(BaseSettings):
     @property
     def data_path(self) -> Path:
         return self.data_dir.resolve()
+
+    def plan_max(self, name: str, premium: bool) -> Any:
+        """A per-plan limit: ``plan_max("records", True)`` is ``premium_max_records``."""
+        return getattr(self, f"{'premium' if premium else 'free'}_max_{name}")
 
     @property
     def small_job_limit(self) -> int:

@@ -4,7 +4,7 @@ have waiting and running.
 Two lanes, each a topic and a queue of the same name: a small input is asked for on
 ``job-requests-small``, which the annotator serves with engine processes of its own,
 so it never waits behind large jobs however many are queued or running. The caps
-keep one user from filling either lane: unfinished jobs are capped at submission
+(``Settings.plan_max``) keep one user from filling either lane: unfinished jobs are capped at submission
 (:mod:`app.submissions`), running ones when the annotator would start one (it puts
 the request back for later, annotator/worker.py).
 """
@@ -38,9 +38,3 @@ async def request_annotation(bus: Bus, job: Job, lane: Lane) -> None:
     await bus.publish(lane, request_body(job))
 
 
-def max_queued_jobs(settings: Settings, premium: bool) -> int:
-    return settings.premium_max_queued_jobs if premium else settings.free_max_queued_jobs
-
-
-def max_running_jobs(settings: Settings, premium: bool) -> int:
-    return settings.premium_max_running_jobs if premium else settings.free_max_running_jobs

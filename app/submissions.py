@@ -43,8 +43,7 @@ async def new_upload(
     The browser form keeps the chosen file's name in the key (``${filename}``, as
     on S3); API clients get an exact key and name the file when they create the job.
     """
-    settings = services.settings
-    per_hour = settings.premium_max_uploads_per_hour if user.premium else settings.free_max_uploads_per_hour
+    per_hour = services.settings.plan_max("uploads_per_hour", user.premium)
     wait = await upload_grants.grant(services.db, user.user_id, per_hour)
     if wait is not None:
         minutes = max(1, math.ceil(wait / 60))
@@ -136,7 +135,7 @@ async def _check_queued_jobs(services: Services, user: User) -> None:
 
     Two submissions at the same moment may both pass: the cap is there so that no one
     fills the queues, and one job over it does not."""
-    cap = scheduling.max_queued_jobs(services.settings, user.premium)
+    cap = services.settings.plan_max("queued_jobs", user.premium)
     counts = await services.jobs.count_by_status(user.user_id, [PENDING, RUNNING])
     unfinished = sum(counts.values())
     if unfinished >= cap:
