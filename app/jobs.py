@@ -52,8 +52,12 @@ def display_file_name(name: str, max_length: int = 255) -> str:
     return cleaned.strip()[:max_length] or "input.vcf"
 
 
+# Every input key starts here: <prefix><user_id>/<job_id>~<file name>.
+INPUTS_PREFIX = "inputs/"
+
+
 def input_prefix(user_id: str) -> str:
-    return f"inputs/{user_id}/"
+    return f"{INPUTS_PREFIX}{user_id}/"
 
 
 def input_key(user_id: str, job_id: str, file_name: str) -> str:

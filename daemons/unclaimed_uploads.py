@@ -15,12 +15,11 @@ import asyncio
 import logging
 import time
 
-from app.jobs import parse_input_key
+from app.jobs import INPUTS_PREFIX, parse_input_key
 from app.ports.objects.local import LocalObjectStore
 from app.services import Services
 
 log = logging.getLogger(__name__)
-INPUTS = "inputs/"
 SWEEP_EVERY_SECONDS = 600
 
 
@@ -39,7 +38,7 @@ async def sweep(services: Services, store: LocalObjectStore) -> list[str]:
     settings = services.settings
     cutoff = time.time() - settings.upload_expiry_seconds - settings.upload_sweep_margin_seconds
     deleted = []
-    for key in await store.keys_older_than(settings.inputs_bucket, INPUTS, cutoff):
+    for key in await store.keys_older_than(settings.inputs_bucket, INPUTS_PREFIX, cutoff):
         if await became_a_job(services, key):
             continue
         await store.delete(settings.inputs_bucket, key)
