@@ -83,11 +83,19 @@ def test_a_registered_op_is_all_the_engine_needs(annotate, reference_root, monke
     ref = reference.load(reference_root, "GRCh37")
     track = {"name": "t", "op": "alleles", "info": "T_ALLELES", "description": ""}
     monkeypatch.setattr(ref, "tracks", [*ref.tracks, track])
-    r = annotate(vcf("1 461 . C T . . .", "1 949654 . A G,T . . DP=1", "17 41245000 . AT A . . ."))
+    r = annotate(
+        vcf(
+            "1 461 . C T . . .",
+            "1 949654 . A G,T . . DP=1",
+            "17 41245000 . AT A . . .",
+            "17 41245000 . A G . . .",
+        )
+    )
     assert '##INFO=<ID=T_ALLELES,Number=1,Type=String,Description="REF>ALT">' in r.header
     # After the names tracks' place (40), before the genes' (50); own texts in track order.
     assert r.records[0][7].endswith(";GAS_BLACKLIST;T_SNV;GAS_NEAREST=DDX11L1;GAS_DIST=11408;T_ALLELES=C>T")
     assert r.records[1][7].endswith(";GAS_GTYPE=protein_coding;GAS_RSID=rs8997,.;T_ALLELES=A>G,T")
     assert r.records[1][7].startswith("DP=1;GAS_BUILD=GRCh37;")
     assert "T_SNV" not in r.info(2) and r.info(2)["T_ALLELES"] == "AT>A"
-    assert r.summary["t_seen"] == 3 and r.summary["in_dbsnp"] == 1
+    assert r.records[3][7].endswith("=17q21.31;T_SNV;GAS_GENE=BRCA1;GAS_GTYPE=protein_coding;T_ALLELES=A>G")
+    assert r.summary["t_seen"] == 4 and r.summary["in_dbsnp"] == 1
