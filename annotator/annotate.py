@@ -55,11 +55,10 @@ class Annotator:
     def __init__(self, ref: Reference, upstream_window: int = 5000):
         self.ref = ref
         self.window = int(upstream_window)
-        self.stats = Stats()
         self.variants = 0
-        options = Options(upstream_window=self.window)
+        options, stats = Options(upstream_window=self.window), Stats()
         self.ops: dict[str, Op] = {
-            name: cls(ref, [t for t in ref.tracks if t["op"] == name], options, self.stats)
+            name: cls(ref, [t for t in ref.tracks if t["op"] == name], options, stats)
             for name, cls in OPS.items()
         }
         # Applied in the order of their first track: their own texts come in track order.

@@ -118,8 +118,6 @@ class Op(ABC):
     def __init__(self, ref: Reference, tracks: list[TrackInfo], options: Options, stats: Stats):
         self.ref = ref
         self.tracks = tracks
-        self.options = options
-        self.stats = stats
 
     # -- install ------------------------------------------------------------------
     @classmethod
@@ -128,6 +126,7 @@ class Op(ABC):
     ) -> dict[str, Any]:
         """Index the track's packaged files (role -> path) into `out`'s arrays; returns
         what goes into index.json: ``counts`` (merged into the index's) and any other keys."""
+        # Imported here: reference imports manifest, which imports the ops.
         from annotator.reference import ReferenceInstallError
 
         raise ReferenceInstallError(f"track {track.name}: op {track.op!r} reads an operator's own file only")
