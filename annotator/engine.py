@@ -26,12 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 from annotator import __version__, render
-from annotator.annotate import Annotator, Batch
+from annotator.annotate import Annotator
 from annotator.background import BackgroundWriter, read_ahead
 from annotator.builds import UCSC_HG19_CHRM_LENGTH, Detected, contig_attributes, detect
 from annotator.input_gas import InputGasKeys
 from annotator.liftover import LIFT_STATUS, Chain
 from annotator.limits import LimitExceeded, Limits
+from annotator.ops.base import Batch
 from annotator.records import Records, Skipped, parse
 from annotator.reference import Reference, ReferenceMissing, installed_builds, load
 from annotator.render import Edits
@@ -342,8 +343,6 @@ def _run(
                     if pct >= last_pct + 5:
                         progress(pct)
                         last_pct = pct
-    annotator.finish()
-    stats = annotator.stats
     for note in contigs.notes:
         log(f"NOTE: {note}")
     build_note = "; ".join([plan.note, *contigs.notes]) if contigs.notes else plan.note
@@ -364,14 +363,9 @@ def _run(
         "allele_count": alleles,
         "multiallelic": multiallelic,
         "symbolic": symbolic,
-        "annotated": stats.variants,
+        "annotated": annotator.variants,
         "per_chromosome": dict(per_chrom),
-        "per_region_class": dict(stats.region.most_common()),
-        "per_gene_type": dict(stats.gene_type.most_common()),
-        "top_genes": [[g, n] for g, n in stats.genes.most_common(20)],
-        "in_dbsnp": stats.in_dbsnp,
-        "dbsnp_share": round(stats.in_dbsnp / records, 4) if records else 0.0,
-        "flags": {k: stats.flags[k] for k in sorted(stats.flags) if stats.flags[k]},
+        **annotator.summary(records),
         "unannotated_contigs": dict(unannotated),
         "build": {
             "declared": plan.declared,
@@ -412,9 +406,9 @@ def _run(
         log(f"NOTE: {input_gas.note()}")
     for contig, n in unannotated.items():
         log(f"no {ref.build} reference data for contig {contig!r}: {n:,} variants kept unannotated")
-    log(f"annotated {stats.variants:,} variants on {ref.build}")
-    log("region classes: " + ", ".join(f"{k} {v:,}" for k, v in stats.region.most_common()))
-    log(f"in dbSNP (common SNPs): {stats.in_dbsnp:,} ({summary['dbsnp_share']:.1%})")
+    log(f"annotated {annotator.variants:,} variants on {ref.build}")
+    log("region classes: " + ", ".join(f"{k} {v:,}" for k, v in summary["per_region_class"].items()))
+    log(f"in dbSNP (common SNPs): {summary['in_dbsnp']:,} ({summary['dbsnp_share']:.1%})")
     return summary
 
 

@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from annotator import intervals as iv
-from annotator.annotate import GENE_MASKS
 from annotator.infotext import info_safe, text_blob
 from annotator.manifest import Track
+from annotator.ops.genes import GENE_MASKS
 from annotator.usertracks import Features
 
 I64 = npt.NDArray[np.int64]
@@ -160,7 +160,7 @@ def build_genes(contigs: Contigs, files: dict[str, Path], out: dict[str, Any]) -
     }
     for name, (s, e) in masks.items():
         out[f"mask_{name}_s"], out[f"mask_{name}_e"] = s, e
-    # Codes are indexes into annotate.REGION_CLASSES: the masks in its priority order.
+    # Codes are indexes into ops.genes.REGION_CLASSES: the masks in its priority order.
     out["class_bounds"], out["class_code"] = point_classes([masks[m] for m in GENE_MASKS])
     names = [info_safe(g) for g in genes["gene_name"].to_pylist()]
     out["gene_name_text"] = text_blob(names)

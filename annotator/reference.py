@@ -139,12 +139,6 @@ class Reference:
             self._safe_names = [info_safe(g) for g in self.gene_names]
         return self._safe_names
 
-    def has(self, op: str) -> bool:
-        return any(t["op"] == op for t in self.tracks)
-
-    def track(self, op: str) -> dict[str, str] | None:
-        return next((t for t in self.tracks if t["op"] == op), None)
-
     def contig_index(self, name: str) -> int:
         return self.aliases.get(name.lower(), -1)
 
