@@ -513,7 +513,9 @@ def _coding(
             and not (inframe_deletion or start_lost)
         ):
             found.append("protein_altering_variant")
-    if not found or (unknown and not frameshift and not (inframe_deletion or start_lost or stop_lost)):
+    # VEP's coding_unknown: an X in a peptide (an N in the genome, a partial codon) names nothing better.
+    named = frameshift or inframe_deletion or start_lost or start_retained or stop_lost or stop_retained
+    if not found or (unknown and not named and "protein_altering_variant" not in found):
         found.append("coding_sequence_variant")
     terms.update(found)
 
@@ -586,7 +588,7 @@ def _shift(
     moving = ref or alt
     tx_start, tx_end = m.tx.exons[0][0], m.tx.exons[-1][1]
     if m.plus:
-        limit = min(tx_end - stop, _SHIFT_LIMIT)
+        limit = min(tx_end - max(start, stop), _SHIFT_LIMIT)
         ahead = fetch(stop + 1, stop + limit) if limit > 0 else b""
         n = 0
         while n < len(ahead) and ahead[n] == moving[n % len(moving)]:
@@ -596,7 +598,7 @@ def _shift(
             moving = moving[k:] + moving[:k]
             start, stop = start + n, stop + n
     else:
-        limit = min(start - tx_start, _SHIFT_LIMIT)
+        limit = min(min(start, stop) - tx_start, _SHIFT_LIMIT)
         behind = fetch(start - limit, start - 1) if limit > 0 else b""
         n = 0
         while n < len(behind) and behind[-1 - n] == moving[-1 - n % len(moving)]:
