@@ -252,41 +252,11 @@ class _Where:
         terms: set[str] = set()
         starts, ends = m.starts, m.ends
         n = len(starts)
-        lo, hi = (stop, start) if insertion else (start, stop)
-        first = max(0, bisect_right(starts, lo) - 1)
-        exons_hit = []
-        i = first
-        while i < n and starts[i] <= hi:
-            if _overlap(start, stop, starts[i], ends[i]):
-                exons_hit.append(i)
-            i += 1
-        introns_hit = []
-        donor = acceptor = fifth = donor_region = tract = region = intronic = False
-        i = max(0, first - 1)
-        while i < n - 1 and ends[i] + 1 - 3 <= hi:
-            s, e = ends[i] + 1, starts[i + 1] - 1
-            i += 1
-            if e < s or e + 3 < lo:
-                continue
-            if _overlap(start, stop, s, e):
-                introns_hit.append(i - 1)
-            if _overlap(start, stop, s + 2, e - 2) or (insertion and (start == s + 2 or stop == e - 2)):
-                intronic = True
-            low_site, high_site = _overlap(start, stop, s, s + 1), _overlap(start, stop, e - 1, e)
-            if m.plus:
-                donor |= low_site
-                acceptor |= high_site
-                fifth |= _overlap(start, stop, s + 4, s + 4)
-                donor_region |= _overlap(start, stop, s + 2, s + 5)
-                tract |= _overlap(lo, hi, e - 16, e - 2)
-            else:
-                donor |= high_site
-                acceptor |= low_site
-                fifth |= _overlap(start, stop, e - 4, e - 4)
-                donor_region |= _overlap(start, stop, e - 5, e - 2)
-                tract |= _overlap(lo, hi, s + 2, s + 16)
-            if not (low_site or high_site):
-                region |= _splice_region(start, stop, s, e, insertion)
+        if start == stop:
+            exons_hit, introns_hit, flags = _one_base(m, start)
+        else:
+            exons_hit, introns_hit, flags = _span(m, start, stop, insertion)
+        donor, acceptor, fifth, donor_region, tract, region, intronic = flags
         if acceptor:
             terms.add("splice_acceptor_variant")
         if donor:
@@ -326,12 +296,87 @@ class _Where:
         if tx.biotype == "nonsense_mediated_decay":
             terms.add("NMD_transcript_variant")
 
-        five, three = (m.cdna(start), m.cdna(stop)) if m.plus else (m.cdna(stop), m.cdna(start))
-        self.cdna_position = _positions(five, three) if in_cdna else ""
-        self.cds_position = ""
-        if self.in_cds:
-            self.cds_position = _positions(_cds(m, five), _cds(m, three))
+        self.cdna_position = self.cds_position = ""
+        if in_cdna:
+            five, three = (m.cdna(start), m.cdna(stop)) if m.plus else (m.cdna(stop), m.cdna(start))
+            self.cdna_position = _positions(five, three)
+            if self.in_cds:
+                self.cds_position = _positions(_cds(m, five), _cds(m, three))
         self.terms = terms
+
+
+_Flags = tuple[bool, bool, bool, bool, bool, bool, bool]
+
+
+def _one_base(m: TranscriptMap, g: int) -> tuple[list[int], list[int], _Flags]:
+    """_span for a single base, by its offsets from the edges of its exon or intron (the common case)."""
+    starts, ends = m.starts, m.ends
+    i = bisect_right(starts, g) - 1
+    if g <= ends[i]:
+        # Exonic: only the 1-3 bases next to an intron are a splice region.
+        region = (i > 0 and g - starts[i] < 3) or (i < len(starts) - 1 and ends[i] - g < 3)
+        return [i], [], (False, False, False, False, False, region, False)
+    from_start, from_end = g - ends[i] - 1, starts[i + 1] - 1 - g
+    if from_start > 16 and from_end > 16:
+        return [], [i], (False, False, False, False, False, False, True)
+    low_site, high_site = from_start <= 1, from_end <= 1
+    donor_side, acceptor_side = (from_start, from_end) if m.plus else (from_end, from_start)
+    return (
+        [],
+        [i],
+        (
+            low_site if m.plus else high_site,
+            high_site if m.plus else low_site,
+            donor_side == 4,
+            2 <= donor_side <= 5,
+            2 <= acceptor_side <= 16,
+            not (low_site or high_site) and (from_start <= 7 or from_end <= 7),
+            from_start >= 2 and from_end >= 2,
+        ),
+    )
+
+
+def _span(m: TranscriptMap, start: int, stop: int, insertion: bool) -> tuple[list[int], list[int], _Flags]:
+    """The exons and introns start..stop overlaps, and VEP's splice flags for it (_intron_effects):
+    donor, acceptor, donor 5th base, donor region, polypyrimidine tract, splice region, intronic."""
+    starts, ends = m.starts, m.ends
+    n = len(starts)
+    lo, hi = (stop, start) if insertion else (start, stop)
+    first = max(0, bisect_right(starts, lo) - 1)
+    exons_hit = []
+    i = first
+    while i < n and starts[i] <= hi:
+        if _overlap(start, stop, starts[i], ends[i]):
+            exons_hit.append(i)
+        i += 1
+    introns_hit = []
+    donor = acceptor = fifth = donor_region = tract = region = intronic = False
+    i = max(0, first - 1)
+    while i < n - 1 and ends[i] + 1 - 3 <= hi:
+        s, e = ends[i] + 1, starts[i + 1] - 1
+        i += 1
+        if e < s or e + 3 < lo:
+            continue
+        if _overlap(start, stop, s, e):
+            introns_hit.append(i - 1)
+        if _overlap(start, stop, s + 2, e - 2) or (insertion and (start == s + 2 or stop == e - 2)):
+            intronic = True
+        low_site, high_site = _overlap(start, stop, s, s + 1), _overlap(start, stop, e - 1, e)
+        if m.plus:
+            donor |= low_site
+            acceptor |= high_site
+            fifth |= _overlap(start, stop, s + 4, s + 4)
+            donor_region |= _overlap(start, stop, s + 2, s + 5)
+            tract |= _overlap(lo, hi, e - 16, e - 2)
+        else:
+            donor |= high_site
+            acceptor |= low_site
+            fifth |= _overlap(start, stop, e - 4, e - 4)
+            donor_region |= _overlap(start, stop, e - 5, e - 2)
+            tract |= _overlap(lo, hi, s + 2, s + 16)
+        if not (low_site or high_site):
+            region |= _splice_region(start, stop, s, e, insertion)
+    return exons_hit, introns_hit, (donor, acceptor, fifth, donor_region, tract, region, intronic)
 
 
 def _splice_region(start: int, stop: int, s: int, e: int, insertion: bool) -> bool:

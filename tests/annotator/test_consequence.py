@@ -6,7 +6,18 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from annotator.consequence import IMPACT, SEVERITY, Effect, csq_entry, effect, most_severe, vep_allele
+from annotator.consequence import (
+    IMPACT,
+    SEVERITY,
+    Effect,
+    _one_base,
+    _span,
+    csq_entry,
+    effect,
+    most_severe,
+    vep_allele,
+)
+from annotator.transcript_map import transcript_map
 from annotator.transcripts import CSQ_FIELDS, Transcript
 
 from .synthetic_genome import (
@@ -339,3 +350,11 @@ def test_vep_allele() -> None:
     assert vep_allele(b"GA", b"G") == "-"
     assert vep_allele(b"T", b"TGCT") == "GCT"
     assert vep_allele(b"N", b"<DEL>") == "<DEL>"
+
+
+def test_single_base_shortcut_matches_the_general_rule() -> None:
+    """The one-base fast path finds the same exons, introns and splice flags as the general span rule."""
+    for tx in (TXP, TXM, TXN):
+        m = transcript_map(tx)
+        for g in range(tx.start, tx.end + 1):
+            assert _one_base(m, g) == _span(m, g, g, insertion=False), (tx.feature, g)
