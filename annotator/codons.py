@@ -38,6 +38,8 @@ def revcomp(seq: bytes) -> bytes:
 def translate(seq: bytes, mito: bool = False) -> str:
     """One letter per whole codon, then "X" for a trailing partial codon (VEP's peptide for a frameshift)."""
     code = MITOCHONDRIAL if mito else STANDARD
+    if len(seq) == 3:
+        return code.get(seq, "X")
     whole = len(seq) - len(seq) % 3
     peptide = "".join([code.get(seq[i : i + 3], "X") for i in range(0, whole, 3)])
     return peptide + "X" if whole < len(seq) else peptide

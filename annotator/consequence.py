@@ -91,7 +91,8 @@ def most_severe(terms: tuple[str, ...] | list[str]) -> str:
     return min(terms, key=_RANK.__getitem__)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs more than the rest of an intronic call.
+@dataclass(slots=True)
 class Effect:
     terms: tuple[str, ...]  # most severe first
     impact: str
@@ -413,7 +414,7 @@ def _positions(five: int | None, three: int | None) -> str:
     return f"?-{three}" if five is None else f"{five}-?"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Coding:
     hgvsp: str = ""
     protein_position: str = ""
@@ -476,8 +477,11 @@ def _coding(
     amino_acids = ref_pep if ref_pep == alt_pep else f"{ref_pep or '-'}/{alt_pep or '-'}"
 
     overlaps_start = frame == 0 and _overlap(a, b, 1, 3)
-    stop_codon = (length - frame) % 3 == 0 and translate(seq[o + length - 3 : o + length], mito) == "*"
-    overlaps_stop = stop_codon and _overlap(a, b, length - 2, length)
+    overlaps_stop = (
+        _overlap(a, b, length - 2, length)
+        and (length - frame) % 3 == 0
+        and translate(seq[o + length - 3 : o + length], mito) == "*"
+    )
 
     start_lost = start_retained = False
     if overlaps_start:

@@ -35,6 +35,7 @@ class TranscriptMap:
         "_seq_fetch",
         "cds_end",
         "cds_start",
+        "edges",
         "ends",
         "length",
         "offsets",
@@ -57,6 +58,11 @@ class TranscriptMap:
             offsets.append(before)
             before += n
         self.offsets = offsets if self.plus else offsets[::-1]
+        # The cDNA positions of each exon's genomic start and end, for intronic HGVS positions.
+        if self.plus:
+            self.edges = [(o + 1, o + n) for o, n in zip(self.offsets, lengths, strict=True)]
+        else:
+            self.edges = [(o + n, o + 1) for o, n in zip(self.offsets, lengths, strict=True)]
         self.cds_start = 0
         self.cds_end = 0
         if tx.cds is not None:
@@ -108,8 +114,8 @@ class TranscriptMap:
         i = bisect_right(self.starts, g) - 1
         from_low = g - self.ends[i]
         from_high = self.starts[i + 1] - g
-        low_edge = self.coordinate(self.cdna(self.ends[i]) or 0)
-        high_edge = self.coordinate(self.cdna(self.starts[i + 1]) or 0)
+        low_edge = self.coordinate(self.edges[i][1])
+        high_edge = self.coordinate(self.edges[i + 1][0])
         if self.plus:
             if from_low <= from_high:
                 return f"{low_edge}+{from_low}"
