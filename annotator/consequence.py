@@ -183,6 +183,7 @@ def effect(
     if alt[:1] == b"<" or alt == b"*" or b"[" in alt or b"]" in alt:
         return _structural(tx, pos, ref, alt, end, window)
     if len(ref) == 1 and len(alt) == 1:
+        ref, alt = ref.upper(), alt.upper()
         if ref == alt:
             return None
         start = pos
@@ -569,9 +570,11 @@ def _coding(
     terms.update(found)
 
     protein = ""
+    # VEP keeps start_lost off an in-frame indel that removes the ATG; its protein is still unknown.
+    start_gone = start_lost or (overlaps_start and len(ref) != len(alt) and not start_retained)
     if not unknown or frameshift:
         protein = _hgvsp(
-            m, seq, a, b, alt_tx, first, codon_end, alt_codon, ref_pep, alt_pep, start_lost, frameshift
+            m, seq, a, b, alt_tx, first, codon_end, alt_codon, ref_pep, alt_pep, start_gone, frameshift
         )
     return _Coding(protein, protein_position, amino_acids, codons)
 
@@ -611,7 +614,8 @@ def _hgvsp(
         seq[o + frame + 3 * first : o + a - 1] + alt_tx + seq[o + b :], mito
     )
     growth = (len(alt_tx) - (b - a + 1)) // 3
-    return hgvs.protein_change(feature, reference, altered, first, frameshift, growth, insertion=a == b + 1)
+    between = a == b + 1 and (a - 1 - frame) % 3 == 0
+    return hgvs.protein_change(feature, reference, altered, first, frameshift, growth, between)
 
 
 def _hgvsc(m: TranscriptMap, start: int, stop: int, ref: bytes, alt: bytes, fetch: Fetch | None) -> str:

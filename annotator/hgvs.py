@@ -64,11 +64,12 @@ def start_lost(feature: str) -> str:
 
 
 def protein_change(
-    feature: str, ref: str, alt: str, at: int, frameshift: bool, growth: int, insertion: bool
+    feature: str, ref: str, alt: str, at: int, frameshift: bool, growth: int, between_codons: bool
 ) -> str:
     """HGVSp from whole peptides: ref (the reference protein, to its stop) and alt (the altered one, read
     through the 3' UTR to its first stop). at: the 0-based codon the variant starts in (both agree before);
-    growth: residues an in-frame change adds (negative when it removes some).
+    growth: residues an in-frame change adds (negative when it removes some); between_codons: an
+    insertion that changes no reference codon.
 
     Returns "" when the peptides cannot name the change (the sequence ran out before a difference).
     """
@@ -92,11 +93,11 @@ def protein_change(
         return f"{feature}:p.{_aa(r)}{i + 1}{_aa(x)}fsTer{count}"
     if alt.endswith("*") and ref.endswith("*") and len(alt) < len(ref) + growth:
         # A stop earlier than the reference's: everything after it is gone, so name the change up to it.
+        gained = three_letter(alt[i:])
+        if between_codons and i > 0:
+            return f"{feature}:p.{_aa(ref[i - 1])}{i}_{_aa(r)}{i + 1}ins{gained}"
         if x == "*":
             return f"{feature}:p.{_aa(r)}{i + 1}Ter"
-        gained = three_letter(alt[i:])
-        if insertion and i > 0:
-            return f"{feature}:p.{_aa(ref[i - 1])}{i}_{_aa(r)}{i + 1}ins{gained}"
         return f"{feature}:p.{_aa(r)}{i + 1}delins{gained}"
     s = 0
     while s < len(ref) - i and s < len(alt) - i and ref[-1 - s] == alt[-1 - s]:

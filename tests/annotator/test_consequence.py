@@ -176,6 +176,35 @@ CASES = {
         TXM, 422, "G", "GT", ("frameshift_variant",), "TXM:c.15dup", "TXM:p.Leu6ThrfsTer?",
         {"codons": "-/A", "protein_position": "5-6"},
     ),
+    # CG>TT at 77-78: codon 3 CGT -> TTT (F); two bases changed is a delins in HGVSc.
+    "mnv_missense": Case(
+        TXP, 77, "CG", "TT", ("missense_variant",), "TXP:c.7_8delinsTT", "TXP:p.Arg3Phe",
+        {"codons": "CGt/TTt", "cds_position": "7-8"},
+    ),
+    # TAA inserted inside codon 4 (T G|TAA|G -> TGT AAG): Trp4 becomes Cys Lys, a length change
+    # that neither keeps Trp at an end nor shifts the frame: VEP's protein_altering_variant.
+    "protein_altering": Case(
+        TXP, 81, "G", "GTAA", ("protein_altering_variant",), "TXP:c.11_12insTAA", "TXP:p.Trp4delinsCysLys",
+        {"amino_acids": "W/CK", "codons": "tgg/tgTAAg"},
+    ),
+    # TAG inserted between codons 4 and 5 (82|83): a stop after Trp4, in frame. 83 is A, so no shift.
+    "stop_inserted": Case(
+        TXP, 82, "G", "GTAG", ("stop_gained", "inframe_insertion"), "TXP:c.12_13insTAG",
+        "TXP:p.Trp4_Lys5insTer", {"amino_acids": "-/*", "codons": "-/TAG"},
+    ),
+    # AAA inserted in AAA (codon 5, 83-85) shifts to 85|86 and repeats 83-85: c.13_15dup, p.Lys5dup.
+    "inframe_dup_shifted": Case(
+        TXP, 84, "A", "AAAA", ("inframe_insertion",), "TXP:c.13_15dup", "TXP:p.Lys5dup",
+    ),
+    # TGG deleted from ATG GCC (72-74) leaves ACC: VEP calls this an inframe_deletion, not start_lost
+    # (VariationEffect.pm: start_lost excludes inframe indels); without its ATG the protein is p.Met1?.
+    "start_codon_deleted": Case(TXP, 71, "ATGG", "A", ("inframe_deletion",), "TXP:c.2_4del", "TXP:p.Met1?"),
+    # GCA inserted after 72 shifts one base (73 is G) to CAG between 73 and 74: ATG CAG GCC keeps
+    # the start and adds Gln.
+    "start_retained": Case(
+        TXP, 72, "T", "TGCA", ("inframe_insertion", "start_retained_variant"), "TXP:c.3_4insCAG",
+        "TXP:p.Met1_Ala2insGln",
+    ),
     # Non-coding transcript: exon 1 base 5 and intron 1 (20 after exon 1's end, n.30).
     "noncoding_exon": Case(TXN, 65, "C", "T", ("non_coding_transcript_exon_variant",), "TXN:n.5C>T"),
     "noncoding_intron": Case(

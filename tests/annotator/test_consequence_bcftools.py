@@ -64,7 +64,15 @@ KNOWN = {
     ("TXP", 139, "ACAA", "A"),
     # AAA AAA -> AAA: VEP sees KK -> K only; bcftools right-shifts the deletion against the stop.
     ("TXP", 141, "AAAA", "A"),
+    # ATG GCC -> ACC: VEP's start_lost excludes in-frame indels (inframe_deletion); bcftools: start_lost.
+    ("TXP", 71, "ATGG", "A"),
+    # ATG -> ATG CAG: VEP sees the start kept (start_retained_variant); bcftools: start_lost.
+    ("TXP", 72, "T", "TGCA"),
 }
+
+
+def known_among(records: list[tuple[int, str, str]]) -> set[tuple[str, int, str, str]]:
+    return {k for k in KNOWN if k[1:] in set(records)}
 
 
 def gff3(transcripts: tuple[Transcript, ...], contig: str) -> str:
@@ -173,9 +181,10 @@ def disagreements(
 
 
 def test_hand_checked_cases_agree(tmp_path: Path) -> None:
-    """Every hand-checked SNV and indel on TXP/TXM gets bcftools' terms."""
+    """Every hand-checked SNV and indel on TXP/TXM gets bcftools' terms, but for the listed differences."""
     records = [(c.pos, c.ref, c.alt) for c in CASES.values() if c.tx in TRANSCRIPTS]
-    assert disagreements(tmp_path, records) == []
+    wrong = disagreements(tmp_path, records)
+    assert {(w[0], w[1], w[2], w[3]) for w in wrong} == known_among(records)
 
 
 def test_every_snv_agrees(tmp_path: Path) -> None:
@@ -208,4 +217,4 @@ def test_indels_agree_but_for_known_differences(tmp_path: Path) -> None:
         ]
     wrong = disagreements(tmp_path, records)
     assert len(records) > 1000
-    assert {(w[0], w[1], w[2], w[3]) for w in wrong} == KNOWN
+    assert {(w[0], w[1], w[2], w[3]) for w in wrong} == known_among(records)
