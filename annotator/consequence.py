@@ -108,12 +108,23 @@ class Effect:
     distance: str = ""
 
 
-def vep_allele(ref: bytes, alt: bytes) -> str:
-    """The CSQ Allele VEP writes: ALT without the bases it shares with REF, "-" when nothing is left."""
-    if alt.startswith(b"<") or alt == b"*" or b"[" in alt or b"]" in alt:
-        return alt.decode()
-    _, _, trimmed = trim(0, ref.upper(), alt.upper())
-    return trimmed.decode() or "-"
+def vep_alleles(ref: bytes, alts: list[bytes]) -> list[str]:
+    """The CSQ Allele of each ALT of a record, as VEP writes it: when REF and every sequence ALT start with
+    the same base (and one of them is longer than it), that base is dropped from all, "-" for nothing left.
+    Symbolic ALTs and "*" stay as written."""
+    sequences = [alt for alt in alts if not _symbolic(alt)]
+    first = ref[:1].upper()
+    shared = all(alt[:1].upper() == first for alt in sequences) and any(
+        len(allele) > 1 for allele in (ref, *sequences)
+    )
+    return [
+        alt.decode() if _symbolic(alt) else (alt[1:] if shared else alt).decode().upper() or "-"
+        for alt in alts
+    ]
+
+
+def _symbolic(alt: bytes) -> bool:
+    return alt[:1] == b"<" or alt == b"*" or b"[" in alt or b"]" in alt
 
 
 _ESCAPES = str.maketrans({",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"})
@@ -180,7 +191,7 @@ def effect(
     pos, ref, alt as in the VCF. Symbolic ALTs (<DEL>, <DUP>, <INS>, <CNV>, <INV>...) span pos+1..end;
     "*" (an allele deleted upstream) and breakends get location terms only.
     """
-    if alt[:1] == b"<" or alt == b"*" or b"[" in alt or b"]" in alt:
+    if _symbolic(alt):
         return _structural(tx, pos, ref, alt, end, window)
     if len(ref) == 1 and len(alt) == 1:
         ref, alt = ref.upper(), alt.upper()

@@ -15,7 +15,7 @@ from annotator.consequence import (
     csq_entry,
     effect,
     most_severe,
-    vep_allele,
+    vep_alleles,
 )
 from annotator.transcript_map import transcript_map
 from annotator.transcripts import CSQ_FIELDS, Transcript
@@ -373,12 +373,16 @@ def test_csq_entry_fields_and_escaping() -> None:
     assert values["Consequence"] == "missense_variant&splice_region_variant"
 
 
-def test_vep_allele() -> None:
-    """The CSQ Allele: ALT less the bases it shares with REF, "-" for a deletion."""
-    assert vep_allele(b"C", b"T") == "T"
-    assert vep_allele(b"GA", b"G") == "-"
-    assert vep_allele(b"T", b"TGCT") == "GCT"
-    assert vep_allele(b"N", b"<DEL>") == "<DEL>"
+def test_vep_alleles() -> None:
+    """The CSQ Allele: VEP drops the first base only when REF and every ALT share it, "-" when empty."""
+    assert vep_alleles(b"C", [b"T"]) == ["T"]
+    assert vep_alleles(b"GA", [b"G"]) == ["-"]
+    assert vep_alleles(b"T", [b"TGCT"]) == ["GCT"]
+    # Only the first base goes (VEP without --minimal): CA>CAA is A>AA, so "AA".
+    assert vep_alleles(b"CA", [b"CAA", b"C"]) == ["AA", "-"]
+    # One ALT not sharing the first base keeps every allele whole.
+    assert vep_alleles(b"CA", [b"C", b"TA"]) == ["C", "TA"]
+    assert vep_alleles(b"N", [b"<DEL>", b"*"]) == ["<DEL>", "*"]
 
 
 def test_single_base_shortcut_matches_the_general_rule() -> None:
