@@ -189,7 +189,9 @@ def effect(
     """The effect of ALT on tx, or None when tx is farther than window (or ALT is REF).
 
     pos, ref, alt as in the VCF. Symbolic ALTs (<DEL>, <DUP>, <INS>, <CNV>, <INV>...) span pos+1..end;
-    "*" (an allele deleted upstream) and breakends get location terms only.
+    "*" (an allele deleted upstream) and breakends get location terms only. fetch: the contig's
+    sequence, the same object on every call (the transcript's spliced sequence is cached against it),
+    or None when the build has none.
     """
     if _symbolic(alt):
         return _structural(tx, pos, ref, alt, end, window)

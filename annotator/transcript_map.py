@@ -13,9 +13,10 @@ from bisect import bisect_right
 from annotator.codons import revcomp
 from annotator.transcripts import Fetch, Transcript
 
-# Enough for every transcript of a chromosome's worth of nearby variants; a
-# sorted VCF revisits few transcripts once it has moved past them.
-_CACHE_LIMIT = 50_000
+# A sorted VCF revisits few transcripts once it has moved past them, so a small
+# cache (emptied when full) keeps memory flat: a map holds its spliced
+# sequence, a few kb.
+_CACHE_LIMIT = 10_000
 _cache: dict[int, TranscriptMap] = {}
 
 
@@ -125,7 +126,9 @@ class TranscriptMap:
         return f"{low_edge}-{from_low}"
 
     def sequence(self, fetch: Fetch) -> bytes:
-        """The spliced transcript, 5' to 3'; b"" when the genome lacks any of it."""
+        """The spliced transcript, 5' to 3'; b"" when the genome lacks any of it.
+
+        Kept against the Fetch object: pass the same one for a contig on every call."""
         if self._seq_fetch is not fetch:
             parts = [fetch(s, e) for s, e in self.tx.exons]
             spliced = b"".join(parts)
