@@ -456,7 +456,11 @@ def _coding(
     last = first - 1 if between else (b - 1 - frame) // 3
     codon_start = frame + 3 * first + 1
     codon_end = frame + 3 * last + 3
-    protein_position = f"{first}-{first + 1}" if between else _positions(first + 1, last + 1)
+    # Ensembl counts a cut first codon (frame > 0) as residue 1 (an X), so whole codons start at 2.
+    pad = 1 if frame else 0
+    protein_position = (
+        f"{first + pad}-{first + 1 + pad}" if between else _positions(first + 1 + pad, last + 1 + pad)
+    )
     shift = len(alt) - len(ref)
     if min(a, b + 1 if insertion else b) - 1 - frame < 0:
         terms.add("coding_sequence_variant")
@@ -615,20 +619,22 @@ def _hgvsp(
     feature, mito, frame, o = m.tx.feature, m.tx.mito, m.tx.frame, m.cds_start - 1
     if start_lost:
         return hgvs.start_lost(feature)
+    pad = "X" if frame else ""
+    residue = first + 1 + len(pad)
     if len(alt_codon) == 3 and len(ref_pep) == 1:
         if ref_pep == "*" and alt_pep != "*":
             alt_tail = translate_to_stop(alt_codon + seq[o + codon_end :], mito)
             stop = alt_tail.find("*")
-            return hgvs.extension(feature, first + 1, alt_pep, stop if stop > 0 else None)
-        return hgvs.substitution(feature, ref_pep, alt_pep, first + 1)
+            return hgvs.extension(feature, residue, alt_pep, stop if stop > 0 else None)
+        return hgvs.substitution(feature, ref_pep, alt_pep, residue)
     length = m.cds_end - m.cds_start + 1
-    reference = translate_to_stop(seq[o + frame : o + length], mito)
-    altered = reference[:first] + translate_to_stop(
+    reference = pad + translate_to_stop(seq[o + frame : o + length], mito)
+    altered = reference[: residue - 1] + translate_to_stop(
         seq[o + frame + 3 * first : o + a - 1] + alt_tx + seq[o + b :], mito
     )
     growth = (len(alt_tx) - (b - a + 1)) // 3
     between = a == b + 1 and (a - 1 - frame) % 3 == 0
-    return hgvs.protein_change(feature, reference, altered, first, frameshift, growth, between)
+    return hgvs.protein_change(feature, reference, altered, residue - 1, frameshift, growth, between)
 
 
 def _hgvsc(m: TranscriptMap, start: int, stop: int, ref: bytes, alt: bytes, fetch: Fetch | None) -> str:

@@ -253,15 +253,22 @@ def test_mitochondrial_code() -> None:
 
 
 def test_cds_without_atg_uses_the_frame() -> None:
-    """A CDS whose first codon is cut (frame 1) numbers its protein from the first whole codon."""
+    """A CDS whose first codon is cut (frame 1) reads codons from its frame; as in Ensembl, the cut
+    codon is residue 1, so the first whole codon is residue 2."""
     fetch = fetch_of(FRAME_GENOME)
-    # The CDS is C GCT TGG TAA from 3; 5 C>A turns GCT (A) into GAT (D): residue 1, CDS base 3.
+    # The CDS is C GCT TGG TAA from 3; 5 C>A turns GCT (A) into GAT (D): residue 2, CDS base 3.
     got = effect(TX_FRAME, 5, b"C", b"A", fetch)
     assert got is not None
-    assert (got.terms, got.hgvsc, got.hgvsp) == (("missense_variant",), "TXF:c.3C>A", "TXF:p.Ala1Asp")
-    # 4 G>A makes ACT (T): a missense at residue 1, not start_lost (there is no start codon).
+    assert (got.terms, got.hgvsc, got.hgvsp) == (("missense_variant",), "TXF:c.3C>A", "TXF:p.Ala2Asp")
+    assert got.protein_position == "2"
+    # 4 G>A makes ACT (T): a missense, not start_lost (there is no start codon).
     got = effect(TX_FRAME, 4, b"G", b"A", fetch)
     assert got is not None and got.terms == ("missense_variant",)
+    # Deleting TGG (7-9) shifts one base 3' (10 is T) to GGT, 8-10 = c.6_8del; the protein loses
+    # Trp, residue 3 counted the same way by the whole-protein path.
+    got = effect(TX_FRAME, 6, b"TTGG", b"T", fetch)
+    assert got is not None
+    assert (got.terms, got.hgvsc, got.hgvsp) == (("inframe_deletion",), "TXF:c.6_8del", "TXF:p.Trp3del")
     # The cut codon's own base has no codon to read.
     got = effect(TX_FRAME, 3, b"C", b"A", fetch)
     assert got is not None
