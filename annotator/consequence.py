@@ -286,18 +286,18 @@ class _Where:
             terms.add("splice_region_variant")
         if intronic:
             terms.add("intron_variant")
-        self.exon = _numbers([m.exon_number(i) for i in exons_hit], n)
-        self.intron = _numbers([m.intron_number(i) for i in introns_hit], n - 1)
+        self.exon = _numbers(exons_hit, n, m.plus)
+        self.intron = _numbers(introns_hit, n - 1, m.plus)
 
         in_cdna = bool(exons_hit)
         self.in_cds = False
         if m.coding:
             assert tx.cds is not None
             cds_low, cds_high = tx.cds
-            self.in_cds = any(
-                _overlap(start, stop, max(starts[i], cds_low), min(ends[i], cds_high)) for i in exons_hit
-            )
             if in_cdna:
+                self.in_cds = any(
+                    _overlap(start, stop, max(starts[i], cds_low), min(ends[i], cds_high)) for i in exons_hit
+                )
                 before = (insertion and start == cds_low) or _overlap(start, stop, starts[0], cds_low - 1)
                 after = (insertion and stop == cds_high) or _overlap(start, stop, cds_high + 1, ends[-1])
                 if before:
@@ -405,10 +405,14 @@ def _splice_region(start: int, stop: int, s: int, e: int, insertion: bool) -> bo
     )
 
 
-def _numbers(numbers: list[int], total: int) -> str:
-    if not numbers:
+def _numbers(indexes: list[int], total: int, plus: bool) -> str:
+    """EXON/INTRON: the features' numbers from the transcript's 5' end (indexes ascend in genomic order)."""
+    if not indexes:
         return ""
-    low, high = min(numbers), max(numbers)
+    if plus:
+        low, high = indexes[0] + 1, indexes[-1] + 1
+    else:
+        low, high = total - indexes[-1], total - indexes[0]
     return f"{low}/{total}" if low == high else f"{low}-{high}/{total}"
 
 

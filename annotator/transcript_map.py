@@ -36,6 +36,7 @@ class TranscriptMap:
         "_seq_fetch",
         "cds_end",
         "cds_start",
+        "coding",
         "edges",
         "ends",
         "length",
@@ -70,12 +71,9 @@ class TranscriptMap:
             low, high = self.cdna(tx.cds[0]), self.cdna(tx.cds[1])
             if low is not None and high is not None:
                 self.cds_start, self.cds_end = (low, high) if self.plus else (high, low)
+        self.coding = self.cds_end > 0
         self._seq = b""
         self._seq_fetch: Fetch | None = None
-
-    @property
-    def coding(self) -> bool:
-        return self.cds_end > 0
 
     def exon_index(self, g: int) -> int:
         """The genomic-order index of the exon holding g, or -1."""
@@ -89,13 +87,6 @@ class TranscriptMap:
         if self.plus:
             return self.offsets[i] + g - self.starts[i] + 1
         return self.offsets[i] + self.ends[i] - g + 1
-
-    def exon_number(self, i: int) -> int:
-        return i + 1 if self.plus else len(self.starts) - i
-
-    def intron_number(self, i: int) -> int:
-        """The number of the intron after genomic-order exon i."""
-        return i + 1 if self.plus else len(self.starts) - 1 - i
 
     def coordinate(self, c: int) -> str:
         """A cDNA position in HGVS numbering: c.-14 and c.*7 in the UTRs, n.12 when non-coding."""
@@ -115,15 +106,13 @@ class TranscriptMap:
         i = bisect_right(self.starts, g) - 1
         from_low = g - self.ends[i]
         from_high = self.starts[i + 1] - g
-        low_edge = self.coordinate(self.edges[i][1])
-        high_edge = self.coordinate(self.edges[i + 1][0])
         if self.plus:
             if from_low <= from_high:
-                return f"{low_edge}+{from_low}"
-            return f"{high_edge}-{from_high}"
+                return f"{self.coordinate(self.edges[i][1])}+{from_low}"
+            return f"{self.coordinate(self.edges[i + 1][0])}-{from_high}"
         if from_high <= from_low:
-            return f"{high_edge}+{from_high}"
-        return f"{low_edge}-{from_low}"
+            return f"{self.coordinate(self.edges[i + 1][0])}+{from_high}"
+        return f"{self.coordinate(self.edges[i][1])}-{from_low}"
 
     def sequence(self, fetch: Fetch) -> bytes:
         """The spliced transcript, 5' to 3'; b"" when the genome lacks any of it.
