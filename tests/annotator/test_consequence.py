@@ -157,6 +157,19 @@ CASES = {
     "minus_splice_donor": Case(TXM, 455, "C", "G", ("splice_donor_variant",), "TXM:c.12+1G>C"),
     # t49, the A of the intron's AG, is genomic 427 (T); exon 2 starts at c.13.
     "minus_splice_acceptor": Case(TXM, 427, "T", "C", ("splice_acceptor_variant",), "TXM:c.13-2A>G"),
+    # The intron's t25 (+5, the G of GTAAG) is genomic 451 (C).
+    "minus_donor_5th_base": Case(
+        TXM, 451, "C", "T", ("splice_donor_5th_base_variant", "intron_variant"), "TXM:c.12+5G>A"
+    ),
+    # t23 (+3, A) is genomic 453 (T).
+    "minus_donor_region": Case(
+        TXM, 453, "T", "C", ("splice_donor_region_variant", "intron_variant"), "TXM:c.12+3A>G"
+    ),
+    # t40 (T), 11 before exon 2 (t51) and 20 after exon 1 (t20), is genomic 436 (A): the
+    # polypyrimidine tract (-3..-17) but not the splice region (-3..-8).
+    "minus_polypyrimidine_tract": Case(
+        TXM, 436, "A", "G", ("splice_polypyrimidine_tract_variant", "intron_variant"), "TXM:c.13-11T>C"
+    ),
     # t3 (A) is genomic 473; the CDS starts at t9, so c.-6.
     "minus_five_prime_utr": Case(TXM, 473, "T", "C", ("5_prime_UTR_variant",), "TXM:c.-6A>G"),
     # t70 (C) is genomic 406; the stop ends at t68, so c.*2.
