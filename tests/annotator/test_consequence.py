@@ -411,3 +411,12 @@ def test_single_base_shortcut_matches_the_general_rule() -> None:
         m = transcript_map(tx)
         for g in range(tx.start, tx.end + 1):
             assert _one_base(m, g) == _span(m, g, g, insertion=False), (tx.feature, g)
+
+
+def test_nmd_transcript() -> None:
+    """A nonsense_mediated_decay transcript adds NMD_transcript_variant to whatever else a variant does."""
+    nmd = Transcript(**{**TXP.__dict__, "biotype": "nonsense_mediated_decay"})
+    got = effect(nmd, 77, b"C", b"T", FETCH)
+    assert got is not None and got.terms == ("missense_variant", "NMD_transcript_variant")
+    deep = effect(nmd, 110, b"C", b"T", FETCH)
+    assert deep is not None and deep.terms == ("intron_variant", "NMD_transcript_variant")
