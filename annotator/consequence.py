@@ -12,9 +12,10 @@ Codons, Amino_acids and HGVSp are computed only when a genome sequence is
 given; without one a coding change is coding_sequence_variant (frameshift and
 inframe indels are told apart by length alone).
 
-Variants come VCF-style and are trimmed as VEP does (common prefix, then
-suffix); consequences use that position, HGVSc the position 3'-shifted along
-the transcript's strand (up to 1 kb, pure insertions and deletions only).
+Variants come VCF-style and are trimmed to their minimal form (common prefix,
+then suffix: VEP's --minimal), so a multi-allelic record's ALTs are judged
+apart; consequences use that position, HGVSc the position 3'-shifted along the
+transcript's strand (up to 1 kb, pure insertions and deletions only, as VEP).
 """
 
 from __future__ import annotations
