@@ -1,4 +1,5 @@
-"""The consequence calculator against an independent oracle: `bcftools csq` on the same models and sequence.
+"""The consequence calculator against independent oracles: `bcftools csq` on the same models and
+sequence, and `bcftools +split-vep` reading the CSQ entries back.
 
 The synthetic transcripts are written as an Ensembl-style GFF3 and the contig as
 FASTA; bcftools' terms are mapped to VEP's vocabulary (its splice_region covers
@@ -17,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from annotator.codons import translate_to_stop
-from annotator.consequence import effect
+from annotator.consequence import csq_entry, effect, vep_alleles
 from annotator.transcript_map import transcript_map
-from annotator.transcripts import Fetch, Transcript
+from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
-from .synthetic_genome import FETCH, GENOME, TXM, TXP
+from .synthetic_genome import FETCH, GENOME, TXM, TXN, TXP
 from .test_consequence import CASES
 
 pytestmark = pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools is not installed")
@@ -330,3 +331,44 @@ def test_chr20_snvs_agree_with_bcftools(chr20: Fetch, tmp_path: Path) -> None:
                     compared += 1
     assert wrong == []
     assert compared > 5000
+
+
+def test_split_vep_reads_csq_entries(tmp_path: Path) -> None:
+    """CSQ entries from csq_entry under a VEP-style header: `bcftools +split-vep` gives back each field,
+    and picks the same worst consequence."""
+    if "split-vep" not in subprocess.run(["bcftools", "plugin", "-l"], capture_output=True, text=True).stdout:
+        pytest.skip("bcftools has no split-vep plugin")
+    records = [(77, "C", "T"), (82, "GA", "G"), (110, "C", "T")]
+    rows = []
+    expected = []
+    for pos, ref, alt in records:
+        allele = vep_alleles(ref.encode(), [alt.encode()])[0]
+        entries = []
+        for tx in (*TRANSCRIPTS, TXN):
+            got = effect(tx, pos, ref.encode(), alt.encode(), FETCH)
+            if got is not None:
+                entries.append(csq_entry(allele, tx, got))
+                expected.append(
+                    f"{pos} {allele} {'&'.join(got.terms)} {tx.feature} {got.hgvsc or '.'} {got.hgvsp or '.'}"
+                )
+        rows.append(f"syn\t{pos}\t.\t{ref}\t{alt}\t.\t.\tCSQ={','.join(entries)}\n")
+    vcf = tmp_path / "csq.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=syn,length=600>\n"
+        f'##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from GAS. '
+        f'Format: {"|".join(CSQ_FIELDS)}">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(rows)
+    )
+
+    def split_vep(*args: str) -> list[str]:
+        run = subprocess.run(
+            ["bcftools", "+split-vep", *args, str(vcf)], capture_output=True, text=True, check=True
+        )
+        return run.stdout.splitlines()
+
+    assert split_vep("-d", "-f", "%POS %Allele %Consequence %Feature %HGVSc %HGVSp\n") == expected
+    assert split_vep("-s", "worst", "-f", "%POS %Consequence\n") == [
+        "77 missense_variant",
+        "82 frameshift_variant",
+        "110 intron_variant",
+    ]
