@@ -1,18 +1,71 @@
 """HGVS names of a variant on a transcript, in the forms Ensembl VEP writes.
 
-HGVSc is built from a variant already trimmed and 3'-shifted along the
-transcript; HGVSp from the reference and altered peptides. There is no protein
+HGVSc is built from a trimmed variant, 3'-shifted along the transcript when
+the sequence allows; HGVSp from the reference and altered peptides. There is no protein
 accession in GAS's models, so HGVSp is prefixed with the transcript's Feature
 (VEP writes the ENSP id there): `ENST00000379370:p.Arg12Trp`.
 """
 
 from __future__ import annotations
 
-from annotator.codons import THREE_LETTER, three_letter
+from annotator.codons import THREE_LETTER, revcomp, three_letter
 from annotator.transcript_map import TranscriptMap
+from annotator.transcripts import Fetch
+
+# VEP looks this far for a 3' shift (TranscriptVariationAllele::_genomic_shift).
+_SHIFT_LIMIT = 1000
 
 
-def hgvsc(m: TranscriptMap, start: int, end: int, ref: bytes, alt: bytes, dup: bool) -> str:
+def hgvsc(m: TranscriptMap, start: int, stop: int, ref: bytes, alt: bytes, fetch: Fetch | None) -> str:
+    """HGVSc of a trimmed variant (start..stop its REF span, plus strand); "" unless inside the transcript.
+
+    With a sequence, a pure insertion or deletion is first shifted 3' along the transcript, and an
+    insertion repeating the bases 5' of it is a dup."""
+    tx = m.tx
+    if start < tx.exons[0][0] or stop > tx.exons[-1][1]:
+        return ""
+    dup = False
+    if fetch is not None and (not ref or not alt):
+        start, stop, ref, alt = _shift(m, start, stop, ref, alt, fetch)
+        if not ref:
+            k = len(alt)
+            first, last = (stop - k + 1, stop) if m.plus else (start, start + k - 1)
+            dup = first >= tx.exons[0][0] and last <= tx.exons[-1][1] and fetch(first, last) == alt
+    if not m.plus:
+        ref, alt = revcomp(ref), revcomp(alt)
+    return _name(m, start, stop, ref, alt, dup)
+
+
+def _shift(
+    m: TranscriptMap, start: int, stop: int, ref: bytes, alt: bytes, fetch: Fetch
+) -> tuple[int, int, bytes, bytes]:
+    """Move a pure insertion or deletion 3' along the transcript while the sequence allows (HGVS)."""
+    moving = ref or alt
+    tx_start, tx_end = m.tx.exons[0][0], m.tx.exons[-1][1]
+    if m.plus:
+        limit = min(tx_end - max(start, stop), _SHIFT_LIMIT)
+        ahead = fetch(stop + 1, stop + limit) if limit > 0 else b""
+        n = 0
+        while n < len(ahead) and ahead[n] == moving[n % len(moving)]:
+            n += 1
+        if n:
+            k = n % len(moving)
+            moving = moving[k:] + moving[:k]
+            start, stop = start + n, stop + n
+    else:
+        limit = min(min(start, stop) - tx_start, _SHIFT_LIMIT)
+        behind = fetch(start - limit, start - 1) if limit > 0 else b""
+        n = 0
+        while n < len(behind) and behind[-1 - n] == moving[-1 - n % len(moving)]:
+            n += 1
+        if n:
+            k = n % len(moving)
+            moving = moving[-k:] + moving[:-k] if k else moving
+            start, stop = start - n, stop - n
+    return (start, stop, moving, b"") if ref else (start, stop, b"", moving)
+
+
+def _name(m: TranscriptMap, start: int, end: int, ref: bytes, alt: bytes, dup: bool) -> str:
     """start..end: the genomic span of ref (end = start - 1 for an insertion); ref/alt on tx's strand.
 
     dup: the inserted bases repeat the ones just 5' of the insertion (on the transcript).
