@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from annotator.indexer import MITO_ALIASES, Contigs
 from annotator.infotext import info_safe
-from annotator.knownvariants import Sites
+from annotator.knownsites import Sites
 from annotator.liftover import LIFT_STATUS, Chain
 from annotator.reference import ReferenceInstallError
 
@@ -162,9 +163,12 @@ def sites(cv: ClinVar, contigs: Contigs, chain: Chain | None) -> tuple[Sites, di
         Sites(
             contig=contig,
             pos=pos,
-            ref=cv.ref,
-            alt=cv.alt,
-            values=[cv.significance, cv.diseases, cv.review_status, cv.variation_id],
+            ref=pa.array(cv.ref, pa.string()),
+            alt=pa.array(cv.alt, pa.string()),
+            values=[
+                pa.array(v, pa.string())
+                for v in (cv.significance, cv.diseases, cv.review_status, cv.variation_id)
+            ],
         ),
         counts,
     )

@@ -1,5 +1,5 @@
 """Known variants matched by position, REF and ALT (rsIDs, ClinVar): the
-arrays a track's sites are indexed as, and the vectorised lookup of a batch.
+vectorised lookup of a batch in the arrays `knownsites` indexes a track as.
 
 REF and ALT are matched as written (upper case), never normalised: the
 sources GAS ships are VCF-style with their anchor bases, as callers write
@@ -21,10 +21,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
 from annotator import intervals as iv
-from annotator.infotext import split_blob, text_blob
+from annotator.infotext import split_blob
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
@@ -34,74 +33,11 @@ _HASHED = 1 << 62  # set on every hashed code, never on a SNV's
 
 
 def allele_code(ref: bytes, alt: bytes) -> int:
+    """The code of an upper-case (REF, ALT) pair."""
     if len(ref) == 1 and len(alt) == 1:
         return ref[0] << 8 | alt[0]
     digest = hashlib.blake2b(ref + b">" + alt, digest_size=8).digest()
     return int.from_bytes(digest, "little") >> 2 | _HASHED
-
-
-def allele_codes(refs: Sequence[str], alts: Sequence[str]) -> I64:
-    """The code of each (REF, ALT) pair (upper case), SNVs without a Python loop."""
-    r = np.array(refs, dtype="S")
-    a = np.array(alts, dtype="S")
-    if r.dtype.itemsize == 1 and a.dtype.itemsize == 1:
-        return r.view(np.uint8).astype(np.int64) << 8 | a.view(np.uint8).astype(np.int64)
-    snv = (np.strings.str_len(r) == 1) & (np.strings.str_len(a) == 1)
-    out = np.zeros(len(r), np.int64)
-    if snv.any():
-        out[snv] = allele_codes(
-            r[snv].astype("S1").astype(str).tolist(), a[snv].astype("S1").astype(str).tolist()
-        )
-    for i in np.flatnonzero(~snv).tolist():
-        out[i] = allele_code(bytes(r[i]), bytes(a[i]))
-    return out
-
-
-@dataclass
-class Sites:
-    """Known variants, one row per (position, REF, ALT) and source entry.
-    `values` holds, per INFO key the track writes, one INFO-safe text per row."""
-
-    contig: I64  # index into the build's contigs, -1 for one the build lacks
-    pos: I64  # 1-based
-    ref: list[str]
-    alt: list[str]
-    values: list[list[str]]
-
-    def __len__(self) -> int:
-        return len(self.pos)
-
-
-def index_sites(sites: Sites, prefix: str, out: dict[str, Any]) -> dict[str, int]:
-    """Sorted arrays of `sites` under `prefix`; identical rows (position, alleles,
-    every value) are stored once. Returns the counts for index.json."""
-    ok = sites.contig >= 0
-    keys = iv.keys(np.maximum(sites.contig, 0), sites.pos)[ok]
-    refs = [r.upper() for r, k in zip(sites.ref, ok.tolist(), strict=True) if k]
-    alts = [a.upper() for a, k in zip(sites.alt, ok.tolist(), strict=True) if k]
-    codes = allele_codes(refs, alts)
-    columns: list[I64] = []
-    tables: list[list[str]] = []
-    for values in sites.values:
-        encoded = pa.array(values, pa.string()).filter(pa.array(ok)).dictionary_encode()
-        columns.append(np.asarray(encoded.indices, dtype=np.int64))
-        tables.append(encoded.dictionary.to_pylist())
-    order = np.lexsort([*reversed(columns), codes, keys])  # by key, then allele, then values
-    rows = np.stack([keys, codes, *columns], axis=1)[order]
-    if len(rows):
-        rows = rows[np.concatenate([[True], (rows[1:] != rows[:-1]).any(axis=1)])]
-    out[f"{prefix}_key"] = np.ascontiguousarray(rows[:, 0])
-    out[f"{prefix}_allele"] = np.ascontiguousarray(rows[:, 1])
-    for i, table in enumerate(tables):
-        col = rows[:, 2 + i]
-        if 2 * len(table) <= len(rows):
-            # Few distinct values (significances, disease lists): a code a row.
-            out[f"{prefix}_c{i}"] = col.astype(np.int32)
-            out[f"{prefix}_t{i}"] = text_blob(table)
-        else:
-            # Nearly one a row (rsIDs): the texts themselves, memory-mapped.
-            out[f"{prefix}_v{i}"] = np.array([t.encode() for t in table], dtype="S")[col]
-    return {"sites": len(rows), "skipped": int((~ok).sum())}
 
 
 @dataclass
@@ -126,7 +62,7 @@ class _Field:
 
 
 class KnownIndex:
-    """One known-variant track's arrays (from `index_sites`), looked up a batch at a time."""
+    """One known-variant track's arrays (from `knownsites.index_sites`), looked up a batch at a time."""
 
     def __init__(self, a: dict[str, npt.NDArray[Any]], prefix: str, n_values: int):
         self.key: I64 = a[f"{prefix}_key"]

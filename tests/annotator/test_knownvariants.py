@@ -1,4 +1,5 @@
-"""Known-variant index: every (position, REF, ALT) of a site stored, matched as written."""
+"""Known-variant index (knownsites builds it, knownvariants looks it up): every
+(position, REF, ALT) of a site stored, matched as written."""
 
 from __future__ import annotations
 
@@ -6,18 +7,32 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from annotator import intervals as iv
-from annotator.knownvariants import KnownIndex, Matches, Sites, allele_code, index_sites, per_alt_text
+from annotator.knownsites import Sites, index_sites
+from annotator.knownvariants import KnownIndex, Matches, allele_code, per_alt_text
+
+
+def _sites(
+    pos: list[int], ref: list[str], alt: list[str], *values: list[str], contig: list[int] | None = None
+) -> Sites:
+    return Sites(
+        contig=np.array(contig or [0] * len(pos), np.int64),
+        pos=np.array(pos, np.int64),
+        ref=pa.array(ref),
+        alt=pa.array(alt),
+        values=[pa.array(v) for v in values],
+    )
+
 
 # chr1 (contig 0) sites of the real sources: rs8997 (common dbSNP, A>G) and,
 # at the same position, a second ALT under another ID, as a merged table holds it.
-SITES = Sites(
-    contig=np.array([0, 0, 0, 0, 0], np.int64),
-    pos=np.array([949654, 949654, 949654, 1040717, 1338096], np.int64),
-    ref=["A", "A", "A", "G", "CA"],
-    alt=["G", "T", "G", "GGGGCC", "C"],
-    values=[["rs8997", "rs_other", "rs8997", "rs1570190059", "rs797044835"]],
+SITES = _sites(
+    [949654, 949654, 949654, 1040717, 1338096],
+    ["A", "A", "A", "G", "CA"],
+    ["G", "T", "G", "GGGGCC", "C"],
+    ["rs8997", "rs_other", "rs8997", "rs1570190059", "rs797044835"],
 )
 
 
@@ -73,25 +88,19 @@ def test_identical_entries_are_stored_once_and_distinct_ones_all_kept():
     """Two sources listing the same (position, REF, ALT, ID) store it once; other IDs stay."""
     _, built = _index()
     assert built["counts"]["sites"] == 4
-    dup = Sites(
-        contig=np.zeros(2, np.int64),
-        pos=np.array([949654, 949654], np.int64),
-        ref=["A", "A"],
-        alt=["G", "G"],
-        values=[["rs8997", "rs999"]],
-    )
+    dup = _sites([949654, 949654], ["A", "A"], ["G", "G"], ["rs8997", "rs999"])
     index, _ = _index(dup)
     assert _texts(index, _match(index, [(949654, "A", "G")])) == {0: b";ID=rs8997|rs999"}
 
 
 def test_values_stay_aligned_across_fields_and_storage():
     """Fields stored as codes (few values) and as texts (one per row) give each entry its own values."""
-    sites = Sites(
-        contig=np.zeros(5, np.int64),
-        pos=np.array([10, 10, 20, 30, 40], np.int64),
-        ref=["C", "C", "G", "G", "G"],
-        alt=["T", "A", "A", "A", "A"],
-        values=[["Pathogenic", "Likely_pathogenic", "Pathogenic", "Pathogenic", "Pathogenic"], list("12345")],
+    sites = _sites(
+        [10, 10, 20, 30, 40],
+        ["C", "C", "G", "G", "G"],
+        ["T", "A", "A", "A", "A"],
+        ["Pathogenic", "Likely_pathogenic", "Pathogenic", "Pathogenic", "Pathogenic"],
+        list("12345"),
     )
     out: dict[str, npt.NDArray[Any]] = {}
     index_sites(sites, "k", out)
@@ -104,7 +113,7 @@ def test_values_stay_aligned_across_fields_and_storage():
 
 def test_unknown_contigs_are_skipped_and_counted():
     """Sites on a contig the build lacks are left out of the index and counted."""
-    sites = Sites(np.array([-1, 0]), np.array([5, 5]), ["A", "A"], ["G", "G"], [["x", "y"]])
+    sites = _sites([5, 5], ["A", "A"], ["G", "G"], ["x", "y"], contig=[-1, 0])
     _, built = _index(sites)
     assert built["counts"] == {"sites": 1, "skipped": 1}
 
