@@ -17,7 +17,7 @@ from annotator.indexer import Contigs
 from annotator.liftover import Chain, build_chain_arrays
 from annotator.manifest import load_manifest
 
-from .conftest import REPO
+from .conftest import REPO, vcf
 
 CACHE = "variants/homo-sapiens-variants.tsv.gz"
 KEYS = "variants/homo-sapiens-variants.tsv.li.gz"
@@ -158,3 +158,76 @@ def test_missing_key_list_or_release_is_refused(tmp_path: Path) -> None:
         clinvar.read(variants, _keys(tmp_path, clinical_significances=True))
     with pytest.raises(ReferenceInstallError, match="names no ClinVar release"):
         clinvar.read(_write(tmp_path / "n.tsv.gz", HEADER[1:]), _keys(tmp_path))
+
+
+def test_lifted_sites_agree_with_pyliftover(decoded: ClinVar, unpacked: dict[str, Path]) -> None:
+    """Every site lifted to GRCh37 lands where pyliftover (an independent liftOver) puts its first
+    base, on the + strand; every reverse-strand site it reports is one GAS drops."""
+    pyliftover = pytest.importorskip("pyliftover")
+    oracle = pyliftover.LiftOver(str(unpacked["hg38ToHg19.over.chain.gz"]))
+    contigs = Contigs.from_seqinfo(unpacked["hg19.seqinfo.tsv"])
+    sites, _ = clinvar.sites(
+        decoded, contigs, Chain(*build_chain_arrays(unpacked["hg38ToHg19.over.chain.gz"]))
+    )
+    outcome: Counter[str] = Counter()
+    for i, (chrom, pos) in enumerate(zip(decoded.chrom, decoded.pos.tolist(), strict=True)):
+        if chrom == "MT":
+            continue
+        hits = oracle.convert_coordinate(f"chr{chrom}", pos - 1)
+        if sites.contig[i] < 0:
+            outcome["dropped, oracle " + (hits[0][2] if hits else "unmapped")] += 1
+            continue
+        mine = (contigs.names[int(sites.contig[i])], int(sites.pos[i]))
+        outcome[
+            "agree" if hits and (hits[0][0], hits[0][1] + 1, hits[0][2]) == (*mine, "+") else "disagree"
+        ] += 1
+    assert outcome["disagree"] == 0
+    assert outcome["agree"] == 72448
+    assert outcome["dropped, oracle -"] == 22, "the reverse-strand sites"
+    assert outcome["dropped, oracle +"] == 1, "a deletion whose span a chain gap breaks"
+
+
+GRCH38 = "##fileformat=VCFv4.2\n##reference=GRCh38\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+def test_known_pathogenic_variants_are_annotated_on_grch38(annotate, grch38_root) -> None:
+    """F508del and 185delAG get significance, diseases, review status and variation id per ALT
+    allele; another ALT at the same position gets "."; the ID column is not ClinVar's to fill."""
+    rows = (
+        "chr7 117559590 . ATCT A . . .",
+        "chr17 43124027 . ACT AC,A . . .",
+        "chr7 117559590 . ATC A . . .",
+    )
+    r = annotate(vcf(*rows, header=GRCH38))
+    f508del, brca1 = r.info(0), r.info(1)
+    assert (f508del["GAS_CLNSIG"], f508del["GAS_CLNREVSTAT"], f508del["GAS_CLNVID"]) == (
+        "Pathogenic", "practice_guideline", "7105"
+    )  # fmt: skip
+    assert "Cystic_fibrosis" in f508del["GAS_CLNDN"].split("|")
+    assert (brca1["GAS_CLNSIG"], brca1["GAS_CLNREVSTAT"], brca1["GAS_CLNVID"]) == (
+        ".,Pathogenic", ".,reviewed_by_expert_panel", ".,17662"
+    )  # fmt: skip
+    assert (
+        brca1["GAS_CLNDN"].startswith(".,")
+        and "Hereditary_breast_ovarian_cancer_syndrome" in brca1["GAS_CLNDN"]
+    )
+    assert "GAS_CLNSIG" not in r.info(2), "another deletion at the same position is not that variant"
+    assert r.summary["clinvar"] == {"Pathogenic": 2}
+    assert [rec[2] for rec in r.records] == [".", ".", "."]
+    declared = {
+        line.split(",")[0].removeprefix("##INFO=<ID="): line for line in r.header if line.startswith("##INFO")
+    }
+    for key in ("GAS_CLNSIG", "GAS_CLNDN", "GAS_CLNREVSTAT", "GAS_CLNVID"):
+        assert "Number=A" in declared[key]
+    assert (
+        "2024-12-15" in declared["GAS_CLNSIG"] and "absence from it means nothing" in declared["GAS_CLNSIG"]
+    )
+
+
+def test_known_pathogenic_variants_are_annotated_on_grch37(annotate) -> None:
+    """On GRCh37 the same variants are found at their lifted positions (chr7:117,199,644 and
+    chr17:41,276,044), and not at their GRCh38 ones."""
+    r = annotate(vcf("7 117199644 . ATCT A . . .", "17 41276044 . ACT A . . .", "7 117559590 . ATCT A . . ."))
+    assert [r.info(i).get("GAS_CLNVID") for i in range(3)] == ["7105", "17662", None]
+    assert r.info(0)["GAS_BUILD"] == "GRCh37"
+    assert r.info(1)["GAS_CLNSIG"] == "Pathogenic"
