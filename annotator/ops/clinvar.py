@@ -84,7 +84,12 @@ class ClinVar(Op):
                 f"ClinVar clinical significance (CLNSIG) per ALT allele. {subset}",
             ),
             *(
-                (key, "A", "String", f"{what} per ALT allele, from the same subset as {track['info']}")
+                (
+                    key,
+                    "A",
+                    "String",
+                    f"{what}; one per ALT allele, from the same ClinVar subset as {track['info']}",
+                )
                 for key, what in KEYS
             ),
         ]

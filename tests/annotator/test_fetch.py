@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from annotator.fetch import ReferenceInstallError, download, extract
-from annotator.manifest import Archive, load_manifest
+from annotator.manifest import Archive, ManifestError, load_manifest
 
 PAYLOAD = b"the package tarball"
 
@@ -75,3 +75,14 @@ def test_the_manifest_pins_ideogram_from_npm() -> None:
     a = load_manifest().archives["ideogram"]
     assert (a.format, a.version, a.file) == ("npm", "1.53.0", "ideogram-1.53.0.tgz")
     assert a.sha256 == "cc7e8929f972a81925c197f8ad75d44970b3cd92f6fd6c75313c6b446c2f0542"
+
+
+def test_an_unknown_archive_format_is_refused(tmp_path: Path) -> None:
+    """An archive whose format no fetcher knows fails the manifest, naming the ones there are."""
+    text = (Path(__file__).parents[2] / "annotator" / "tracks.toml").read_text()
+    manifest = tmp_path / "tracks.toml"
+    manifest.write_text(text.replace('format = "npm"', 'format = "conda"'))
+    with pytest.raises(
+        ManifestError, match="archive ideogram: format must be one of sdist, wheel, npm, not 'conda'"
+    ):
+        load_manifest(manifest)
