@@ -33,10 +33,10 @@ def read_common(path: Path, contigs: Contigs, zero_based: bool) -> Sites:
     # BED-like tables store [pos-1, pos): the variant's position is the end.
     pos = np.asarray(t["_ends"] if zero_based else t["_starts"], dtype=np.int64)
     alts = pc.split_pattern(t["alt"].cast(pa.string()), ",").combine_chunks()
-    row = pa.array(np.asarray(pc.list_parent_indices(alts)))
+    row = np.asarray(pc.list_parent_indices(alts))
     return Sites(
-        contig=contigs.resolve(t["_labels"])[np.asarray(row)],
-        pos=pos[np.asarray(row)],
+        contig=contigs.resolve(t["_labels"])[row],
+        pos=pos[row],
         ref=pc.take(t["ref"].cast(pa.string()), row).combine_chunks(),
         alt=pc.list_flatten(alts),
         values=[info_safe_array(pc.take(t["ID"], row))],

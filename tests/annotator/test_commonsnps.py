@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from annotator import commonsnps
@@ -80,3 +82,25 @@ def test_a_hapmap3_snp_matches_either_allele_as_ref(annotate) -> None:
     """rs3094315 (chr1:752,566, HapMap3 G/A, not in the common set) is found whichever allele is REF."""
     r = annotate(vcf("1 752566 . G A . . .", "1 752566 . A G . . ."))
     assert [r.info(i)["GAS_RSID"] for i in range(2)] == ["rs3094315", "rs3094315"]
+
+
+def test_a_comma_separated_alt_becomes_one_entry_per_allele(tmp_path: Path) -> None:
+    """A common-set row listing two ALT alleles gives one (position, REF, ALT, rsID) entry each."""
+    path = tmp_path / "common.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "_labels": ["chr1", "chr1"],
+                "_starts": [1684471, 949653],
+                "_ends": [1684472, 949654],
+                "ID": ["rs7407", "rs8997"],
+                "ref": ["C", "A"],
+                "alt": ["G,T", "G"],
+            }
+        ),
+        path,
+    )
+    sites = commonsnps.read_common(path, Contigs(["chr1"], [249250621], {"chr1": 0}), zero_based=True)
+    assert sites.pos.tolist() == [1684472, 1684472, 949654]
+    assert (sites.ref.to_pylist(), sites.alt.to_pylist()) == (["C", "C", "A"], ["G", "T", "G"])
+    assert sites.values[0].to_pylist() == ["rs7407", "rs7407", "rs8997"]
