@@ -408,7 +408,10 @@ def _run(
         log(f"no {ref.build} reference data for contig {contig!r}: {n:,} variants kept unannotated")
     log(f"annotated {annotator.variants:,} variants on {ref.build}")
     log("region classes: " + ", ".join(f"{k} {v:,}" for k, v in summary["per_region_class"].items()))
-    log(f"in dbSNP (common SNPs): {summary['in_dbsnp']:,} ({summary['dbsnp_share']:.1%})")
+    log(f"with a common SNP's rsID: {summary['in_dbsnp']:,} ({summary['dbsnp_share']:.1%})")
+    if summary["clinvar"]:
+        found = ", ".join(f"{sig} {n:,}" for sig, n in summary["clinvar"].items())
+        log(f"in ClinVar's pathogenic subset (ALT alleles): {found}")
     return summary
 
 

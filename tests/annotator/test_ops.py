@@ -28,7 +28,7 @@ def _operator_track(tmp_path: Path, op: str) -> Path:
 
 def test_unknown_op_is_refused_naming_the_known_ones(tmp_path):
     """A track whose op is not registered fails the manifest, which lists the registered ops."""
-    known = "known: genes, band, known, flag, names"
+    known = "known: genes, band, known, clinvar, flag, names"
     with pytest.raises(ManifestError, match=f"unknown op 'overlap' \\({known}\\)"):
         load_manifest(operator=_operator_track(tmp_path, "overlap"))
 
@@ -52,10 +52,11 @@ def test_summary_entries_are_there_without_the_tracks(reference_root):
         "top_genes": [],
         "in_dbsnp": 0,
         "dbsnp_share": 0.0,
+        "clinvar": {},
         "flags": {},
     }
     assert list(Annotator(genes_only).summary(0)) == [
-        "per_region_class", "per_gene_type", "top_genes", "in_dbsnp", "dbsnp_share", "flags"
+        "per_region_class", "per_gene_type", "top_genes", "in_dbsnp", "dbsnp_share", "clinvar", "flags"
     ]  # fmt: skip
 
 
