@@ -96,6 +96,10 @@ def detect(meta_lines: list[str]) -> Detected:
     for line in meta_lines:
         key, _, value = line[2:].partition("=")
         key = key.strip().lower()
+        if key.startswith("gas_"):
+            # A previous run's provenance (the build its input declared, a lift-over
+            # note): the records' own build is in the ##contig lines GAS wrote.
+            continue
         if key in ("reference", "assembly"):
             b = build_in(value)
             if b:

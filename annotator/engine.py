@@ -471,10 +471,14 @@ def _header_text(
     header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool,
     has_records: bool, chr_style: bool,
 ) -> str:
-    meta = [m for m in header.meta if not m.startswith(("##INFO=<ID=GAS_", "##GAS"))]
+    meta = [
+        m for m in header.meta
+        if not m.startswith(("##INFO=<ID=GAS_", "##GAS")) or m.startswith(_INPUT_PROVENANCE)
+    ]
     if plan.lift_from:
-        # The input's contig lines describe the old build's sequences.
-        meta = [m for m in meta if not m.startswith("##contig=")]
+        # The input's contig lines describe the old build's sequences; its
+        # ##reference would make a re-annotation lift the output once more.
+        meta = [_renamed_reference(m) for m in meta if not m.startswith("##contig=")]
     if has_records and not any(m.startswith("##contig=") for m in meta):
         # bcftools and htslib want every CHROM declared (BCF cannot be written without).
         meta += _contig_lines(ref, chr_style, plan.lift_from is not None)
@@ -501,6 +505,17 @@ def _header_text(
         lines.append(f'##GAS_note="{_quote(plan.note)}"')
     lines.append("\t".join(header.columns))
     return "\n".join(lines) + "\n"
+
+
+# Header lines that describe the original input: kept when GAS's output is annotated again.
+_INPUT_PROVENANCE = ("##GAS_inputReference=", "##GAS_inputAssembly=")
+
+
+def _renamed_reference(line: str) -> str:
+    for key, kept in (("##reference=", "##GAS_inputReference="), ("##assembly=", "##GAS_inputAssembly=")):
+        if line.lower().startswith(key):
+            return kept + line[len(key) :]
+    return line
 
 
 def _quote(text: str) -> str:

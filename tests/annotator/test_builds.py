@@ -139,3 +139,31 @@ def test_chromosome_length_table_matches_the_installed_reference(reference_root)
     ours = {(n.removeprefix("chr"), n_len) for n, n_len in zip(names, lengths, strict=True)}
     grch37 = {key for key, build in CHROMOSOME_LENGTHS.items() if build == "GRCh37"}
     assert grch37 <= ours
+
+
+def test_lifted_output_is_not_lifted_again(annotate, tmp_path):
+    """Re-annotating a lifted output keeps its GRCh37 positions (1:1,000,000 → 1,010,137, not → 1,020,274):
+    the input's ##reference is kept under another name and the output's GRCh37 contig lines decide."""
+    header = "##fileformat=VCFv4.2\n##reference=NCBI36\n" + HEADER.split("\n", 1)[1]
+    first = annotate(vcf("1 1000000 . A G . . .", header=header))
+    assert first.records[0][:2] == ["1", "1010137"]
+    assert "##GAS_inputReference=NCBI36" in first.header
+    assert not any(line.startswith("##reference=") for line in first.header)
+    again = tmp_path / "again.vcf"
+    again.write_bytes(first.path.read_bytes())
+    second = annotate(again)
+    assert second.records[0][:2] == ["1", "1010137"]
+    assert second.summary["build"]["declared"] == "GRCh37"
+    assert second.summary["build"]["lifted_from"] is None
+    assert "liftover" not in second.summary
+    assert "##GAS_inputReference=NCBI36" in second.header  # still says where the data came from
+
+
+def test_gas_own_header_lines_are_not_build_evidence():
+    """GAS's provenance lines (the previous run's declared build, its note) are not read as hints."""
+    meta = [
+        '##GAS_buildDeclared=<Build=NCBI36,Evidence="##reference=NCBI36">',
+        '##GAS_note="input is NCBI36: lifted over to GRCh37 with hg18ToHg19.over.chain.gz"',
+        "##GAS_inputReference=NCBI36",
+    ]
+    assert detect(meta).build is None
