@@ -181,7 +181,7 @@ def annotate_file(
     Raises VcfError (with `.line`) for input that is not a readable VCF, and
     ReferenceMissing when no reference is installed for the build to use.
     With `skip_bad_lines`, records that cannot be read (wrong column count,
-    bad POS, empty CHROM/REF/ALT) are left out and counted, with their first
+    bad POS, empty CHROM/REF/ALT, a symbolic END before POS) are left out and counted, with their first
     line numbers, in the log and the summary's ``skipped``. With `limits`, an
     input that crosses one raises LimitExceeded as soon as it does; the partial
     output is removed, as on any failure.
