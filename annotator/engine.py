@@ -412,6 +412,11 @@ def _run(
     return summary
 
 
+_INFO_END = re.compile(rb"(?:^|;)END=(\d{1,10})(?=;|$)")
+_END_NOT_LIFTED = -1
+_LIFT_FAILURES = {**LIFT_STATUS, _END_NOT_LIFTED: "END outside the lifted span"}
+
+
 def _lift(
     chain: Chain,
     contigs: _Contigs,
@@ -432,6 +437,14 @@ def _lift(
     lifted = 0
     for i in np.flatnonzero(src >= 0).tolist():
         chrom = rec.chrom_names[int(rec.chrom_code[i])]
+        if ok[i] and (m := _INFO_END.search(rec.field(i, 7))):
+            end = int(m.group(1))
+            if rec.pos[i] <= end <= rec.end[i]:
+                # Inside the span the chain moved whole, so it moves by the same offset.
+                edits.end[i] = str(end + int(new_pos[i] - rec.pos[i])).encode()
+            else:
+                ok[i] = False  # an END the lift did not check (beyond a plain REF): not guessed
+                st[i] = _END_NOT_LIFTED
         if ok[i]:
             name = contigs.ref.display(int(mapped[i]))
             edits.chrom[i] = ("chr" + name if chrom.lower().startswith("chr") else name).encode()
@@ -441,7 +454,7 @@ def _lift(
             cidx[i] = mapped[i]
             lifted += 1
         else:
-            reason = LIFT_STATUS.get(st[i], "lifted to a contig this build lacks")
+            reason = _LIFT_FAILURES.get(st[i], "lifted to a contig this build lacks")
             edits.info[i] = b"GAS_UNLIFTED=" + reason.replace(" ", "_").encode()
             failed[reason] += 1
             cidx[i] = -1
