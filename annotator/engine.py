@@ -135,6 +135,7 @@ class _Contigs:
                     self.lengths[attrs["id"]] = int(attrs["length"])
         self.notes: list[str] = []
         self.dst: list[int] = [ref.contig_index(n) for n in chain.dst_names] if chain is not None else []
+        self.declared: dict[int, str] = {}  # reference contig → its ##contig ID in the output
 
     def lookup(self, name: str) -> tuple[int, int]:
         """(reference contig or -1, chain source contig or -1)."""
@@ -305,8 +306,9 @@ def _run(
         # The header waits for the first records: their CHROM names say how the
         # ##contig lines the output needs are spelled ("chr1" or "1").
         first_rec = next((r for r in blocks if r is not None), None)
-        chr_style = first_rec is not None and first_rec.chrom_names[0].lower().startswith("chr")
-        text = _header_text(header, annotator, plan, ref, v3, first_rec is not None, chr_style)
+        first_names = first_rec.chrom_names if first_rec is not None else []
+        contigs.declared = _declared_names(ref, first_names, lifted=chain is not None)
+        text = _header_text(header, annotator, plan, ref, v3, first_rec is not None, contigs.declared)
         out_file.write(text.encode("utf-8", "surrogateescape"))
         with BackgroundWriter(out_file) as out:
             for rec in itertools.chain([first_rec], blocks):
@@ -446,8 +448,7 @@ def _lift(
                 ok[i] = False  # an END the lift did not check (beyond a plain REF): not guessed
                 st[i] = _END_NOT_LIFTED
         if ok[i]:
-            name = contigs.ref.display(int(mapped[i]))
-            edits.chrom[i] = ("chr" + name if chrom.lower().startswith("chr") else name).encode()
+            edits.chrom[i] = contigs.declared[int(mapped[i])].encode()
             edits.pos[i] = str(int(new_pos[i])).encode()
             orig = f"GAS_ORIG={plan.lift_from}:{chrom}:{int(rec.pos[i])}"
             edits.info[i] = orig.encode("utf-8", "surrogateescape")
@@ -458,43 +459,65 @@ def _lift(
             edits.info[i] = b"GAS_UNLIFTED=" + reason.replace(" ", "_").encode()
             failed[reason] += 1
             cidx[i] = -1
+    # Records not lifted (MT, unliftable ones) are written as the header declares
+    # their contig when it has another spelling (M, chrMT): BCF needs every CHROM declared.
+    idents = [contigs.declared.get(contigs.ref.contig_index(name), name) for name in rec.chrom_names]
+    respelled = np.array([i != n for i, n in zip(idents, rec.chrom_names, strict=True)])[rec.chrom_code]
+    for i in np.flatnonzero(~ok & respelled).tolist():
+        edits.chrom[i] = idents[int(rec.chrom_code[i])].encode()
+        edits.pos[i] = str(int(rec.pos[i])).encode()
     rec.pos = np.where(ok, new_pos, rec.pos)
     rec.end = np.where(ok, new_pos + span, rec.end)
     return cidx, lifted
 
 
-def _contig_lines(ref: Reference, chr_style: bool, lifted: bool) -> list[str]:
-    """``##contig`` lines for the build's chromosomes, spelled as the records are:
-    lifted records are written as "1", the mitochondrion (never lifted) as the input
-    spells it, read as rCRS."""
-    lines = []
-    for name, length in zip(ref.meta["contigs"]["names"], ref.meta["contigs"]["lengths"], strict=True):
+def _declared_names(ref: Reference, first_names: list[str], lifted: bool) -> dict[int, str]:
+    """The build's contigs as the output declares them: chromosomes spelled as the
+    first record is ("chr1" or "1"), the mitochondrion as the first block spells
+    it (else "chrM" or "MT"; read as rCRS). Alternate haplotypes and unplaced
+    scaffolds (UCSC names) only when lifted records may land there; otherwise
+    the input declares its own."""
+    chr_style = bool(first_names) and first_names[0].lower().startswith("chr")
+    mito = next((n for n in first_names if n.lower().removeprefix("chr") in ("m", "mt")), None)
+    names = {}
+    for idx, name in enumerate(ref.contig_names):
         short = name.removeprefix("chr")
         if short in ("M", "MT"):
-            ident, length = ("chrM" if chr_style else "MT"), RCRS_LENGTH
+            names[idx] = mito or ("chrM" if chr_style else "MT")
         elif short.isdigit() or short in ("X", "Y"):
-            ident = name if chr_style and not lifted else short
-        else:
-            continue  # alternate haplotypes and unplaced scaffolds: declared only by the input
-        lines.append(f"##contig=<ID={ident},length={length},assembly={ref.build}>")
-    return lines
+            names[idx] = "chr" + short if chr_style else short
+        elif lifted:
+            names[idx] = name
+    return names
+
+
+def _contig_lines(ref: Reference, declared: dict[int, str]) -> list[str]:
+    lengths = ref.meta["contigs"]["lengths"]
+    return [
+        f"##contig=<ID={ident},length={RCRS_LENGTH if ref.display(idx) in ('M', 'MT') else lengths[idx]},"
+        f"assembly={ref.build}>"
+        for idx, ident in declared.items()
+    ]
 
 
 def _header_text(
     header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool,
-    has_records: bool, chr_style: bool,
+    has_records: bool, declared: dict[int, str],
 ) -> str:
     meta = [
         m for m in header.meta
         if not m.startswith(("##INFO=<ID=GAS_", "##GAS")) or m.startswith(_INPUT_PROVENANCE)
     ]
+    add_contigs = has_records and not any(m.startswith("##contig=") for m in meta)
     if plan.lift_from:
-        # The input's contig lines describe the old build's sequences; its
-        # ##reference would make a re-annotation lift the output once more.
-        meta = [_renamed_reference(m) for m in meta if not m.startswith("##contig=")]
-    if has_records and not any(m.startswith("##contig=") for m in meta):
+        # The input's contig lines describe the old build's sequences (those the
+        # build lacks stay: their records stay too, unlifted); its ##reference
+        # would make a re-annotation lift the output once more.
+        meta = [_renamed_reference(m) for m in meta if not _builds_contig(m, ref)]
+        add_contigs = has_records
+    if add_contigs:
         # bcftools and htslib want every CHROM declared (BCF cannot be written without).
-        meta += _contig_lines(ref, chr_style, plan.lift_from is not None)
+        meta += _contig_lines(ref, declared)
     if v3:
         # bcftools and htslib reject v3.3 meta lines; the v4 forms say the same.
         meta = [_convert_v3_meta(m) for m in meta]
@@ -518,6 +541,11 @@ def _header_text(
         lines.append(f'##GAS_note="{_quote(plan.note)}"')
     lines.append("\t".join(header.columns))
     return "\n".join(lines) + "\n"
+
+
+def _builds_contig(line: str, ref: Reference) -> bool:
+    """A ##contig line for a sequence the build has (under any of its names)."""
+    return line.startswith("##contig=") and ref.contig_index(contig_attributes(line).get("id", "")) >= 0
 
 
 # Header lines that describe the original input: kept when GAS's output is annotated again.
