@@ -292,6 +292,8 @@ def _run(
     unannotated: Counter[str] = Counter()
     skipped = Skipped()
     lift_failed: Counter[str] = Counter()
+    outside = Skipped()  # not skipped: kept, flagged, counted the same way
+    contig_lengths = np.asarray(ref.meta["contigs"]["lengths"], np.int64)
     alleles = multiallelic = symbolic = lifted = records = longest_line = 0
     last_pct = -1
 
@@ -330,8 +332,9 @@ def _run(
                     src = np.array([s for _, s in looked], np.int64)[rec.chrom_code]
                     cidx, lifted_here = _lift(chain, contigs, rec, src, cidx, plan, lift_failed, edits)
                     lifted += lifted_here
+                cidx = _flag_outside(rec, cidx, contig_lengths, edits, outside)
                 missing = cidx < 0
-                missing[list(edits.info)] = False  # not lifted: counted apart
+                missing[list(edits.info)] = False  # not lifted or outside the contig: counted apart
                 for code, k in enumerate(np.bincount(rec.chrom_code[missing], minlength=len(names)).tolist()):
                     if k:
                         unannotated[names[code]] += k
@@ -383,6 +386,10 @@ def _run(
             "sources": ref.provenance(),
             "upstream_window": window,
         },
+        "outside_contig": {
+            "count": outside.counts[_OUTSIDE_REASON],
+            "first_lines": outside.first_lines.get(_OUTSIDE_REASON, []),
+        },
         "skip_bad_lines": skip_bad,
         "skipped": skipped.as_dict(),
         "input_gas_values_dropped": input_gas.summary(),
@@ -404,6 +411,13 @@ def _run(
         )
         for reason, n in lift_failed.items():
             log(f"  not lifted: {n:,} x {reason} (kept, flagged GAS_UNLIFTED, not annotated)")
+    if outside.counts:
+        first_lines = ", ".join(map(str, outside.first_lines[_OUTSIDE_REASON]))
+        log(
+            f"{outside.counts[_OUTSIDE_REASON]:,} variants outside their contig (POS before 1, or past "
+            f"the contig's {ref.build} length; first at line {first_lines}): kept, flagged "
+            "GAS_OUTSIDE_CONTIG, not annotated"
+        )
     if input_gas.records:
         log(f"NOTE: {input_gas.note()}")
     for contig, n in unannotated.items():
@@ -412,6 +426,31 @@ def _run(
     log("region classes: " + ", ".join(f"{k} {v:,}" for k, v in summary["per_region_class"].items()))
     log(f"in dbSNP (common SNPs): {summary['in_dbsnp']:,} ({summary['dbsnp_share']:.1%})")
     return summary
+
+
+_OUTSIDE = b"GAS_OUTSIDE_CONTIG"
+_OUTSIDE_REASON = "outside the contig"
+_OUTSIDE_INFO = (
+    f"##INFO=<ID={_OUTSIDE.decode()},Number=0,Type=Flag,Description=\"POS is before 1 or the variant "
+    "ends past its contig in the build it was annotated on (kept, not annotated)\">"
+)
+
+
+def _flag_outside(
+    rec: Records, cidx: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64], edits: Edits, counted: Skipped
+) -> npt.NDArray[np.int64]:
+    """Records the build cannot hold (after any lift-over) are not annotated:
+    flagged, counted, and kept, since VCF allows POS 0 and length + 1 for
+    telomeric breakends and a whole file out of range says "wrong build" more
+    plainly kept than dropped."""
+    known = cidx >= 0
+    outside = known & ((rec.pos < 1) | (rec.end > lengths[np.maximum(cidx, 0)]))
+    if not outside.any():
+        return cidx
+    for i in np.flatnonzero(outside).tolist():
+        edits.info[i] = edits.info[i] + b";" + _OUTSIDE if i in edits.info else _OUTSIDE
+        counted.add(_OUTSIDE_REASON, int(rec.line_no[i]))
+    return np.where(outside, -1, cidx)
 
 
 _INFO_END = re.compile(rb"(?:^|;)END=(\d{1,10})(?=;|$)")
@@ -527,7 +566,7 @@ def _header_text(
             meta.insert(0, "##fileformat=VCFv4.2")
     elif not (meta and meta[0].startswith("##fileformat=")):
         meta.insert(0, "##fileformat=VCFv4.2")
-    lines = [*meta, *annotator.info_headers(lifted=plan.lift_from is not None)]
+    lines = [*meta, *annotator.info_headers(lifted=plan.lift_from is not None), _OUTSIDE_INFO]
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lines += [
         f"##GAS_version={__version__}",
