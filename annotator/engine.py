@@ -454,8 +454,20 @@ def _flag_outside(
 
 
 _INFO_END = re.compile(rb"(?:^|;)END=(\d{1,10})(?=;|$)")
+_END_KEY = re.compile(rb"END=")
 _END_NOT_LIFTED = -1
 _LIFT_FAILURES = {**LIFT_STATUS, _END_NOT_LIFTED: "END outside the lifted span"}
+
+
+def _rows_with_end(rec: Records) -> set[int]:
+    """Rows whose INFO holds "END=": found in the whole block at once, since
+    most files have none and a search per lifted row costs a tenth of the lift."""
+    hits = np.array([m.start() for m in _END_KEY.finditer(rec.data)], np.int64)
+    if not len(hits):
+        return set()
+    rows = np.searchsorted(rec.line_end, hits)
+    in_info = (hits > rec.ends[rows, 6]) & (hits < rec.ends[rows, 7])
+    return set(rows[in_info].tolist())
 
 
 def _lift(
@@ -476,9 +488,10 @@ def _lift(
     cidx = cidx.copy()
     st = status.tolist()
     lifted = 0
+    with_end = _rows_with_end(rec)
     for i in np.flatnonzero(src >= 0).tolist():
         chrom = rec.chrom_names[int(rec.chrom_code[i])]
-        if ok[i] and (m := _INFO_END.search(rec.field(i, 7))):
+        if ok[i] and i in with_end and (m := _INFO_END.search(rec.field(i, 7))):
             end = int(m.group(1))
             if rec.pos[i] <= end <= rec.end[i]:
                 # Inside the span the chain moved whole, so it moves by the same offset.
