@@ -1,5 +1,5 @@
 """``flag``: an INFO flag when the variant overlaps any interval of the track
-(``GAS_CPG``, ``GAS_RMSK``, ``GAS_BLACKLIST``; an operator's own). Summary:
+(``GAS_CPG``, ``GAS_RMSK``, ``GAS_PROBLEMATIC``; an operator's own). Summary:
 ``flags``, the count of variants per flag (names tracks count there too)."""
 
 from __future__ import annotations

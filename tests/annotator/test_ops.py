@@ -94,7 +94,7 @@ def test_a_registered_op_is_all_the_engine_needs(annotate, reference_root, monke
     )
     assert '##INFO=<ID=T_ALLELES,Number=1,Type=String,Description="REF>ALT">' in r.header
     # After the names tracks' place (40), before the genes' (50); own texts in track order.
-    assert r.records[0][7].endswith(";GAS_BLACKLIST;T_SNV;GAS_NEAREST=DDX11L1;GAS_DIST=11408;T_ALLELES=C>T")
+    assert r.records[0][7].endswith(";GAS_PROBLEMATIC;T_SNV;GAS_NEAREST=DDX11L1;GAS_DIST=11408;T_ALLELES=C>T")
     assert r.records[1][7].endswith(";GAS_GTYPE=protein_coding;GAS_RSID=rs8997,.;T_ALLELES=A>G,T")
     assert r.records[1][7].startswith("DP=1;GAS_BUILD=GRCh37;")
     assert "T_SNV" not in r.info(2) and r.info(2)["T_ALLELES"] == "AT>A"
