@@ -145,6 +145,7 @@ class _Models:
         self.gene_symbol = [g[0] for g in gene_index]
         self.gene_id = list(self.gene_symbol)
         self.feature = [""] * len(order)
+        self._exon_lists: tuple[list[int], list[int], list[int]] | None = None
         self.mane = [""] * len(order)
         self.counts: dict[str, int] = {
             "transcripts": len(order),
@@ -155,12 +156,14 @@ class _Models:
             "coding transcripts without a stop codon": int((coding & ~has_stop).sum()),
         }
 
+    def _exons(self, i: int) -> zip[tuple[int, int]]:
+        if not self._exon_lists:
+            self._exon_lists = (self.exon_ptr.tolist(), self.exon_start.tolist(), self.exon_end.tolist())
+        ptr, starts, ends = self._exon_lists
+        return zip(starts[ptr[i] : ptr[i + 1]], ends[ptr[i] : ptr[i + 1]], strict=True)
+
     def _exon_text(self, i: int) -> str:
-        lo, hi = self.exon_ptr[i], self.exon_ptr[i + 1]
-        return ",".join(
-            f"{s}-{e}"
-            for s, e in zip(self.exon_start[lo:hi].tolist(), self.exon_end[lo:hi].tolist(), strict=True)
-        )
+        return ",".join(f"{s}-{e}" for s, e in self._exons(i))
 
     def accessions(self, mane: dict[tuple[int, int, int, int], list[_Mane]]) -> None:
         """Name the models that match a MANE transcript, and their genes. Of
@@ -221,8 +224,10 @@ class _Models:
         return (score >= SPLICEAI_MIN) & (score == best[self.gene])
 
     def _edges(self, i: int) -> set[int]:
-        lo, hi = self.exon_ptr[i], self.exon_ptr[i + 1]
-        return set(self.exon_start[lo:hi].tolist()) | {-e for e in self.exon_end[lo:hi].tolist()}
+        edges: set[int] = set()
+        for s, e in self._exons(i):
+            edges.update((s, -e))
+        return edges
 
     def name(self) -> None:
         """GAST names for the models without an accession (see the module doc)."""
@@ -261,15 +266,15 @@ class _Models:
             tx_start=start,
             tx_end=end,
             tx_strand=self.strand,
-            tx_cds_start=self.cds_start,
-            tx_cds_end=self.cds_end,
+            tx_cds_start=self.cds_start.astype(np.int32),
+            tx_cds_end=self.cds_end.astype(np.int32),
             tx_frame=self.frame,
             tx_biotype=self.biotype,
             tx_gene=self.gene,
             tx_flags=self.flags,
             tx_exon_ptr=self.exon_ptr,
-            tx_exon_start=self.exon_start,
-            tx_exon_end=self.exon_end,
+            tx_exon_start=self.exon_start.astype(np.int32),
+            tx_exon_end=self.exon_end.astype(np.int32),
             tx_feature_text=text_blob([info_safe(f) for f in self.feature]),
             tx_mane_text=text_blob(self.mane),
             tx_gene_symbol_text=text_blob([info_safe(g) for g in self.gene_symbol]),
