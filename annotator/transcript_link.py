@@ -127,6 +127,11 @@ def link(files: Mapping[str, Path]) -> Linked:
     return _link(stamp, files["transcripts"], files["exons"], files["cds"], utrs)
 
 
+def forget() -> None:
+    """Drop the links kept for the next track (70 MB for GRCh38) once the build's tracks are indexed."""
+    _link.cache_clear()
+
+
 @functools.lru_cache(maxsize=1)
 def _link(
     stamp: tuple[tuple[str, int, int], ...],
