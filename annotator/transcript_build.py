@@ -12,9 +12,10 @@ Names (the CSQ `Feature`). The data carries no transcript IDs, so:
   RefSeq accession (``MANE_SELECT``), and every model of its gene the
   Ensembl gene id (``Gene``, without version; else the symbol).
 - Every other model is named ``GAST`` + the first 12 hex digits of the
-  SHA-256 of ``<contig>:<strand>:<exons>:<cds>:<symbol>:<biotype>``, e.g.
-  ``chr20:+:6748745-6749011,6757813-6760910:6749012-6760129:BMP2:protein_coding``
-  (UCSC contig name, ``+``/``-``, exons ``start-end`` 1-based closed in
+  SHA-256 of ``<contig>:<strand>:<exons>:<cds>:<symbol>:<biotype>`` (BMP2's
+  canonical model on GRCh37 is ``GASTcf3f345a2af6``, from ``chr20:+:6748311-
+  6749522,6750767-6751119,6758892-6760927:6750774-6759736:BMP2:protein_coding``
+  without the line break; UCSC contig name, ``+``/``-``, exons ``start-end`` 1-based closed in
   genomic order, CDS span with its stop codon or empty). It depends on the
   model alone, so it is the same at every install of a pinned archive, and
   stays with a model that a later archive leaves unchanged. Models equal in
