@@ -163,20 +163,29 @@ class _Models:
         return ",".join(f"{s}-{e}" for s, e in self._exons(i))
 
     def accessions(self, mane: dict[tuple[int, int, int, int], list[_Mane]]) -> None:
-        """Name the models that match a MANE transcript, and their genes. Of
-        several models with its span and symbol, the MANE one is taken to be
-        the coding one with the longest CDS, then the longest, then the first."""
-        candidates: dict[tuple[int, int, int, int, str], list[int]] = {}
+        """Name the models that match a MANE transcript, and their genes.
+
+        A match has the MANE transcript's contig, strand, start and end, and
+        its symbol; failing that, the span alone when every model there is of
+        one gene (a gene renamed since this archive's GENCODE release: 234 on
+        GRCh38). Of several matching models the MANE one is taken to be the
+        one with the longest CDS, then the longest, then the first."""
+        candidates: dict[tuple[int, int, int, int], list[int]] = {}
         spans = zip(
             self.contig.tolist(), self.strand.tolist(), self.start.tolist(), self.end.tolist(), strict=True
         )
         for i, span in enumerate(spans):
             if span in mane:
-                candidates.setdefault((*span, self.symbol[i]), []).append(i)
-        select = 0
+                candidates.setdefault(span, []).append(i)
+        select = renamed = 0
         for span, rows in mane.items():
+            models = candidates.get(span, [])
             for row in rows:
-                found = candidates.get((*span, row.symbol))
+                free = [i for i in models if not self.feature[i]]
+                found = [i for i in free if self.symbol[i] == row.symbol]
+                if not found and len({self.symbol[i] for i in models}) == 1:
+                    found = free
+                    renamed += bool(free)
                 if not found:
                     continue
                 i = min(found, key=lambda j: (-self.cds_len[j], -self.tx_len[j], self.file_row[j]))
@@ -187,6 +196,7 @@ class _Models:
                     self.flags[i] |= MANE_SELECT
                     select += 1
         self.counts["transcripts named by MANE"] = sum(1 for f in self.feature if f)
+        self.counts["transcripts named by MANE with another symbol"] = renamed
         self.counts["MANE Select transcripts"] = select
 
     def choose_canonical(self, spliceai: dict[tuple[str, int, int], set[int]]) -> None:

@@ -118,6 +118,14 @@ def test_grch38_carries_mane_accessions(grch38_root):
     assert ref.meta["counts"]["MANE Select transcripts"] > 18000
 
 
+def test_grch38_mane_matches_a_gene_renamed_since(grch38_root):
+    """KIAA1522 is NHSL3 in MANE v1.5: same span and strand, one gene there, so its
+    model still gets the MANE accessions (the symbol stays the data's)."""
+    ref = reference.load(grch38_root, "GRCh38")
+    t = _canonical(ref, "KIAA1522", "1")
+    assert (t.feature, t.mane_select) == ("ENST00000401073.7", "NM_020888.3")
+
+
 def test_one_canonical_per_gene_and_contig(grch37):
     """Each symbol on each contig has exactly one canonical model; a PAR gene has
     one on X and one on Y, coding the same protein."""
