@@ -76,8 +76,7 @@ class Linked:
     """The transcripts table with its exons and CDS, in file order.
 
     Exons of transcript k are rows exon_ptr[k]:exon_ptr[k+1] of `exons`, 5'
-    to 3'. cds_first/cds_last are its first and last CDS rows (-1: none),
-    cds_exon the index (within its exons) of the exon holding its first CDS row.
+    to 3'. cds_first/cds_last are its first and last CDS rows (-1: none).
     """
 
     transcripts: pa.Table
@@ -87,7 +86,6 @@ class Linked:
     cds: Table
     cds_first: I64
     cds_last: I64
-    cds_exon: I64
 
 
 def _read(path: Path, name: str, vocab: dict[str, int]) -> tuple[pa.Table, Table]:
@@ -146,8 +144,8 @@ def _link(
     _, cd = _read(cds, "CDSs", vocab)
     utr = {role: _read(path, path.stem, vocab)[1] for role, path in utrs}
     ptr = _link_exons(tx, ex)
-    first, last, cds_exon = _link_cds(tx, ex, ptr, cd, utr)
-    return Linked(tx_table, tx, ex, ptr, cd, first, last, cds_exon)
+    first, last = _link_cds(tx, ex, ptr, cd, utr)
+    return Linked(tx_table, tx, ex, ptr, cd, first, last)
 
 
 def _link_exons(tx: Table, ex: Table) -> I64:
@@ -192,7 +190,7 @@ def _link_exons(tx: Table, ex: Table) -> I64:
     return exon_ptr
 
 
-def _link_cds(tx: Table, ex: Table, ptr: I64, cd: Table, utrs: dict[str, Table]) -> tuple[I64, I64, I64]:
+def _link_cds(tx: Table, ex: Table, ptr: I64, cd: Table, utrs: dict[str, Table]) -> tuple[I64, I64]:
     """Give each run of CDS rows to a transcript (same owner) whose
     consecutive exons hold it and whose UTR rows, next in their tables, are
     exactly its exons outside that CDS.
@@ -206,7 +204,6 @@ def _link_cds(tx: Table, ex: Table, ptr: I64, cd: Table, utrs: dict[str, Table])
     n = len(tx.start)
     first = np.full(n, -1, np.int64)
     last = np.full(n, -1, np.int64)
-    cds_exon = np.full(n, -1, np.int64)
     fit = _Fit(tx, ex, ptr, cd, utrs)
     last_of_owner: dict[int, int] = {o: k for k, o in enumerate(fit.t_owner)}
     nc = len(fit.cs)
@@ -227,18 +224,18 @@ def _link_cds(tx: Table, ex: Table, ptr: I64, cd: Table, utrs: dict[str, Table])
             if not taken or taken[-1][0] < k - BACKTRACK:
                 raise _unlinked(cd, fit, dead_end)
             k, at = taken.pop()
-            first[k] = last[k] = cds_exon[k] = -1
+            first[k] = last[k] = -1
             refused.add((k, at[0], *at[1]))
             k += 1
             continue
         got = None if q == nc or (k, q, *u) in refused else fit.run(k, q, u)
         if got is not None:
-            r, j, u_next = got
+            r, u_next = got
             taken.append((k, at))
-            first[k], last[k], cds_exon[k] = q, r, j
+            first[k], last[k] = q, r
             at = (r + 1, u_next)
         k += 1
-    return first, last, cds_exon
+    return first, last
 
 
 def _unlinked(cd: Table, fit: _Fit, at: tuple[int, tuple[int, ...]]) -> ReferenceInstallError:
@@ -282,8 +279,8 @@ class _Fit:
     def utr_left(self, u: tuple[int, ...]) -> tuple[str, int]:
         return next((r, i) for r, i, rows in zip(self.roles, u, self.utr_rows, strict=True) if i < len(rows))
 
-    def run(self, k: int, q: int, u: tuple[int, ...]) -> tuple[int, int, tuple[int, ...]] | None:
-        """(last CDS row, index of the first coding exon, UTR pointers after) or None."""
+    def run(self, k: int, q: int, u: tuple[int, ...]) -> tuple[int, tuple[int, ...]] | None:
+        """(last CDS row, UTR pointers after) or None."""
         own = self.t_owner[k]
         if self.c_owner[q] != own:
             return None
@@ -292,7 +289,7 @@ class _Fit:
         j = next((j for j in range(lo, hi) if es[j] <= cs[q] and ce[q] <= ee[j]), -1)
         if j < 0:
             return None
-        j0, r = j, q
+        r = q
         while (
             r + 1 < len(cs)
             and j + 1 < hi
@@ -315,7 +312,7 @@ class _Fit:
             if sorted(rows[i : i + len(want)]) != sorted(want):
                 return None
             u_next.append(i + len(want))
-        return r, j0 - lo, tuple(u_next)
+        return r, tuple(u_next)
 
 
 def cds_span(linked: Linked) -> tuple[I64, I64]:

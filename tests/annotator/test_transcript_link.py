@@ -65,7 +65,6 @@ def test_links_exons_and_cds_by_file_order(tmp_path):
     assert linked.exon_ptr.tolist() == [0, 3, 7, 9]
     assert linked.cds_first.tolist() == [-1, 0, 3]
     assert linked.cds_last.tolist() == [-1, 2, 4]
-    assert linked.cds_exon.tolist() == [-1, 1, 0]
 
 
 def test_goes_back_when_a_run_taken_was_the_next_transcripts(tmp_path):
