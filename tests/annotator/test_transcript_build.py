@@ -11,7 +11,7 @@ import pytest
 
 from annotator import intervals as iv
 from annotator import reference
-from annotator.transcript_index import transcripts_of
+from annotator.transcript_index import FRAME_INFERRED, NO_STOP, transcripts_of
 from annotator.transcripts import Transcript
 
 CHR20 = Path("/usr/share/doc/vt/examples/ref/20.fa.gz")  # Debian vt-examples: GRCh37 chr20, bgzip
@@ -85,16 +85,45 @@ def test_chr20_canonical_cds_lengths(grch37):
         assert cds == 3 * (length + 1), symbol
 
 
-@pytest.mark.skipif(not CHR20.exists(), reason="Debian vt-examples (GRCh37 chr20) is not installed")
-def test_chr20_canonical_proteins_translate(grch37):
-    """With chr20's real sequence the canonical models read ATG … stop with no stop between."""
+@pytest.fixture(scope="module")
+def chr20() -> bytes:
+    """GRCh37 chr20's sequence, upper case (position p is chr20[p - 1])."""
+    if not CHR20.exists():
+        pytest.skip("Debian vt-examples (GRCh37 chr20) is not installed")
     with gzip.open(CHR20, "rb") as fh:
-        seq = b"".join(fh.read().split(b"\n")[1:]).upper()
+        return b"".join(fh.read().split(b"\n")[1:]).upper()
+
+
+def test_chr20_canonical_proteins_translate(grch37, chr20):
+    """With chr20's real sequence the canonical models read ATG … stop with no stop between."""
     for symbol, length in PROTEINS.items():
-        bases = _cds(_canonical(grch37, symbol, "20"), seq)
+        bases = _cds(_canonical(grch37, symbol, "20"), chr20)
         protein = "".join(CODE.get(bases[i : i + 3], "X") for i in range(0, len(bases), 3))
         assert protein.startswith("M") and protein.endswith("*") and "*" not in protein[:-1], symbol
         assert len(protein) == length + 1, symbol
+
+
+def test_chr20_frames(grch37, chr20):
+    """Every chr20 CDS that starts at an annotated start codon reads ATG there
+    (frame 0: 1,812 of them). The 206 without one have their frame inferred
+    from their 3' end: of the 160 with an annotated stop codon, read in that
+    frame, 158 have no stop before their last codon (read from their first base: 71)."""
+    index = transcripts_of(grch37)
+    on = np.flatnonzero(iv.contig_of(np.asarray(grch37.arrays["tx_start"])) == grch37.contig_index("20"))
+    coding = [t for t in (index.transcript(int(i)) for i in on) if t.coding]
+    started = [t for t in coding if not t.frame_inferred]
+    assert len(started) == 1812 and len(coding) - len(started) == 206
+    assert all(_cds(t, chr20).startswith("ATG") and t.frame == 0 for t in started)
+    flags = np.asarray(grch37.arrays["tx_flags"])
+    inferred = [index.transcript(int(i)) for i in on if flags[i] & FRAME_INFERRED and not flags[i] & NO_STOP]
+
+    def clean(t: Transcript, frame: int) -> bool:
+        bases = _cds(t, chr20)
+        return "*" not in "".join(CODE.get(bases[i : i + 3], "X") for i in range(frame, len(bases) - 3, 3))
+
+    assert len(inferred) == 160
+    assert sum(clean(t, t.frame) for t in inferred) == 158
+    assert sum(clean(t, 0) for t in inferred) == 71
 
 
 def test_feature_names_are_the_documented_hash(grch37):
