@@ -21,6 +21,8 @@ from annotator import intervals as iv
 from annotator.infotext import info_safe, text_blob
 from annotator.manifest import Track
 from annotator.ops.genes import GENE_MASKS
+from annotator.region_masks import splice_and_utr_masks
+from annotator.transcript_link import link
 from annotator.usertracks import Features
 
 I64 = npt.NDArray[np.int64]
@@ -131,30 +133,21 @@ def build_genes(contigs: Contigs, files: dict[str, Path], out: dict[str, Any]) -
     end_order = np.argsort(ge, kind="stable")
     out.update(end_sorted=ge[end_order], end_gene=end_order.astype(np.int32))
 
-    tx = _table(files["transcripts"], ["_labels", "_starts", "_ends"])
-    ts, te, tok = _span(contigs, tx, zero_based=False)
-    ts, te = ts[tok], te[tok]
-
     exons = _table(files["exons"], ["_labels", "_starts", "_ends"])
     es, ee, eok = _span(contigs, exons, zero_based=False)
     pairs = np.unique(np.stack([es[eok], ee[eok]], axis=1), axis=0)
     es, ee = pairs[:, 0], pairs[:, 1]
-    # An exon edge is a splice site unless it is where a transcript starts or
-    # ends (exons are not linked to transcripts in this data, so any
-    # transcript's first/last base disqualifies the edge).
-    acceptor = es[~np.isin(es, ts)]
-    donor = ee[~np.isin(ee, te)]
-    splice = iv.merge(np.concatenate([acceptor - 2, donor - 1]), np.concatenate([acceptor + 1, donor + 2]))
 
-    cds = _table(files["cds"], ["gene_name", "_labels", "_starts", "_ends"])
+    cds = _table(files["cds"], ["_labels", "_starts", "_ends"])
     cs, ce, cok = _span(contigs, cds, zero_based=False)
-    utr5, utr3 = _utrs(contigs, files, cds.filter(pa.array(cok)), cs[cok], ce[cok])
+    linked = link(files)
+    by_transcript = splice_and_utr_masks(contigs, linked)
 
     masks = {
         "cds": iv.merge(cs[cok], ce[cok]),
-        "splice": splice,
-        "utr5": utr5,
-        "utr3": utr3,
+        "splice": by_transcript["splice"],
+        "utr5": by_transcript["utr5"],
+        "utr3": by_transcript["utr3"],
         "exon": iv.merge(es, ee),
         "gene": iv.merge(gs, ge),
     }
@@ -209,49 +202,6 @@ def _segment_genes(
         seg_types=np.array(seg_types, np.int32),
         seg_types_ptr=np.array(types_ptr, np.int64),
     )
-
-
-def _utrs(
-    contigs: Contigs, files: dict[str, Path], cds: pa.Table, cs: I64, ce: I64
-) -> tuple[tuple[I64, I64], tuple[I64, I64]]:
-    """5' and 3' UTR masks. When the data lumps them together, a UTR is 5'
-    if it lies on the transcription-start side of the middle of its gene's
-    coding span (by strand), else 3'."""
-    if "utr5" in files and "utr3" in files:
-        found = []
-        for role in ("utr5", "utr3"):
-            t = _table(files[role], ["_labels", "_starts", "_ends"])
-            s, e, ok = _span(contigs, t, zero_based=False)
-            found.append(iv.merge(s[ok], e[ok]))
-        return found[0], found[1]
-    spans = (
-        pa.table({"gene_name": cds["gene_name"], "k_s": pa.array(cs), "k_e": pa.array(ce)})
-        .group_by("gene_name")
-        .aggregate([("k_s", "min"), ("k_e", "max")])
-    )
-    utr = _table(files["utr"], ["gene_name", "Strand", "_labels", "_starts", "_ends"])
-    us, ue, ok = _span(contigs, utr, zero_based=False)
-    utr = pa.table(
-        {
-            "gene_name": utr["gene_name"],
-            "minus": pc.equal(utr["Strand"], "-"),
-            "u_s": pa.array(us),
-            "u_e": pa.array(ue),
-        }
-    ).filter(pa.array(ok))
-    joined = utr.join(spans, keys="gene_name", join_type="inner")
-    u_s = np.asarray(joined["u_s"], dtype=np.int64)
-    u_e = np.asarray(joined["u_e"], dtype=np.int64)
-    # Same contig only: gene names repeat across contigs (PAR genes, paralogs).
-    same = iv.contig_of(u_s) == iv.contig_of(np.asarray(joined["k_s_min"], dtype=np.int64))
-    mid_cds = (
-        np.asarray(joined["k_s_min"], dtype=np.int64) + np.asarray(joined["k_e_max"], dtype=np.int64)
-    ) / 2
-    before = (u_s + u_e) / 2 < mid_cds
-    minus = np.asarray(joined["minus"], dtype=bool)
-    five = same & (before != minus)
-    three = same & (before == minus)
-    return iv.merge(u_s[five], u_e[five]), iv.merge(u_s[three], u_e[three])
 
 
 def build_band(contigs: Contigs, path: Path, column: str, out: dict[str, Any]) -> dict[str, Any]:

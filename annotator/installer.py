@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from annotator import indexer, usertracks
+from annotator import indexer, transcript_link, usertracks
 from annotator.fetch import ReferenceInstallError, download, extract, fetch_source
 from annotator.liftover import build_chain_arrays
 from annotator.manifest import OPERATOR_MANIFEST, Manifest, ManifestError, load_manifest
@@ -108,6 +108,7 @@ def _install_build(root: Path, manifest: Manifest, build: str, progress: bool) -
             meta.update(info)
             meta["tracks"].append({"name": t.name, "op": t.op, "info": t.info, "description": t.description})
             bar.update()
+        transcript_link.forget()
         liftover: dict[str, Any] = {}
         for source, chain_file in b.liftover.items():
             bar.set_postfix_str(f"chain {source}")

@@ -34,6 +34,8 @@ class Transcript:
     # starts with its start codon; inferred (aligned to the final stop codon)
     # when the data has no ATG there.
     frame: int = 0
+    # True when the frame above was inferred (no start codon annotated at the CDS's 5' end).
+    frame_inferred: bool = False
 
     @property
     def start(self) -> int:

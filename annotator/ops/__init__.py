@@ -49,7 +49,7 @@ The engine then needs nothing else: `annotate.Annotator` loops over the ops,
 `installer` builds each track with its op's class, `manifest` checks ``op``.
 
 Ops and the INFO keys they write are listed in each module's docstring:
-`genes`, `band`, `known`, `clinvar`, `flag`, `names`.
+`genes`, `band`, `known`, `clinvar`, `flag`, `names`, `consequences`.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from __future__ import annotations
 from annotator.ops.band import Band
 from annotator.ops.base import Op
 from annotator.ops.clinvar import ClinVar
+from annotator.ops.consequences import Consequences
 from annotator.ops.flag import Flag
 from annotator.ops.genes import Genes
 from annotator.ops.known import Known
@@ -70,4 +71,5 @@ OPS: dict[str, type[Op]] = {
     "clinvar": ClinVar,
     "flag": Flag,
     "names": Names,
+    "consequences": Consequences,
 }

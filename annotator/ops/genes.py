@@ -5,8 +5,9 @@ INFO keys written:
 - ``GAS_GENE``     genes overlapped (symbols, GENCODE), in genomic order
 - ``GAS_GTYPE``    their GENCODE gene types, one per ``GAS_GENE`` entry
 - ``GAS_REGION``   region class, by priority: ``CDS`` > ``splice_site`` (within
-  2 bp of an exon boundary that is not a transcript end) > ``UTR5`` / ``UTR3``
-  > ``noncoding_exon`` > ``intron`` > ``upstream`` / ``downstream`` (of a gene,
+  2 bp of an exon boundary that is not its own transcript's end) > ``UTR5`` /
+  ``UTR3`` (a coding transcript's exons before / after its own CDS, by its
+  strand; see `region_masks`) > ``noncoding_exon`` > ``intron`` > ``upstream`` / ``downstream`` (of a gene,
   within the promoter window, 5 kb by default, strand-aware) > ``intergenic``
 - ``GAS_NEAREST`` / ``GAS_DIST``  nearest gene and its distance in bp, for
   variants outside every gene (upstream, downstream, intergenic)

@@ -28,7 +28,7 @@ def _operator_track(tmp_path: Path, op: str) -> Path:
 
 def test_unknown_op_is_refused_naming_the_known_ones(tmp_path):
     """A track whose op is not registered fails the manifest, which lists the registered ops."""
-    known = "known: genes, band, known, clinvar, flag, names"
+    known = "known: genes, band, known, clinvar, flag, names, consequences"
     with pytest.raises(ManifestError, match=f"unknown op 'overlap' \\({known}\\)"):
         load_manifest(operator=_operator_track(tmp_path, "overlap"))
 
