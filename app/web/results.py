@@ -94,7 +94,8 @@ def query_args(query: Query, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in args.items() if v and defaults.get(k) != v}
 
 
-def _plots(summary: dict[str, Any]) -> list[tuple[str, str]]:
+def _plots(summary: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Each plot's title, SVG, and whether its labels (SO terms) need a whole row."""
     per_chrom = sorted(summary.get("per_chromosome", {}).items(),
                        key=lambda kv: (variant_table.chrom_order(kv[0]), kv[0]))
     regions = sorted(summary.get("per_region_class", {}).items(), key=lambda kv: -kv[1])
@@ -108,7 +109,8 @@ def _plots(summary: dict[str, Any]) -> list[tuple[str, str]]:
     plots = [("Variants per chromosome", per_chrom), ("Variants per region class", regions),
              ("Variants per consequence", terms), ("Variants per impact", impacts),
              ("Top genes", genes)]
-    return [(title, charts.horizontal_bars(title, items)) for title, items in plots if items]
+    return [(title, charts.horizontal_bars(title, items), max(len(label) for label, _ in items) > 16)
+            for title, items in plots if items]
 
 
 @bp.get("/annotations/<job_id>/results")

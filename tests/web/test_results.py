@@ -166,7 +166,8 @@ async def test_consequence_columns_filters_and_plots(
     url = f"/annotations/{job.job_id}/results"
     page = await (await client.get(url)).get_data(as_text=True)
     assert "6 of 6 variants" in page
-    for text in ("stop_gained", "ENSP00000269305.4:p.Arg273Ter", "ENST00000357654.9:c.2082C&gt;T",
+    for text in ("stop_<wbr>gained", "ENSP00000269305.4:<wbr>p.Arg273Ter",
+                 "ENST00000357654.9:<wbr>c.2082C&gt;T",
                  "p.Ser694=", "Pathogenic/Likely pathogenic", "Li-Fraumeni syndrome",
                  "at least two submitters", "absence from this subset means nothing"):
         assert text in page, text
