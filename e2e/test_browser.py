@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, expect
 
 from app import variant_table
@@ -95,6 +96,14 @@ async def test_upload_watch_results_filter_download(
     await page.screenshot(path=shots / "profile.png", full_page=True)
 
 
+async def accessibility_violations(page: Page) -> list[str]:
+    """axe-core's WCAG A/AA rules on the page as it is: each violation's rule and
+    the elements it names."""
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    found = (await Axe().run(page, options=options)).response["violations"]
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in found]
+
+
 def seed_annotated_result(data_dir: Path, job_id: str) -> None:
     """Replace a completed job's result with the hand-written annotated VCF
     (tests/annotated.py), its table built by ``variant_table.build`` as the annotator
@@ -115,8 +124,9 @@ async def test_consequence_impact_and_clinvar_filters(
 ) -> None:
     """The new columns, plots and filters in a browser: each filter control sends its
     value to the server (checked on the requests the page made), the count and rows
-    follow, the URL keeps the filters so a reload shows the same rows, and the TSV
-    export has the filtered rows with their HGVS."""
+    follow, the URL keeps the filters so a reload shows the same rows, the TSV
+    export has the filtered rows with their HGVS, and axe-core finds no WCAG A/AA
+    violation on the page with the new controls."""
     sample = tmp_path / "consequences.vcf"
     sample.write_text(plain_input())
     await sign_up(page, server, "clinic@example.org")
@@ -153,6 +163,7 @@ async def test_consequence_impact_and_clinvar_filters(
     assert sent[-1].get("clinvar") == ["pathogenic"]
     await expect(page.get_by_role("cell", name="ENST00000380152.8:c.5946del")).to_be_visible()
     await page.screenshot(path=Path(output_path) / "results-consequences.png", full_page=True)
+    assert await accessibility_violations(page) == []
 
     await page.reload()
     await expect(page.locator("#result-count")).to_contain_text("1 of 6 variants")
