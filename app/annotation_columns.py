@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.consequences import IMPACTS, TERMS
-from app.vcf_info import decoded, info_value
+from app.vcf_info import Info, decoded
 
 FIELDS = [
     ("consequence", pa.string()),  # the most severe SO term over the row's ALTs
@@ -78,14 +78,14 @@ def _entry_pattern(csq_format: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     return pattern, groups
 
 
-def _representative(info: pa.Array, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
+def _representative(info: Info, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
     """Feature, HGVSc and HGVSp of each row's representative CSQ entry: the most
     severe consequence, then MANE Select, then canonical, then the first. Without
     the header's Format, CSQ cannot be read: empty."""
     if not csq_format or not any(name in csq_format for name in _WANTED):
-        empty = pa.array([""] * len(info), pa.string())
+        empty = pa.array([""] * info.size, pa.string())
         return [empty, empty, empty]
-    entries, row_starts = _items(info_value(info, "CSQ"), ",")
+    entries, row_starts = _items(info.value("CSQ"), ",")
     pattern, groups = _entry_pattern(csq_format)
     parsed = pc.extract_regex(entries, pattern)
     blank = pa.array([""] * len(entries), pa.string())
@@ -117,15 +117,15 @@ def _joined(items: pa.Array, starts: np.ndarray, keep: np.ndarray) -> pa.Array:
     return decoded(pc.replace_substring(pc.replace_substring(text, "|", "; "), "_", " "))
 
 
-def columns(info: pa.Array, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
+def columns(info: Info, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
     """The arrays of FIELDS, in order, for one batch of INFO texts."""
-    significance, starts, given = _allele_values(info_value(info, "GAS_CLNSIG"))
+    significance, starts, given = _allele_values(info.value("GAS_CLNSIG"))
     pathogenic = np.asarray(pc.match_substring_regex(significance, _PATHOGENIC, ignore_case=True),
                             dtype=bool) & given
-    diseases, disease_starts, disease_given = _allele_values(info_value(info, "GAS_CLNDN"))
+    diseases, disease_starts, disease_given = _allele_values(info.value("GAS_CLNDN"))
     return [
-        _most_severe(info_value(info, "GAS_CONSEQUENCE"), tuple(TERMS)),
-        _most_severe(info_value(info, "GAS_IMPACT"), IMPACTS),
+        _most_severe(info.value("GAS_CONSEQUENCE"), tuple(TERMS)),
+        _most_severe(info.value("GAS_IMPACT"), IMPACTS),
         *_representative(info, csq_format),
         _joined(significance, starts, given),
         _joined(diseases, disease_starts, disease_given),

@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 
 from app import annotation_columns, consequences
-from app.vcf_info import csq_format, info_value
+from app.vcf_info import Info, csq_format
 
 BATCH_ROWS = 65_536
 REGION_CLASSES = (
@@ -102,14 +102,15 @@ def _text(column: pa.Array) -> pa.Array:
 
 def _convert(batch: pa.RecordBatch, first_row: int, csq: tuple[str, ...] | None) -> pa.RecordBatch:
     """Eight VCF columns in, the viewer's columns out: all vectorised."""
-    chrom, ident, ref, alt, info = (_text(batch.column(i)) for i in (0, 2, 3, 4, 5))
+    chrom, ident, ref, alt, text = (_text(batch.column(i)) for i in (0, 2, 3, 4, 5))
+    info = Info(text)
     pos = batch.column(1)
     uniques = pc.unique(chrom)
     orders = pa.array([chrom_order(c) for c in uniques.to_pylist()], pa.int32())
-    rsid = info_value(info, "GAS_RSID")
+    rsid = info.value("GAS_RSID")
     has_rsid = pc.fill_null(pc.match_substring(rsid, "rs"), False)
     ident = pc.if_else(pc.equal(ident, "."), pc.fill_null(rsid, ""), ident)
-    distance = info_value(info, "GAS_DIST", "-?[0-9]{1,18}")
+    distance = info.value("GAS_DIST", "-?[0-9]{1,18}")
     columns = [
         pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)),
         chrom,
@@ -118,11 +119,11 @@ def _convert(batch: pa.RecordBatch, first_row: int, csq: tuple[str, ...] | None)
         ident,
         ref,
         alt,
-        pc.replace_substring(pc.fill_null(info_value(info, "GAS_GENE"), ""), ",", ", "),
-        pc.fill_null(info_value(info, "GAS_GTYPE"), ""),
-        pc.fill_null(info_value(info, "GAS_REGION"), ""),
-        pc.fill_null(info_value(info, "GAS_BAND"), ""),
-        pc.fill_null(info_value(info, "GAS_NEAREST"), ""),
+        pc.replace_substring(pc.fill_null(info.value("GAS_GENE"), ""), ",", ", "),
+        pc.fill_null(info.value("GAS_GTYPE"), ""),
+        pc.fill_null(info.value("GAS_REGION"), ""),
+        pc.fill_null(info.value("GAS_BAND"), ""),
+        pc.fill_null(info.value("GAS_NEAREST"), ""),
         pc.cast(distance, pa.int64()),
         pc.or_(has_rsid, pc.starts_with(ident, "rs")),
         *annotation_columns.columns(info, csq),

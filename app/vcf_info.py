@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -14,10 +15,31 @@ _ESCAPES = (("%3A", ":"), ("%3B", ";"), ("%3D", "="), ("%2C", ","), ("%0D", "\r"
 _CSQ_FORMAT = re.compile(rb'^##INFO=<ID=CSQ,.*Format: ?([^">]*)')
 
 
-def info_value(info: pa.Array, key: str, value: str = "[^;]*") -> pa.Array:
-    """`key`'s value in each INFO text; null where it is missing or is not `value`."""
-    found = pc.extract_regex(info, rf"(?:^|;){key}=(?P<v>{value})(?:;|$)")
-    return pc.struct_field(found, "v")
+class Info:
+    """One batch of INFO texts, split once into its ``key=value`` items, so that
+    reading a key scans short items for a prefix instead of every whole INFO text
+    again (a CSQ makes those long) with a regex."""
+
+    def __init__(self, info: pa.Array) -> None:
+        lists = pc.split_pattern(info, ";")
+        self.items = lists.flatten()
+        self.rows = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
+        self.size = len(info)
+
+    def value(self, key: str, value: str = "") -> pa.Array:
+        """`key`'s first value in each row; null where it is missing or does not
+        match the regex `value`."""
+        prefix = f"{key}="
+        found = np.flatnonzero(np.asarray(pc.starts_with(self.items, prefix), dtype=bool))
+        values = pc.utf8_slice_codeunits(self.items.take(pa.array(found)), len(prefix))
+        if value:
+            values = pc.if_else(pc.match_substring_regex(values, f"^(?:{value})$"), values,
+                                pa.scalar(None, pa.string()))
+        # Where each row's value is in `values`; reversed, so a repeated key's
+        # first value is the one kept.
+        place = np.full(self.size, -1, dtype=np.int64)
+        place[self.rows[found][::-1]] = np.arange(len(found) - 1, -1, -1)
+        return values.take(pa.array(place, mask=place < 0))
 
 
 def decoded(column: pa.Array) -> pa.Array:
