@@ -36,7 +36,8 @@ def _choice(name: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
-def _query() -> Query:
+def request_query() -> Query:
+    """The filters, sort and page asked for in the query string."""
     args = request.args
     try:
         page = max(1, int(args.get("page", "1")))
@@ -57,7 +58,7 @@ def _query() -> Query:
     )
 
 
-async def _table_path(gas: Services, job: Job) -> Path:
+async def table_path(gas: Services, job: Job) -> Path:
     """The job's table in this instance's cache, fetched from the store once."""
     cache = gas.settings.data_path / "cache" / "tables"
     path = cache / f"{job.job_id}.arrow"
@@ -120,8 +121,8 @@ async def viewer(job_id: str) -> ResponseReturnValue:
     if unavailable:
         return await render_template("results.html", job=job, unavailable=unavailable), 409
     gas = services()
-    query = _query()
-    table = variant_table.open_table(await _table_path(gas, job))
+    query = request_query()
+    table = variant_table.open_table(await table_path(gas, job))
     page = await asyncio.to_thread(variant_table.page, table, query)
     context = {"job": job, "page": page, "query": query, "columns": variant_table.COLUMNS,
                "regions": variant_table.REGION_CLASSES, "impacts": consequences.IMPACTS,
@@ -139,8 +140,8 @@ async def export(job_id: str) -> ResponseReturnValue:
     job, unavailable = await _job()
     if unavailable:
         return Response(unavailable[1], status=409, mimetype="text/plain")
-    query = _query()
-    table = variant_table.open_table(await _table_path(services(), job))
+    query = request_query()
+    table = variant_table.open_table(await table_path(services(), job))
     rows = variant_table.export_tsv(table, query)
     name = f"{job.job_id}-variants.tsv"
     return Response(rows, mimetype="text/tab-separated-values",

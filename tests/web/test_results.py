@@ -16,11 +16,12 @@ import pytest
 from quart.testing import QuartClient
 
 from annotator.worker import Annotator
-from app import variant_table
+from app import users, variant_table
 from app.jobs import Job, input_key, table_key, utcnow
 from app.ports.bus import Message
 from app.services import Services
 from tests.annotated import ANNOTATED_VCF, SUMMARY, plain_input
+from tests.web.conftest import bearer, make_user
 from tests.web.test_pages import signed_up_user, signed_up_with_job, signup
 
 VCF = (
@@ -248,3 +249,30 @@ async def test_results_from_before_consequences_still_render(
     assert 'id="impact"' not in page and "HGVSc" not in page and "ClinVar" not in page
     text = await (await client.get(url, query_string={"gene": "tp53"})).get_data(as_text=True)
     assert "1 of 5 variants" in text
+
+
+async def test_api_variants_filter_like_the_page(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> None:
+    """GET /api/v1/jobs/<id>/variants gives a page of rows with the new columns and
+    takes the page's filters; a value a filter does not take is a 400 in the API's
+    error shape; another user's job is a 404."""
+    job = await annotated_job(client, services, annotator, tmp_path)
+    token = await users.create_token(services.db, job.user_id)
+    url = f"/api/v1/jobs/{job.job_id}/variants"
+    answer = await client.get(url, query_string={"clinvar": "pathogenic", "impact": "HIGH"},
+                              headers=bearer(token))
+    assert answer.status_code == 200
+    body = await answer.get_json()
+    assert (body["total"], body["all_rows"], body["pages"]) == (2, 6, 1)
+    by_pos = {v["pos"]: v for v in body["variants"]}
+    assert by_pos[7577120]["hgvsp"] == "ENSP00000269305.4:p.Arg273Ter"
+    assert by_pos[32914437]["clinvar"] == "Pathogenic" and by_pos[32914437]["impact"] == "HIGH"
+    one = await (await client.get(url, query_string={"consequence": "synonymous_variant"},
+                                  headers=bearer(token))).get_json()
+    assert [v["feature"] for v in one["variants"]] == ["ENST00000357654.9"]
+    bad = await client.get(url, query_string={"impact": "SEVERE"}, headers=bearer(token))
+    assert bad.status_code == 400
+    assert "HIGH, MODERATE, LOW, MODIFIER" in (await bad.get_json())["error"]["message"]
+    _, other = await make_user(services)
+    assert (await client.get(url, headers=bearer(other))).status_code == 404
