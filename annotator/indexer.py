@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from annotator import intervals as iv
-from annotator.annotate import GENE_MASKS
 from annotator.infotext import info_safe, text_blob
 from annotator.manifest import Track
+from annotator.ops.genes import GENE_MASKS
 from annotator.usertracks import Features
 
 I64 = npt.NDArray[np.int64]
@@ -160,7 +160,7 @@ def build_genes(contigs: Contigs, files: dict[str, Path], out: dict[str, Any]) -
     }
     for name, (s, e) in masks.items():
         out[f"mask_{name}_s"], out[f"mask_{name}_e"] = s, e
-    # Codes are indexes into annotate.REGION_CLASSES: the masks in its priority order.
+    # Codes are indexes into ops.genes.REGION_CLASSES: the masks in its priority order.
     out["class_bounds"], out["class_code"] = point_classes([masks[m] for m in GENE_MASKS])
     names = [info_safe(g) for g in genes["gene_name"].to_pylist()]
     out["gene_name_text"] = text_blob(names)
@@ -265,20 +265,6 @@ def build_band(contigs: Contigs, path: Path, column: str, out: dict[str, Any]) -
     out["band_s"] = iv.keys([r[0] for r in rows], [r[1] for r in rows])
     out["band_e"] = iv.keys([r[0] for r in rows], [r[2] for r in rows])
     return {"band_labels": [r[3] for r in rows], "counts": {"bands": len(rows)}}
-
-
-def build_known(contigs: Contigs, path: Path, track: Track, out: dict[str, Any]) -> dict[str, Any]:
-    t = _table(path, ["_labels", "_starts", "_ends", "ID", "ref", "alt"])
-    s, _, ok = _span(contigs, t, zero_based=track.zero_based())
-    order = np.argsort(s[ok], kind="stable")
-    t = t.filter(pa.array(ok)).take(pa.array(order))
-    out["known_key"] = s[ok][order]
-    for col in ("ID", "ref", "alt"):
-        values = t[col].cast(pa.string())
-        if col != "ID":
-            values = pc.utf8_upper(values)
-        out[f"known_{col.lower()}"] = np.array(values.to_pylist(), dtype="S")
-    return {"counts": {"known variants": len(order)}}
 
 
 def build_flag(contigs: Contigs, path: Path, track: Track, out: dict[str, Any]) -> dict[str, Any]:

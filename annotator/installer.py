@@ -22,7 +22,8 @@ from tqdm import tqdm
 from annotator import indexer, usertracks
 from annotator.fetch import ReferenceInstallError, download, extract, fetch_source
 from annotator.liftover import build_chain_arrays
-from annotator.manifest import OPERATOR_MANIFEST, Manifest, ManifestError, Track, load_manifest
+from annotator.manifest import OPERATOR_MANIFEST, Manifest, ManifestError, load_manifest
+from annotator.ops import OPS
 from annotator.reference import CACHE, INDEX_FILE, INDEX_FORMAT, is_current, manifest_digest
 
 
@@ -97,11 +98,12 @@ def _install_build(root: Path, manifest: Manifest, build: str, progress: bool) -
         meta: dict[str, Any] = {"counts": {}, "tracks": []}
         for t in tracks:
             bar.set_postfix_str(f"index {t.name}")
+            op = OPS[t.op]
             if t.name in own:
-                info = indexer.build_user(contigs, t, usertracks.read(own[t.name], t), arrays)
+                info = op.build_user(contigs, t, usertracks.read(own[t.name], t), arrays)
             else:
                 roles = {role: files[ref] for role, ref in t.files[build].items()}
-                info = _build_track(contigs, t, roles, arrays)
+                info = op.build(contigs, t, roles, arrays)
             meta["counts"].update(info.pop("counts"))
             meta.update(info)
             meta["tracks"].append({"name": t.name, "op": t.op, "info": t.info, "description": t.description})
@@ -142,19 +144,4 @@ def _install_build(root: Path, manifest: Manifest, build: str, progress: bool) -
         work.rename(final)
         bar.update()
     CACHE.pop((str(root.resolve()), build), None)
-
-
-def _build_track(
-    contigs: indexer.Contigs, track: Track, roles: dict[str, Path], arrays: dict[str, Any]
-) -> dict[str, Any]:
-    if track.op == "genes":
-        return indexer.build_genes(contigs, roles, arrays)
-    if track.op == "band":
-        return indexer.build_band(contigs, roles["table"], track.column or "band", arrays)
-    if track.op == "known":
-        return indexer.build_known(contigs, roles["table"], track, arrays)
-    if track.op == "flag":
-        return indexer.build_flag(contigs, roles["table"], track, arrays)
-    raise ReferenceInstallError(f"track {track.name}: unknown op {track.op!r}")
-
 

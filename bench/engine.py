@@ -9,7 +9,7 @@ Debian's bcftools (`apt-get install bcftools`; without it only GAS is timed).
 
 The VCF is realistic enough to exercise every code path: variants spread over
 1-22, X, Y and MT in proportion to their length, sorted, one sample column,
-~85% SNVs, ~10% indels, ~4% multi-allelic, ~5% at known dbSNP positions with
+~85% SNVs, ~10% indels, ~4% multi-allelic, ~5% at common SNP positions with
 their alleles (so rsIDs are found and IDs filled). The BED track bcftools gets
 is built from the same GENCODE genes the GAS index holds.
 
@@ -124,9 +124,11 @@ def make_vcf(path: Path, n: int, root: Path, seed: int = 1) -> None:
     rng = np.random.default_rng(seed)
     sizes = np.array([by_name[c][1] for c in CONTIGS], dtype=np.float64)
     counts = rng.multinomial(n, sizes / sizes.sum())
-    known_key = np.load(build / "known_key.npy")
-    known_ref = np.load(build / "known_ref.npy")
-    known_alt = np.load(build / "known_alt.npy")
+    # Common SNPs (every one a SNV: its allele code is REF's byte << 8 | ALT's).
+    known_key = np.load(build / "known_common_snps_key.npy")
+    code = np.load(build / "known_common_snps_allele.npy")
+    known_ref = (code >> 8).astype(np.uint8).view("S1")
+    known_alt = (code & 0xFF).astype(np.uint8).view("S1")
     with path.open("w") as out:
         out.write("##fileformat=VCFv4.2\n##reference=GRCh37\n##source=gas-bench\n")
         for c in CONTIGS:

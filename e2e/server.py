@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "data" / "vcf"
+# The shared sample VCFs sit beside the clone; GAS_SAMPLE_VCF_DIR points elsewhere (a git worktree).
+SAMPLES = Path(os.environ.get("GAS_SAMPLE_VCF_DIR", REPO.parent / "shared" / "data" / "vcf"))
 
 
 def free_port() -> int:

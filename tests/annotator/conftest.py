@@ -14,7 +14,8 @@ from annotator import reference
 from annotator.engine import annotate_file
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO.parent / "shared" / "data" / "vcf"
+# The shared sample VCFs sit beside the clone; GAS_SAMPLE_VCF_DIR points elsewhere (a git worktree).
+SAMPLES = Path(os.environ.get("GAS_SAMPLE_VCF_DIR", REPO.parent / "shared" / "data" / "vcf"))
 HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
 

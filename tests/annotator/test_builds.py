@@ -6,7 +6,7 @@ import pytest
 
 from annotator.builds import detect
 
-from .conftest import sample, vcf
+from .conftest import HEADER, sample, vcf
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,90 @@ def test_premium_3_ncbi36_sample_agrees_with_its_own_rsids(annotate):
     agree = sum(own == ours for own, ours in both)
     assert len(both) > 40
     assert agree >= len(both) - 1  # rs41534544 was merged into rs2228006 in later dbSNP
+
+
+@pytest.mark.parametrize(
+    ("meta", "build"),
+    [
+        (["##reference=file:///data/ref/build36.fa"], "NCBI36"),
+        (["##reference=NCBI Build 36.1"], "NCBI36"),
+        (["##reference=/ref/build37.fasta"], "GRCh37"),
+        (["##reference=human_build_37"], "GRCh37"),
+        (["##reference=build38.fa"], "GRCh38"),
+        (["##reference=ucsc.hg19.fasta"], "GRCh37"),
+        (["##reference=Homo_sapiens.GRCh38.dna.primary_assembly.fa"], "GRCh38"),
+    ],
+)
+def test_detect_build_numbers_in_reference_names(meta, build):
+    """##reference names that spell the build as build36/build37/build38 or "NCBI Build 36" are read."""
+    assert detect(meta).build == build
+
+
+def test_detect_by_any_contig_length_not_only_chr1():
+    """A header declaring other chromosomes than chr1 (here chr2, chrX) is placed by their lengths."""
+    d = detect(["##contig=<ID=chr2,length=242951149>", "##contig=<ID=chrX,length=154913754>"])
+    assert d.build == "NCBI36"
+    assert "2 contig" in d.evidence
+    assert detect(["##contig=<ID=20,length=64444167>"]).build == "GRCh38"
+
+
+def test_detect_states_contig_lengths_that_disagree():
+    """Contig lengths from two builds: the majority decides and the evidence names the odd one out."""
+    meta = [
+        "##contig=<ID=1,length=249250621>",
+        "##contig=<ID=2,length=243199373>",
+        "##contig=<ID=3,length=198295559>",  # GRCh38's chr3
+    ]
+    d = detect(meta)
+    assert d.build == "GRCh37"
+    assert "disagree" in d.evidence
+    assert "3 is GRCh38" in d.evidence
+
+
+def test_build36_reference_is_lifted(annotate):
+    """`##reference=…/build36.fa` is NCBI36: the variant is lifted, not annotated as GRCh37 in place."""
+    header = "##fileformat=VCFv4.2\n##reference=file:///ref/build36.fa\n" + HEADER.split("\n", 1)[1]
+    r = annotate(vcf("1 1108138 . C T . . .", header=header))
+    assert r.summary["build"]["lifted_from"] == "NCBI36"
+    assert r.records[0][:2] == ["1", "1118275"]
+
+
+def test_chromosome_length_table_matches_the_installed_reference(reference_root):
+    """The built-in GRCh37 lengths are the reference's own, and no (chromosome, length) names two builds."""
+    from annotator.builds import CHROMOSOME_LENGTHS
+    from annotator.reference import load
+
+    assert len(CHROMOSOME_LENGTHS) == 3 * 24
+    ref = load(reference_root, "GRCh37")
+    names, lengths = ref.meta["contigs"]["names"], ref.meta["contigs"]["lengths"]
+    ours = {(n.removeprefix("chr"), n_len) for n, n_len in zip(names, lengths, strict=True)}
+    grch37 = {key for key, build in CHROMOSOME_LENGTHS.items() if build == "GRCh37"}
+    assert grch37 <= ours
+
+
+def test_lifted_output_is_not_lifted_again(annotate, tmp_path):
+    """Re-annotating a lifted output keeps its GRCh37 positions (1:1,000,000 → 1,010,137, not → 1,020,274):
+    the input's ##reference is kept under another name and the output's GRCh37 contig lines decide."""
+    header = "##fileformat=VCFv4.2\n##reference=NCBI36\n" + HEADER.split("\n", 1)[1]
+    first = annotate(vcf("1 1000000 . A G . . .", header=header))
+    assert first.records[0][:2] == ["1", "1010137"]
+    assert "##GAS_inputReference=NCBI36" in first.header
+    assert not any(line.startswith("##reference=") for line in first.header)
+    again = tmp_path / "again.vcf"
+    again.write_bytes(first.path.read_bytes())
+    second = annotate(again)
+    assert second.records[0][:2] == ["1", "1010137"]
+    assert second.summary["build"]["declared"] == "GRCh37"
+    assert second.summary["build"]["lifted_from"] is None
+    assert "liftover" not in second.summary
+    assert "##GAS_inputReference=NCBI36" in second.header  # still says where the data came from
+
+
+def test_gas_own_header_lines_are_not_build_evidence():
+    """GAS's provenance lines (the previous run's declared build, its note) are not read as hints."""
+    meta = [
+        '##GAS_buildDeclared=<Build=NCBI36,Evidence="##reference=NCBI36">',
+        '##GAS_note="input is NCBI36: lifted over to GRCh37 with hg18ToHg19.over.chain.gz"',
+        "##GAS_inputReference=NCBI36",
+    ]
+    assert detect(meta).build is None

