@@ -24,6 +24,7 @@ FIELDS = [
     ("hgvsp", pa.string()),
     ("clinvar", pa.string()),  # significance, one per allele in the ClinVar track
     ("clinvar_disease", pa.string()),
+    ("clinvar_ids", pa.string()),  # ClinVar variation ids of those alleles
     ("pathogenic", pa.bool_()),  # an allele is pathogenic or likely pathogenic
 ]
 # The CSQ sub-fields the table reads, found by name in the header's Format.
@@ -31,6 +32,7 @@ _WANTED = ("Consequence", "Feature", "HGVSc", "HGVSp", "CANONICAL", "MANE_SELECT
 _ABSENT = (".", "")
 # ClinVar's VCF writes spaces as "_", so a comma inside one value is always ",_";
 # a bare "," separates alleles. Hidden as %2C while splitting, decoded after.
+# (GAS's ClinVar track writes that comma as "_" too: "__" reads as ", ".)
 _INNER_COMMA = ",_"
 # P or LP, alone or in a combined call; not "Conflicting_…_of_pathogenicity".
 _PATHOGENIC = r"(?:^|[/|])(?:likely_)?pathogenic(?:$|[/|]|%2C)"
@@ -114,7 +116,9 @@ def _joined(items: pa.Array, starts: np.ndarray, keep: np.ndarray) -> pa.Array:
     counts = np.add.reduceat(keep.astype(np.int64), starts[:-1])
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
     text = pc.binary_join(pa.ListArray.from_arrays(offsets, items.filter(pa.array(keep))), "; ")
-    return decoded(pc.replace_substring(pc.replace_substring(text, "|", "; "), "_", " "))
+    for code, readable in (("|", "; "), ("__", ", "), ("_", " ")):
+        text = pc.replace_substring(text, code, readable)
+    return decoded(text)
 
 
 def columns(info: Info, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
@@ -123,11 +127,13 @@ def columns(info: Info, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
     pathogenic = np.asarray(pc.match_substring_regex(significance, _PATHOGENIC, ignore_case=True),
                             dtype=bool) & given
     diseases, disease_starts, disease_given = _allele_values(info.value("GAS_CLNDN"))
+    ids, id_starts, id_given = _allele_values(info.value("GAS_CLNVID"))
     return [
         _most_severe(info.value("GAS_CONSEQUENCE"), tuple(TERMS)),
         _most_severe(info.value("GAS_IMPACT"), IMPACTS),
         *_representative(info, csq_format),
         _joined(significance, starts, given),
         _joined(diseases, disease_starts, disease_given),
+        _joined(ids, id_starts, id_given),
         pa.array(np.maximum.reduceat(pathogenic, starts[:-1]).astype(bool)),
     ]

@@ -240,7 +240,7 @@ def test_annotated_vcf_rows(tmp_path: Path) -> None:
     writes): the most severe term and IMPACT over the ALTs; HGVS from the most severe
     entry (ties: MANE Select before canonical), %3D read as "="; ClinVar per allele
     with "." left out, ClinVar's "_" and "|" readable and its ",_" kept inside a
-    name; a record without the keys has empty cells."""
+    name, and GAS's "__" for ", "; a record without the keys has empty cells."""
     assert variant_table.build(ANNOTATED, tmp_path / "t.arrow") == 6
     table = variant_table.open_table(tmp_path / "t.arrow")
     rows = {r["pos"]: r for r in table.to_pylist()}
@@ -252,9 +252,11 @@ def test_annotated_vcf_rows(tmp_path: Path) -> None:
     assert (tp53["consequence"], tp53["impact"], tp53["hgvsc"], tp53["hgvsp"]) == (
         "stop_gained", "HIGH", "ENST00000269305.9:c.818G>T", "ENSP00000269305.4:p.Arg273Ter")
     assert tp53["clinvar"] == "Pathogenic/Likely pathogenic" and tp53["pathogenic"]
-    assert tp53["clinvar_disease"] == "Li-Fraumeni syndrome; Hereditary cancer-predisposing syndrome"
+    assert tp53["clinvar_disease"] == ("Li-Fraumeni syndrome; Hereditary cancer-predisposing syndrome; "
+                                       "Breast neoplasm; Glioblastoma; Medulloblastoma")
     assert brca2["clinvar_disease"] == (
-        "Breast-ovarian cancer, familial 2; Hereditary cancer-predisposing syndrome")
+        "Breast-ovarian cancer, familial, susceptibility to, 2; Hereditary cancer-predisposing syndrome")
+    assert (tp53["clinvar_ids"], brca2["clinvar_ids"], brca1["clinvar_ids"]) == ("12366", "9325", "")
     assert brca2["hgvsp"] == "ENSP00000369497.3:p.Ser1982ArgfsTer22" and brca2["pathogenic"]
     assert (intergenic["consequence"], intergenic["feature"], intergenic["clinvar"]) == (
         "intergenic_variant", "", "")
@@ -316,4 +318,4 @@ def test_a_table_built_before_consequences_still_opens(tmp_path: Path) -> None:
     assert not page.annotated and page.consequences == []
     assert variant_table.page(table, Query(impact="HIGH", clinvar="pathogenic")).total == 0
     header, row = "".join(variant_table.export_tsv(table, Query())).splitlines()
-    assert header.split("\t")[-1] == "clinvar_disease" and row.startswith("1\t5\trs1")
+    assert header.split("\t")[-1] == "clinvar_ids" and row.startswith("1\t5\trs1")
