@@ -96,7 +96,7 @@ def _representative(info: Info, csq_format: tuple[str, ...] | None) -> list[pa.A
         return pc.fill_null(pc.struct_field(parsed, groups[name]), "") if name in groups else blank
 
     terms, entry_starts = _items(field("Consequence"), "&")
-    severity = np.minimum.reduceat(_ranks(terms, tuple(TERMS)), entry_starts[:-1])
+    severity = np.minimum.reduceat(_ranks(terms, TERMS), entry_starts[:-1])
     not_mane = np.asarray(pc.equal(field("MANE_SELECT"), ""), dtype=np.int64)
     not_canonical = np.asarray(pc.not_equal(field("CANONICAL"), "YES"), dtype=np.int64)
     best = pa.array(_first_lowest(severity * 4 + not_mane * 2 + not_canonical, row_starts))
@@ -129,7 +129,7 @@ def columns(info: Info, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
     diseases, disease_starts, disease_given = _allele_values(info.value("GAS_CLNDN"))
     ids, id_starts, id_given = _allele_values(info.value("GAS_CLNVID"))
     return [
-        _most_severe(info.value("GAS_CONSEQUENCE"), tuple(TERMS)),
+        _most_severe(info.value("GAS_CONSEQUENCE"), TERMS),
         _most_severe(info.value("GAS_IMPACT"), IMPACTS),
         *_representative(info, csq_format),
         _joined(significance, starts, given),

@@ -1,4 +1,4 @@
-"""Sequence Ontology consequence terms and IMPACT classes as Ensembl VEP ranks them:
+"""Sequence Ontology consequence terms and IMPACT classes in Ensembl VEP's order:
 what the results viewer orders, filters and plots consequences by.
 
 The engine writes the terms (INFO CSQ, GAS_CONSEQUENCE, GAS_IMPACT); the viewer
@@ -8,52 +8,52 @@ the engine (``app`` imports no higher package).
 
 from __future__ import annotations
 
-# Most severe first, with each term's IMPACT (VEP's "Ensembl variation - calculated
-# variant consequences" table). Severity and IMPACT are not the same order:
-# regulatory_region_ablation is MODERATE yet ranks below every transcript term.
-TERMS: dict[str, str] = {
-    "transcript_ablation": "HIGH",
-    "splice_acceptor_variant": "HIGH",
-    "splice_donor_variant": "HIGH",
-    "stop_gained": "HIGH",
-    "frameshift_variant": "HIGH",
-    "stop_lost": "HIGH",
-    "start_lost": "HIGH",
-    "transcript_amplification": "HIGH",
-    "feature_elongation": "HIGH",
-    "feature_truncation": "HIGH",
-    "inframe_insertion": "MODERATE",
-    "inframe_deletion": "MODERATE",
-    "missense_variant": "MODERATE",
-    "protein_altering_variant": "MODERATE",
-    "splice_donor_5th_base_variant": "LOW",
-    "splice_region_variant": "LOW",
-    "splice_donor_region_variant": "LOW",
-    "splice_polypyrimidine_tract_variant": "LOW",
-    "incomplete_terminal_codon_variant": "LOW",
-    "start_retained_variant": "LOW",
-    "stop_retained_variant": "LOW",
-    "synonymous_variant": "LOW",
-    "coding_sequence_variant": "MODIFIER",
-    "mature_miRNA_variant": "MODIFIER",
-    "5_prime_UTR_variant": "MODIFIER",
-    "3_prime_UTR_variant": "MODIFIER",
-    "non_coding_transcript_exon_variant": "MODIFIER",
-    "intron_variant": "MODIFIER",
-    "NMD_transcript_variant": "MODIFIER",
-    "non_coding_transcript_variant": "MODIFIER",
-    "coding_transcript_variant": "MODIFIER",
-    "upstream_gene_variant": "MODIFIER",
-    "downstream_gene_variant": "MODIFIER",
-    "TFBS_ablation": "MODIFIER",
-    "TFBS_amplification": "MODIFIER",
-    "TF_binding_site_variant": "MODIFIER",
-    "regulatory_region_ablation": "MODERATE",
-    "regulatory_region_amplification": "MODIFIER",
-    "regulatory_region_variant": "MODIFIER",
-    "intergenic_variant": "MODIFIER",
-    "sequence_variant": "MODIFIER",
-}
+# Most severe first: VEP's consequence ranks (Constants.pm), the order the
+# engine's annotator/consequence.SEVERITY holds too. A term's IMPACT is the
+# engine's to say (GAS_IMPACT, CSQ's IMPACT); the viewer does not derive it.
+TERMS: tuple[str, ...] = (
+    "transcript_ablation",
+    "splice_acceptor_variant",
+    "splice_donor_variant",
+    "stop_gained",
+    "frameshift_variant",
+    "stop_lost",
+    "start_lost",
+    "transcript_amplification",
+    "feature_elongation",
+    "feature_truncation",
+    "inframe_insertion",
+    "inframe_deletion",
+    "missense_variant",
+    "protein_altering_variant",
+    "splice_donor_5th_base_variant",
+    "splice_region_variant",
+    "splice_donor_region_variant",
+    "splice_polypyrimidine_tract_variant",
+    "incomplete_terminal_codon_variant",
+    "start_retained_variant",
+    "stop_retained_variant",
+    "synonymous_variant",
+    "coding_sequence_variant",
+    "mature_miRNA_variant",
+    "5_prime_UTR_variant",
+    "3_prime_UTR_variant",
+    "non_coding_transcript_exon_variant",
+    "intron_variant",
+    "NMD_transcript_variant",
+    "non_coding_transcript_variant",
+    "coding_transcript_variant",
+    "upstream_gene_variant",
+    "downstream_gene_variant",
+    "TFBS_ablation",
+    "TFBS_amplification",
+    "TF_binding_site_variant",
+    "regulatory_region_ablation",
+    "regulatory_region_amplification",
+    "regulatory_region_variant",
+    "intergenic_variant",
+    "sequence_variant",
+)
 IMPACTS = ("HIGH", "MODERATE", "LOW", "MODIFIER")  # most severe first
 
 

@@ -19,6 +19,9 @@ REGIONS = ["CDS", "intron", "intergenic", "UTR3", "splice_site"]
 CHROMS = ["1", "2", "10", "X", "MT"]
 TERMS = ["stop_gained", "missense_variant", "synonymous_variant", "intron_variant",
          "regulatory_region_ablation", "made_up_variant"]
+IMPACT_OF = {"stop_gained": "HIGH", "missense_variant": "MODERATE", "synonymous_variant": "LOW",
+             "intron_variant": "MODIFIER", "regulatory_region_ablation": "MODERATE",
+             "made_up_variant": "MODIFIER"}
 CLNSIG = [".", "Pathogenic", "Likely_pathogenic", "Benign", "Conflicting_classifications_of_pathogenicity"]
 CSQ_FORMAT = "Allele|Consequence|IMPACT|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL|MANE_SELECT"
 CSQ_HEADER = ('##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from GAS. '
@@ -31,7 +34,7 @@ def _consequences(rng: random.Random, n: int) -> tuple[list[str], dict]:
     entry (most severe, then MANE Select, then canonical, then first)."""
     alts = rng.choice([1, 1, 2])
     terms = [rng.choice(TERMS) for _ in range(alts)]
-    impacts = [consequences.TERMS.get(t, "MODIFIER") for t in terms]
+    impacts = [IMPACT_OF[t] for t in terms]
     entries = []
     for allele in range(alts):
         for t in range(rng.randint(1, 3)):

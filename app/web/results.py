@@ -50,7 +50,7 @@ def request_query() -> Query:
         region=args.get("region", "") if args.get("region") in variant_table.REGION_CLASSES else "",
         dbsnp=args.get("dbsnp", "") if args.get("dbsnp") in ("yes", "no") else "",
         impact=_choice("impact", consequences.IMPACTS, "impact"),
-        consequence=_choice("consequence", tuple(consequences.TERMS), "consequence"),
+        consequence=_choice("consequence", consequences.TERMS, "consequence"),
         clinvar=_choice("clinvar", variant_table.CLINVAR_FILTERS, "ClinVar"),
         sort=sort if sort in variant_table.COLUMNS else "pos",
         descending=args.get("dir") == "desc",
