@@ -11,6 +11,10 @@ def horizontal_bars(
     """An accessible SVG bar chart: a <title>, and one labelled bar per item."""
     if not items:
         return ""
+    # Long labels (SO terms such as non_coding_transcript_exon_variant) widen the
+    # chart rather than run off its left edge; about 7 px a character at 12 px.
+    wide = max(label_width, 7 * max(len(label) for label, _ in items) + 10)
+    width, label_width = width + wide - label_width, wide
     top = max(value for _, value in items) or 1
     plot = width - label_width - 60
     height = row * len(items) + 10

@@ -3,7 +3,8 @@ uncompressed Arrow IPC file so a web process can memory-map it and filter,
 count, sort and page a million rows without reading them all into memory.
 
 Built once per job from the annotated VCF (in the annotator's process pool),
-kept next to the result in the object store.
+kept next to the result in the object store. Tables built before a column
+existed still open: the column reads as nulls (``open_table``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
+
+from app import annotation_columns, consequences
+from app.vcf_info import Info, csq_format
 
 BATCH_ROWS = 65_536
 REGION_CLASSES = (
@@ -42,6 +46,7 @@ SCHEMA = pa.schema([
     ("nearest", pa.string()),
     ("distance", pa.int64()),
     ("in_dbsnp", pa.bool_()),
+    *annotation_columns.FIELDS,
 ])
 # What a person sees and can sort by, in order, with their column headings.
 COLUMNS = {
@@ -49,7 +54,9 @@ COLUMNS = {
     "region": "Region", "band": "Cytoband",
 }
 EXPORT = ("chrom", "pos", "id", "ref", "alt", "genes", "gene_types", "region", "band", "nearest",
-          "distance", "in_dbsnp")
+          "distance", "in_dbsnp", "consequence", "impact", "feature", "hgvsc", "hgvsp", "clinvar",
+          "clinvar_disease", "clinvar_ids")
+CLINVAR_FILTERS = ("pathogenic",)
 # A text cell a spreadsheet would read as a formula (OWASP's CSV injection list):
 # exported with a leading ' so that it shows as the text it is. Numbers stay numbers.
 _FORMULA = r"^[=+\-@\t\r]"
@@ -68,23 +75,20 @@ _READ = (0, 1, 2, 3, 4, 7)
 _BLOCK_MARGIN = 1 << 24
 
 
-def _header(vcf: Path) -> tuple[int, int]:
-    """Where the records start (a byte offset), and how many columns they have."""
+def _header(vcf: Path) -> tuple[int, int, tuple[str, ...] | None]:
+    """Where the records start (a byte offset), how many columns they have, and
+    the sub-fields of INFO CSQ as its declaration lists them."""
+    fields = None
     with vcf.open("rb") as lines:
         offset = 0
         for line in lines:
             offset += len(line)
             if line.startswith(b"#CHROM"):
-                return offset, line.count(b"\t") + 1
+                return offset, line.count(b"\t") + 1, fields
             if not line.startswith(b"##"):
                 break
+            fields = csq_format(line) or fields
     raise ValueError(f"{vcf}: no #CHROM header line")
-
-
-def _info_value(info: pa.Array, key: str, value: str = "[^;]*") -> pa.Array:
-    """`key`'s value in each INFO text; null where it is missing or is not `value`."""
-    found = pc.extract_regex(info, rf"(?:^|;){key}=(?P<v>{value})(?:;|$)")
-    return pc.struct_field(found, "v")
 
 
 def _text(column: pa.Array) -> pa.Array:
@@ -96,16 +100,17 @@ def _text(column: pa.Array) -> pa.Array:
         return pa.array([b.decode("utf-8", "replace") for b in column.to_pylist()], pa.string())
 
 
-def _convert(batch: pa.RecordBatch, first_row: int) -> pa.RecordBatch:
+def _convert(batch: pa.RecordBatch, first_row: int, csq: tuple[str, ...] | None) -> pa.RecordBatch:
     """Eight VCF columns in, the viewer's columns out: all vectorised."""
-    chrom, ident, ref, alt, info = (_text(batch.column(i)) for i in (0, 2, 3, 4, 5))
+    chrom, ident, ref, alt, text = (_text(batch.column(i)) for i in (0, 2, 3, 4, 5))
+    info = Info(text)
     pos = batch.column(1)
     uniques = pc.unique(chrom)
     orders = pa.array([chrom_order(c) for c in uniques.to_pylist()], pa.int32())
-    rsid = _info_value(info, "GAS_RSID")
+    rsid = info.value("GAS_RSID")
     has_rsid = pc.fill_null(pc.match_substring(rsid, "rs"), False)
     ident = pc.if_else(pc.equal(ident, "."), pc.fill_null(rsid, ""), ident)
-    distance = _info_value(info, "GAS_DIST", "-?[0-9]{1,18}")
+    distance = info.value("GAS_DIST", "-?[0-9]{1,18}")
     columns = [
         pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)),
         chrom,
@@ -114,13 +119,14 @@ def _convert(batch: pa.RecordBatch, first_row: int) -> pa.RecordBatch:
         ident,
         ref,
         alt,
-        pc.replace_substring(pc.fill_null(_info_value(info, "GAS_GENE"), ""), ",", ", "),
-        pc.fill_null(_info_value(info, "GAS_GTYPE"), ""),
-        pc.fill_null(_info_value(info, "GAS_REGION"), ""),
-        pc.fill_null(_info_value(info, "GAS_BAND"), ""),
-        pc.fill_null(_info_value(info, "GAS_NEAREST"), ""),
+        pc.replace_substring(pc.fill_null(info.value("GAS_GENE"), ""), ",", ", "),
+        pc.fill_null(info.value("GAS_GTYPE"), ""),
+        pc.fill_null(info.value("GAS_REGION"), ""),
+        pc.fill_null(info.value("GAS_BAND"), ""),
+        pc.fill_null(info.value("GAS_NEAREST"), ""),
         pc.cast(distance, pa.int64()),
         pc.or_(has_rsid, pc.starts_with(ident, "rs")),
+        *annotation_columns.columns(info, csq),
     ]
     return pa.record_batch(columns, schema=SCHEMA)
 
@@ -130,7 +136,7 @@ def build(vcf: Path, out: Path, longest_line: int = 0) -> int:
 
     `longest_line`: the longest input line in bytes (the engine's summary says).
     """
-    start, width = _header(vcf)
+    start, width, csq = _header(vcf)
     if start == vcf.stat().st_size:  # no records: the CSV reader wants at least one line
         with pa.OSFile(str(out), "wb") as sink, ipc.new_file(sink, SCHEMA):
             return 0
@@ -156,7 +162,7 @@ def build(vcf: Path, out: Path, longest_line: int = 0) -> int:
     with source, pa.OSFile(str(out), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
         for batch in reader:
             if batch.num_rows:
-                writer.write_batch(_convert(batch, total))
+                writer.write_batch(_convert(batch, total, csq))
                 total += batch.num_rows
     return total
 
@@ -167,6 +173,9 @@ class Query:
     chrom: str = ""
     region: str = ""
     dbsnp: str = ""  # "", "yes", "no"
+    impact: str = ""  # "" or one of consequences.IMPACTS: that IMPACT or a more severe one
+    consequence: str = ""  # "" or an SO term: rows whose most severe term it is
+    clinvar: str = ""  # "" or "pathogenic": pathogenic or likely pathogenic in ClinVar
     sort: str = "pos"
     descending: bool = False
     page: int = 1
@@ -181,11 +190,20 @@ class Page:
     page: int
     pages: int
     chromosomes: list[str]
+    # The SO terms some row has as its most severe, most severe first; and whether
+    # the table has consequences at all (one built before them has not).
+    consequences: list[str]
+    annotated: bool
 
 
 def open_table(path: Path) -> pa.Table:
-    """Zero-copy over a memory map: only the pages a query touches are read."""
-    return ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+    """Zero-copy over a memory map: only the pages a query touches are read. A
+    column the table was built without reads as nulls, so old tables still page."""
+    table = ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+    for field in SCHEMA:
+        if field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table.select(SCHEMA.names)
 
 
 def _mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
@@ -199,6 +217,12 @@ def _mask(table: pa.Table, query: Query) -> pa.ChunkedArray | None:
     if query.dbsnp in ("yes", "no"):
         flag = table["in_dbsnp"]
         conditions.append(flag if query.dbsnp == "yes" else pc.invert(flag))
+    if query.impact:
+        conditions.append(pc.is_in(table["impact"], pa.array(consequences.at_least(query.impact))))
+    if query.consequence:
+        conditions.append(pc.equal(table["consequence"], query.consequence))
+    if query.clinvar == "pathogenic":
+        conditions.append(table["pathogenic"])
     if not conditions:
         return None
     mask = conditions[0]
@@ -242,7 +266,9 @@ def page(table: pa.Table, query: Query) -> Page:
     number = min(max(query.page, 1), pages)
     window = chosen.take(_order(chosen, query).slice((number - 1) * query.per_page, query.per_page))
     chromosomes = sorted(pc.unique(table["chrom"]).to_pylist(), key=lambda c: (chrom_order(c), c))
-    return Page(window.to_pylist(), total, table.num_rows, number, pages, chromosomes)
+    terms = [t for t in pc.unique(table["consequence"]).to_pylist() if t]
+    return Page(window.to_pylist(), total, table.num_rows, number, pages, chromosomes,
+                sorted(terms, key=consequences.term_rank), table["consequence"].null_count == 0)
 
 
 def _neutralised(column: pa.ChunkedArray) -> pa.ChunkedArray:

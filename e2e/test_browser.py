@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, expect
 
+from app import variant_table
+from e2e.jobs import result_files
 from e2e.server import SAMPLES, Server, gas
+from tests.annotated import ANNOTATED_VCF, SUMMARY, plain_input
 
 VCF = (
     "##fileformat=VCFv4.2\n##reference=GRCh37\n"
@@ -87,6 +94,91 @@ async def test_upload_watch_results_filter_download(
     await page.screenshot(path=shots / "jobs.png", full_page=True)
     await page.get_by_role("link", name="Profile").click()
     await page.screenshot(path=shots / "profile.png", full_page=True)
+
+
+async def accessibility_violations(page: Page) -> list[str]:
+    """axe-core's WCAG A/AA rules on the page as it is: each violation's rule and
+    the elements it names."""
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    found = (await Axe().run(page, options=options)).response["violations"]
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in found]
+
+
+def seed_annotated_result(data_dir: Path, job_id: str) -> None:
+    """Replace a completed job's result with the hand-written annotated VCF
+    (tests/annotated.py), its table built by ``variant_table.build`` as the annotator
+    builds it and its summary given the engine's consequence and ClinVar counts:
+    the engine does not write CSQ, GAS_CONSEQUENCE or GAS_CLN* yet."""
+    stored = {path.name.split("~", 1)[1]: path for path in result_files(data_dir, job_id)}
+    result = next(path for name, path in stored.items() if name.endswith(".annot.vcf"))
+    shutil.copyfile(ANNOTATED_VCF, result)
+    built = stored["variants.arrow"].with_name("seeded.arrow.part")
+    variant_table.build(ANNOTATED_VCF, built)
+    built.replace(stored["variants.arrow"])
+    summary = json.loads(stored["summary.json"].read_text()) | SUMMARY
+    stored["summary.json"].write_text(json.dumps(summary))
+
+
+async def test_consequence_impact_and_clinvar_filters(
+    page: Page, server: Server, tmp_path: Path, output_path: str
+) -> None:
+    """The new columns, plots and filters in a browser: each filter control sends its
+    value to the server (checked on the requests the page made), the count and rows
+    follow, the URL keeps the filters so a reload shows the same rows, the TSV
+    export has the filtered rows with their HGVS, and axe-core finds no WCAG A/AA
+    violation on the page with the new controls."""
+    sample = tmp_path / "consequences.vcf"
+    sample.write_text(plain_input())
+    await sign_up(page, server, "clinic@example.org")
+    await upload(page, sample, build="GRCh37")
+    await expect(page.locator("#status")).to_contain_text("completed", timeout=90_000)
+    seed_annotated_result(server.data_dir, page.url.rsplit("/", 1)[1])
+    sent: list[dict[str, list[str]]] = []
+    page.on("request", lambda r: sent.append(parse_qs(urlsplit(r.url).query))
+            if r.headers.get("hx-request") and "/results" in r.url else None)
+
+    await page.get_by_role("link", name="View results").click()
+    await expect(page.locator("#result-count")).to_contain_text("6 of 6 variants")
+    await expect(page.locator("figcaption", has_text="Variants per consequence")).to_be_visible()
+    await expect(page.locator("figcaption", has_text="Variants per impact")).to_be_visible()
+    await expect(page.locator("#clinvar-note")).to_contain_text("absence from this subset means nothing")
+    terms = await page.get_by_label("Consequence", exact=True).locator("option").all_inner_texts()
+    assert terms == ["All", "stop_gained", "frameshift_variant", "synonymous_variant",
+                     "non_coding_transcript_exon_variant", "intergenic_variant"]
+
+    await page.get_by_label("Impact", exact=True).select_option("LOW")
+    await expect(page.locator("#result-count")).to_contain_text("3 of 6 variants")
+    assert sent[-1].get("impact") == ["LOW"]
+    await expect(page.get_by_role("cell", name="ENSP00000350283.3:p.Ser694=")).to_be_visible()
+    await page.get_by_label("Impact", exact=True).select_option("")
+    await expect(page.locator("#result-count")).to_contain_text("6 of 6 variants")
+
+    await page.get_by_label("ClinVar", exact=True).select_option("pathogenic")
+    await expect(page.locator("#result-count")).to_contain_text("2 of 6 variants")
+    assert sent[-1].get("clinvar") == ["pathogenic"] and "impact" not in sent[-1]
+    await expect(page.get_by_role("cell", name="Li-Fraumeni syndrome")).to_be_visible()
+    await page.get_by_label("Consequence", exact=True).select_option("frameshift_variant")
+    await expect(page.locator("#result-count")).to_contain_text("1 of 6 variants")
+    assert sent[-1].get("consequence") == ["frameshift_variant"]
+    assert sent[-1].get("clinvar") == ["pathogenic"]
+    await expect(page.get_by_role("cell", name="ENST00000380152.8:c.5946del")).to_be_visible()
+    await page.screenshot(path=Path(output_path) / "results-consequences.png", full_page=True)
+    assert await accessibility_violations(page) == []
+
+    await page.reload()
+    await expect(page.locator("#result-count")).to_contain_text("1 of 6 variants")
+    await expect(page.get_by_label("ClinVar", exact=True)).to_have_value("pathogenic")
+    await expect(page.get_by_label("Consequence", exact=True)).to_have_value("frameshift_variant")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Export these rows as TSV").click()
+    saved = tmp_path / "rows.tsv"
+    await (await download_info.value).save_as(saved)
+    header, *rows = [line.split("\t") for line in saved.read_text().splitlines()]
+    assert len(rows) == 1
+    record = dict(zip(header, rows[0], strict=True))
+    assert record["hgvsp"] == "ENSP00000369497.3:p.Ser1982ArgfsTer22"
+    assert (record["consequence"], record["impact"], record["clinvar"]) == (
+        "frameshift_variant", "HIGH", "Pathogenic")
 
 
 async def test_free_user_200kb_file_is_refused_before_upload(

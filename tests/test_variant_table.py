@@ -8,21 +8,62 @@ import random
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.ipc as ipc
 import pytest
 
-from app import variant_table
+from app import consequences, variant_table
 from app.variant_table import Query
 
 GENES = ["BRCA1", "TP53", "BRCA2", "", "MT-RNR1", "NBPF1,NBPF10"]
 REGIONS = ["CDS", "intron", "intergenic", "UTR3", "splice_site"]
 CHROMS = ["1", "2", "10", "X", "MT"]
+TERMS = ["stop_gained", "missense_variant", "synonymous_variant", "intron_variant",
+         "regulatory_region_ablation", "made_up_variant"]
+IMPACT_OF = {"stop_gained": "HIGH", "missense_variant": "MODERATE", "synonymous_variant": "LOW",
+             "intron_variant": "MODIFIER", "regulatory_region_ablation": "MODERATE",
+             "made_up_variant": "MODIFIER"}
+CLNSIG = [".", "Pathogenic", "Likely_pathogenic", "Benign", "Conflicting_classifications_of_pathogenicity"]
+CSQ_FORMAT = "Allele|Consequence|IMPACT|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL|MANE_SELECT"
+CSQ_HEADER = ('##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from GAS. '
+              f'Format: {CSQ_FORMAT}">\n')
+
+
+def _consequences(rng: random.Random, n: int) -> tuple[list[str], dict]:
+    """Random INFO for consequences and ClinVar, and the row's values worked out the
+    plain way: the most severe term and IMPACT over the ALTs, the representative CSQ
+    entry (most severe, then MANE Select, then canonical, then first)."""
+    alts = rng.choice([1, 1, 2])
+    terms = [rng.choice(TERMS) for _ in range(alts)]
+    impacts = [IMPACT_OF[t] for t in terms]
+    entries = []
+    for allele in range(alts):
+        for t in range(rng.randint(1, 3)):
+            joined = "&".join(rng.sample(TERMS, rng.randint(1, 2)))
+            entries.append({"terms": joined, "feature": f"T{n}.{allele}.{t}",
+                            "canonical": rng.choice(["YES", ""]), "mane": rng.choice(["NM_1", "", ""])})
+    best = min(range(len(entries)), key=lambda i: (
+        min(consequences.term_rank(t) for t in entries[i]["terms"].split("&")),
+        entries[i]["mane"] == "", entries[i]["canonical"] != "YES", i))
+    clnsig = [rng.choice(CLNSIG) for _ in range(alts)]
+    csq = ",".join(f"A|{e['terms']}|X|G|{e['feature']}|{e['feature']}:c.1A>G|p.X%3D|{e['canonical']}|"
+                   f"{e['mane']}" for e in entries)
+    info = [f"GAS_CONSEQUENCE={','.join(terms)}", f"GAS_IMPACT={','.join(impacts)}",
+            f"GAS_CLNSIG={','.join(clnsig)}", f"CSQ={csq}"]
+    expected = {
+        "consequence": min(terms, key=consequences.term_rank),
+        "impact": min(impacts, key=consequences.IMPACTS.index),
+        "feature": entries[best]["feature"],
+        "pathogenic": any(c in ("Pathogenic", "Likely_pathogenic") for c in clnsig),
+        "alts": ",".join("GT"[:alts]),
+    }
+    return info, expected
 
 
 def write_vcf(path: Path, n: int, seed: int = 7) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     with path.open("w") as out:
-        out.write("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        out.write(f"##fileformat=VCFv4.2\n{CSQ_HEADER}#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
         for i in range(n):
             chrom, gene, region = rng.choice(CHROMS), rng.choice(GENES), rng.choice(REGIONS)
             rsid = f"rs{i}" if rng.random() < 0.3 else ""
@@ -33,8 +74,11 @@ def write_vcf(path: Path, n: int, seed: int = 7) -> list[dict]:
                 info += ["GAS_NEAREST=FOO", "GAS_DIST=1234"]
             if rsid:
                 info.append(f"GAS_RSID={rsid}")
-            out.write(f"{chrom}\t{i + 1}\t.\tA\tG\t.\tPASS\tDP=3;{';'.join(info)}\n")
-            rows.append({"chrom": chrom, "pos": i + 1, "gene": gene, "region": region, "rsid": rsid})
+            annotations, expected = _consequences(rng, i)
+            info += annotations
+            out.write(f"{chrom}\t{i + 1}\t.\tA\t{expected['alts']}\t.\tPASS\tDP=3;{';'.join(info)}\n")
+            rows.append({"chrom": chrom, "pos": i + 1, "gene": gene, "region": region, "rsid": rsid}
+                        | expected)
     return rows
 
 
@@ -164,3 +208,117 @@ def test_header_and_lines_longer_than_a_csv_block(tmp_path: Path) -> None:
     rows = _rows(tmp_path, wide + b"1\t6\t.\tA\tG\t.\t.\tGAS_REGION=intron\tGT\t0/1\n",
                  header=long_meta + HEADER, longest_line=len(wide))
     assert [r["region"] for r in rows] == ["CDS", "intron"]
+
+
+def test_consequence_filters_and_columns_match_a_plain_scan(table: tuple[object, list[dict]]) -> None:
+    """Across several record batches, every row's consequence, impact, representative
+    transcript and pathogenic flag are what the plain rules give, and the impact,
+    consequence and ClinVar filters count what a plain scan counts."""
+    arrow, rows = table
+    got = arrow.select(["pos", "consequence", "impact", "feature", "pathogenic"]).to_pylist()  # type: ignore[attr-defined]
+    assert [(r["consequence"], r["impact"], r["feature"], r["pathogenic"]) for r in got] == [
+        (r["consequence"], r["impact"], r["feature"], r["pathogenic"]) for r in rows]
+    severe = {"HIGH", "MODERATE"}
+    cases = [
+        (Query(impact="HIGH"), lambda r: r["impact"] == "HIGH"),
+        (Query(impact="MODERATE"), lambda r: r["impact"] in severe),
+        (Query(impact="MODIFIER"), lambda r: True),
+        (Query(consequence="missense_variant"), lambda r: r["consequence"] == "missense_variant"),
+        (Query(clinvar="pathogenic"), lambda r: r["pathogenic"]),
+        (Query(clinvar="pathogenic", impact="MODERATE", chrom="X"),
+         lambda r: r["pathogenic"] and r["impact"] in severe and r["chrom"] == "X"),
+    ]
+    for query, match in cases:
+        assert variant_table.page(arrow, query).total == sum(1 for r in rows if match(r)), query  # type: ignore[arg-type]
+    terms = variant_table.page(arrow, Query()).consequences  # type: ignore[arg-type]
+    assert terms == ["stop_gained", "missense_variant", "synonymous_variant", "intron_variant",
+                     "regulatory_region_ablation", "made_up_variant"]
+
+
+ANNOTATED = Path(__file__).parent / "data" / "annotated.vcf"
+
+
+def test_annotated_vcf_rows(tmp_path: Path) -> None:
+    """The hand-written annotated VCF (GRCh37 records with the keys the engine
+    writes): the most severe term and IMPACT over the ALTs; HGVS from the most severe
+    entry (ties: MANE Select before canonical), %3D read as "="; ClinVar per allele
+    with "." left out, ClinVar's "_" and "|" readable and its ",_" kept inside a
+    name, and GAS's "__" for ", "; a record without the keys has empty cells."""
+    assert variant_table.build(ANNOTATED, tmp_path / "t.arrow") == 6
+    table = variant_table.open_table(tmp_path / "t.arrow")
+    rows = {r["pos"]: r for r in table.to_pylist()}
+    brca1, tp53, brca2, intergenic, mito, bare = (
+        rows[p] for p in (41245466, 7577120, 32914437, 5000000, 750, 41246000))
+    assert (brca1["consequence"], brca1["impact"], brca1["feature"]) == (
+        "synonymous_variant", "LOW", "ENST00000357654.9")
+    assert brca1["hgvsp"] == "ENSP00000350283.3:p.Ser694=" and not brca1["pathogenic"]
+    assert (tp53["consequence"], tp53["impact"], tp53["hgvsc"], tp53["hgvsp"]) == (
+        "stop_gained", "HIGH", "ENST00000269305.9:c.818G>T", "ENSP00000269305.4:p.Arg273Ter")
+    assert tp53["clinvar"] == "Pathogenic/Likely pathogenic" and tp53["pathogenic"]
+    assert tp53["clinvar_disease"] == ("Li-Fraumeni syndrome; Hereditary cancer-predisposing syndrome; "
+                                       "Breast neoplasm; Glioblastoma; Medulloblastoma")
+    assert brca2["clinvar_disease"] == (
+        "Breast-ovarian cancer, familial, susceptibility to, 2; Hereditary cancer-predisposing syndrome")
+    assert (tp53["clinvar_ids"], brca2["clinvar_ids"], brca1["clinvar_ids"]) == ("12366", "9325", "")
+    assert brca2["hgvsp"] == "ENSP00000369497.3:p.Ser1982ArgfsTer22" and brca2["pathogenic"]
+    assert (intergenic["consequence"], intergenic["feature"], intergenic["clinvar"]) == (
+        "intergenic_variant", "", "")
+    assert (mito["hgvsc"], mito["hgvsp"]) == ("ENST00000389680.2:n.103A>G", "")
+    assert [bare[k] for k in ("consequence", "impact", "feature", "hgvsc", "clinvar")] == [""] * 5
+    assert bare["pathogenic"] is False
+
+
+def test_csq_read_by_the_format_its_header_declares(tmp_path: Path) -> None:
+    """CSQ's sub-fields are found by the names in the header's Format, in any order;
+    on equal severity the canonical transcript wins over the first; a short entry
+    reads as empty sub-fields; without a CSQ declaration, CSQ is not guessed at."""
+    declared = ('##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations. '
+                'Format: Feature|CANONICAL|HGVSp|Consequence|Allele|HGVSc">\n')
+    body = ("1\t5\t.\tA\tG\t.\t.\tCSQ=T1|||intron_variant|G|T1:c.1+5A>G,"
+            "T2|YES||intron_variant|G|T2:c.9+5A>G,T3||p.X|intron_variant\tGT\t0/1\n"
+            "1\t6\t.\tA\tG\t.\t.\tCSQ=T4|YES|p.Gly2%3D|synonymous_variant|G|T4:c.6A>G,"
+            "T5|YES|p.Gly2Ter|stop_gained\tGT\t0/1\n")
+    rows = _rows(tmp_path, body.encode(), header=HEADER.replace(b"#CHROM", declared.encode() + b"#CHROM"))
+    assert [(r["feature"], r["hgvsc"], r["hgvsp"]) for r in rows] == [
+        ("T2", "T2:c.9+5A>G", ""), ("T5", "", "p.Gly2Ter")]
+    assert [r["consequence"] for r in rows] == ["", ""]  # GAS_CONSEQUENCE is what the column shows
+    undeclared = _rows(tmp_path, body.encode())
+    assert [(r["feature"], r["hgvsc"]) for r in undeclared] == [("", ""), ("", "")]
+
+
+def test_pathogenic_means_pathogenic_or_likely_pathogenic(tmp_path: Path) -> None:
+    """The ClinVar filter takes P and LP, alone, combined or qualified, on any ALT; not
+    a conflicting call, a benign one, or a row with no entry."""
+    significance = {
+        "Pathogenic": True, "Likely_pathogenic": True, "Pathogenic/Likely_pathogenic": True,
+        "Likely_pathogenic,_low_penetrance": True, "Pathogenic|drug_response": True,
+        ".,Likely_pathogenic": True, "Benign,.": False,
+        "Conflicting_classifications_of_pathogenicity": False, "Uncertain_significance": False,
+        ".": False,
+    }
+    body = "".join(f"1\t{n + 1}\t.\tA\t{'G,T' if ',' in v and ',_' not in v else 'G'}\t.\t.\t"
+                   f"GAS_CLNSIG={v}\tGT\t0/1\n" for n, v in enumerate(significance))
+    rows = sorted(_rows(tmp_path, body.encode()), key=lambda r: r["pos"])
+    assert [r["pathogenic"] for r in rows] == list(significance.values())
+    assert [r["clinvar"] for r in rows][3:6] == [
+        "Likely pathogenic, low penetrance", "Pathogenic; drug response", "Likely pathogenic"]
+
+
+def test_a_table_built_before_consequences_still_opens(tmp_path: Path) -> None:
+    """A table written with the columns of before (no consequence or ClinVar) opens,
+    pages and exports; it says it has no consequences, and their filters match nothing."""
+    old = pa.schema([f for f in variant_table.SCHEMA if f.name in {
+        "row", "chrom", "chrom_order", "pos", "id", "ref", "alt", "genes", "gene_types", "region",
+        "band", "nearest", "distance", "in_dbsnp"}])
+    rows = [{"row": 0, "chrom": "1", "chrom_order": 1, "pos": 5, "id": "rs1", "ref": "A", "alt": "G",
+             "genes": "TP53", "gene_types": "", "region": "CDS", "band": "", "nearest": "",
+             "distance": None, "in_dbsnp": True}]
+    with pa.OSFile(str(tmp_path / "old.arrow"), "wb") as sink, ipc.new_file(sink, old) as writer:
+        writer.write_table(pa.Table.from_pylist(rows, schema=old))
+    table = variant_table.open_table(tmp_path / "old.arrow")
+    page = variant_table.page(table, Query())
+    assert page.total == 1 and page.rows[0]["genes"] == "TP53" and page.rows[0]["hgvsc"] is None
+    assert not page.annotated and page.consequences == []
+    assert variant_table.page(table, Query(impact="HIGH", clinvar="pathogenic")).total == 0
+    header, row = "".join(variant_table.export_tsv(table, Query())).splitlines()
+    assert header.split("\t")[-1] == "clinvar_ids" and row.startswith("1\t5\trs1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import wraps
@@ -13,16 +14,18 @@ from quart.typing import ResponseReturnValue
 from quart_schema import (
     RequestSchemaValidationError,
     document_headers,
+    document_querystring,
     validate_request,
     validate_response,
 )
 from werkzeug.exceptions import HTTPException
 
-from app import users
+from app import users, variant_table
+from app.consequences import IMPACTS
 from app.jobs import Job
 from app.submissions import SubmitError, new_upload, submit
 from app.users import User
-from app.web import views
+from app.web import results, views
 from app.web.context import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -134,6 +137,54 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+class VariantsQuery(BaseModel):
+    gene: str = Field(default="", description="part of a gene symbol, any case")
+    chrom: str = ""
+    region: Literal[variant_table.REGION_CLASSES] | None = None  # type: ignore[valid-type]
+    dbsnp: Literal["yes", "no"] | None = None
+    impact: Literal[IMPACTS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="this IMPACT or a more severe one")
+    consequence: str = Field(default="", description="a Sequence Ontology term (VEP's): the rows "
+                             "whose most severe consequence it is")
+    clinvar: Literal["pathogenic"] | None = Field(
+        default=None, description="pathogenic or likely pathogenic in GAS's ClinVar subset")
+    sort: Literal[tuple(variant_table.COLUMNS)] = "pos"  # type: ignore[valid-type]
+    dir: Literal["asc", "desc"] = "asc"
+    page: int = Field(default=1, ge=1)
+
+
+class VariantOut(BaseModel):
+    chrom: str
+    pos: int
+    id: str
+    ref: str
+    alt: str
+    genes: str
+    gene_types: str
+    region: str
+    band: str
+    nearest: str
+    distance: int | None
+    in_dbsnp: bool
+    # None in results annotated before consequences existed.
+    consequence: str | None = Field(description="the most severe SO term over the ALT alleles")
+    impact: str | None
+    feature: str | None = Field(description="the transcript HGVSc and HGVSp are on")
+    hgvsc: str | None
+    hgvsp: str | None
+    clinvar: str | None = Field(description="ClinVar significance per allele in GAS's ClinVar subset")
+    clinvar_disease: str | None
+    clinvar_ids: str | None = Field(description="ClinVar variation ids, one per allele in the subset")
+
+
+class VariantPage(BaseModel):
+    total: int = Field(description="rows matching the filters")
+    all_rows: int
+    page: int
+    pages: int
+    variants: list[VariantOut]
+
+
 def job_out(job: Job) -> JobOut:
     return JobOut(
         job_id=job.job_id, status=job.status, progress=job.progress,
@@ -218,6 +269,27 @@ async def job_result(job_id: str) -> ResponseReturnValue:
     if unavailable:
         raise ApiError(409, *unavailable)
     return redirect(await views.result_url(services(), job), 303)
+
+
+@bp.get("/jobs/<job_id>/variants")
+@document_querystring(VariantsQuery)
+@validate_response(VariantPage)
+@validate_response(ErrorOut, 400)
+@validate_response(ErrorOut, 404)
+@validate_response(ErrorOut, 409)
+@token_required
+async def job_variants(job_id: str) -> VariantPage:
+    """A page (50 rows) of the job's annotated variants, filtered and sorted as on
+    its results page; 400 for a filter value the filter does not take."""
+    job = await views.owned_job(services(), api_user(), job_id)
+    unavailable = views.result_unavailable(job)
+    if unavailable:
+        raise ApiError(409, *unavailable)
+    query = results.request_query()
+    table = variant_table.open_table(await results.table_path(services(), job))
+    page = await asyncio.to_thread(variant_table.page, table, query)
+    return VariantPage(total=page.total, all_rows=page.all_rows, page=page.page, pages=page.pages,
+                       variants=[VariantOut.model_validate(row) for row in page.rows])
 
 
 @bp.get("/jobs/<job_id>/log")

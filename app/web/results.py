@@ -13,8 +13,9 @@ from typing import Any
 
 from quart import Blueprint, Response, render_template, request
 from quart.typing import ResponseReturnValue
+from werkzeug.exceptions import BadRequest
 
-from app import charts, variant_table
+from app import charts, consequences, variant_table
 from app.jobs import Job, table_key
 from app.services import Services
 from app.variant_table import Query
@@ -25,7 +26,18 @@ from app.web.context import services
 bp = Blueprint("results", __name__)
 
 
-def _query() -> Query:
+def _choice(name: str, allowed: tuple[str, ...], what: str) -> str:
+    """A filter that takes one of ``allowed`` (or nothing); anything else is a 400
+    that says what it takes."""
+    value = request.args.get(name, "")
+    if value and value not in allowed:
+        shown = ", ".join(allowed) if len(allowed) < 10 else "a Sequence Ontology term as VEP writes it"
+        raise BadRequest(f"The {what} filter ({name}=) takes {shown}; not {value[:80]!r}.")
+    return value
+
+
+def request_query() -> Query:
+    """The filters, sort and page asked for in the query string."""
     args = request.args
     try:
         page = max(1, int(args.get("page", "1")))
@@ -37,13 +49,16 @@ def _query() -> Query:
         chrom=args.get("chrom", "")[:50],
         region=args.get("region", "") if args.get("region") in variant_table.REGION_CLASSES else "",
         dbsnp=args.get("dbsnp", "") if args.get("dbsnp") in ("yes", "no") else "",
+        impact=_choice("impact", consequences.IMPACTS, "impact"),
+        consequence=_choice("consequence", consequences.TERMS, "consequence"),
+        clinvar=_choice("clinvar", variant_table.CLINVAR_FILTERS, "ClinVar"),
         sort=sort if sort in variant_table.COLUMNS else "pos",
         descending=args.get("dir") == "desc",
         page=page,
     )
 
 
-async def _table_path(gas: Services, job: Job) -> Path:
+async def table_path(gas: Services, job: Job) -> Path:
     """The job's table in this instance's cache, fetched from the store once."""
     cache = gas.settings.data_path / "cache" / "tables"
     path = cache / f"{job.job_id}.arrow"
@@ -72,6 +87,7 @@ def query_args(query: Query, **changes: Any) -> dict[str, Any]:
     """The query as URL arguments (defaults left out), with ``changes`` applied."""
     args: dict[str, Any] = {
         "gene": query.gene, "chrom": query.chrom, "region": query.region, "dbsnp": query.dbsnp,
+        "impact": query.impact, "consequence": query.consequence, "clinvar": query.clinvar,
         "sort": query.sort, "dir": "desc" if query.descending else "", "page": query.page,
     }
     args.update(changes)
@@ -79,14 +95,23 @@ def query_args(query: Query, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in args.items() if v and defaults.get(k) != v}
 
 
-def _plots(summary: dict[str, Any]) -> list[tuple[str, str]]:
+def _plots(summary: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Each plot's title, SVG, and whether its labels (SO terms) need a whole row."""
     per_chrom = sorted(summary.get("per_chromosome", {}).items(),
                        key=lambda kv: (variant_table.chrom_order(kv[0]), kv[0]))
     regions = sorted(summary.get("per_region_class", {}).items(), key=lambda kv: -kv[1])
     genes = [(str(g), int(n)) for g, n in summary.get("top_genes", [])[:15]]
+    # Results annotated before consequences existed have neither count: no plot.
+    terms = sorted(summary.get("per_consequence", {}).items(),
+                   key=lambda kv: consequences.term_rank(kv[0]))
+    impacts = sorted(summary.get("per_impact", {}).items(),
+                     key=lambda kv: consequences.IMPACTS.index(kv[0]) if kv[0] in consequences.IMPACTS
+                     else len(consequences.IMPACTS))
     plots = [("Variants per chromosome", per_chrom), ("Variants per region class", regions),
+             ("Variants per consequence", terms), ("Variants per impact", impacts),
              ("Top genes", genes)]
-    return [(title, charts.horizontal_bars(title, items)) for title, items in plots if items]
+    return [(title, charts.horizontal_bars(title, items), max(len(label) for label, _ in items) > 16)
+            for title, items in plots if items]
 
 
 @bp.get("/annotations/<job_id>/results")
@@ -96,11 +121,12 @@ async def viewer(job_id: str) -> ResponseReturnValue:
     if unavailable:
         return await render_template("results.html", job=job, unavailable=unavailable), 409
     gas = services()
-    query = _query()
-    table = variant_table.open_table(await _table_path(gas, job))
+    query = request_query()
+    table = variant_table.open_table(await table_path(gas, job))
     page = await asyncio.to_thread(variant_table.page, table, query)
     context = {"job": job, "page": page, "query": query, "columns": variant_table.COLUMNS,
-               "regions": variant_table.REGION_CLASSES, "query_args": query_args}
+               "regions": variant_table.REGION_CLASSES, "impacts": consequences.IMPACTS,
+               "query_args": query_args}
     if request.headers.get("HX-Request"):
         return await render_template("fragments/results_table.html", **context)
     assert job.result_bucket and job.summary_key
@@ -114,8 +140,9 @@ async def export(job_id: str) -> ResponseReturnValue:
     job, unavailable = await _job()
     if unavailable:
         return Response(unavailable[1], status=409, mimetype="text/plain")
-    table = variant_table.open_table(await _table_path(services(), job))
-    rows = variant_table.export_tsv(table, _query())
+    query = request_query()
+    table = variant_table.open_table(await table_path(services(), job))
+    rows = variant_table.export_tsv(table, query)
     name = f"{job.job_id}-variants.tsv"
     return Response(rows, mimetype="text/tab-separated-values",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.ipc as ipc
 import pytest
 from quart.testing import QuartClient
 
 from annotator.worker import Annotator
-from app.jobs import Job, input_key, utcnow
+from app import users, variant_table
+from app.jobs import Job, input_key, table_key, utcnow
 from app.ports.bus import Message
 from app.services import Services
+from tests.annotated import ANNOTATED_VCF, SUMMARY, plain_input
+from tests.web.conftest import bearer, make_user
 from tests.web.test_pages import signed_up_user, signed_up_with_job, signup
 
 VCF = (
@@ -130,3 +137,145 @@ async def test_unfinished_job_has_no_viewer(client: QuartClient, services: Servi
     response = await client.get(f"/annotations/{job.job_id}/results")
     assert response.status_code == 409
     assert "not completed" in await response.get_data(as_text=True)
+
+
+async def annotated_job(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> Job:
+    """A job annotated by the real annotator whose result is then replaced by the
+    hand-written annotated VCF (tests/annotated.py): its table built as the
+    annotator builds it, its summary with the consequence and ClinVar counts."""
+    job = await completed_job(client, services, annotator, plain_input())
+    assert job.result_bucket and job.result_key and job.summary_key
+    variant_table.build(ANNOTATED_VCF, tmp_path / "variants.arrow")
+    objects = services.objects
+    await objects.put_file(job.result_bucket, table_key(job), tmp_path / "variants.arrow", "x")
+    await objects.put_file(job.result_bucket, job.result_key, ANNOTATED_VCF, "text/x-vcf")
+    summary = json.loads(await objects.get_bytes(job.result_bucket, job.summary_key)) | SUMMARY
+    await objects.put_bytes(job.result_bucket, job.summary_key, json.dumps(summary).encode(), "x")
+    return job
+
+
+async def test_consequence_columns_filters_and_plots(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> None:
+    """The page shows consequence, impact, HGVS and ClinVar per row, what the ClinVar
+    subset is, and plots per consequence and per impact; the impact, consequence and
+    ClinVar filters narrow the rows; the consequence select offers the terms present,
+    most severe first."""
+    job = await annotated_job(client, services, annotator, tmp_path)
+    url = f"/annotations/{job.job_id}/results"
+    page = await (await client.get(url)).get_data(as_text=True)
+    assert "6 of 6 variants" in page
+    for text in ("stop_<wbr>gained", "ENSP00000269305.4:<wbr>p.Arg273Ter",
+                 "ENST00000357654.9:<wbr>c.2082C&gt;T",
+                 "p.Ser694=", "Pathogenic/Likely pathogenic", "Li-Fraumeni syndrome",
+                 "at least two submitters", "absence from this subset means nothing"):
+        assert text in page, text
+    assert page.count("<svg") == 5
+    assert "Variants per consequence" in page and "Variants per impact" in page
+    assert "Pathogenic/Likely pathogenic: 1" in page
+    assert '<a href="https://www.ncbi.nlm.nih.gov/clinvar/variation/12366/">ClinVar 12366</a>' in page
+    assert "<summary>2 more</summary>Glioblastoma; Medulloblastoma</details>" in page
+    select = page[page.index('id="consequence"'):]
+    select = select[:select.index("</select>")]
+    assert [select.index(t) for t in SUMMARY["per_consequence"]] == sorted(
+        select.index(t) for t in SUMMARY["per_consequence"])
+    cases = [({"impact": "HIGH"}, 2, "BRCA2"), ({"impact": "LOW"}, 3, "rs1799949"),
+             ({"clinvar": "pathogenic"}, 2, "TP53"), ({"consequence": "frameshift_variant"}, 1, "BRCA2"),
+             ({"clinvar": "pathogenic", "impact": "HIGH", "chrom": "13"}, 1, "rs80359550")]
+    for args, count, shown in cases:
+        fragment = await client.get(url, query_string=args, headers={"HX-Request": "true"})
+        text = await fragment.get_data(as_text=True)
+        assert f"{count} of 6 variants" in text and shown in text, args
+    low = await (await client.get(url, query_string={"impact": "HIGH"})).get_data(as_text=True)
+    assert "MT-RNR1" not in low.split('id="results-table"')[1]
+
+
+async def test_filter_values_not_allowed_are_400(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> None:
+    """An impact, consequence or ClinVar value the filters do not take is a 400 that
+    says what they take, on the page and on the TSV export, not a 500 or an empty table."""
+    job = await annotated_job(client, services, annotator, tmp_path)
+    for path in (f"/annotations/{job.job_id}/results", f"/annotations/{job.job_id}/results.tsv"):
+        for args, says in [({"impact": "SEVERE"}, "HIGH, MODERATE, LOW, MODIFIER"),
+                           ({"consequence": "bad_variant"}, "Sequence Ontology term"),
+                           ({"clinvar": "benign"}, "pathogenic")]:
+            response = await client.get(path, query_string=args)
+            assert response.status_code == 400, (path, args)
+            assert says in await response.get_data(as_text=True)
+
+
+async def test_export_tsv_has_the_new_columns(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> None:
+    """The TSV has consequence, impact, transcript, HGVSc/HGVSp and ClinVar columns,
+    and follows the new filters."""
+    job = await annotated_job(client, services, annotator, tmp_path)
+    response = await client.get(f"/annotations/{job.job_id}/results.tsv",
+                                query_string={"clinvar": "pathogenic"})
+    header, *rows = csv.reader(io.StringIO(await response.get_data(as_text=True)), delimiter="\t")
+    assert header[-8:] == ["consequence", "impact", "feature", "hgvsc", "hgvsp", "clinvar",
+                           "clinvar_disease", "clinvar_ids"]
+    records = {r["pos"]: r for r in (dict(zip(header, row, strict=True)) for row in rows)}
+    assert set(records) == {"7577120", "32914437"}
+    assert records["32914437"]["hgvsc"] == "ENST00000380152.8:c.5946del"
+    assert records["32914437"]["clinvar_disease"] == (
+        "Breast-ovarian cancer, familial, susceptibility to, 2; Hereditary cancer-predisposing syndrome")
+    assert records["32914437"]["clinvar_ids"] == "9325"
+    assert records["7577120"]["feature"] == "ENST00000269305.9"
+
+
+async def test_results_from_before_consequences_still_render(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> None:
+    """A result whose table has the columns of before and whose summary has no
+    consequence counts renders and filters as before: no new columns, filters or plots."""
+    job = await completed_job(client, services, annotator)
+    assert job.result_bucket and job.summary_key
+    objects = services.objects
+    await objects.get_file(job.result_bucket, table_key(job), tmp_path / "new.arrow")
+    old_names = [n for n in variant_table.SCHEMA.names if n not in {
+        "consequence", "impact", "feature", "hgvsc", "hgvsp", "clinvar", "clinvar_disease",
+        "clinvar_ids", "pathogenic"}]
+    old = variant_table.open_table(tmp_path / "new.arrow").select(old_names)
+    with pa.OSFile(str(tmp_path / "old.arrow"), "wb") as sink, ipc.new_file(sink, old.schema) as out:
+        out.write_table(old)
+    await objects.put_file(job.result_bucket, table_key(job), tmp_path / "old.arrow", "x")
+    summary = json.loads(await objects.get_bytes(job.result_bucket, job.summary_key))
+    summary = {k: v for k, v in summary.items() if k not in SUMMARY}
+    await objects.put_bytes(job.result_bucket, job.summary_key, json.dumps(summary).encode(), "x")
+    url = f"/annotations/{job.job_id}/results"
+    page = await (await client.get(url)).get_data(as_text=True)
+    assert "5 of 5 variants" in page and "BRCA1" in page and page.count("<svg") == 3
+    assert 'id="impact"' not in page and "HGVSc" not in page and "ClinVar" not in page
+    text = await (await client.get(url, query_string={"gene": "tp53"})).get_data(as_text=True)
+    assert "1 of 5 variants" in text
+
+
+async def test_api_variants_filter_like_the_page(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> None:
+    """GET /api/v1/jobs/<id>/variants gives a page of rows with the new columns and
+    takes the page's filters; a value a filter does not take is a 400 in the API's
+    error shape; another user's job is a 404."""
+    job = await annotated_job(client, services, annotator, tmp_path)
+    token = await users.create_token(services.db, job.user_id)
+    url = f"/api/v1/jobs/{job.job_id}/variants"
+    answer = await client.get(url, query_string={"clinvar": "pathogenic", "impact": "HIGH"},
+                              headers=bearer(token))
+    assert answer.status_code == 200
+    body = await answer.get_json()
+    assert (body["total"], body["all_rows"], body["pages"]) == (2, 6, 1)
+    by_pos = {v["pos"]: v for v in body["variants"]}
+    assert by_pos[7577120]["hgvsp"] == "ENSP00000269305.4:p.Arg273Ter"
+    assert by_pos[32914437]["clinvar"] == "Pathogenic" and by_pos[32914437]["impact"] == "HIGH"
+    one = await (await client.get(url, query_string={"consequence": "synonymous_variant"},
+                                  headers=bearer(token))).get_json()
+    assert [v["feature"] for v in one["variants"]] == ["ENST00000357654.9"]
+    bad = await client.get(url, query_string={"impact": "SEVERE"}, headers=bearer(token))
+    assert bad.status_code == 400
+    assert "HIGH, MODERATE, LOW, MODIFIER" in (await bad.get_json())["error"]["message"]
+    _, other = await make_user(services)
+    assert (await client.get(url, headers=bearer(other))).status_code == 404
