@@ -24,7 +24,7 @@ from annotator.infotext import info_safe
 from annotator.liftover import Chain
 from annotator.manifest import MANIFEST_PATH, OPERATOR_MANIFEST
 
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6  # 6: the genome sequence (seq_bases, seq_start, seq_length)
 INDEX_FILE = "index.json"
 
 __all__ = [
