@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from annotator.builds import CHR1_LENGTHS, UCSC_HG19_CHRM_LENGTH
+from annotator.builds import CHROMOSOME_LENGTHS, UCSC_HG19_CHRM_LENGTH
 from annotator.indexer import Contigs
 from annotator.manifest import GenomeSequence
 from annotator.reference import ReferenceInstallError
@@ -167,7 +167,7 @@ class _Reader:
             self.notes.append(f"{self.where}: {name} is UCSC hg19's chrM (NC_001807, {size:,} bp), "
                               "not the rCRS the build's MT is: left out")
             return False
-        other = CHR1_LENGTHS.get(size) if self.contigs.display(c) == "1" else None
+        other = CHROMOSOME_LENGTHS.get((self.contigs.display(c).upper(), size))
         why = f" ({name} of that length is {other}'s)" if other else ""
         raise ReferenceInstallError(
             f"{self.where}: {name} is {size:,} bp there but {self.contigs.names[c]} is {expected:,} bp in "

@@ -8,13 +8,15 @@ on the plus strand, as in a VCF.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from annotator.reference import Reference
 from annotator.transcripts import Fetch
+
+if TYPE_CHECKING:  # reference imports liftover, which imports this module
+    from annotator.reference import Reference
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
@@ -26,6 +28,11 @@ _DEFINITE = np.zeros(256, bool)
 _DEFINITE[list(b"ACGT")] = True
 _UPPER = np.uint8(0xDF)  # clears bit 5: ASCII letters to upper case
 _COMPLEMENT = bytes.maketrans(b"ACGTRYKMBVDHNacgtrykmbvdhn", b"TGCAYRMKVBHDNtgcayrmkvbhdn")
+
+
+def differs(a: bytes, b: bytes) -> bool:
+    """Two alleles of one length differ at a definite base (case ignored)."""
+    return any(x != y and _DEFINITE[x] and _DEFINITE[y] for x, y in zip(a.upper(), b.upper(), strict=True))
 
 
 def reverse_complement(bases: bytes) -> bytes:
