@@ -45,6 +45,7 @@ class Sequence:
 
     def __init__(self, bases: U8, start: I64, length: I64):
         self.bases, self.start, self.length = bases, start, length
+        self._fetchers: dict[int, Fetch] = {}
 
     @classmethod
     def of(cls, ref: Reference) -> Sequence:
@@ -75,7 +76,11 @@ class Sequence:
         return self.bases[offset + start - 1 : offset + end].tobytes()
 
     def fetcher(self, contig: int) -> Fetch:
-        return lambda start, end: self.fetch(contig, start, end)
+        """The contig's fetch, the same object every call (what is cached against it stays valid)."""
+        got = self._fetchers.get(contig)
+        if got is None:
+            got = self._fetchers[contig] = lambda start, end: self.fetch(contig, start, end)
+        return got
 
     def covered(self, contig: I64, start: I64, end: I64) -> Bool:
         """Rows whose whole span start..end lies on their contig's sequence."""

@@ -29,6 +29,7 @@ def test_fetch_is_one_based_closed_and_empty_outside() -> None:
     assert SEQ.fetch(1, 1, 1) == b""  # a contig without sequence
     assert SEQ.fetch(7, 1, 1) == b""  # no such contig
     assert SEQ.fetcher(2)(1, 3) == b"GGG"
+    assert SEQ.fetcher(2) is SEQ.fetcher(2)  # transcript maps cache spliced sequence against it
     assert [SEQ.has(c) for c in (-1, 0, 1, 2, 3)] == [False, True, False, True, False]
 
 
