@@ -26,11 +26,14 @@ run: reference
 
 # Debian's chromium for the browser tests (Playwright cannot download its own here)
 # and bcftools and bedtools, independent tools the engine's output is checked with;
-# systemd for `systemd-analyze verify` of the units in deploy/systemd.
+# systemd for `systemd-analyze verify` of the units in deploy/systemd; vt-examples for
+# a real genome sequence (GRCh37 chr20 whole, bgzip) the sequence tests install.
+VT_CHR20 := /usr/share/doc/vt/examples/ref/20.fa.gz
 system-deps:
 	@command -v chromium >/dev/null && command -v bcftools >/dev/null && command -v bedtools >/dev/null \
-	  && command -v systemd-analyze >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools bedtools systemd; }
+	  && command -v systemd-analyze >/dev/null && test -f $(VT_CHR20) || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools bedtools \
+	  systemd vt-examples; }
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

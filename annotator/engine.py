@@ -30,12 +30,16 @@ from annotator.annotate import Annotator
 from annotator.background import BackgroundWriter, read_ahead
 from annotator.builds import UCSC_HG19_CHRM_LENGTH, Detected, contig_attributes, detect
 from annotator.input_gas import InputGasKeys
-from annotator.liftover import LIFT_STATUS, Chain
+from annotator.liftover import LIFT_STATUS, Chain, on_target
 from annotator.limits import LimitExceeded, Limits
 from annotator.ops.base import Batch
 from annotator.records import Records, Skipped, parse
+from annotator.refcheck import HEADER as REF_MISMATCH_HEADER
+from annotator.refcheck import KEY as REF_MISMATCH
+from annotator.refcheck import RefCheck
 from annotator.reference import Reference, ReferenceMissing, installed_builds, load
 from annotator.render import Edits
+from annotator.sequence import Sequence
 from annotator.vcf import Header, VcfError, VcfReader
 
 __all__ = ["VcfError", "annotate_file"]
@@ -283,6 +287,8 @@ def _run(
         log("bad lines are skipped and counted (as asked), not fatal")
     annotator = Annotator(ref, window)
     contigs = _Contigs(ref, chain, header, plan)
+    sequence = Sequence.of(ref)
+    ref_check = RefCheck(sequence) if sequence.any() else None
     v3 = header.version() < (4, 0)
 
     n_tabs = len(header.columns) - 1
@@ -328,20 +334,30 @@ def _run(
                 looked = [contigs.lookup(name) for name in names]
                 cidx = np.array([idx for idx, _ in looked], np.int64)[rec.chrom_code]
                 edits = Edits(v3=v3)
+                unchanged = np.ones(len(rec), bool)  # REF as written: lifted records take the genome's
                 if chain is not None:
                     src = np.array([s for _, s in looked], np.int64)[rec.chrom_code]
-                    cidx, lifted_here = _lift(chain, contigs, rec, src, cidx, plan, lift_failed, edits)
+                    unchanged = src < 0
+                    cidx, lifted_here = _lift(
+                        chain, contigs, rec, src, cidx, plan, lift_failed, edits, sequence, ref_check
+                    )
                     lifted += lifted_here
                 cidx = _flag_outside(rec, cidx, contig_lengths, edits, outside)
+                mismatch = ref_check.check(rec, cidx, unchanged) if ref_check else np.empty(0, np.int64)
                 missing = cidx < 0
                 missing[list(edits.info)] = False  # not lifted or outside the contig: counted apart
                 for code, k in enumerate(np.bincount(rec.chrom_code[missing], minlength=len(names)).tolist()):
                     if k:
                         unannotated[names[code]] += k
                 if edits.needed:
-                    out.write(render.slow(rec, annotator.annotate(_batch(rec, cidx, None)), edits))
+                    batch = _batch(rec, cidx, None)
+                    ann = annotator.annotate(batch)
+                    RefCheck.mark(ann, batch.lead, mismatch)
+                    out.write(render.slow(rec, ann, edits))
                 else:
-                    ann = annotator.annotate(_batch(rec, cidx, sep))
+                    batch = _batch(rec, cidx, sep)
+                    ann = annotator.annotate(batch)
+                    RefCheck.mark(ann, batch.lead, mismatch)
                     out.write(render.fast(rec, ann, rec.info_dot & (cidx >= 0)))
                 if progress is not None and reader.size:
                     pct = min(99, int(100 * reader.bytes_consumed / reader.size))
@@ -396,6 +412,9 @@ def _run(
     }
     if chain is not None:
         summary["liftover"] = {"lifted": lifted, "failed": dict(lift_failed)}
+    if ref_check is not None:
+        summary["ref_checked"] = ref_check.checked
+        summary["ref_mismatch"] = ref_check.mismatched
     log(f"{lines_read:,} lines read: {header.line_count:,} header, {records:,} records")
     for reason, n in skipped.counts.items():
         first_lines = ", ".join(map(str, skipped.first_lines[reason]))
@@ -423,6 +442,8 @@ def _run(
     for contig, n in unannotated.items():
         log(f"no {ref.build} reference data for contig {contig!r}: {n:,} variants kept unannotated")
     log(f"annotated {annotator.variants:,} variants on {ref.build}")
+    if ref_check is not None:
+        log(ref_check.log_line(ref.build))
     log("region classes: " + ", ".join(f"{k} {v:,}" for k, v in summary["per_region_class"].items()))
     log(f"with a common SNP's rsID: {summary['in_dbsnp']:,} ({summary['dbsnp_share']:.1%})")
     if summary["clinvar"]:
@@ -482,18 +503,37 @@ def _lift(
     plan: Plan,
     failed: Counter[str],
     edits: Edits,
+    sequence: Sequence,
+    ref_check: RefCheck | None,
 ) -> tuple[npt.NDArray[np.int64], int]:
-    """Move records to the target build (rec.pos/end change); unliftable ones are kept and flagged."""
-    dst, new_pos, status = chain.lift(src, rec.pos, rec.end)
+    """Move records to the target build (rec.pos/end change); unliftable ones are kept and flagged.
+    Where the target has a sequence, REF is the target's and reverse-strand mappings are
+    reverse-complemented (`liftover.on_target`); elsewhere they are refused."""
+    dst, new_pos, status, reverse = chain.lift_stranded(src, rec.pos, rec.end)
     mapped = np.array([*contigs.dst, -1], dtype=np.int64)[dst]
+    on_seq = (mapped >= 0) & (sequence.length[np.maximum(mapped, 0)] > 0)
+    status = np.where(reverse & ~on_seq, 2, status)
     ok = (status == 0) & (mapped >= 0)
     span = rec.end - rec.pos
     cidx = cidx.copy()
     st = status.tolist()
     lifted = 0
+    changed: list[int] = []
+    retargeted = 0
     with_end = _rows_with_end(rec)
     for i in np.flatnonzero(src >= 0).tolist():
         chrom = rec.chrom_names[int(rec.chrom_code[i])]
+        reason, alleles, ref_changed = "", None, False
+        if ok[i] and on_seq[i]:
+            got = on_target(
+                rec.field(i, 3), rec.field(i, 4), int(new_pos[i]), bool(reverse[i]),
+                sequence.fetcher(int(mapped[i])),
+            )
+            if isinstance(got, str):
+                ok[i], reason = False, got
+            else:
+                new_pos[i], new_ref, new_alt, ref_changed = got
+                alleles = (new_ref, new_alt)
         if ok[i] and i in with_end and (m := _INFO_END.search(rec.field(i, 7))):
             end = int(m.group(1))
             if rec.pos[i] <= end <= rec.end[i]:
@@ -509,11 +549,20 @@ def _lift(
             edits.info[i] = orig.encode("utf-8", "surrogateescape")
             cidx[i] = mapped[i]
             lifted += 1
+            if alleles is not None:
+                edits.alleles[i] = alleles
+                retargeted += 1
+                if ref_changed:
+                    changed.append(i)
         else:
-            reason = _LIFT_FAILURES.get(st[i], "lifted to a contig this build lacks")
+            reason = reason or _LIFT_FAILURES.get(st[i], "lifted to a contig this build lacks")
             edits.info[i] = b"GAS_UNLIFTED=" + reason.replace(" ", "_").encode()
             failed[reason] += 1
             cidx[i] = -1
+    if ref_check is not None:
+        for i in changed:
+            edits.info[i] += f";{REF_MISMATCH}".encode()
+        ref_check.count(retargeted, rec.line_no[changed].tolist())
     # Records not lifted (MT, unliftable ones) are written as the header declares
     # their contig when it has another spelling (M, chrMT): BCF needs every CHROM declared.
     idents = [contigs.declared.get(contigs.ref.contig_index(name), name) for name in rec.chrom_names]
@@ -583,6 +632,8 @@ def _header_text(
     elif not (meta and meta[0].startswith("##fileformat=")):
         meta.insert(0, "##fileformat=VCFv4.2")
     lines = [*meta, *annotator.info_headers(lifted=plan.lift_from is not None), _OUTSIDE_INFO]
+    if Sequence.of(ref).any():
+        lines.append(REF_MISMATCH_HEADER)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lines += [
         f"##GAS_version={__version__}",

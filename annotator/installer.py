@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from annotator import indexer, transcript_link, usertracks
+from annotator import fasta, indexer, transcript_link, usertracks
 from annotator.fetch import ReferenceInstallError, download, extract, fetch_source
 from annotator.liftover import build_chain_arrays
 from annotator.manifest import OPERATOR_MANIFEST, Manifest, ManifestError, load_manifest
@@ -61,7 +61,8 @@ def _install_build(root: Path, manifest: Manifest, build: str, progress: bool) -
     tracks = manifest.tracks_for(build)
     archives = manifest.archives_for(build)
     b = manifest.builds[build]
-    steps = len(archives) * 2 + len(tracks) + len(b.liftover) + 1
+    sequences = manifest.sequences_for(build)
+    steps = len(archives) * 2 + len(tracks) + len(b.liftover) + bool(sequences) + 1
     work = root / f"{build}.building"
     shutil.rmtree(work, ignore_errors=True)
     src = work / "src"
@@ -78,10 +79,19 @@ def _install_build(root: Path, manifest: Manifest, build: str, progress: bool) -
             for t in tracks
             if build in t.sources
         }
+        own_sequences = {
+            i: fetch_source(s.source, root / "downloads", f"[[sequence]] {build}")
+            for i, s in enumerate(sequences)
+            if s.source is not None
+        }
         members: dict[str, set[str]] = {a.name: set() for a in archives}
         for t in tracks:
             for ref in t.files.get(build, {}).values():
                 name, member = ref.split(":", 1)
+                members[name].add(member)
+        for s in sequences:
+            if s.file:
+                name, member = s.file.split(":", 1)
                 members[name].add(member)
         members["bioframe"].add(f"{b.ucsc}.seqinfo.tsv")
         if b.liftover:
@@ -96,6 +106,14 @@ def _install_build(root: Path, manifest: Manifest, build: str, progress: bool) -
         contigs = indexer.Contigs.from_seqinfo(files[f"bioframe:{b.ucsc}.seqinfo.tsv"])
         arrays: dict[str, Any] = {}
         meta: dict[str, Any] = {"counts": {}, "tracks": []}
+        if sequences:
+            # First: a FASTA of another build is refused before minutes of indexing.
+            bar.set_postfix_str("sequence")
+            paths_of = [own_sequences[i] if s.source else files[s.file] for i, s in enumerate(sequences)]
+            info = fasta.build(contigs, list(zip(sequences, paths_of, strict=True)), work, arrays)
+            meta["counts"].update(info.pop("counts"))
+            meta.update(info)
+            bar.update()
         for t in tracks:
             bar.set_postfix_str(f"index {t.name}")
             op = OPS[t.op]
@@ -133,7 +151,7 @@ def _install_build(root: Path, manifest: Manifest, build: str, progress: bool) -
             },
             contigs={"names": contigs.names, "lengths": contigs.lengths, "aliases": contigs.aliases},
             liftover=liftover,
-            arrays=sorted(arrays),
+            arrays=sorted([*arrays, *([fasta.SEQUENCE_ARRAY] if sequences else [])]),
             built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             build_seconds=round(time.monotonic() - started, 1),
         )

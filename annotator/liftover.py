@@ -6,6 +6,11 @@ liftOver itself prefers), and saved as arrays. At run time a batch of
 positions is one searchsorted. Positions in chain gaps do not lift; a variant
 lifts only when its first and last base land on the same contig and strand
 with the same span, otherwise it is kept and flagged, never guessed.
+
+With the target's genome sequence, a record's REF is the target's
+(`on_target`), and a record landing on the reverse strand is
+reverse-complemented onto the plus strand; without it, such a record is kept
+unlifted, as REF and ALT could not be made right.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from annotator import intervals as iv
+from annotator.sequence import differs, reverse_complement
+from annotator.transcripts import Fetch
 
 
 def _canon(name: str) -> str:
@@ -106,6 +113,16 @@ class Chain:
         on the reverse strand (REF/ALT would need reverse-complementing),
         3 span broken across blocks.
         """
+        contig, start, status, reverse = self.lift_stranded(src_contig, qs, qe)
+        return np.where(reverse, -1, contig), np.where(reverse, 0, start), np.where(reverse, 2, status)
+
+    def lift_stranded(
+        self, src_contig: npt.NDArray[np.int64], qs: npt.NDArray[np.int64], qe: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """As `lift`, reverse-strand mappings included: (dst contig, new start, status,
+        reverse). The new start is the lifted span's first base on the target's plus
+        strand (for a reverse mapping, where the source span's last base lands); status
+        is never 2, and `reverse` says which were lifted onto the reverse strand."""
         a = self.arrays
         ok_contig = src_contig >= 0
         b1 = self._block(np.where(ok_contig, iv.keys(np.maximum(src_contig, 0), qs), -1))
@@ -120,10 +137,12 @@ class Chain:
         d2 = a["dst_start0"][b2c] + offset2 + 1
         reverse = a["dst_strand"][b1c] < 0
         broken = (a["dst_contig"][b1c] != a["dst_contig"][b2c]) | ((d2 - d1) != (qe - qs))
-        status[~missing & reverse] = 2
-        status[~missing & ~reverse & broken] = 3
+        status[~missing & broken] = 3
+        # A reverse block counts along the reverse-complemented target: position d
+        # there is size - d + 1 on the plus strand, so the span's last base comes first.
+        start = np.where(reverse, a["dst_size"][b1c] - d2 + 1, d1)
         contig = np.where(status == 0, a["dst_contig"][b1c], -1)
-        return contig, np.where(status == 0, d1, 0), status
+        return contig, np.where(status == 0, start, 0), status, reverse & (status == 0)
 
     def _block(self, k: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         seg = iv.segment_of(self.arrays["bounds"], k)
@@ -136,3 +155,49 @@ LIFT_STATUS = {
     2: "maps to the reverse strand",
     3: "span broken by lift-over",
 }
+
+
+def _dna(allele: bytes) -> bool:
+    """A sequence allele: not symbolic (<DEL>), not a breakend, not "*" or "."."""
+    return bool(allele) and not allele.strip(b"ACGTNRYKMSWBDHVacgtnrykmswbdhv")
+
+
+def on_target(
+    ref: bytes, alt: bytes, start: int, reverse: bool, fetch: Fetch
+) -> tuple[int, bytes, bytes, bool] | str:
+    """(POS, REF, ALT, REF changed) of a lifted record on the target genome, whose REF is
+    the genome's; or why it cannot be lifted. `start` is where the REF span begins on the
+    target's plus strand.
+
+    On the reverse strand every ALT is reverse-complemented. An indel's shared first base
+    is VCF's padding and stays on the left: the rest of the alleles is reverse-complemented
+    and the padding becomes the target's base just before them (CrossMap puts deletions
+    there too; an insertion it leaves one base to the right). A lifted REF that differs
+    from the target's is replaced, as CrossMap does by default; "REF changed" says so. A
+    record whose new REF equals an ALT is not lifted (CrossMap: Fail(REF==ALT)); CrossMap
+    drops such an ALT when others remain, which would leave GT and Number=A/R values
+    pointing at the wrong allele, so here the whole record stays unlifted.
+    """
+    alts = alt.split(b",")
+    dna = [a for a in alts if _dna(a)]
+    if reverse and len(dna) < len(alts) and any(a not in (b"*", b".") for a in alts if not _dna(a)):
+        return "symbolic allele maps to the reverse strand"
+    padded = bool(dna) and all(a[:1].upper() == ref[:1].upper() for a in dna) and any(
+        len(a) != len(ref) for a in dna
+    )
+    pos = start - 1 if reverse and padded else start
+    genome = fetch(pos, pos + len(ref) - 1)
+    if not genome:
+        return "REF span not in the target sequence"
+    if reverse:
+        lifted = genome[:1] + reverse_complement(ref[1:]) if padded else reverse_complement(ref)
+        alts = [
+            (genome[:1] + reverse_complement(a[1:]) if padded else reverse_complement(a)) if _dna(a) else a
+            for a in alts
+        ]
+    else:
+        lifted = ref
+        alts = [genome[:1] + a[1:] if padded and _dna(a) else a for a in alts]
+    if any(a.upper() == genome for a in alts):
+        return "REF equals an ALT in the target genome"
+    return pos, genome, b",".join(alts), differs(lifted, genome)

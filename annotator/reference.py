@@ -24,7 +24,7 @@ from annotator.infotext import info_safe
 from annotator.liftover import Chain
 from annotator.manifest import MANIFEST_PATH, OPERATOR_MANIFEST
 
-INDEX_FORMAT = 6
+INDEX_FORMAT = 7  # 6: transcript models and the known-variant tables; 7: the genome sequence
 INDEX_FILE = "index.json"
 
 __all__ = [

@@ -33,6 +33,8 @@ class Edits:
     v3: bool = False  # v3.3: QUAL -1 means missing, FILTER 0 means PASS
     chrom: dict[int, bytes] = field(default_factory=dict)  # lifted rows: new CHROM and POS
     pos: dict[int, bytes] = field(default_factory=dict)
+    # Lifted rows onto a target with a sequence: REF and ALT there.
+    alleles: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)
     info: dict[int, bytes] = field(default_factory=dict)  # more INFO entries (GAS_ORIG, GAS_UNLIFTED)
     end: dict[int, bytes] = field(default_factory=dict)  # lifted rows: the new INFO/END value
 
@@ -90,6 +92,8 @@ def slow(rec: Records, ann: Annotation, edits: Edits) -> bytes:
         f = rec.line(i).split(b"\t", 8)
         if i in edits.chrom:
             f[0], f[1] = edits.chrom[i], edits.pos[i]
+        if i in edits.alleles:
+            f[3], f[4] = edits.alleles[i]
         if edits.v3:
             f[5] = b"." if f[5] == b"-1" else f[5]
             f[6] = b"PASS" if f[6] == b"0" else f[6]

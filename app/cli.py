@@ -152,7 +152,11 @@ def reference_install(builds: str) -> None:
 
     settings = _settings()
     chosen = ["GRCh37", "GRCh38"] if builds == "all" else [builds]
-    ref.install(settings.reference_path, chosen)
+    try:
+        ref.install(settings.reference_path, chosen)
+    except ref.ReferenceInstallError as exc:
+        # An operator's file refused (another build, damaged, wrong sha256): the reason, not a traceback.
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()

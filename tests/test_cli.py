@@ -77,3 +77,17 @@ def test_annotator_roles_refuse_to_start_without_a_reference(tmp_path: Path) -> 
         result = CliRunner().invoke(main, args, env=env)
         assert result.exit_code == 1, result.output
         assert "the GRCh37 reference is not installed: run `gas reference install`" in result.stderr
+
+
+def test_reference_install_refusal_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    """`gas reference install` with an operator's [[sequence]] it cannot use (a URL without
+    its sha256) exits 1 with the reason, before downloading anything."""
+    root = tmp_path / "reference"
+    root.mkdir()
+    (root / "tracks.toml").write_text('[[sequence]]\nbuild = "GRCh37"\nurl = "https://example.org/hg19.fa.gz"\n')
+    env = {"GAS_DATA_DIR": str(tmp_path), "GAS_REFERENCE_DIR": str(root)}
+    result = CliRunner().invoke(main, ["reference", "install"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "a url needs its sha256" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (root / "downloads").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from annotator.engine import annotate_file
 REPO = Path(__file__).resolve().parents[2]
 # The shared sample VCFs sit beside the clone; GAS_SAMPLE_VCF_DIR points elsewhere (a git worktree).
 SAMPLES = Path(os.environ.get("GAS_SAMPLE_VCF_DIR", REPO.parent / "shared" / "data" / "vcf"))
+# GRCh37 chr20 whole, bgzip with its .fai: Debian's vt-examples (`make system-deps` installs it).
+CHR20_FASTA = Path("/usr/share/doc/vt/examples/ref/20.fa.gz")
 HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
 
@@ -93,3 +96,22 @@ def grch38_root(reference_root: Path) -> Path:
     except reference.ReferenceInstallError as exc:
         pytest.skip(f"GRCh38 reference could not be installed here: {exc}")
     return reference_root
+
+
+@pytest.fixture(scope="session")
+def chr20_root(reference_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GRCh37 index whose genome sequence is chr20 (vt-examples) and the rCRS, built once
+    per session in a reference dir of its own from the same downloads (about 12 s)."""
+    if not CHR20_FASTA.is_file():
+        pytest.skip(f"{CHR20_FASTA} is absent: install Debian's vt-examples (make system-deps)")
+    root = tmp_path_factory.mktemp("chr20-reference")
+    (root / "downloads").mkdir()
+    for f in (reference_root / "downloads").iterdir():
+        if f.is_file():
+            try:
+                os.link(f, root / "downloads" / f.name)
+            except OSError:  # another file system
+                shutil.copy(f, root / "downloads" / f.name)
+    (root / "tracks.toml").write_text(f'[[sequence]]\nbuild = "GRCh37"\npath = "{CHR20_FASTA}"\n')
+    reference.install(root, ["GRCh37"], progress=False)
+    return root
