@@ -604,13 +604,17 @@ def _contig_lines(ref: Reference, declared: dict[int, str]) -> list[str]:
     ]
 
 
+# The input's own declarations of what GAS writes (see input_gas).
+_REPLACED_META = ("##INFO=<ID=GAS_", "##INFO=<ID=CSQ,", "##GAS")
+
+
 def _header_text(
     header: Header, annotator: Annotator, plan: Plan, ref: Reference, v3: bool,
     has_records: bool, declared: dict[int, str],
 ) -> str:
     meta = [
         m for m in header.meta
-        if not m.startswith(("##INFO=<ID=GAS_", "##GAS")) or m.startswith(_INPUT_PROVENANCE)
+        if not m.startswith(_REPLACED_META) or m.startswith(_INPUT_PROVENANCE)
     ]
     add_contigs = has_records and not any(m.startswith("##contig=") for m in meta)
     if plan.lift_from:

@@ -1,8 +1,11 @@
-"""An input's own ``GAS_*`` INFO values are dropped, so every one in the output is GAS's.
+"""An input's own ``GAS_*`` and ``CSQ`` INFO values are dropped, so every one in
+the output is GAS's.
 
 They are either an earlier GAS run's (re-annotating a result: the new values
 replace them) or someone else's that would pass for GAS's, e.g. ``GAS_GENE`` on
-a contig GAS does not annotate. Dropped rather than renamed: a renamed key
+a contig GAS does not annotate, or VEP's ``CSQ`` (two ``CSQ`` keys in a record,
+or one declared with another Format, would break every tool that reads it; the
+input file itself is kept). Dropped rather than renamed: a renamed key
 would need its own header line, would pile up prefixes on every re-annotation,
 and would still read like GAS's to a person skimming the file. The log says
 how many were dropped, and which keys.
@@ -20,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 _KEY = b"GAS_"
+_CSQ = b"CSQ="
 _TAB, _LF, _SEMI, _HASH, _EQ, _DOT = 9, 10, 59, 35, 61, 46
 _NAME_BYTES = 64  # of a key's name, hashed to tell names apart (longer names: their first 64)
 _NAMES_KEPT = 20  # distinct key names remembered for the log; a file may invent millions
@@ -39,7 +43,7 @@ class InputGasKeys:
         re-annotated result has them on every line, and a Python loop per line
         cost more than annotating it.
         """
-        if _KEY not in block:
+        if _KEY not in block and _CSQ not in block:
             return block
         a = np.frombuffer(block, np.uint8)
         hits, lines = _entries(a)
@@ -90,16 +94,19 @@ class InputGasKeys:
         names = ", ".join(self.keys)
         more = ", …" if len(self.keys) >= _NAMES_KEPT else ""
         return (
-            f"dropped {self.values:,} GAS_* INFO values the input brought itself ({names}{more}) "
-            f"from {self.records:,} records: every GAS_* value in the output is GAS's own"
+            f"dropped {self.values:,} GAS_* and CSQ INFO values the input brought itself ({names}{more}) "
+            f"from {self.records:,} records: every GAS_* and CSQ value in the output is GAS's own"
         )
 
 
 def _entries(a: npt.NDArray[np.uint8]) -> tuple[I64, I64]:
-    """Where INFO entries named ``GAS_*`` start (after the 8th column's TAB or one
-    of its ";"), on lines that are not comments; and the index of each one's line."""
+    """Where INFO entries named ``GAS_*`` or ``CSQ`` start (after the 8th column's TAB
+    or one of its ";"), on lines that are not comments; and the index of each one's line."""
     g = np.flatnonzero(a[1:-3] == ord("G")) + 1
     g = g[(a[g + 1] == ord("A")) & (a[g + 2] == ord("S")) & (a[g + 3] == ord("_"))]
+    c = np.flatnonzero(a[1:-3] == ord("C")) + 1
+    c = c[(a[c + 1] == ord("S")) & (a[c + 2] == ord("Q")) & (a[c + 3] == _EQ)]
+    g = np.union1d(g, c)
     g = g[(a[g - 1] == _TAB) | (a[g - 1] == _SEMI)]
     if not len(g):
         return g, g

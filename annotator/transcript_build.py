@@ -54,7 +54,7 @@ import numpy.typing as npt
 import pyarrow.parquet as pq
 
 from annotator import intervals as iv
-from annotator.indexer import Contigs
+from annotator.indexer import MITO_ALIASES, Contigs
 from annotator.infotext import info_safe, text_blob
 from annotator.reference import ReferenceInstallError
 from annotator.transcript_index import CANONICAL, FRAME_INFERRED, MANE_SELECT, NO_STOP, WINDOW
@@ -129,9 +129,15 @@ class _Models:
         c3 = iv.keys(self.contig, np.where(self.strand < 0, self.cds_start, self.cds_end))
         has_start = coding & np.isin(c5 * self.strand, starts)
         has_stop = coding & np.isin(c3 * self.strand, stops)
-        self.frame = np.where(coding & ~has_start, self.cds_len % 3, 0).astype(np.int8)
+        # Mitochondrial CDSs start at their start codon (ATA, ATT, GTG as often as
+        # ATG: the vertebrate mitochondrial code's, which GENCODE does not tag)
+        # and several end in a stop completed only by polyadenylation (MT-ND1's
+        # TA-), so the frame is theirs from the first base, never inferred.
+        mito_contigs = [i for i, name in enumerate(contigs.names) if name.lower() in MITO_ALIASES]
+        inferred = coding & ~has_start & ~np.isin(self.contig, mito_contigs)
+        self.frame = np.where(inferred, self.cds_len % 3, 0).astype(np.int8)
         self.flags = (
-            np.where(coding & ~has_start, FRAME_INFERRED, 0) | np.where(coding & ~has_stop, NO_STOP, 0)
+            np.where(inferred, FRAME_INFERRED, 0) | np.where(coding & ~has_stop, NO_STOP, 0)
         ).astype(np.uint8)
         self.tx_len = np.add.reduceat(self.exon_end - self.exon_start + 1, self.exon_ptr[:-1])
 
@@ -149,7 +155,7 @@ class _Models:
             "transcripts skipped (unknown contig)": int(len(tx.start) - len(order)),
             "transcript exons": int(self.exon_ptr[-1]),
             "coding transcripts": int(coding.sum()),
-            "coding transcripts with an inferred frame": int((coding & ~has_start).sum()),
+            "coding transcripts with an inferred frame": int(inferred.sum()),
             "coding transcripts without a stop codon": int((coding & ~has_stop).sum()),
         }
 

@@ -15,9 +15,13 @@ from annotator.input_gas import InputGasKeys
     ("GAS_CPG", "."),
     ("GAS_GENE=A;GAS_CPG", "."),
     ("DP=1;X=GAS_GENE;XGAS_GENE=1", "DP=1;X=GAS_GENE;XGAS_GENE=1"),
+    # VEP's (or an earlier run's) CSQ goes too: GAS writes its own, in its own Format.
+    ("DP=1;CSQ=A|missense_variant|MODERATE;GAS_IMPACT=MODERATE", "DP=1"),
+    ("CSQ=A|x;DP=1", "DP=1"),
+    ("DP=1;CSQX=1;XCSQ=2;N=CSQ=", "DP=1;CSQX=1;XCSQ=2;N=CSQ="),
 ])
 def test_entries_are_cut_with_their_separators(info: str, left: str) -> None:
-    """Each GAS_* entry goes with one ";" (INFO emptied becomes "."), on 8-column
+    """Each GAS_* or CSQ entry goes with one ";" (INFO emptied becomes "."), on 8-column
     lines and on lines with samples; values and keys merely containing GAS_ stay."""
     keys = InputGasKeys()
     lines = "1\t5\t.\tA\tC\t.\t.\t{}\n1\t6\t.\tA\tC\t.\t.\t{}\tGT\t0/1\n"
