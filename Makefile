@@ -27,19 +27,20 @@ run: reference
 # Debian's chromium for the browser tests (Playwright cannot download its own here)
 # and bcftools and bedtools, independent tools the engine's output is checked with;
 # systemd for `systemd-analyze verify` of the units in deploy/systemd; vt-examples for
-# a real genome sequence (GRCh37 chr20 whole, bgzip) the sequence tests install.
+# a real genome sequence (GRCh37 chr20 whole, bgzip) the sequence tests install; npm,
+# which fetches the reference's ClinVar data (an npm package), so before `reference`.
 VT_CHR20 := /usr/share/doc/vt/examples/ref/20.fa.gz
 system-deps:
 	@command -v chromium >/dev/null && command -v bcftools >/dev/null && command -v bedtools >/dev/null \
-	  && command -v systemd-analyze >/dev/null && test -f $(VT_CHR20) || { \
+	  && command -v systemd-analyze >/dev/null && command -v npm >/dev/null && test -f $(VT_CHR20) || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools bedtools \
-	  systemd vt-examples; }
+	  systemd vt-examples npm; }
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy app annotator daemons
 
-test: $(VENV)/.test-deps reference system-deps lint
+test: $(VENV)/.test-deps system-deps reference lint
 	$(BIN)/pytest -q
 
 clean:
