@@ -25,13 +25,18 @@ def free_port() -> int:
         return port
 
 
+def reference_dir() -> Path:
+    """The reference data ``gas serve`` annotates with (``make test`` installs GRCh37 there)."""
+    return Path(os.environ.get("GAS_REFERENCE_DIR", REPO / "var" / "reference"))
+
+
 def gas_env(
     data_dir: Path, port: int | None = None, database_url: str | None = None
 ) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         GAS_DATA_DIR=str(data_dir),
-        GAS_REFERENCE_DIR=os.environ.get("GAS_REFERENCE_DIR", str(REPO / "var" / "reference")),
+        GAS_REFERENCE_DIR=str(reference_dir()),
         QUART_AUTH_COOKIE_SECURE="false",
         GAS_LOG_LEVEL="INFO",
     )

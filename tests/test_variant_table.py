@@ -11,8 +11,11 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 
+from annotator.engine import annotate_file
 from app import consequences, variant_table
 from app.variant_table import Query
+from tests.annotated import plain_input
+from tests.conftest import installed_reference
 
 GENES = ["BRCA1", "TP53", "BRCA2", "", "MT-RNR1", "NBPF1,NBPF10"]
 REGIONS = ["CDS", "intron", "intergenic", "UTR3", "splice_site"]
@@ -236,6 +239,20 @@ def test_consequence_filters_and_columns_match_a_plain_scan(table: tuple[object,
 
 
 ANNOTATED = Path(__file__).parent / "data" / "annotated.vcf"
+
+
+def test_annotated_vcf_declares_its_keys_as_the_engine_does(tmp_path: Path) -> None:
+    """The hand-written annotated VCF declares each INFO key it has (CSQ with its
+    Format, GAS_CONSEQUENCE, GAS_IMPACT, GAS_CLN*, ...) as the engine does when it
+    annotates the same records."""
+    source, out = tmp_path / "in.vcf", tmp_path / "out.vcf"
+    source.write_text(plain_input())
+    annotate_file(source, out, reference_root=installed_reference())
+    written = [line for line in out.read_text().splitlines() if line.startswith("##INFO")]
+    engine = {line.split(",", 1)[0]: line for line in written}
+    declared = [line for line in ANNOTATED.read_text().splitlines() if line.startswith("##INFO")]
+    assert len(declared) > 10
+    assert [line for line in declared if engine.get(line.split(",", 1)[0]) != line] == []
 
 
 def test_annotated_vcf_rows(tmp_path: Path) -> None:

@@ -62,14 +62,18 @@ async def completed_job(
 async def test_viewer_table_filters_and_plots(
     client: QuartClient, services: Services, annotator: Annotator
 ) -> None:
-    """The page shows every variant with its annotations and three plots; filters
-    narrow the rows and the count says how many match."""
+    """The page shows every variant with its annotations and five plots (the engine
+    writes consequences, so per consequence and per impact too); filters narrow the
+    rows and the count says how many match."""
     job = await completed_job(client, services, annotator)
     url = f"/annotations/{job.job_id}/results"
     page = await (await client.get(url)).get_data(as_text=True)
     assert "5 of 5 variants" in page
     assert "BRCA1" in page and "TP53" in page and "17q21.31" in page
-    assert page.count("<svg") == 3 and "Variants per chromosome" in page
+    assert page.count("<svg") == 5
+    for title in ("Variants per chromosome", "Variants per region class", "Variants per consequence",
+                  "Variants per impact", "Top genes"):
+        assert title in page, title
     fragment = await client.get(url, query_string={"gene": "brca1"}, headers={"HX-Request": "true"})
     text = await fragment.get_data(as_text=True)
     assert "2 of 5 variants" in text and "TP53" not in text and "<html" not in text
