@@ -91,6 +91,8 @@ class Consequences(Op):
 
     def _row(self, b: Batch, i: int, near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)
+        if not (ref.isascii() and alt_text.isascii()):
+            return b""  # not alleles any tool could name (the record is annotated otherwise)
         alts = alt_text.split(b",")
         pos, end = int(b.start[i]), int(b.end[i])
         fetch = self._fetch(int(b.contig[i]))

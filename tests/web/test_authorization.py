@@ -89,6 +89,7 @@ ROUTES: dict[str, Public | Page | Api] = {
     "api.get_job": Api(owned="job_id"),
     "api.job_result": Api(owned="job_id"),
     "api.job_log": Api(owned="job_id"),
+    "api.job_variants": Api(owned="job_id"),
     "api.me": Api(),
     "subscription.api_subscribe": Api(body={"payment_method": "pm_card_chargeDeclined"}),
 }
