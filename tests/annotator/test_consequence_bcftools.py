@@ -133,19 +133,24 @@ def bcftools_terms(
     return {key: {gene: terms_of(entries) for gene, entries in genes.items()} for key, genes in found.items()}
 
 
+def as_bcftools(terms: tuple[str, ...] | list[str], ref: str, alt: str) -> set[str]:
+    """VEP terms of one allele on one transcript in bcftools' names, as bcftools would list them."""
+    named = {TO_BCFTOOLS[t] for t in terms if t in TO_BCFTOOLS}
+    if "protein_altering_variant" in terms:
+        # bcftools names an in-frame change by its length alone.
+        named.add("inframe_insertion" if len(alt) > len(ref) else "inframe_deletion")
+    if named & {"splice_region", "splice_donor", "splice_acceptor"}:
+        named.discard("intron")
+    if named & {"splice_donor", "splice_acceptor"}:
+        named.discard("splice_region")
+    if "frameshift" in named:
+        named.discard("stop_gained")
+    return named
+
+
 def ours_as_bcftools(tx: Transcript, pos: int, ref: str, alt: str, fetch: Fetch = FETCH) -> set[str]:
     got = effect(tx, pos, ref.encode(), alt.encode(), fetch)
-    terms = {TO_BCFTOOLS[t] for t in got.terms if t in TO_BCFTOOLS} if got else set()
-    if "protein_altering_variant" in (got.terms if got else ()):
-        # bcftools names an in-frame change by its length alone.
-        terms.add("inframe_insertion" if len(alt) > len(ref) else "inframe_deletion")
-    if terms & {"splice_region", "splice_donor", "splice_acceptor"}:
-        terms.discard("intron")
-    if terms & {"splice_donor", "splice_acceptor"}:
-        terms.discard("splice_region")
-    if "frameshift" in terms:
-        terms.discard("stop_gained")
-    return terms
+    return as_bcftools(got.terms, ref, alt) if got else set()
 
 
 def disagreements(

@@ -8,7 +8,8 @@ GAS_IMPACT, the summary) for real GENCODE models and real sequence.
 - MT with the packaged rCRS: the vertebrate mitochondrial code (ATA start, AGA/AGG stops);
 - `bcftools +split-vep` reading GAS's own output;
 - `bcftools csq` on the same models (written as GFF3) and the same chr20 sequence, as an
-  independent oracle over thousands of SNVs.
+  independent oracle over thousands of SNVs (6,000 drawn: 34,784 of 34,786 (SNV, coding
+  transcript) pairs agree, the other two a by-design difference and a GAS bug, both listed).
 
 Expected values name transcripts by gene and CANONICAL, never by GAS's hashed names, so
 they hold for any correct build of the models.
@@ -16,38 +17,25 @@ they hold for any correct build of the models.
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import subprocess
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from annotator.consequence import SEVERITY
 from annotator.engine import annotate_file
+from annotator.reference import load
+from annotator.transcript_gff3 import gff3
+from annotator.transcript_index import transcripts_of
+from annotator.transcripts import Transcript
 
-from .conftest import Result, read_output, sample, vcf
-
-# VEP's order, most severe first (the terms these tests meet).
-SEVERITY = (
-    "splice_donor_variant",
-    "stop_gained",
-    "frameshift_variant",
-    "stop_lost",
-    "start_lost",
-    "missense_variant",
-    "splice_region_variant",
-    "synonymous_variant",
-    "stop_retained_variant",
-    "coding_sequence_variant",
-    "5_prime_UTR_variant",
-    "3_prime_UTR_variant",
-    "non_coding_transcript_exon_variant",
-    "intron_variant",
-    "non_coding_transcript_variant",
-    "upstream_gene_variant",
-    "downstream_gene_variant",
-    "intergenic_variant",
-)
+from .conftest import CHR20_FASTA, Result, read_output, sample, vcf
+from .test_consequence_bcftools import as_bcftools, terms_of
 
 
 def _run(root: Path, tmp: Path, text: str | Path) -> Result:
@@ -367,3 +355,178 @@ def test_split_vep_reads_gas_output(chr20_out: Result) -> None:
     assert by_pos[6750794][0] == "stop_gained"
     assert by_pos[6750794][1].endswith(":c.21T>A")
     assert by_pos[6751120][1].endswith(":c.346+1G>A")
+
+
+# bcftools csq on GAS's own chr20 models and the same sequence, per (SNV, coding transcript).
+# bcftools names intron (and non-coding) hits once per gene, without a transcript, and only
+# when no transcript of the gene has another term: those are compared per gene, one way.
+# By-design differences, each a rule on the model rather than a list of cases:
+KNOWN_DIFFERENCES = {
+    # A CDS with neither start nor stop annotated, its frame inferred: a change that keeps a
+    # stop codon inside it is stop_retained_variant for VEP (any */* codon), synonymous for
+    # bcftools (its stop_retained is the CDS's last codon only).
+    "inferred-frame internal stop": lambda tx, ours, theirs: (
+        tx.frame_inferred and ours == {"stop_retained"} and theirs == {"synonymous"}
+    ),
+    # A partial codon: a CDS's first when it starts in frame 1 or 2 (no start codon annotated),
+    # or its last when it ends without a stop. VEP calls a change there coding_sequence_variant
+    # (with incomplete_terminal_codon_variant at the 3' end); bcftools translates whole codons
+    # only and says nothing.
+    "partial codon": lambda tx, ours, theirs: (
+        not theirs
+        and bool(ours)
+        and ours <= {"coding_sequence", "incomplete_terminal_codon"}
+        and (tx.frame != 0 or _cds_length(tx) % 3 != 0)
+    ),
+    # Models with introns of a few bases (GENCODE has 1 bp ones): a base that is a splice site
+    # of one intron and in the splice region of the next. bcftools names both terms; VEP's
+    # splice_region there (or donor 5th base) is the one the mapping drops beside a splice site
+    # everywhere else, where bcftools names only the splice site.
+    "splice site beside a tiny intron": lambda tx, ours, theirs: (
+        bool(ours & {"splice_donor", "splice_acceptor"})
+        and theirs == ours | {"splice_region"}
+        and min(b[0] - a[1] - 1 for a, b in zip(tx.exons, tx.exons[1:], strict=False)) < 20
+    ),
+}
+
+# Where GAS is wrong and bcftools right: counted apart, each with a strict xfail test below.
+KNOWN_BUGS = {
+    # VEP's _overlaps_start_codon skips cds_start_NF models (no start codon annotated, the
+    # frame inferred): their first codon is not a Met, a change there is missense & co.
+    "start_lost without a start codon": lambda tx, ours, theirs: (
+        tx.frame_inferred
+        and ours == {"start_lost"}
+        and bool(theirs)
+        and theirs <= {"missense", "synonymous", "stop_gained"}
+    ),
+}
+
+
+def _cds_length(tx: Transcript) -> int:
+    assert tx.cds is not None
+    low, high = tx.cds
+    return sum(max(0, min(e, high) - max(s, low) + 1) for s, e in tx.exons)
+
+
+def _chr20_bases() -> bytes:
+    with gzip.open(CHR20_FASTA, "rb") as fh:
+        assert fh.readline().startswith(b">20")
+        return fh.read().replace(b"\n", b"").upper()
+
+
+def _oracle_snvs(coding: list[Transcript], bases: bytes, n: int = 6000) -> list[tuple[int, str, str]]:
+    """About n SNVs (seeded): most over coding exons and 10 bp around them (UTRs, codons, splice
+    sites), a third anywhere in coding transcripts (introns); REF from the sequence."""
+    rng = np.random.default_rng(20)
+    spans = sorted({(s - 10, e + 10) for tx in coding for s, e in tx.exons})
+    sizes = np.array([e - s + 1 for s, e in spans], dtype=np.float64)
+    picked = rng.choice(len(spans), 2 * n // 3, p=sizes / sizes.sum()).tolist()
+    positions = {spans[k][0] + int(rng.integers(0, int(sizes[k]))) for k in picked}
+    for k in rng.choice(len(coding), n - len(picked)).tolist():
+        positions.add(int(rng.integers(coding[k].start, coding[k].end + 1)))
+    records = []
+    for pos in sorted(positions):
+        ref = chr(bases[pos - 1])
+        if ref in "ACGT":
+            records.append((pos, ref, "ACGT"[("ACGT".index(ref) + int(rng.integers(1, 4))) % 4]))
+    return records
+
+
+@pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools is not installed")
+def test_chr20_snvs_agree_with_bcftools_csq(chr20_root: Path, tmp_path: Path) -> None:
+    """Thousands of chr20 SNVs: per coding transcript, GAS's CSQ terms (in bcftools' names) and
+    residue changes are `bcftools csq`'s on the same models (GAS's chr20 models written as GFF3)
+    and the same sequence, but for the by-design differences above; every gene bcftools calls
+    intronic has an intron_variant on one of its coding transcripts in GAS's output."""
+    index = transcripts_of(load(chr20_root, "GRCh37"))
+    contig = load(chr20_root, "GRCh37").contig_names.index("chr20")
+    models = [index.transcript(i) for i in range(len(index)) if index.transcript(i).contig == contig]
+    coding = {tx.feature: tx for tx in models if tx.coding}
+    bases = _chr20_bases()
+    records = _oracle_snvs(list(coding.values()), bases)
+    assert len(records) > 5000
+
+    (tmp_path / "chr20.gff3").write_text(gff3(models, "20"))
+    fasta = tmp_path / "20.fa.gz"
+    fasta.symlink_to(CHR20_FASTA)
+    (tmp_path / "20.fa.gz.fai").symlink_to(f"{CHR20_FASTA}.fai")
+    gzi = Path(f"{CHR20_FASTA}.gzi.gz")
+    (tmp_path / "20.fa.gz.gzi").write_bytes(gzip.decompress(gzi.read_bytes()))
+    src = tmp_path / "snvs.vcf"
+    src.write_text(
+        f"##fileformat=VCFv4.2\n##contig=<ID=20,length={len(bases)}>\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        + "".join(f"20\t{pos}\t.\t{ref}\t{alt}\t.\t.\t.\n" for pos, ref, alt in records)
+    )
+    command = ["bcftools", "csq", "-f", str(fasta), "-g", str(tmp_path / "chr20.gff3"), "-s", "-", "-l"]
+    out = subprocess.run([*command, str(src)], capture_output=True, text=True, check=True).stdout
+    theirs: dict[tuple[int, str, str], list[list[str]]] = defaultdict(list)
+    their_introns = set()
+    for line in out.splitlines():
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        key = (int(fields[1]), fields[4])
+        for item in fields[7].split(";"):
+            for entry in item.removeprefix("BCSQ=").split(",") if item.startswith("BCSQ=") else []:
+                parts = entry.split("|")
+                if parts[2]:
+                    theirs[(*key, parts[2])].append(parts)
+                elif parts[0] == "intron" and parts[3] == "protein_coding":
+                    their_introns.add((*key, parts[1]))
+
+    gas = _run(chr20_root, tmp_path, src)
+    assert gas.summary["ref_mismatch"] == 0
+    ours: dict[tuple[int, str, str], dict[str, str]] = {}
+    for i, record in enumerate(gas.records):
+        for entry in csq(gas, i):
+            if entry["Feature"] in coding:
+                ours[(int(record[1]), record[4], entry["Feature"])] = entry
+    our_introns = {
+        (pos, alt, coding[feature].gene)
+        for (pos, alt, feature), e in ours.items()
+        if "intron" in as_bcftools(e["Consequence"].split("&"), "A", alt)
+    }
+
+    agree, known, wrong, residues = 0, defaultdict(int), [], 0
+    for key in sorted(set(ours) | {k for k in theirs if k[2] in coding}):
+        entry = ours.get(key)
+        mine = as_bcftools(entry["Consequence"].split("&"), "A", key[1]) - {"intron"} if entry else set()
+        other = terms_of(theirs.get(key, []))
+        if mine == other:
+            agree += 1
+        else:
+            rules = {**KNOWN_DIFFERENCES, **KNOWN_BUGS}
+            why = [k for k, rule in rules.items() if rule(coding[key[2]], mine, other)]
+            if why:
+                known[why[0]] += 1
+            else:
+                wrong.append((key, mine, other))
+        for parts in theirs.get(key, []):
+            if entry and parts[0] in ("missense", "synonymous", "stop_gained"):
+                # VEP counts a CDS's partial first codon (frame 1 or 2) as residue 1; bcftools
+                # starts at the first whole codon.
+                residue = int(entry["Protein_position"]) - (1 if coding[key[2]].frame else 0)
+                change = entry["Amino_acids"].replace("/", f">{residue}")
+                assert f"{residue}{change}" == parts[5], (key, entry, parts)
+                residues += 1
+    total = agree + sum(known.values()) + len(wrong)
+    print(
+        f"bcftools csq on {len(records)} chr20 SNVs: {agree}/{total} (variant, coding transcript) "
+        f"pairs agree; known differences and bugs {dict(known)}; {residues} residue changes compared"
+    )
+    assert wrong == []
+    assert total > 10_000 and residues > 1000
+    assert agree / total > 0.999
+    assert their_introns <= our_introns
+    assert len(their_introns) > 500
+
+
+@pytest.mark.xfail(strict=True, reason="GAS calls start_lost on models without an annotated start codon")
+def test_no_start_lost_without_an_annotated_start(chr20_root: Path, tmp_path: Path) -> None:
+    """One PLCG1 model's CDS starts at 39798829 with GAT (Asp: no start codon annotated, its frame
+    inferred): G>C makes CAT (His), which VEP and bcftools call missense; a start_lost needs a Met."""
+    got = _run(chr20_root, tmp_path, vcf("20 39798829 . G C . . ."))
+    for entry in csq(got, 0):
+        if "start_lost" in entry["Consequence"].split("&"):
+            assert entry["Amino_acids"].startswith("M/"), entry
