@@ -90,6 +90,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import chr20
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 CONTIGS = [str(c) for c in range(1, 23)] + ["X", "Y", "MT"]
@@ -235,6 +239,60 @@ def time_bcftools(vcf: Path, bed: Path, header: Path, out: Path) -> Run:
     )  # fmt: skip
 
 
+def time_bcftools_csq(vcf: Path, fasta: Path, model: Path, out: Path) -> Run:
+    # -s -: no samples (GAS reads none either); -l: each record on its own, as GAS does,
+    # rather than haplotype-aware calls from phased genotypes.
+    return _run(
+        ["bcftools", "csq", "-f", str(fasta), "-g", str(model), "-s", "-", "-l", "-Ov", "-o", str(out),
+         str(vcf)]
+    )  # fmt: skip
+
+
+def best(runs: list[Run]) -> Run:
+    return min(runs, key=lambda r: r.seconds)
+
+
+def consequences(n: int, repeat: int, work: Path, bcftools: bool) -> None:
+    """GAS (every default track and consequences, chr20 sequence) vs `bcftools csq` on the same
+    models and sequence, on an n-variant chr20 VCF."""
+    if not chr20.FASTA.is_file():
+        print(f"{chr20.FASTA} is absent (Debian's vt-examples): no consequence benchmark")
+        return
+    root = chr20.reference_dir(REPO)
+    t = time.perf_counter()
+    made = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "chr20.py"), str(root), str(reference_root() / "downloads"),
+         str(work), str(n)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    inputs = json.loads(made.stdout)
+    vcf, model, fasta = Path(inputs["vcf"]), Path(inputs["gff3"]), Path(inputs["fasta"])
+    print(
+        f"chr20 reference with its sequence in {root}; {n:,} chr20 variants "
+        f"({vcf.stat().st_size / 1e6:.0f} MB) and the GFF3 of its {inputs['models']:,} transcript models "
+        f"for bcftools csq, made in {time.perf_counter() - t:.1f} s"
+    )
+    summary = work / "summary_chr20.json"
+    runs, engine_s = [], float("inf")
+    for _ in range(repeat):
+        runs.append(time_gas(vcf, work / "gas_chr20.vcf", root, summary))
+        engine_s = min(engine_s, json.loads(summary.read_text())["elapsed_seconds"])
+    gas = best(runs)
+    per_record = 1e6 * engine_s / n
+    print(
+        f"gas annotate with consequences (all default tracks): {gas.seconds:6.2f} s  (cpu {gas.cpu:.2f} s; "
+        f"engine alone {engine_s:.2f} s, {per_record:.1f} us a record; peak RSS {gas.peak_rss_mb:.0f} MB)"
+    )
+    (work / "gas_chr20.vcf").unlink()
+    if not bcftools:
+        return
+    bcf = best([time_bcftools_csq(vcf, fasta, model, work / "bcftools_csq.vcf") for _ in range(repeat)])
+    print(f"bcftools csq (same models, same sequence):  {bcf.seconds:6.2f} s  (cpu {bcf.cpu:.2f} s; "
+          f"peak RSS {bcf.peak_rss_mb:.0f} MB)")  # fmt: skip
+    print(f"ratio gas / bcftools csq: {gas.seconds / bcf.seconds:.2f}x  (goal <= 2x)")
+    vcf.unlink()
+
+
 def reference_load_seconds(root: Path) -> float:
     """Time a fresh process takes to load the index and get an Annotator ready."""
     code = (
@@ -256,6 +314,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool; the best is reported")
     parser.add_argument("--no-flatness", action="store_true", help="skip the 5x-size memory run")
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated files in this folder")
+    parser.add_argument("--no-consequences", action="store_true", help="skip GAS vs bcftools csq on chr20")
+    parser.add_argument("--no-genome", action="store_true", help="skip the whole-genome comparison")
     args = parser.parse_args()
     # Files in RAM (tmpfs) when there is one: both tools are timed on their own
     # work, not on the disk's writeback of ~150 MB of output per run.
@@ -271,6 +331,10 @@ def main() -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         n = args.variants
+        if not args.no_consequences:
+            consequences(n, args.repeat, work, bcftools is not None)
+        if args.no_genome:
+            return
         vcf = work / f"bench_{n}.vcf"
         t = time.perf_counter()
         make_vcf(vcf, n, root)
@@ -284,7 +348,8 @@ def main() -> None:
             gas = min(gas, run, key=lambda r: r.seconds)
             engine_s = min(engine_s, json.loads(summary.read_text())["elapsed_seconds"])
         print(
-            f"gas annotate (all default tracks): {gas.seconds:6.2f} s  (cpu {gas.cpu:.2f} s; "
+            f"gas annotate (all default tracks, consequences with the rCRS only): {gas.seconds:6.2f} s  "
+            f"(cpu {gas.cpu:.2f} s; "
             f"engine alone {engine_s:.2f} s, the rest is starting Python and imports)"
         )
         if bcftools is not None:
