@@ -19,6 +19,7 @@ import pytest
 
 from annotator.codons import translate_to_stop
 from annotator.consequence import csq_entry, effect, vep_alleles
+from annotator.transcript_gff3 import gff3
 from annotator.transcript_map import transcript_map
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
@@ -79,45 +80,6 @@ def known_among(records: list[tuple[int, str, str]]) -> set[tuple[str, int, str,
     return {k for k in KNOWN if k[1:] in set(records)}
 
 
-def gff3(transcripts: tuple[Transcript, ...], contig: str) -> str:
-    """An Ensembl-style GFF3 of the models: gene, mRNA, exons, UTRs, CDS with its phase."""
-    lines = ["##gff-version 3"]
-    for tx in transcripts:
-        strand = "+" if tx.strand > 0 else "-"
-
-        def row(kind: str, start: int, end: int, attrs: str, phase: str = ".", s: str = strand) -> str:
-            return f"{contig}\tGAS\t{kind}\t{start}\t{end}\t.\t{s}\t{phase}\t{attrs}"
-
-        parent = f"Parent=transcript:{tx.feature}"
-        lines.append(row("gene", tx.start, tx.end, f"ID=gene:{tx.gene};Name={tx.gene};biotype={tx.biotype}"))
-        lines.append(
-            row(
-                "mRNA",
-                tx.start,
-                tx.end,
-                f"ID=transcript:{tx.feature};Parent=gene:{tx.gene};Name={tx.feature};biotype={tx.biotype}",
-            )
-        )
-        assert tx.cds is not None
-        low, high = tx.cds
-        exons = tx.exons if tx.strand > 0 else tuple(reversed(tx.exons))
-        done = 0
-        for start, end in exons:
-            lines.append(row("exon", start, end, parent))
-            if start < low:
-                utr = "five_prime_UTR" if tx.strand > 0 else "three_prime_UTR"
-                lines.append(row(utr, start, min(end, low - 1), parent))
-            if end > high:
-                utr = "three_prime_UTR" if tx.strand > 0 else "five_prime_UTR"
-                lines.append(row(utr, max(start, high + 1), end, parent))
-            s, e = max(start, low), min(end, high)
-            if s <= e:
-                phase = tx.frame if done == 0 else (3 - (done - tx.frame) % 3) % 3
-                lines.append(row("CDS", s, e, parent, str(phase)))
-                done += e - s + 1
-    return "\n".join(lines) + "\n"
-
-
 def bcftools_csq(
     tmp: Path,
     fasta: Path,
@@ -171,19 +133,24 @@ def bcftools_terms(
     return {key: {gene: terms_of(entries) for gene, entries in genes.items()} for key, genes in found.items()}
 
 
+def as_bcftools(terms: tuple[str, ...] | list[str], ref: str, alt: str) -> set[str]:
+    """VEP terms of one allele on one transcript in bcftools' names, as bcftools would list them."""
+    named = {TO_BCFTOOLS[t] for t in terms if t in TO_BCFTOOLS}
+    if "protein_altering_variant" in terms:
+        # bcftools names an in-frame change by its length alone.
+        named.add("inframe_insertion" if len(alt) > len(ref) else "inframe_deletion")
+    if named & {"splice_region", "splice_donor", "splice_acceptor"}:
+        named.discard("intron")
+    if named & {"splice_donor", "splice_acceptor"}:
+        named.discard("splice_region")
+    if "frameshift" in named:
+        named.discard("stop_gained")
+    return named
+
+
 def ours_as_bcftools(tx: Transcript, pos: int, ref: str, alt: str, fetch: Fetch = FETCH) -> set[str]:
     got = effect(tx, pos, ref.encode(), alt.encode(), fetch)
-    terms = {TO_BCFTOOLS[t] for t in got.terms if t in TO_BCFTOOLS} if got else set()
-    if "protein_altering_variant" in (got.terms if got else ()):
-        # bcftools names an in-frame change by its length alone.
-        terms.add("inframe_insertion" if len(alt) > len(ref) else "inframe_deletion")
-    if terms & {"splice_region", "splice_donor", "splice_acceptor"}:
-        terms.discard("intron")
-    if terms & {"splice_donor", "splice_acceptor"}:
-        terms.discard("splice_region")
-    if "frameshift" in terms:
-        terms.discard("stop_gained")
-    return terms
+    return as_bcftools(got.terms, ref, alt) if got else set()
 
 
 def disagreements(
