@@ -87,7 +87,8 @@ def codon_effect(
     )
     amino_acids = ref_pep if ref_pep == alt_pep else f"{ref_pep or '-'}/{alt_pep or '-'}"
 
-    overlaps_start = frame == 0 and overlap(a, b, 1, 3)
+    # VEP skips a CDS without an annotated start (cds_start_NF): its first codon is no start.
+    overlaps_start = frame == 0 and not tx.frame_inferred and overlap(a, b, 1, 3)
     overlaps_stop = (
         overlap(a, b, length - 2, length)
         and (length - frame) % 3 == 0

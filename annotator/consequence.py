@@ -254,7 +254,7 @@ def _structural(
         cds_low, cds_high = tx.cds
         start_codon = (cds_low, cds_low + 2) if m.plus else (cds_high - 2, cds_high)
         stop_codon = (cds_high - 2, cds_high) if m.plus else (cds_low, cds_low + 2)
-        if kind and overlap(start, stop, *start_codon) and tx.frame == 0:
+        if kind and overlap(start, stop, *start_codon) and tx.frame == 0 and not tx.frame_inferred:
             terms.add("start_lost")
         if loss and overlap(start, stop, *stop_codon):
             terms.add("stop_lost")

@@ -389,19 +389,6 @@ KNOWN_DIFFERENCES = {
     ),
 }
 
-# Where GAS is wrong and bcftools right: counted apart, each with a strict xfail test below.
-KNOWN_BUGS = {
-    # VEP's _overlaps_start_codon skips cds_start_NF models (no start codon annotated, the
-    # frame inferred): their first codon is not a Met, a change there is missense & co.
-    "start_lost without a start codon": lambda tx, ours, theirs: (
-        tx.frame_inferred
-        and ours == {"start_lost"}
-        and bool(theirs)
-        and theirs <= {"missense", "synonymous", "stop_gained"}
-    ),
-}
-
-
 def _cds_length(tx: Transcript) -> int:
     assert tx.cds is not None
     low, high = tx.cds
@@ -496,8 +483,7 @@ def test_chr20_snvs_agree_with_bcftools_csq(chr20_root: Path, tmp_path: Path) ->
         if mine == other:
             agree += 1
         else:
-            rules = {**KNOWN_DIFFERENCES, **KNOWN_BUGS}
-            why = [k for k, rule in rules.items() if rule(coding[key[2]], mine, other)]
+            why = [k for k, rule in KNOWN_DIFFERENCES.items() if rule(coding[key[2]], mine, other)]
             if why:
                 known[why[0]] += 1
             else:
@@ -513,7 +499,7 @@ def test_chr20_snvs_agree_with_bcftools_csq(chr20_root: Path, tmp_path: Path) ->
     total = agree + sum(known.values()) + len(wrong)
     print(
         f"bcftools csq on {len(records)} chr20 SNVs: {agree}/{total} (variant, coding transcript) "
-        f"pairs agree; known differences and bugs {dict(known)}; {residues} residue changes compared"
+        f"pairs agree; known differences {dict(known)}; {residues} residue changes compared"
     )
     assert wrong == []
     assert total > 10_000 and residues > 1000
@@ -522,7 +508,6 @@ def test_chr20_snvs_agree_with_bcftools_csq(chr20_root: Path, tmp_path: Path) ->
     assert len(their_introns) > 500
 
 
-@pytest.mark.xfail(strict=True, reason="GAS calls start_lost on models without an annotated start codon")
 def test_no_start_lost_without_an_annotated_start(chr20_root: Path, tmp_path: Path) -> None:
     """One PLCG1 model's CDS starts at 39798829 with GAT (Asp: no start codon annotated, its frame
     inferred): G>C makes CAT (His), which VEP and bcftools call missense; a start_lost needs a Met."""
