@@ -25,8 +25,8 @@ from annotator.transcripts import Fetch, Transcript
 from annotator.variant_location import Location, overlap
 
 __all__ = [
-    "IMPACT", "SEVERITY", "Effect", "csq_entry", "effect", "entry", "fixed_fields", "most_severe", "trim",
-    "vep_alleles",
+    "IMPACT", "SEVERITY", "Effect", "csq_entry", "effect", "entry", "escape", "fixed_fields", "most_severe",
+    "trim", "vep_alleles",
 ]
 
 # VEP's consequence ranks (Constants.pm), most severe first.
@@ -107,6 +107,11 @@ class Effect:
 
 
 _ESCAPES = str.maketrans({",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"})
+
+
+def escape(value: str) -> str:
+    """A CSQ value made safe for a VCF INFO value (VEP's escapes)."""
+    return value.translate(_ESCAPES)
 
 
 def csq_entry(allele: str, tx: Transcript, e: Effect) -> str:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from annotator.codons import revcomp
 from annotator.consequence import IMPACT, SEVERITY, fixed_fields
 from annotator.transcript_index import CANONICAL
 from annotator.transcripts import CSQ_FIELDS
@@ -64,8 +65,9 @@ _TERMS = (
     ACCEPTOR, DONOR, FIFTH, DONOR_REGION, TRACT, REGION, INTRON, UTR5, UTR3, NC_EXON, NC, NMD, UP, DOWN,
 ) = (np.int64(1) << k for k in range(len(_TERMS)))  # fmt: skip
 _RANK = {term: k for k, term in enumerate(SEVERITY)}
-_COMPLEMENT = {65: "T", 67: "G", 71: "C", 84: "A"}
+_COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
 _ACGT = np.array([65, 67, 71, 84], np.uint8)
+_BASES = frozenset("ACGT")
 assert CSQ_FIELDS.index("EXON") == 8 and len(CSQ_FIELDS) == 21  # the layout `entries` writes
 
 
@@ -205,57 +207,73 @@ class Mask:
         return texts, ranks
 
 
-def snv_rows(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: npt.NDArray[np.uint8]) -> Bool:
-    """Records whose pairs `entries` may take: one-base REF and ALT, both A/C/G/T (an ALT equal to
-    REF is no change on any transcript: its pairs get no entry)."""
+def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: npt.NDArray[np.uint8]) -> Bool:
+    """Records whose one allele the op reads from the batch's arrays: one-base REF and ALT, both A/C/G/T."""
     return single_base & np.isin(ref_base, _ACGT) & np.isin(alt_base, _ACGT)
 
 
-def entries(
-    tables: Tables,
-    texts: Texts,
-    masks: Mask,
-    tx: I64,
-    pos: I64,
-    ref: npt.NDArray[np.uint8],
-    alt: npt.NDArray[np.uint8],
-    window: int,
-) -> Pairs:
-    """CSQ entries of SNV pairs (transcript tx[k], base pos[k], REF/ALT bytes ref[k]/alt[k] upper
-    case, all of them `snv_rows`) that need no codons; the rest (CDS bases) are left over."""
+@dataclass
+class Alleles:
+    """Per (ALT allele, transcript) pair: the transcript, the allele trimmed as `effect` trims it
+    (start..stop its REF span, stop = start - 1 for an insertion; REF and ALT upper case), its CSQ
+    Allele, and whether `entries` may take it at all (`python`: symbolic ALTs, never) and the contig
+    has a genome sequence (`sequence`: an indel's HGVSc is then 3'-shifted along it)."""
+
+    tx: I64
+    start: I64
+    stop: I64
+    ref: list[str]
+    alt: list[str]
+    allele: list[str]
+    python: Bool
+    sequence: Bool
+
+
+def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) -> Pairs:
+    """CSQ entries of the pairs the module takes (see its docstring); `rest`: those left to `effect`.
+    Pairs farther than `window` are in neither: `effect` gives them no entry."""
     T = tables
-    g = pos
+    tx, start, stop = p.tx, p.start, p.stop
+    rl = np.fromiter(map(len, p.ref), np.int64, len(p.ref))
+    al = np.fromiter(map(len, p.alt), np.int64, len(p.alt))
     first, last = T.first[tx], T.last[tx]
     plus = T.plus[tx]
-    before, after = g < first, g > last
-    flank = before | after
-    distance = np.where(before, first - g, g - last)
+    before, after = stop < first, start > last
+    flank = (before | after) & ~p.python
+    distance = np.where(before, first - stop, start - last)
     five_prime = np.where(before, plus, ~plus)
-    inside = ~flank
-    j = np.searchsorted(T.exon_key, tx << 32 | g, side="right") - 1
-    j = np.where(inside, j, T.ptr[tx])
+    # Substitutions of one A/C/G/T base, and indels (any other sequence change) wholly inside one intron
+    # at least 17 bases from both its exons, where no splice window reaches.
+    both = zip(p.ref, p.alt, strict=True)
+    acgt = np.fromiter((r in _BASES and a in _BASES for r, a in both), bool, len(al))
+    snv = ~flank & ~p.python & (rl == 1) & (al == 1) & acgt
+    lo, hi = np.minimum(start, stop), np.maximum(start, stop)
+    j = np.searchsorted(T.exon_key, tx << 32 | np.maximum(lo, 0), side="right") - 1
+    j = np.clip(np.where(flank, T.ptr[tx], j), 0, len(T.exon_start) - 1)
     s, e = T.exon_start[j], T.exon_end[j]
-    exonic = inside & (g <= e)
-    intronic = inside & ~exonic
-    coding = T.coding[tx]
-    in_cds = exonic & coding & (g >= T.cds_low[tx]) & (g <= T.cds_high[tx])
-    # No entry (effect() gives None): ALT equal to REF, a transcript farther than the window.
-    none = (ref == alt) | (flank & (distance > window))
-    rest = np.flatnonzero(in_cds & ~none)
-    k = np.flatnonzero(~in_cds & ~none)
-    tx, g, j, s, e = tx[k], g[k], j[k], s[k], e[k]
-    plus, flank, exonic, intronic, coding = plus[k], flank[k], exonic[k], intronic[k], coding[k]
-    distance, five_prime = distance[k], five_prime[k]
-    n = T.ptr[tx + 1] - T.ptr[tx]
-    i = j - T.ptr[tx]
     nxt = np.minimum(j + 1, len(T.exon_start) - 1)
     s_next = T.exon_start[nxt]
+    deep = (j >= T.ptr[tx]) & (j + 1 < T.ptr[tx + 1]) & (lo >= e + 18) & (hi <= s_next - 18)
+    indel = ~flank & ~p.python & ~snv & ~p.sequence & deep & ~((rl == 1) & (al == 1))
+    g = start
+    exonic = snv & (g <= e)
+    intronic = (snv & ~exonic) | indel
+    coding = T.coding[tx]
+    in_cds = exonic & coding & (g >= T.cds_low[tx]) & (g <= T.cds_high[tx])
+    far = flank & (distance > window)
+    k = np.flatnonzero((flank & ~far) | (snv & ~in_cds) | indel)
+    rest = np.flatnonzero(~(flank | (snv & ~in_cds) | indel))
+    tx, g, j, s, e, nxt, s_next = tx[k], g[k], j[k], s[k], e[k], nxt[k], s_next[k]
+    plus, flank, exonic, intronic, coding = plus[k], flank[k], exonic[k], intronic[k], coding[k]
+    distance, five_prime, indel, stop = distance[k], five_prime[k], indel[k], stop[k]
+    n = T.ptr[tx + 1] - T.ptr[tx]
+    i = j - T.ptr[tx]
 
     mask = np.zeros(len(k), np.int64)
     mask |= np.where(flank & five_prime, UP, 0) | np.where(flank & ~five_prime, DOWN, 0)
     # exonic: only the 1-3 bases next to an intron are a splice region
     region_ex = exonic & (((i > 0) & (g - s < 3)) | ((i < n - 1) & (e - g < 3)))
-    # intronic: offsets from the two edges (variant_location.one_base)
+    # intronic: offsets from the two edges (variant_location.one_base); a deep indel has none of these
     fs, fe = g - e - 1, s_next - 1 - g
     low_site, high_site = fs <= 1, fe <= 1
     donor_side, acceptor_side = np.where(plus, fs, fe), np.where(plus, fe, fs)
@@ -282,44 +300,76 @@ def entries(
     # EXON / INTRON numbers from the 5' end
     exon_no = np.where(exonic, np.where(plus, i + 1, n - i), 0)
     intron_no = np.where(intronic, np.where(plus, i + 1, n - 1 - i), 0)
-    # cDNA of the base (exonic) or of the nearer exon edge (intronic), with the HGVS offset
+    c5, c3 = T.cds_c5[tx], T.cds_c3[tx]
     off = T.exon_off[j]
     c_here = off + np.where(plus, g - s + 1, e - g + 1)
-    c_end = off + np.where(plus, e - s + 1, 1)  # cDNA of exon i's genomic end
-    c_next = T.exon_off[nxt] + np.where(plus, 1, T.exon_end[nxt] - s_next + 1)  # of exon i+1's start
-    from_low, from_high = g - e, s_next - g
-    use_low = np.where(plus, from_low <= from_high, ~(from_high <= from_low))
-    c = np.where(exonic, c_here, np.where(use_low, c_end, c_next))
-    step = np.where(exonic, 0, np.where(use_low, from_low, from_high))
-    # "+" toward 3': from exon i's end on plus, from exon i+1's start on minus
-    sign_plus = use_low == plus
-    c5, c3 = T.cds_c5[tx], T.cds_c3[tx]
-    coord_kind = np.where(coding, np.where(c < c5, 1, np.where(c > c3, 2, 0)), 3)
-    coord = np.select([coord_kind == 1, coord_kind == 2, coord_kind == 0], [c5 - c, c - c3, c - c5 + 1], c)
+    where_g = _hgvs_position(T, plus, coding, c5, c3, j, nxt, s, e, s_next, g, exonic, c_here)
+    where_stop = _hgvs_position(T, plus, coding, c5, c3, j, nxt, s, e, s_next, stop, exonic, c_here)
 
-    allele_b = alt[k]
-    ref_b = ref[k]
+    ref_t = [p.ref[x] for x in k.tolist()]
+    alt_t = [p.alt[x] for x in k.tolist()]
+    allele_t = [p.allele[x] for x in k.tolist()]
     rows = zip(
-        tx.tolist(), flank.tolist(), exonic.tolist(), plus.tolist(), coding.tolist(), distance.tolist(),
-        exon_no.tolist(), intron_no.tolist(), n.tolist(), c.tolist(), coord_kind.tolist(), coord.tolist(),
-        step.tolist(), sign_plus.tolist(), ref_b.tolist(), allele_b.tolist(), csq,
+        tx.tolist(), flank.tolist(), exonic.tolist(), indel.tolist(), plus.tolist(), coding.tolist(),
+        distance.tolist(), exon_no.tolist(), intron_no.tolist(), n.tolist(), c_here.tolist(), where_g,
+        where_stop, ref_t, alt_t, allele_t, csq,
         strict=True,
     )  # fmt: skip
     get = texts.get
     out: list[str] = []
-    for t, fl, ex, pl, cod, dist, en, inn, nn, cc, ck, co, st, sp, r, a, cq in rows:
+    for t, fl, ex, ind, pl, cod, dist, en, inn, nn, cc, wg, ws, r, a, allele, cq in rows:
         head, tail, feature = get(t)
-        allele = chr(a)
         if fl:
             out.append(f"{allele}|{cq}|{head}||||||||||{dist}|{tail}")
             continue
-        ref_s, alt_s = (chr(r), allele) if pl else (_COMPLEMENT[r], _COMPLEMENT[a])
-        where = ("", "-", "*", "")[ck] + str(co)
-        if not ex:
-            where = f"{where}{'+' if sp else '-'}{st}"
-        hgvsc = f"{feature}:{'c.' if cod else 'n.'}{where}{ref_s}>{alt_s}"
+        kind = "c." if cod else "n."
+        if ind:
+            hgvsc = _indel_hgvsc(feature, kind, pl, wg, ws, r, a)
+        elif pl:
+            hgvsc = f"{feature}:{kind}{wg}{r}>{a}"
+        else:
+            hgvsc = f"{feature}:{kind}{wg}{_COMPLEMENT[r]}>{_COMPLEMENT[a]}"
         if ex:
             out.append(f"{allele}|{cq}|{head}|{en}/{nn}||{hgvsc}||{cc}||||||{tail}")
         else:
             out.append(f"{allele}|{cq}|{head}||{inn}/{nn - 1}|{hgvsc}||||||||{tail}")
     return Pairs(taken=k, text=out, rank=rank, rest=rest)
+
+
+def _hgvs_position(
+    T: Tables, plus: Bool, coding: Bool, c5: I64, c3: I64, j: I64, nxt: I64, s: I64, e: I64, s_next: I64,
+    g: I64, exonic: Bool, c_here: I64,
+) -> list[str]:  # fmt: skip
+    """TranscriptMap.hgvs_position of base g: exonic ones at c_here; intronic ones (between exons j and
+    nxt) from the nearer edge, "+" toward 3', ties to the 5' edge."""
+    c_end = T.exon_off[j] + np.where(plus, e - s + 1, 1)  # cDNA of exon j's genomic end
+    c_next = T.exon_off[nxt] + np.where(plus, 1, T.exon_end[nxt] - s_next + 1)  # of exon nxt's start
+    from_low, from_high = g - e, s_next - g
+    use_low = np.where(plus, from_low <= from_high, ~(from_high <= from_low))
+    c = np.where(exonic, c_here, np.where(use_low, c_end, c_next))
+    step = np.where(exonic, 0, np.where(use_low, from_low, from_high))
+    sign = np.where(exonic, 0, np.where(use_low == plus, 1, 2))
+    kind = np.where(coding, np.where(c < c5, 1, np.where(c > c3, 2, 0)), 3)
+    coord = np.select([kind == 1, kind == 2, kind == 0], [c5 - c, c - c3, c - c5 + 1], c)
+    return [
+        f"{_PREFIX[ck]}{co}{_SIGN[sg]}{st if sg else ''}"
+        for ck, co, sg, st in zip(kind.tolist(), coord.tolist(), sign.tolist(), step.tolist(), strict=True)
+    ]
+
+
+_PREFIX = ("", "-", "*", "")
+_SIGN = ("", "+", "-")
+
+
+def _indel_hgvsc(feature: str, kind: str, plus: bool, at_start: str, at_stop: str, ref: str, alt: str) -> str:
+    """hgvs._name of an unshifted indel (no genome sequence: no 3' shift, no dup), from the HGVS positions
+    of its start and stop; escaped as csq_entry escapes HGVSc."""
+    if not plus:
+        alt = revcomp(alt.encode()).decode("utf-8", "surrogateescape")
+    five, three = (at_start, at_stop) if plus else (at_stop, at_start)
+    if not ref:
+        name = f"{feature}:{kind}{three}_{five}ins{alt}"
+    else:
+        where = five if len(ref) == 1 else f"{five}_{three}"
+        name = f"{feature}:{kind}{where}del" if not alt else f"{feature}:{kind}{where}delins{alt}"
+    return name.translate(_ESCAPES)

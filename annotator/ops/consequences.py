@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from annotator import csq_batch
-from annotator.consequence import IMPACT, SEVERITY, Effect, csq_entry, effect, entry, most_severe, vep_alleles
+from annotator.alleles import symbolic, trim
+from annotator.consequence import IMPACT, SEVERITY, Effect, effect, entry, escape, most_severe, vep_alleles
 from annotator.ops.base import (
     I64,
     Batch,
-    Bool,
     Contribution,
     Decl,
     Op,
@@ -54,6 +54,8 @@ _RANK = {term: k for k, term in enumerate(SEVERITY)}
 # The fields of an intergenic entry after Allele, Consequence and IMPACT: all empty.
 _EMPTY_TAIL = "|" * (len(CSQ_FIELDS) - 3)
 _NONE = len(SEVERITY)  # rank of a pair with no entry
+# An ALT allele's state: a change to pair with transcripts, no change (REF), "." (no allele).
+_CHANGE, _NOCHANGE, _SKIP = 0, 1, 2
 
 
 class Consequences(Op):
@@ -101,62 +103,156 @@ class Consequences(Op):
         if not len(rows):
             return Contribution()
         pair_row, pair_tx = self.index.near(q.ks[rows], q.ke[rows], self.window)
+        bounds = np.searchsorted(pair_row, np.arange(len(rows) + 1))
         if self.vectorised:
-            snv = csq_batch.snv_rows(b.single_base[rows], b.ref_base[rows], b.alt_base[rows])
-            snv &= b.end[rows] == b.start[rows]
+            texts = self._batch(b, rows, bounds, pair_tx)
         else:
-            snv = np.zeros(len(rows), bool)
-        texts: list[bytes] = [b""] * len(rows)
-        if snv.any():
-            self._snvs(b, rows, snv, pair_row, pair_tx, texts)
-        bounds = np.searchsorted(pair_row, np.arange(len(rows) + 1)).tolist()
-        txs = pair_tx.tolist()
-        transcript = self.index.transcript
-        for k in np.flatnonzero(~snv).tolist():
-            near = txs[bounds[k] : bounds[k + 1]]
-            texts[k] = self._row(b, int(rows[k]), near, [transcript(t) for t in near])
+            starts, txs = bounds.tolist(), pair_tx.tolist()
+            transcript = self.index.transcript
+            texts = []
+            for k, i in enumerate(rows.tolist()):
+                near = txs[starts[k] : starts[k + 1]]
+                texts.append(self._row(b, i, near, [transcript(t) for t in near]))
         return Contribution(own=[(rows, pieces(texts))])
 
-    def _snvs(self, b: Batch, rows: I64, snv: Bool, pair_row: I64, pair_tx: I64, texts: list[bytes]) -> None:
-        """Texts of the `csq_batch.snv_rows` rows: csq_batch's entries, the calculator's for CDS pairs."""
-        p = np.flatnonzero(snv[pair_row])
-        row, tx = pair_row[p], pair_tx[p]
-        at = rows[row]
-        pos, ref, alt = b.start[at], b.ref_base[at], b.alt_base[at]
-        got = csq_batch.entries(self.tables, self.texts, self.masks, tx, pos, ref, alt, self.window)
-        entry: list[str | None] = [None] * len(p)
-        rank = np.full(len(p), _NONE, np.int64)
+    def _batch(self, b: Batch, rows: I64, bounds: I64, pair_tx: I64) -> list[bytes]:
+        """The rows' texts with csq_batch taking the pairs it can and `effect` the rest.
+
+        Each row's ALT alleles are listed (records of one A/C/G/T base each straight from the batch's
+        arrays, the others one by one as `_row` reads them), then each allele is paired with every
+        transcript near its record, in `_row`'s order."""
+        at = rows
+        simple = csq_batch.single_bases(b.single_base[at], b.ref_base[at], b.alt_base[at])
+        simple &= b.end[at] == b.start[at]
+        # Per allele: its row (index into rows), CSQ Allele, state, what effect() and csq_batch take.
+        s_rows = np.flatnonzero(simple)
+        s_ref = [chr(c) for c in b.ref_base[at[s_rows]].tolist()]
+        s_alt = [chr(c) for c in b.alt_base[at[s_rows]].tolist()]
+        a_row = s_rows.tolist()
+        a_allele = list(s_alt)  # as _row writes it: escaped in entries, not in an intergenic one
+        a_escaped = a_allele
+        a_state = [_NOCHANGE if r == a else _CHANGE for r, a in zip(s_ref, s_alt, strict=True)]
+        a_start = b.start[at[s_rows]].tolist()
+        a_stop = list(a_start)
+        a_ref, a_alt = s_ref, s_alt
+        a_call: list[tuple[bytes, bytes, int | None] | None] = [None] * len(a_row)
+        a_python = [False] * len(a_row)
+        others = np.flatnonzero(~simple).tolist()
+        if others:
+            a_escaped = list(a_allele)
+        for k in others:
+            i = int(at[k])
+            ref, alt_text = b.alleles(i)
+            alts = alt_text.split(b",")
+            pos, end = int(b.start[i]), int(b.end[i])
+            for allele, alt in zip(vep_alleles(ref, alts), alts, strict=True):
+                a_row.append(k)
+                a_allele.append(allele)
+                a_call.append((ref, alt, end if alt[:1] == b"<" else None))
+                if alt == b".":
+                    kind, start, r, x, python = _SKIP, pos, "", "", False
+                elif symbolic(alt):
+                    kind, start, r, x, python = _CHANGE, pos, "", "", True
+                else:
+                    python = False
+                    if len(ref) == 1 and len(alt) == 1:
+                        start, rb, xb = pos, ref.upper(), alt.upper()
+                        changed = rb != xb
+                    else:
+                        start, rb, xb = trim(pos, ref.upper(), alt.upper())
+                        changed = bool(rb or xb)
+                    kind = _CHANGE if changed else _NOCHANGE
+                    r, x = rb.decode("utf-8", "surrogateescape"), xb.decode("utf-8", "surrogateescape")
+                a_escaped.append(escape(allele))
+                a_state.append(kind)
+                a_start.append(start)
+                a_stop.append(start + len(r) - 1)
+                a_ref.append(r)
+                a_alt.append(x)
+                a_python.append(python)
+        order = np.argsort(np.array(a_row, np.int64), kind="stable")
+        a_rows = np.array(a_row, np.int64)[order]
+        state = np.array(a_state, np.int64)[order]
+        n_near = (bounds[1:] - bounds[:-1])[a_rows]
+        # Pairs: each changing allele with every transcript near its row.
+        count = np.where(state == _CHANGE, n_near, 0)
+        p_a = np.repeat(np.arange(len(a_rows), dtype=np.int64), count)
+        within = np.arange(len(p_a), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        p_tx = pair_tx[bounds[a_rows][p_a] + within]
+        src = order[p_a]  # index into the a_* lists
+        src_l = src.tolist()
+        contig = b.contig[at[a_rows[p_a]]]
+        has_sequence = np.array([self.sequence.has(c) for c in range(int(contig.max(initial=0)) + 1)])
+        pairs = csq_batch.Alleles(
+            tx=p_tx,
+            start=np.array(a_start, np.int64)[src],
+            stop=np.array(a_stop, np.int64)[src],
+            ref=[a_ref[x] for x in src_l],
+            alt=[a_alt[x] for x in src_l],
+            allele=[a_escaped[x] for x in src_l],
+            python=np.array(a_python, bool)[src],
+            sequence=has_sequence[contig],
+        )
+        got = csq_batch.entries(self.tables, self.texts, self.masks, pairs, self.window)
+        made: list[str | None] = [None] * len(p_a)
+        rank = np.full(len(p_a), _NONE, np.int64)
         for k, text in zip(got.taken.tolist(), got.text, strict=True):
-            entry[k] = text
+            made[k] = text
         rank[got.taken] = got.rank
         transcript = self.index.transcript
         for k in got.rest.tolist():
-            i = int(at[k])
-            e = effect(
-                transcript(int(tx[k])), int(pos[k]), bytes((int(ref[k]),)), bytes((int(alt[k]),)),
-                self._fetch(int(b.contig[i])), self.window,
-            )  # fmt: skip
+            x = src_l[k]
+            i = int(at[a_row[x]])
+            call = a_call[x]
+            ref_b, alt_b, sv_end = call if call is not None else (a_ref[x].encode(), a_alt[x].encode(), None)
+            t = int(p_tx[k])
+            fetch = self._fetch(int(b.contig[i]))
+            e = effect(transcript(t), int(b.start[i]), ref_b, alt_b, fetch, self.window, end=sv_end)
             if e is not None:
-                entry[k] = csq_entry(chr(int(alt[k])), transcript(int(tx[k])), e)
+                made[k] = entry(a_allele[x], *self.texts.get(t)[:2], e)
                 rank[k] = _RANK[e.terms[0]]
-        snv_rows = np.flatnonzero(snv)
-        bounds = np.searchsorted(row, np.append(snv_rows, len(rows))).tolist()
-        alts = b.alt_base[rows[snv_rows]].tolist()
-        ranks = rank.tolist()
-        for n, k in enumerate(snv_rows.tolist()):
-            lo, hi = bounds[n], bounds[n + 1]
-            allele = chr(alts[n])
-            if lo == hi:
-                worst = _INTERGENIC
-                text = f"{allele}|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}"
-            else:
-                best = min(ranks[lo:hi])
-                if best == _NONE:
-                    continue  # not a change on any transcript
-                worst = SEVERITY[best]
-                text = ",".join([e for e in entry[lo:hi] if e is not None])
-            self.per_consequence[worst] += 1
-            texts[k] = f";CSQ={text};GAS_CONSEQUENCE={worst};GAS_IMPACT={IMPACT[worst]}".encode()
+        a_bounds = np.searchsorted(p_a, np.arange(len(a_rows) + 1))
+        alleles = [a_allele[x] for x in order.tolist()]
+        return self._texts(len(rows), a_rows, state, n_near, a_bounds, alleles, made, rank)
+
+    def _texts(
+        self, n: int, a_rows: I64, state: I64, n_near: I64, a_bounds: I64, allele: list[str],
+        made: list[str | None], rank: I64,
+    ) -> list[bytes]:  # fmt: skip
+        """Each row's text from its alleles' entries, as `_row` joins them."""
+        texts: list[bytes] = [b""] * n
+        ranks, lo_hi = rank.tolist(), a_bounds.tolist()
+        row_l, state_l, near_l = a_rows.tolist(), state.tolist(), n_near.tolist()
+        k, m = 0, len(row_l)
+        while k < m:
+            row = row_l[k]
+            entries: list[str] = []
+            worst: list[str] = []
+            while k < m and row_l[k] == row:
+                lo, hi = lo_hi[k], lo_hi[k + 1]
+                if state_l[k] == _SKIP:
+                    worst.append(".")
+                elif lo < hi and (best := min(ranks[lo:hi])) != _NONE:
+                    entries += [e for e in made[lo:hi] if e is not None]
+                    worst.append(SEVERITY[best])
+                elif near_l[k]:
+                    worst.append(".")  # not a change on any transcript (ALT equal to REF)
+                else:
+                    entries.append(f"{allele[k]}|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}")
+                    worst.append(_INTERGENIC)
+                k += 1
+            changes = [w for w in worst if w != "."]
+            if not changes:
+                continue
+            self.per_consequence[min(changes, key=_RANK.__getitem__)] += 1
+            if len(worst) == 1:
+                w = worst[0]
+                texts[row] = f";CSQ={','.join(entries)};GAS_CONSEQUENCE={w};GAS_IMPACT={IMPACT[w]}".encode()
+                continue
+            impacts = ",".join(IMPACT[w] if w != "." else "." for w in worst)
+            worsts = ",".join(worst)
+            texts[row] = f";CSQ={','.join(entries)};GAS_CONSEQUENCE={worsts};GAS_IMPACT={impacts}".encode()
+        return texts
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)
