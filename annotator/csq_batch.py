@@ -195,16 +195,12 @@ class Mask:
         self._made: dict[int, tuple[str, int]] = {}
 
     def texts(self, masks: I64) -> tuple[list[str], I64]:
-        distinct, inverse = np.unique(masks, return_inverse=True)
-        made = []
-        for m in distinct.tolist():
-            got = self._made.get(m)
-            if got is None:
-                got = self._made[m] = _terms(m)
-            made.append(got)
-        texts = [made[k][0] for k in inverse.tolist()]
-        ranks = np.array([r for _, r in made], np.int64)[inverse] if made else np.zeros(0, np.int64)
-        return texts, ranks
+        made = self._made
+        listed = masks.tolist()
+        for m in set(listed) - made.keys():
+            made[m] = _terms(m)
+        got = [made[m] for m in listed]
+        return [text for text, _ in got], np.fromiter((r for _, r in got), np.int64, len(got))
 
 
 def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: npt.NDArray[np.uint8]) -> Bool:
@@ -303,8 +299,15 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
     c5, c3 = T.cds_c5[tx], T.cds_c3[tx]
     off = T.exon_off[j]
     c_here = off + np.where(plus, g - s + 1, e - g + 1)
-    where_g = _hgvs_position(T, plus, coding, c5, c3, j, nxt, s, e, s_next, g, exonic, c_here)
-    where_stop = _hgvs_position(T, plus, coding, c5, c3, j, nxt, s, e, s_next, stop, exonic, c_here)
+    # HGVS positions of the base (of an indel's two ends), for the pairs inside the transcript
+    where_g, where_stop = [""] * len(k), [""] * len(k)
+    for ends, at in ((where_g, np.flatnonzero(~flank)), (where_stop, np.flatnonzero(indel))):
+        named = _hgvs_position(
+            T, plus[at], coding[at], c5[at], c3[at], j[at], nxt[at], s[at], e[at], s_next[at],
+            (g if ends is where_g else stop)[at], exonic[at], c_here[at],
+        )  # fmt: skip
+        for x, name in zip(at.tolist(), named, strict=True):
+            ends[x] = name
 
     ref_t = [p.ref[x] for x in k.tolist()]
     alt_t = [p.alt[x] for x in k.tolist()]

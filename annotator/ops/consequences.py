@@ -56,6 +56,8 @@ _EMPTY_TAIL = "|" * (len(CSQ_FIELDS) - 3)
 _NONE = len(SEVERITY)  # rank of a pair with no entry
 # An ALT allele's state: a change to pair with transcripts, no change (REF), "." (no allele).
 _CHANGE, _NOCHANGE, _SKIP = 0, 1, 2
+_DOT = len(SEVERITY) + 1  # an allele's "." (sorts after every term)
+_TAIL = {r: f";GAS_CONSEQUENCE={t};GAS_IMPACT={IMPACT[t]}" for r, t in enumerate(SEVERITY)}
 
 
 class Consequences(Op):
@@ -216,42 +218,52 @@ class Consequences(Op):
         return self._texts(len(rows), a_rows, state, n_near, a_bounds, alleles, made, rank)
 
     def _texts(
-        self, n: int, a_rows: I64, state: I64, n_near: I64, a_bounds: I64, allele: list[str],
+        self, n: int, a_rows: I64, state: I64, n_near: I64, a_bounds: I64, alleles: list[str],
         made: list[str | None], rank: I64,
     ) -> list[bytes]:  # fmt: skip
-        """Each row's text from its alleles' entries, as `_row` joins them."""
+        """Each row's text from its alleles' entries (a_rows ascending), as `_row` joins them."""
+        lo, hi = a_bounds[:-1], a_bounds[1:]
+        some = hi > lo
+        best = np.full(len(a_rows), _NONE, np.int64)
+        if some.any():
+            best[some] = np.minimum.reduceat(rank, lo[some])
+        missing = np.zeros(len(a_rows), np.int64)
+        if some.any():
+            missing[some] = np.add.reduceat((rank == _NONE).astype(np.int64), lo[some])
+        # An allele's most severe term: "." for no allele or no change on any transcript near it.
+        unchanged = np.where(n_near > 0, _DOT, _RANK[_INTERGENIC])
+        worst = np.where(state == _SKIP, _DOT, np.where(best != _NONE, best, unchanged))
+        # A row's term for the summary: the most severe over its alleles; rows with none get no text.
+        first = np.flatnonzero(np.r_[True, a_rows[1:] != a_rows[:-1]]) if len(a_rows) else a_rows
+        row_best = np.minimum.reduceat(worst, first) if len(first) else first
+        for r, count in zip(*np.unique(row_best[row_best != _DOT], return_counts=True), strict=True):
+            self.per_consequence[SEVERITY[r]] += int(count)
         texts: list[bytes] = [b""] * n
-        ranks, lo_hi = rank.tolist(), a_bounds.tolist()
-        row_l, state_l, near_l = a_rows.tolist(), state.tolist(), n_near.tolist()
-        k, m = 0, len(row_l)
-        while k < m:
-            row = row_l[k]
-            entries: list[str] = []
-            worst: list[str] = []
-            while k < m and row_l[k] == row:
-                lo, hi = lo_hi[k], lo_hi[k + 1]
-                if state_l[k] == _SKIP:
-                    worst.append(".")
-                elif lo < hi and (best := min(ranks[lo:hi])) != _NONE:
-                    entries += [e for e in made[lo:hi] if e is not None]
-                    worst.append(SEVERITY[best])
-                elif near_l[k]:
-                    worst.append(".")  # not a change on any transcript (ALT equal to REF)
+        bounds = np.r_[first, len(a_rows)].tolist()
+        lo_l, hi_l, miss_l, worst_l = lo.tolist(), hi.tolist(), missing.tolist(), worst.tolist()
+        row_l, row_best_l = a_rows[first].tolist(), row_best.tolist()
+        for g, row in enumerate(row_l):
+            if row_best_l[g] == _DOT:
+                continue
+            parts: list[str] = []
+            for k in range(bounds[g], bounds[g + 1]):
+                w = worst_l[k]
+                if w == _DOT:
+                    continue
+                if w == _RANK[_INTERGENIC] and lo_l[k] == hi_l[k]:
+                    parts.append(f"{alleles[k]}|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}")
+                elif miss_l[k]:
+                    parts += [e for e in made[lo_l[k] : hi_l[k]] if e is not None]
                 else:
-                    entries.append(f"{allele[k]}|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}")
-                    worst.append(_INTERGENIC)
-                k += 1
-            changes = [w for w in worst if w != "."]
-            if not changes:
-                continue
-            self.per_consequence[min(changes, key=_RANK.__getitem__)] += 1
-            if len(worst) == 1:
-                w = worst[0]
-                texts[row] = f";CSQ={','.join(entries)};GAS_CONSEQUENCE={w};GAS_IMPACT={IMPACT[w]}".encode()
-                continue
-            impacts = ",".join(IMPACT[w] if w != "." else "." for w in worst)
-            worsts = ",".join(worst)
-            texts[row] = f";CSQ={','.join(entries)};GAS_CONSEQUENCE={worsts};GAS_IMPACT={impacts}".encode()
+                    parts += made[lo_l[k] : hi_l[k]]  # type: ignore[arg-type]  # none missing
+            if bounds[g + 1] - bounds[g] == 1:
+                tail = _TAIL[worst_l[bounds[g]]]
+            else:
+                ws = worst_l[bounds[g] : bounds[g + 1]]
+                terms = ",".join(SEVERITY[w] if w != _DOT else "." for w in ws)
+                impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in ws)
+                tail = f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}"
+            texts[row] = f";CSQ={','.join(parts)}{tail}".encode()
         return texts
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
