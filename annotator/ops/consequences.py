@@ -236,8 +236,9 @@ class Consequences(Op):
         # A row's term for the summary: the most severe over its alleles; rows with none get no text.
         first = np.flatnonzero(np.r_[True, a_rows[1:] != a_rows[:-1]]) if len(a_rows) else a_rows
         row_best = np.minimum.reduceat(worst, first) if len(first) else first
-        for r, count in zip(*np.unique(row_best[row_best != _DOT], return_counts=True), strict=True):
-            self.per_consequence[SEVERITY[r]] += int(count)
+        counts = np.bincount(row_best[row_best != _DOT], minlength=len(SEVERITY))
+        for r in np.flatnonzero(counts).tolist():
+            self.per_consequence[SEVERITY[r]] += int(counts[r])
         texts: list[bytes] = [b""] * n
         bounds = np.r_[first, len(a_rows)].tolist()
         lo_l, hi_l, miss_l, worst_l = lo.tolist(), hi.tolist(), missing.tolist(), worst.tolist()
