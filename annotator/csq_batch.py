@@ -1,27 +1,34 @@
-"""CSQ entries of a batch's plain SNVs, worked out over all (variant, transcript) pairs at once.
+"""CSQ entries of a batch's (ALT allele, transcript) pairs, worked out over all pairs at once.
 
-The consequences op asks this module first; what it does not take goes to the per-pair
-calculator (`annotator.consequence.effect` and `csq_entry`), which stays the reference.
+The consequences op lists each record's ALT alleles, trimmed as `consequence.effect` trims them,
+pairs each with every transcript near the record, and asks this module first; what it does not
+take goes to the per-pair calculator (`effect`, `entry`), which stays the reference.
 
-Taken: pairs of a record whose REF and ALT are one base each, both A/C/G/T and different
-(one ALT; its span is POS alone; an ALT equal to REF gets no entry, as from `effect`), with a
-transcript that is either
+Taken, for any sequence allele (not symbolic, not ``*``): a transcript it is up- or downstream
+of (the term by strand and side, DISTANCE the gap to the trimmed span: `consequence._flank`).
+For a substitution of one A/C/G/T base (after trimming, so also one ALT of a multi-allelic
+record or an MNV sharing all but one base), a transcript it is
 
-- up- or downstream of it: the term by strand and side, DISTANCE the gap (`consequence._flank`);
-- intronic at that base: EXON empty, INTRON numbered from the 5' end, the splice terms by the
-  base's offsets from the two exon edges (`variant_location.one_base`), HGVSc ``c.N+d`` /
-  ``c.N-d`` from the nearer edge, ties to the 5' one (`TranscriptMap.hgvs_position`);
-- exonic outside the CDS (a UTR of a coding transcript, or any exon of a non-coding one):
+- intronic in: EXON empty, INTRON numbered from the 5' end, the splice terms by the base's
+  offsets from the two exon edges (`variant_location.one_base`), HGVSc ``c.N+d`` / ``c.N-d``
+  from the nearer edge, ties to the 5' one (`TranscriptMap.hgvs_position`);
+- exonic in, outside the CDS (a UTR of a coding transcript, or any exon of a non-coding one):
   EXON, cDNA_position, the exonic splice region (1-3 bases from an inner edge), UTR side by
   strand, HGVSc ``c.-N`` / ``c.*N`` / ``n.N`` (`TranscriptMap.coordinate`).
 
-Every one of those is what `effect` computes from positions alone: none reads the genome
-sequence (an SNV is never 3'-shifted, and codons are only read inside a CDS), so the entry is
-the same with or without one. A transcript is "coding" as `TranscriptMap` has it: a CDS whose
-two ends both lie in exons; a CDS end outside every exon makes it non-coding there too. Left to
-the calculator: SNVs in a CDS (codons), every other kind of allele (indels, MNVs, symbolic,
-``*``, ``N``) and multi-allelic records. tests/annotator/test_csq_batch.py
-checks the two paths give the same bytes on random variants.
+For any other sequence change (insertion, deletion, delins), on a contig without a genome
+sequence: a transcript it lies wholly inside one intron of, at least 17 bases from both exons,
+beyond every splice window (`variant_location.span` gives intron_variant alone there); HGVSc
+from the HGVS positions of its two ends, unshifted (`hgvs._name`; no sequence, no 3' shift or
+dup).
+
+Each of those is what `effect` computes from positions alone: an SNV is never shifted, codons
+are only read inside a CDS, and indels are taken only where no sequence could shift them, so
+the entry is the same bytes. A transcript is "coding" as `TranscriptMap` has it: a CDS whose two
+ends both lie in exons. Left to the calculator: CDS bases (codons), indels near or across exons
+or on a contig with a sequence, symbolic and ``*`` ALTs, substitutions of N.
+tests/annotator/test_csq_batch.py checks that the two paths write the same records on random
+variants around real exon edges.
 """
 
 from __future__ import annotations
