@@ -6,6 +6,10 @@ one canonical a gene), which `annotator.transcript_index` reads at run time.
 For each record and each transcript within the up/downstream window, the
 consequence calculator (`annotator.consequence`) gives VEP's terms, IMPACT and
 HGVS; codon terms need the build's genome sequence (`annotator.sequence`).
+Most pairs (up/downstream, intronic, UTR and non-coding exon bases) never reach
+it: `annotator.csq_batch` writes their entries for a whole batch at once, the
+same bytes (with ``vectorised`` off every pair goes through the calculator,
+the path tests/annotator/test_csq_batch.py compares against).
 
 INFO keys: ``CSQ`` (one entry per ALT allele and transcript, VEP's format; a
 record with no transcript in the window gets one ``intergenic_variant`` entry
