@@ -173,41 +173,47 @@ class Pairs:
 
 
 class Texts:
-    """Per-transcript CSQ text that does not depend on the variant, escaped, made once per transcript."""
+    """Per-transcript CSQ text that does not depend on the variant, escaped, made once per transcript
+    (the first time a batch meets it) and kept in arrays a batch's pairs index."""
 
     def __init__(self, index: TranscriptIndex):
         self.index = index
-        self._head: dict[int, tuple[str, str, str]] = {}
+        n = len(index)
+        self.made = np.zeros(n, bool)
+        self.head = np.full(n, "", object)  # consequence.fixed_fields: SYMBOL|...|BIOTYPE
+        self.tail = np.full(n, "", object)  # and STRAND|CANONICAL|MANE_SELECT
+        self.feature = np.full(n, "", object)  # the Feature, escaped (HGVSc starts with it)
 
-    def get(self, t: int) -> tuple[str, str, str]:
-        """`consequence.fixed_fields` of transcript t, and its Feature escaped."""
-        got = self._head.get(t)
-        if got is None:
-            ix = self.index
-            a = ix.a
+    def of(self, tx: I64) -> None:
+        """Makes the texts of the transcripts tx not made yet."""
+        ix = self.index
+        a = ix.a
+        for t in np.unique(tx[~self.made[tx]]).tolist():
             gene = int(a["tx_gene"][t])
             biotype = ix.biotypes[int(a["tx_biotype"][t])]
-            head, tail = fixed_fields(
+            self.head[t], self.tail[t] = fixed_fields(
                 ix.gene_symbols[gene], ix.gene_ids[gene], ix.features[t], biotype,
                 int(a["tx_strand"][t]), bool(int(a["tx_flags"][t]) & CANONICAL), ix.mane[t],
             )  # fmt: skip
-            got = self._head[t] = (head, tail, ix.features[t].translate(_ESCAPES))
-        return got
+            self.feature[t] = ix.features[t].translate(_ESCAPES)
+            self.made[t] = True
+
+    def get(self, t: int) -> tuple[str, str, str]:
+        self.of(np.array([t], np.int64))
+        return self.head[t], self.tail[t], self.feature[t]
 
 
 class Mask:
-    """Consequence|IMPACT text and rank per set of term bits, made once per set."""
+    """Consequence|IMPACT text and rank per set of term bits, made once per set (tables by the bits)."""
 
     def __init__(self) -> None:
-        self._made: dict[int, tuple[str, int]] = {}
+        self.text = np.full(1 << len(_TERMS), "", object)
+        self.rank = np.full(1 << len(_TERMS), -1, np.int64)
 
-    def texts(self, masks: I64) -> tuple[list[str], I64]:
-        made = self._made
-        listed = masks.tolist()
-        for m in set(listed) - made.keys():
-            made[m] = _terms(m)
-        got = [made[m] for m in listed]
-        return [text for text, _ in got], np.fromiter((r for _, r in got), np.int64, len(got))
+    def texts(self, masks: I64) -> tuple[npt.NDArray[np.object_], I64]:
+        for m in np.unique(masks[self.rank[masks] < 0]).tolist():
+            self.text[m], self.rank[m] = _terms(m)
+        return self.text[masks], self.rank[masks]
 
 
 def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: npt.NDArray[np.uint8]) -> Bool:
@@ -306,44 +312,55 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
     c5, c3 = T.cds_c5[tx], T.cds_c3[tx]
     off = T.exon_off[j]
     c_here = off + np.where(plus, g - s + 1, e - g + 1)
-    # HGVS positions of the base (of an indel's two ends), for the pairs inside the transcript
-    where_g, where_stop = [""] * len(k), [""] * len(k)
-    for ends, at in ((where_g, np.flatnonzero(~flank)), (where_stop, np.flatnonzero(indel))):
-        named = _hgvs_position(
-            T, plus[at], coding[at], c5[at], c3[at], j[at], nxt[at], s[at], e[at], s_next[at],
-            (g if ends is where_g else stop)[at], exonic[at], c_here[at],
-        )  # fmt: skip
-        for x, name in zip(at.tolist(), named, strict=True):
-            ends[x] = name
 
-    ref_t = [p.ref[x] for x in k.tolist()]
-    alt_t = [p.alt[x] for x in k.tolist()]
-    allele_t = [p.allele[x] for x in k.tolist()]
-    rows = zip(
-        tx.tolist(), flank.tolist(), exonic.tolist(), indel.tolist(), plus.tolist(), coding.tolist(),
-        distance.tolist(), exon_no.tolist(), intron_no.tolist(), n.tolist(), c_here.tolist(), where_g,
-        where_stop, ref_t, alt_t, allele_t, csq,
-        strict=True,
-    )  # fmt: skip
-    get = texts.get
-    out: list[str] = []
-    for t, fl, ex, ind, pl, cod, dist, en, inn, nn, cc, wg, ws, r, a, allele, cq in rows:
-        head, tail, feature = get(t)
-        if fl:
-            out.append(f"{allele}|{cq}|{head}||||||||||{dist}|{tail}")
-            continue
-        kind = "c." if cod else "n."
-        if ind:
-            hgvsc = _indel_hgvsc(feature, kind, pl, wg, ws, r, a)
-        elif pl:
-            hgvsc = f"{feature}:{kind}{wg}{r}>{a}"
-        else:
-            hgvsc = f"{feature}:{kind}{wg}{_COMPLEMENT[r]}>{_COMPLEMENT[a]}"
-        if ex:
-            out.append(f"{allele}|{cq}|{head}|{en}/{nn}||{hgvsc}||{cc}||||||{tail}")
-        else:
-            out.append(f"{allele}|{cq}|{head}||{inn}/{nn - 1}|{hgvsc}||||||||{tail}")
-    return Pairs(taken=k, text=out, rank=rank, rest=rest)
+    texts.of(tx)
+    head, tail, feature = texts.head[tx], texts.tail[tx], texts.feature[tx]
+    allele = np.array(p.allele, dtype=object)[k]
+    ref_t, alt_t = np.array(p.ref, dtype=object)[k], np.array(p.alt, dtype=object)[k]
+    kind = np.where(coding, "c.", "n.").astype(object)
+    # One comprehension per kind of entry: their order is free (`taken` says which pair each is).
+    f = np.flatnonzero(flank)
+    out = [
+        f"{al}|{cq}|{h}||||||||||{d}|{t}"
+        for al, cq, h, d, t in zip(
+            allele[f].tolist(), csq[f].tolist(), head[f].tolist(), distance[f].tolist(), tail[f].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    snv_in = np.flatnonzero(~flank & ~indel)
+    x = snv_in
+    where = _hgvs_position(T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], g[x],
+                           exonic[x], c_here[x])  # fmt: skip
+    r_s = [r if pl else _COMPLEMENT[r] for r, pl in zip(ref_t[x].tolist(), plus[x].tolist(), strict=True)]
+    a_s = [a if pl else _COMPLEMENT[a] for a, pl in zip(alt_t[x].tolist(), plus[x].tolist(), strict=True)]
+    number = np.where(exonic[x], exon_no[x], intron_no[x]).tolist()
+    total = np.where(exonic[x], n[x], n[x] - 1).tolist()
+    out += [
+        f"{al}|{cq}|{h}|{num}/{tot}||{ft}:{kd}{w}{r}>{a}||{cc}||||||{t}"
+        if ex
+        else f"{al}|{cq}|{h}||{num}/{tot}|{ft}:{kd}{w}{r}>{a}||||||||{t}"
+        for al, cq, h, ex, num, tot, ft, kd, w, r, a, cc, t in zip(
+            allele[x].tolist(), csq[x].tolist(), head[x].tolist(), exonic[x].tolist(), number, total,
+            feature[x].tolist(), kind[x].tolist(), where, r_s, a_s, c_here[x].tolist(), tail[x].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    x = np.flatnonzero(indel)
+    at_start = _hgvs_position(T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], g[x],
+                              exonic[x], c_here[x])  # fmt: skip
+    at_stop = _hgvs_position(T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x],
+                             stop[x], exonic[x], c_here[x])  # fmt: skip
+    out += [
+        f"{al}|{cq}|{h}||{num}/{nn - 1}|{_indel_hgvsc(ft, kd, pl, w0, w1, r, a)}||||||||{t}"
+        for al, cq, h, num, nn, ft, kd, pl, w0, w1, r, a, t in zip(
+            allele[x].tolist(), csq[x].tolist(), head[x].tolist(), intron_no[x].tolist(), n[x].tolist(),
+            feature[x].tolist(), kind[x].tolist(), plus[x].tolist(), at_start, at_stop, ref_t[x].tolist(),
+            alt_t[x].tolist(), tail[x].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    order = np.concatenate([f, snv_in, x])
+    return Pairs(taken=k[order], text=out, rank=rank[order], rest=rest)
 
 
 def _hgvs_position(
