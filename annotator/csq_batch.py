@@ -16,17 +16,18 @@ record or an MNV sharing all but one base), a transcript it is
   EXON, cDNA_position, the exonic splice region (1-3 bases from an inner edge), UTR side by
   strand, HGVSc ``c.-N`` / ``c.*N`` / ``n.N`` (`TranscriptMap.coordinate`).
 
-For any other sequence change (insertion, deletion, delins), on a contig without a genome
-sequence: a transcript it lies wholly inside one intron of, at least 17 bases from both exons,
-beyond every splice window (`variant_location.span` gives intron_variant alone there); HGVSc
-from the HGVS positions of its two ends, unshifted (`hgvs._name`; no sequence, no 3' shift or
-dup).
+For any other sequence change (insertion, deletion, delins): a transcript it lies wholly inside
+one intron of, at least 17 bases from both exons, beyond every splice window
+(`variant_location.span` gives intron_variant alone there). Its HGVSc is `hgvs.hgvsc`'s: with a
+genome sequence a pure insertion or deletion is first shifted 3' (`hgvs.shift`, the same
+function) and an insertion of the bases before it is a dup; the pair is taken only when the
+points named stay in that intron, and their HGVS positions are then worked out as above.
 
-Each of those is what `effect` computes from positions alone: an SNV is never shifted, codons
-are only read inside a CDS, and indels are taken only where no sequence could shift them, so
-the entry is the same bytes. A transcript is "coding" as `TranscriptMap` has it: a CDS whose two
-ends both lie in exons. Left to the calculator: CDS bases (codons), indels near or across exons
-or on a contig with a sequence, symbolic and ``*`` ALTs, substitutions of N.
+Each of those is what `effect` computes: terms from positions alone (an SNV is never shifted,
+codons are only read inside a CDS), HGVS from the same positions and shift, so the entry is the
+same bytes. A transcript is "coding" as `TranscriptMap` has it: a CDS whose two ends both lie in
+exons. Left to the calculator: CDS bases (codons), indels near or across exons (or shifted out
+of their intron), symbolic and ``*`` ALTs, substitutions of N.
 tests/annotator/test_csq_batch.py checks that the two paths write the same records on random
 variants around real exon edges.
 """
@@ -41,8 +42,9 @@ import numpy.typing as npt
 
 from annotator.codons import revcomp
 from annotator.consequence import IMPACT, SEVERITY, fixed_fields
+from annotator.hgvs import shift
 from annotator.transcript_index import CANONICAL
-from annotator.transcripts import CSQ_FIELDS
+from annotator.transcripts import CSQ_FIELDS, Fetch
 
 if TYPE_CHECKING:
     from annotator.transcript_index import TranscriptIndex
@@ -225,8 +227,8 @@ def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: n
 class Alleles:
     """Per (ALT allele, transcript) pair: the transcript, the allele trimmed as `effect` trims it
     (start..stop its REF span, stop = start - 1 for an insertion; REF and ALT upper case), its CSQ
-    Allele, and whether `entries` may take it at all (`python`: symbolic ALTs, never) and the contig
-    has a genome sequence (`sequence`: an indel's HGVSc is then 3'-shifted along it)."""
+    Allele, whether `entries` may take it at all (`python`: symbolic ALTs, never) and the contig's
+    genome sequence (an indel's HGVSc is 3'-shifted along it)."""
 
     tx: I64
     start: I64
@@ -235,7 +237,7 @@ class Alleles:
     alt: list[str]
     allele: list[str]
     python: Bool
-    sequence: Bool
+    fetch: list[Fetch | None]  # the contig's genome sequence, if any
 
 
 def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) -> Pairs:
@@ -263,7 +265,9 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
     nxt = np.minimum(j + 1, len(T.exon_start) - 1)
     s_next = T.exon_start[nxt]
     deep = (j >= T.ptr[tx]) & (j + 1 < T.ptr[tx + 1]) & (lo >= e + 18) & (hi <= s_next - 18)
-    indel = ~flank & ~p.python & ~snv & ~p.sequence & deep & ~((rl == 1) & (al == 1))
+    indel = ~flank & ~p.python & ~snv & deep & ~((rl == 1) & (al == 1))
+    named = _indel_names(p, np.flatnonzero(indel), plus, first, last, e, s_next)
+    indel &= named.inside
     g = start
     exonic = snv & (g <= e)
     intronic = (snv & ~exonic) | indel
@@ -346,16 +350,26 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
         )
     ]  # fmt: skip
     x = np.flatnonzero(indel)
-    at_start = _hgvs_position(T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], g[x],
-                              exonic[x], c_here[x])  # fmt: skip
-    at_stop = _hgvs_position(T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x],
-                             stop[x], exonic[x], c_here[x])  # fmt: skip
+    ends = [
+        _hgvs_position(
+            T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], point[k][x], exonic[x],
+            c_here[x],
+        )
+        for point in (named.a, named.b)
+    ]  # fmt: skip
+    hgvsc = [
+        f"{ft}:{kd}{w0}{'' if one else '_' + w1}{sfx}".translate(_ESCAPES)
+        for ft, kd, w0, w1, one, sfx in zip(
+            feature[x].tolist(), kind[x].tolist(), ends[0], ends[1], named.single[k][x].tolist(),
+            named.suffix[k][x].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
     out += [
-        f"{al}|{cq}|{h}||{num}/{nn - 1}|{_indel_hgvsc(ft, kd, pl, w0, w1, r, a)}||||||||{t}"
-        for al, cq, h, num, nn, ft, kd, pl, w0, w1, r, a, t in zip(
+        f"{al}|{cq}|{h}||{num}/{nn - 1}|{hg}||||||||{t}"
+        for al, cq, h, num, nn, hg, t in zip(
             allele[x].tolist(), csq[x].tolist(), head[x].tolist(), intron_no[x].tolist(), n[x].tolist(),
-            feature[x].tolist(), kind[x].tolist(), plus[x].tolist(), at_start, at_stop, ref_t[x].tolist(),
-            alt_t[x].tolist(), tail[x].tolist(),
+            hgvsc, tail[x].tolist(),
             strict=True,
         )
     ]  # fmt: skip
@@ -388,15 +402,46 @@ _PREFIX = ("", "-", "*", "")
 _SIGN = ("", "+", "-")
 
 
-def _indel_hgvsc(feature: str, kind: str, plus: bool, at_start: str, at_stop: str, ref: str, alt: str) -> str:
-    """hgvs._name of an unshifted indel (no genome sequence: no 3' shift, no dup), from the HGVS positions
-    of its start and stop; escaped as csq_entry escapes HGVSc."""
-    if not plus:
-        alt = revcomp(alt.encode()).decode("utf-8", "surrogateescape")
-    five, three = (at_start, at_stop) if plus else (at_stop, at_start)
-    if not ref:
-        name = f"{feature}:{kind}{three}_{five}ins{alt}"
-    else:
-        where = five if len(ref) == 1 else f"{five}_{three}"
-        name = f"{feature}:{kind}{where}del" if not alt else f"{feature}:{kind}{where}delins{alt}"
-    return name.translate(_ESCAPES)
+@dataclass
+class _Names:
+    """What an indel's HGVSc names (`hgvs.hgvsc`): the two genomic points whose HGVS positions it
+    joins (one when `single`), the text after them, and whether both lie in the indel's intron."""
+
+    a: I64
+    b: I64
+    single: Bool
+    suffix: npt.NDArray[np.object_]
+    inside: Bool
+
+
+def _indel_names(p: Alleles, at: I64, plus: Bool, first: I64, last: I64, e: I64, s_next: I64) -> _Names:
+    """`hgvs.hgvsc`'s shift (with a sequence: a pure insertion or deletion moved 3', an insertion of the
+    bases before it a dup) and `hgvs._name`'s choice of points, for the indels at `at`."""
+    n = len(p.tx)
+    a_pt, b_pt = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    single, inside = np.zeros(n, bool), np.zeros(n, bool)
+    suffix = np.full(n, "", object)
+    for x in at.tolist():
+        pl, fx, lx = bool(plus[x]), int(first[x]), int(last[x])
+        st, sp = int(p.start[x]), int(p.stop[x])
+        ref = p.ref[x].encode("utf-8", "surrogateescape")
+        alt = p.alt[x].encode("utf-8", "surrogateescape")
+        fetch = p.fetch[x]
+        dup = False
+        if fetch is not None and (not ref or not alt):
+            st, sp, ref, alt = shift(pl, fx, lx, st, sp, ref, alt, fetch)
+            if not ref:
+                k = len(alt)
+                f0, l0 = (sp - k + 1, sp) if pl else (st, st + k - 1)
+                dup = f0 >= fx and l0 <= lx and fetch(f0, l0) == alt
+        text = (alt if pl else revcomp(alt)).decode("utf-8", "surrogateescape")
+        if dup:
+            k = len(alt)
+            one, pa, pb, sfx = k == 1, *((sp - k + 1, sp) if pl else (st + k - 1, st)), "dup"
+        elif not ref:
+            one, pa, pb, sfx = False, *((sp, st) if pl else (st, sp)), f"ins{text}"
+        else:
+            one, pa, pb, sfx = st == sp, *((st, sp) if pl else (sp, st)), f"delins{text}" if alt else "del"
+        a_pt[x], b_pt[x], single[x], suffix[x] = pa, pb, one, sfx
+        inside[x] = int(e[x]) < min(pa, pb) and max(pa, pb) < int(s_next[x])
+    return _Names(a_pt, b_pt, single, suffix, inside)

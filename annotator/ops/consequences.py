@@ -188,7 +188,7 @@ class Consequences(Op):
         src = order[p_a]  # index into the a_* lists
         src_l = src.tolist()
         contig = b.contig[at[a_rows[p_a]]]
-        has_sequence = np.array([self.sequence.has(c) for c in range(int(contig.max(initial=0)) + 1)])
+        fetchers = [self._fetch(c) for c in range(int(contig.max(initial=0)) + 1)]
         pairs = csq_batch.Alleles(
             tx=p_tx,
             start=np.array(a_start, np.int64)[src],
@@ -197,7 +197,7 @@ class Consequences(Op):
             alt=[a_alt[x] for x in src_l],
             allele=[a_escaped[x] for x in src_l],
             python=np.array(a_python, bool)[src],
-            sequence=has_sequence[contig],
+            fetch=[fetchers[c] for c in contig.tolist()],
         )
         got = csq_batch.entries(self.tables, self.texts, self.masks, pairs, self.window)
         made: list[str | None] = [None] * len(p_a)
