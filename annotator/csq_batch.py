@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from annotator.transcript_index import TranscriptIndex
 
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 Bool = npt.NDArray[np.bool_]
 
 _ESCAPES = str.maketrans({",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"})
@@ -95,7 +96,7 @@ class Tables:
     exon_start: I64
     exon_end: I64
     exon_key: I64  # transcript << 32 | exon start: one searchsorted finds a base's exon in its transcript
-    exon_off: I64  # cDNA bases 5' of each exon
+    exon_off: I32  # cDNA bases 5' of each exon
     first: I64  # the transcript's span: first exon's start, last exon's end
     last: I64
     plus: Bool
@@ -109,22 +110,25 @@ class Tables:
     @classmethod
     def of(cls, index: TranscriptIndex) -> Tables:
         a = index.a
-        ptr = a["tx_exon_ptr"].astype(np.int64)
-        start = a["tx_exon_start"].astype(np.int64)
-        end = a["tx_exon_end"].astype(np.int64)
+        # The index's own exon arrays (int32 views), and as few whole-table temporaries as can be:
+        # this is made in the worker's first batch, while a block is in flight.
+        ptr = a["tx_exon_ptr"]
+        start, end = a["tx_exon_start"], a["tx_exon_end"]
         n = np.diff(ptr)
         tx_of = np.repeat(np.arange(len(n), dtype=np.int64), n)
         length = end - start + 1
-        cum = np.cumsum(length) - length  # bases before each exon, whole table
-        before = cum - cum[ptr[:-1]][tx_of]  # ... within its transcript, genomic order
-        total = np.add.reduceat(length, ptr[:-1]) if len(length) else np.zeros(0, np.int64)
-        total = np.where(n > 0, total, 0)
-        plus = a["tx_strand"].astype(np.int64) >= 0
-        off = np.where(plus[tx_of], before, total[tx_of] - before - length)
+        cum = np.cumsum(length, dtype=np.int64)
+        total = np.where(n > 0, cum[np.maximum(ptr[1:] - 1, 0)] - np.r_[0, cum][ptr[:-1]], 0)
+        cum -= length  # bases before each exon, whole table
+        cum -= cum[ptr[:-1]][tx_of]  # ... within its transcript, genomic order
+        plus = a["tx_strand"] >= 0
+        off = np.where(plus[tx_of], cum, total[tx_of] - cum - length).astype(np.int32)
+        del cum, length
         key = tx_of << 32 | start
+        del tx_of
         has = n > 0
-        first = np.where(has, start[np.minimum(ptr[:-1], len(start) - 1)], 0)
-        last = np.where(has, end[np.maximum(ptr[1:] - 1, 0)], -1)
+        first = np.where(has, start[np.minimum(ptr[:-1], len(start) - 1)], 0).astype(np.int64)
+        last = np.where(has, end[np.maximum(ptr[1:] - 1, 0)], -1).astype(np.int64)
         low = a["tx_cds_start"].astype(np.int64)
         high = a["tx_cds_end"].astype(np.int64)
         t = np.arange(len(n), dtype=np.int64)
@@ -152,7 +156,7 @@ class Tables:
 
 
 def _cdna(
-    key: I64, start: I64, end: I64, off: I64, ptr: I64, plus: Bool, t: I64, g: I64
+    key: I64, start: I64, end: I64, off: I32, ptr: I64, plus: Bool, t: I64, g: I64
 ) -> tuple[I64, Bool]:
     """TranscriptMap.cdna of base g on transcript t, and whether g is in one of its exons."""
     j = np.searchsorted(key, t << 32 | np.maximum(g, 0), side="right") - 1
@@ -314,7 +318,7 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
     exon_no = np.where(exonic, np.where(plus, i + 1, n - i), 0)
     intron_no = np.where(intronic, np.where(plus, i + 1, n - 1 - i), 0)
     c5, c3 = T.cds_c5[tx], T.cds_c3[tx]
-    off = T.exon_off[j]
+    off = T.exon_off[j].astype(np.int64)
     c_here = off + np.where(plus, g - s + 1, e - g + 1)
 
     texts.of(tx)

@@ -61,6 +61,7 @@ _NONE = len(SEVERITY)  # rank of a pair with no entry
 # An ALT allele's state: a change to pair with transcripts, no change (REF), "." (no allele).
 _CHANGE, _NOCHANGE, _SKIP = 0, 1, 2
 _DOT = len(SEVERITY) + 1  # an allele's "." (sorts after every term)
+_SLICE = 8192  # rows
 _TAIL = {r: f";GAS_CONSEQUENCE={t};GAS_IMPACT={IMPACT[t]}" for r, t in enumerate(SEVERITY)}
 
 
@@ -111,7 +112,12 @@ class Consequences(Op):
         pair_row, pair_tx = self.index.near(q.ks[rows], q.ke[rows], self.window)
         bounds = np.searchsorted(pair_row, np.arange(len(rows) + 1))
         if self.vectorised:
-            texts = self._batch(b, rows, bounds, pair_tx)
+            # In slices of rows: a slice's pairs and entries are many small Python objects at once.
+            texts = []
+            for lo in range(0, len(rows), _SLICE):
+                hi = min(lo + _SLICE, len(rows))
+                first, last = int(bounds[lo]), int(bounds[hi])
+                texts += self._batch(b, rows[lo:hi], bounds[lo : hi + 1] - first, pair_tx[first:last])
         else:
             starts, txs = bounds.tolist(), pair_tx.tolist()
             transcript = self.index.transcript
