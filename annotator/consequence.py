@@ -21,10 +21,13 @@ from annotator import hgvs
 from annotator.alleles import symbolic, trim, vep_alleles
 from annotator.codon_effect import CodonEffect, codon_effect
 from annotator.transcript_map import TranscriptMap, transcript_map
-from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
+from annotator.transcripts import Fetch, Transcript
 from annotator.variant_location import Location, overlap
 
-__all__ = ["IMPACT", "SEVERITY", "Effect", "csq_entry", "effect", "most_severe", "trim", "vep_alleles"]
+__all__ = [
+    "IMPACT", "SEVERITY", "Effect", "csq_entry", "effect", "entry", "escape", "fixed_fields", "most_severe",
+    "trim", "vep_alleles",
+]
 
 # VEP's consequence ranks (Constants.pm), most severe first.
 SEVERITY: tuple[str, ...] = (
@@ -106,32 +109,38 @@ class Effect:
 _ESCAPES = str.maketrans({",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"})
 
 
+def escape(value: str) -> str:
+    """A CSQ value made safe for a VCF INFO value (VEP's escapes)."""
+    return value.translate(_ESCAPES)
+
+
 def csq_entry(allele: str, tx: Transcript, e: Effect) -> str:
     """One CSQ entry, its values in CSQ_FIELDS order, each made safe for a VCF INFO value."""
-    values = {
-        "Allele": allele,
-        "Consequence": "&".join(e.terms),
-        "IMPACT": e.impact,
-        "SYMBOL": tx.gene,
-        "Gene": tx.gene_id,
-        "Feature_type": "Transcript",
-        "Feature": tx.feature,
-        "BIOTYPE": tx.biotype,
-        "EXON": e.exon,
-        "INTRON": e.intron,
-        "HGVSc": e.hgvsc,
-        "HGVSp": e.hgvsp,
-        "cDNA_position": e.cdna_position,
-        "CDS_position": e.cds_position,
-        "Protein_position": e.protein_position,
-        "Amino_acids": e.amino_acids,
-        "Codons": e.codons,
-        "DISTANCE": e.distance,
-        "STRAND": str(tx.strand),
-        "CANONICAL": "YES" if tx.canonical else "",
-        "MANE_SELECT": tx.mane_select,
-    }
-    return "|".join(values[name].translate(_ESCAPES) for name in CSQ_FIELDS)
+    head, tail = fixed_fields(
+        tx.gene, tx.gene_id, tx.feature, tx.biotype, tx.strand, tx.canonical, tx.mane_select
+    )
+    return entry(allele, head, tail, e)
+
+
+def fixed_fields(
+    gene: str, gene_id: str, feature: str, biotype: str, strand: int, canonical: bool, mane_select: str
+) -> tuple[str, str]:
+    """The part of a transcript's CSQ entries no variant changes, escaped: SYMBOL|Gene|Feature_type|Feature|
+    BIOTYPE and STRAND|CANONICAL|MANE_SELECT (made once per transcript by the consequences op)."""
+    head = "|".join(v.translate(_ESCAPES) for v in (gene, gene_id, "Transcript", feature, biotype))
+    return head, f"{strand}|{'YES' if canonical else ''}|{mane_select.translate(_ESCAPES)}"
+
+
+def entry(allele: str, head: str, tail: str, e: Effect) -> str:
+    """A CSQ entry from a transcript's `fixed_fields` and an Effect. Only the values that carry the
+    VCF's own text (the allele, HGVS, codons) are escaped: terms, numbers and positions never need it."""
+    return (
+        f"{allele.translate(_ESCAPES)}|{'&'.join(e.terms)}|{e.impact}|{head}|{e.exon}|{e.intron}|"
+        f"{e.hgvsc.translate(_ESCAPES) if e.hgvsc else ''}|{e.hgvsp.translate(_ESCAPES) if e.hgvsp else ''}|"
+        f"{e.cdna_position}|{e.cds_position}|{e.protein_position}|"
+        f"{e.amino_acids.translate(_ESCAPES) if e.amino_acids else ''}|"
+        f"{e.codons.translate(_ESCAPES) if e.codons else ''}|{e.distance}|{tail}"
+    )
 
 
 def effect(

@@ -26,7 +26,7 @@ def hgvsc(m: TranscriptMap, start: int, stop: int, ref: bytes, alt: bytes, fetch
         return ""
     dup = False
     if fetch is not None and (not ref or not alt):
-        start, stop, ref, alt = _shift(m, start, stop, ref, alt, fetch)
+        start, stop, ref, alt = shift(m.plus, tx.exons[0][0], tx.exons[-1][1], start, stop, ref, alt, fetch)
         if not ref:
             k = len(alt)
             first, last = (stop - k + 1, stop) if m.plus else (start, start + k - 1)
@@ -36,13 +36,13 @@ def hgvsc(m: TranscriptMap, start: int, stop: int, ref: bytes, alt: bytes, fetch
     return _name(m, start, stop, ref, alt, dup)
 
 
-def _shift(
-    m: TranscriptMap, start: int, stop: int, ref: bytes, alt: bytes, fetch: Fetch
+def shift(
+    plus: bool, tx_start: int, tx_end: int, start: int, stop: int, ref: bytes, alt: bytes, fetch: Fetch
 ) -> tuple[int, int, bytes, bytes]:
-    """Move a pure insertion or deletion 3' along the transcript while the sequence allows (HGVS)."""
+    """Move a pure insertion or deletion 3' along a transcript (on `plus` strand, spanning tx_start..tx_end)
+    while the sequence allows (HGVS)."""
     moving = ref or alt
-    tx_start, tx_end = m.tx.exons[0][0], m.tx.exons[-1][1]
-    if m.plus:
+    if plus:
         limit = min(tx_end - max(start, stop), _SHIFT_LIMIT)
         ahead = fetch(stop + 1, stop + limit) if limit > 0 else b""
         n = 0

@@ -75,7 +75,9 @@ class TranscriptIndex:
         tx = ids[at].astype(np.int64)
         if (hi > lo).any():
             # A variant across segments meets a transcript once in each.
-            pair = np.unique(rows * len(self) + tx)
+            # np.unique's result, from a stable sort: the keys are already sorted but for those rows.
+            pair = np.sort(rows * len(self) + tx, kind="stable")
+            pair = pair[np.r_[True, pair[1:] != pair[:-1]]]
             rows, tx = pair // len(self), pair % len(self)
         gap = np.maximum(self.a["tx_start"][tx] - ke[rows], ks[rows] - self.a["tx_end"][tx])
         keep = gap <= w

@@ -1,0 +1,451 @@
+"""CSQ entries of a batch's (ALT allele, transcript) pairs, worked out over all pairs at once.
+
+The consequences op lists each record's ALT alleles, trimmed as `consequence.effect` trims them,
+pairs each with every transcript near the record, and asks this module first; what it does not
+take goes to the per-pair calculator (`effect`, `entry`), which stays the reference.
+
+Taken, for any sequence allele (not symbolic, not ``*``): a transcript it is up- or downstream
+of (the term by strand and side, DISTANCE the gap to the trimmed span: `consequence._flank`).
+For a substitution of one A/C/G/T base (after trimming, so also one ALT of a multi-allelic
+record or an MNV sharing all but one base), a transcript it is
+
+- intronic in: EXON empty, INTRON numbered from the 5' end, the splice terms by the base's
+  offsets from the two exon edges (`variant_location.one_base`), HGVSc ``c.N+d`` / ``c.N-d``
+  from the nearer edge, ties to the 5' one (`TranscriptMap.hgvs_position`);
+- exonic in, outside the CDS (a UTR of a coding transcript, or any exon of a non-coding one):
+  EXON, cDNA_position, the exonic splice region (1-3 bases from an inner edge), UTR side by
+  strand, HGVSc ``c.-N`` / ``c.*N`` / ``n.N`` (`TranscriptMap.coordinate`).
+
+For any other sequence change (insertion, deletion, delins): a transcript it lies wholly inside
+one intron of, at least 17 bases from both exons, beyond every splice window
+(`variant_location.span` gives intron_variant alone there). Its HGVSc is `hgvs.hgvsc`'s: with a
+genome sequence a pure insertion or deletion is first shifted 3' (`hgvs.shift`, the same
+function) and an insertion of the bases before it is a dup; the pair is taken only when the
+points named stay in that intron, and their HGVS positions are then worked out as above.
+
+Each of those is what `effect` computes: terms from positions alone (an SNV is never shifted,
+codons are only read inside a CDS), HGVS from the same positions and shift, so the entry is the
+same bytes. A transcript is "coding" as `TranscriptMap` has it: a CDS whose two ends both lie in
+exons. Left to the calculator: CDS bases (codons), indels near or across exons (or shifted out
+of their intron), symbolic and ``*`` ALTs, substitutions of N.
+tests/annotator/test_csq_batch.py checks that the two paths write the same records on random
+variants around real exon edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from annotator.codons import revcomp
+from annotator.consequence import IMPACT, SEVERITY, fixed_fields
+from annotator.hgvs import shift
+from annotator.transcript_index import CANONICAL
+from annotator.transcripts import CSQ_FIELDS, Fetch
+
+if TYPE_CHECKING:
+    from annotator.transcript_index import TranscriptIndex
+
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+Bool = npt.NDArray[np.bool_]
+
+_ESCAPES = str.maketrans({",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"})
+# Term bits of a pair; a pair's Consequence|IMPACT text is made once per distinct set of bits.
+_TERMS = (
+    "splice_acceptor_variant",
+    "splice_donor_variant",
+    "splice_donor_5th_base_variant",
+    "splice_donor_region_variant",
+    "splice_polypyrimidine_tract_variant",
+    "splice_region_variant",
+    "intron_variant",
+    "5_prime_UTR_variant",
+    "3_prime_UTR_variant",
+    "non_coding_transcript_exon_variant",
+    "non_coding_transcript_variant",
+    "NMD_transcript_variant",
+    "upstream_gene_variant",
+    "downstream_gene_variant",
+)
+(
+    ACCEPTOR, DONOR, FIFTH, DONOR_REGION, TRACT, REGION, INTRON, UTR5, UTR3, NC_EXON, NC, NMD, UP, DOWN,
+) = (np.int64(1) << k for k in range(len(_TERMS)))  # fmt: skip
+_RANK = {term: k for k, term in enumerate(SEVERITY)}
+_COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
+_ACGT = np.array([65, 67, 71, 84], np.uint8)
+_BASES = frozenset("ACGT")
+assert CSQ_FIELDS.index("EXON") == 8 and len(CSQ_FIELDS) == 21  # the layout `entries` writes
+
+
+def _terms(mask: int) -> tuple[str, int]:
+    """The Consequence|IMPACT text of a set of term bits, and the rank of its most severe term."""
+    terms = sorted((t for k, t in enumerate(_TERMS) if mask >> k & 1), key=_RANK.__getitem__)
+    return f"{'&'.join(terms)}|{IMPACT[terms[0]]}", _RANK[terms[0]]
+
+
+@dataclass
+class Tables:
+    """What the pair arithmetic needs of every transcript, made once per process (a few arrays the size
+    of the exon table) from the index's arrays."""
+
+    ptr: I64  # exon CSR
+    exon_start: I64
+    exon_end: I64
+    exon_key: I64  # transcript << 32 | exon start: one searchsorted finds a base's exon in its transcript
+    exon_off: I32  # cDNA bases 5' of each exon
+    first: I64  # the transcript's span: first exon's start, last exon's end
+    last: I64
+    plus: Bool
+    coding: Bool  # as TranscriptMap.coding: both CDS ends in exons
+    cds_low: I64  # genomic CDS span
+    cds_high: I64
+    cds_c5: I64  # cDNA positions of the CDS's first and last base (TranscriptMap.cds_start/cds_end)
+    cds_c3: I64
+    nmd: Bool
+
+    @classmethod
+    def of(cls, index: TranscriptIndex) -> Tables:
+        a = index.a
+        # The index's own exon arrays (int32 views), and as few whole-table temporaries as can be:
+        # this is made in the worker's first batch, while a block is in flight.
+        ptr = a["tx_exon_ptr"]
+        start, end = a["tx_exon_start"], a["tx_exon_end"]
+        n = np.diff(ptr)
+        tx_of = np.repeat(np.arange(len(n), dtype=np.int64), n)
+        length = end - start + 1
+        cum = np.cumsum(length, dtype=np.int64)
+        total = np.where(n > 0, cum[np.maximum(ptr[1:] - 1, 0)] - np.r_[0, cum][ptr[:-1]], 0)
+        cum -= length  # bases before each exon, whole table
+        cum -= cum[ptr[:-1]][tx_of]  # ... within its transcript, genomic order
+        plus = a["tx_strand"] >= 0
+        off = np.where(plus[tx_of], cum, total[tx_of] - cum - length).astype(np.int32)
+        del cum, length
+        key = tx_of << 32 | start
+        del tx_of
+        has = n > 0
+        first = np.where(has, start[np.minimum(ptr[:-1], len(start) - 1)], 0).astype(np.int64)
+        last = np.where(has, end[np.maximum(ptr[1:] - 1, 0)], -1).astype(np.int64)
+        low = a["tx_cds_start"].astype(np.int64)
+        high = a["tx_cds_end"].astype(np.int64)
+        t = np.arange(len(n), dtype=np.int64)
+        c_low, in_low = _cdna(key, start, end, off, ptr, plus, t, low)
+        c_high, in_high = _cdna(key, start, end, off, ptr, plus, t, high)
+        coding = (high >= 0) & in_low & in_high
+        biotypes = index.biotypes
+        nmd_code = biotypes.index("nonsense_mediated_decay") if "nonsense_mediated_decay" in biotypes else -1
+        return cls(
+            ptr=ptr,
+            exon_start=start,
+            exon_end=end,
+            exon_key=key,
+            exon_off=off,
+            first=first,
+            last=last,
+            plus=plus,
+            coding=coding,
+            cds_low=low,
+            cds_high=high,
+            cds_c5=np.where(plus, c_low, c_high),
+            cds_c3=np.where(plus, c_high, c_low),
+            nmd=a["tx_biotype"].astype(np.int64) == nmd_code,
+        )
+
+
+def _cdna(
+    key: I64, start: I64, end: I64, off: I32, ptr: I64, plus: Bool, t: I64, g: I64
+) -> tuple[I64, Bool]:
+    """TranscriptMap.cdna of base g on transcript t, and whether g is in one of its exons."""
+    j = np.searchsorted(key, t << 32 | np.maximum(g, 0), side="right") - 1
+    ok = (j >= ptr[t]) & (j < ptr[t + 1]) & (g >= 0)
+    j = np.clip(j, 0, max(len(start) - 1, 0))
+    ok &= g <= end[j]
+    c = off[j] + np.where(plus[t], g - start[j] + 1, end[j] - g + 1)
+    return np.where(ok, c, 0), ok
+
+
+@dataclass
+class Pairs:
+    """The pairs `entries` took (positions into the batch's pair arrays) and their CSQ entry and
+    severity rank; `rest`: the pairs left to the calculator."""
+
+    taken: I64
+    text: list[str]
+    rank: I64
+    rest: I64
+
+
+class Texts:
+    """Per-transcript CSQ text that does not depend on the variant, escaped, made once per transcript
+    (the first time a batch meets it) and kept in arrays a batch's pairs index."""
+
+    def __init__(self, index: TranscriptIndex):
+        self.index = index
+        n = len(index)
+        self.made = np.zeros(n, bool)
+        self.head = np.full(n, "", object)  # consequence.fixed_fields: SYMBOL|...|BIOTYPE
+        self.tail = np.full(n, "", object)  # and STRAND|CANONICAL|MANE_SELECT
+        self.feature = np.full(n, "", object)  # the Feature, escaped (HGVSc starts with it)
+
+    def of(self, tx: I64) -> None:
+        """Makes the texts of the transcripts tx not made yet."""
+        ix = self.index
+        a = ix.a
+        for t in np.unique(tx[~self.made[tx]]).tolist():
+            gene = int(a["tx_gene"][t])
+            biotype = ix.biotypes[int(a["tx_biotype"][t])]
+            self.head[t], self.tail[t] = fixed_fields(
+                ix.gene_symbols[gene], ix.gene_ids[gene], ix.features[t], biotype,
+                int(a["tx_strand"][t]), bool(int(a["tx_flags"][t]) & CANONICAL), ix.mane[t],
+            )  # fmt: skip
+            self.feature[t] = ix.features[t].translate(_ESCAPES)
+            self.made[t] = True
+
+    def get(self, t: int) -> tuple[str, str, str]:
+        self.of(np.array([t], np.int64))
+        return self.head[t], self.tail[t], self.feature[t]
+
+
+class Mask:
+    """Consequence|IMPACT text and rank per set of term bits, made once per set (tables by the bits)."""
+
+    def __init__(self) -> None:
+        self.text = np.full(1 << len(_TERMS), "", object)
+        self.rank = np.full(1 << len(_TERMS), -1, np.int64)
+
+    def texts(self, masks: I64) -> tuple[npt.NDArray[np.object_], I64]:
+        for m in np.unique(masks[self.rank[masks] < 0]).tolist():
+            self.text[m], self.rank[m] = _terms(m)
+        return self.text[masks], self.rank[masks]
+
+
+def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: npt.NDArray[np.uint8]) -> Bool:
+    """Records whose one allele the op reads from the batch's arrays: one-base REF and ALT, both A/C/G/T."""
+    return single_base & np.isin(ref_base, _ACGT) & np.isin(alt_base, _ACGT)
+
+
+@dataclass
+class Alleles:
+    """Per (ALT allele, transcript) pair: the transcript, the allele trimmed as `effect` trims it
+    (start..stop its REF span, stop = start - 1 for an insertion; REF and ALT upper case), its CSQ
+    Allele, whether `entries` may take it at all (`python`: symbolic ALTs, never) and the contig's
+    genome sequence (an indel's HGVSc is 3'-shifted along it)."""
+
+    tx: I64
+    start: I64
+    stop: I64
+    ref: list[str]
+    alt: list[str]
+    allele: list[str]
+    python: Bool
+    fetch: list[Fetch | None]  # the contig's genome sequence, if any
+
+
+def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) -> Pairs:
+    """CSQ entries of the pairs the module takes (see its docstring); `rest`: those left to `effect`.
+    Pairs farther than `window` are in neither: `effect` gives them no entry."""
+    T = tables
+    tx, start, stop = p.tx, p.start, p.stop
+    rl = np.fromiter(map(len, p.ref), np.int64, len(p.ref))
+    al = np.fromiter(map(len, p.alt), np.int64, len(p.alt))
+    first, last = T.first[tx], T.last[tx]
+    plus = T.plus[tx]
+    before, after = stop < first, start > last
+    flank = (before | after) & ~p.python
+    distance = np.where(before, first - stop, start - last)
+    five_prime = np.where(before, plus, ~plus)
+    # Substitutions of one A/C/G/T base, and indels (any other sequence change) wholly inside one intron
+    # at least 17 bases from both its exons, where no splice window reaches.
+    both = zip(p.ref, p.alt, strict=True)
+    acgt = np.fromiter((r in _BASES and a in _BASES for r, a in both), bool, len(al))
+    snv = ~flank & ~p.python & (rl == 1) & (al == 1) & acgt
+    lo, hi = np.minimum(start, stop), np.maximum(start, stop)
+    j = np.searchsorted(T.exon_key, tx << 32 | np.maximum(lo, 0), side="right") - 1
+    j = np.clip(np.where(flank, T.ptr[tx], j), 0, len(T.exon_start) - 1)
+    s, e = T.exon_start[j], T.exon_end[j]
+    nxt = np.minimum(j + 1, len(T.exon_start) - 1)
+    s_next = T.exon_start[nxt]
+    deep = (j >= T.ptr[tx]) & (j + 1 < T.ptr[tx + 1]) & (lo >= e + 18) & (hi <= s_next - 18)
+    indel = ~flank & ~p.python & ~snv & deep & ~((rl == 1) & (al == 1))
+    named = _indel_names(p, np.flatnonzero(indel), plus, first, last, e, s_next)
+    indel &= named.inside
+    g = start
+    exonic = snv & (g <= e)
+    intronic = (snv & ~exonic) | indel
+    coding = T.coding[tx]
+    in_cds = exonic & coding & (g >= T.cds_low[tx]) & (g <= T.cds_high[tx])
+    far = flank & (distance > window)
+    k = np.flatnonzero((flank & ~far) | (snv & ~in_cds) | indel)
+    rest = np.flatnonzero(~(flank | (snv & ~in_cds) | indel))
+    tx, g, j, s, e, nxt, s_next = tx[k], g[k], j[k], s[k], e[k], nxt[k], s_next[k]
+    plus, flank, exonic, intronic, coding = plus[k], flank[k], exonic[k], intronic[k], coding[k]
+    distance, five_prime, indel, stop = distance[k], five_prime[k], indel[k], stop[k]
+    n = T.ptr[tx + 1] - T.ptr[tx]
+    i = j - T.ptr[tx]
+
+    mask = np.zeros(len(k), np.int64)
+    mask |= np.where(flank & five_prime, UP, 0) | np.where(flank & ~five_prime, DOWN, 0)
+    # exonic: only the 1-3 bases next to an intron are a splice region
+    region_ex = exonic & (((i > 0) & (g - s < 3)) | ((i < n - 1) & (e - g < 3)))
+    # intronic: offsets from the two edges (variant_location.one_base); a deep indel has none of these
+    fs, fe = g - e - 1, s_next - 1 - g
+    low_site, high_site = fs <= 1, fe <= 1
+    donor_side, acceptor_side = np.where(plus, fs, fe), np.where(plus, fe, fs)
+    donor = intronic & np.where(plus, low_site, high_site)
+    acceptor = intronic & np.where(plus, high_site, low_site)
+    fifth = intronic & (donor_side == 4)
+    donor_region = intronic & (donor_side >= 2) & (donor_side <= 5) & ~fifth
+    tract = intronic & (acceptor_side >= 2) & (acceptor_side <= 16)
+    region_in = intronic & ~(low_site | high_site) & ((fs <= 7) | (fe <= 7))
+    region_in &= ~(donor | acceptor | donor_region | fifth)
+    in_intron = intronic & (fs >= 2) & (fe >= 2)
+    before_cds = exonic & coding & (g < T.cds_low[tx])
+    after_cds = exonic & coding & (g > T.cds_high[tx])
+    utr5 = np.where(plus, before_cds, after_cds)
+    utr3 = np.where(plus, after_cds, before_cds)
+    for bits, on in (
+        (ACCEPTOR, acceptor), (DONOR, donor), (FIFTH, fifth), (DONOR_REGION, donor_region),
+        (TRACT, tract), (REGION, region_ex | region_in), (INTRON, in_intron), (UTR5, utr5), (UTR3, utr3),
+        (NC_EXON, exonic & ~coding), (NC, intronic & ~coding), (NMD, ~flank & T.nmd[tx]),
+    ):  # fmt: skip
+        mask |= np.where(on, bits, 0)
+    csq, rank = masks.texts(mask)
+
+    # EXON / INTRON numbers from the 5' end
+    exon_no = np.where(exonic, np.where(plus, i + 1, n - i), 0)
+    intron_no = np.where(intronic, np.where(plus, i + 1, n - 1 - i), 0)
+    c5, c3 = T.cds_c5[tx], T.cds_c3[tx]
+    off = T.exon_off[j].astype(np.int64)
+    c_here = off + np.where(plus, g - s + 1, e - g + 1)
+
+    texts.of(tx)
+    head, tail, feature = texts.head[tx], texts.tail[tx], texts.feature[tx]
+    allele = np.array(p.allele, dtype=object)[k]
+    ref_t, alt_t = np.array(p.ref, dtype=object)[k], np.array(p.alt, dtype=object)[k]
+    kind = np.where(coding, "c.", "n.").astype(object)
+    # One comprehension per kind of entry: their order is free (`taken` says which pair each is).
+    f = np.flatnonzero(flank)
+    out = [
+        f"{al}|{cq}|{h}||||||||||{d}|{t}"
+        for al, cq, h, d, t in zip(
+            allele[f].tolist(), csq[f].tolist(), head[f].tolist(), distance[f].tolist(), tail[f].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    snv_in = np.flatnonzero(~flank & ~indel)
+    x = snv_in
+    where = _hgvs_position(T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], g[x],
+                           exonic[x], c_here[x])  # fmt: skip
+    r_s = [r if pl else _COMPLEMENT[r] for r, pl in zip(ref_t[x].tolist(), plus[x].tolist(), strict=True)]
+    a_s = [a if pl else _COMPLEMENT[a] for a, pl in zip(alt_t[x].tolist(), plus[x].tolist(), strict=True)]
+    number = np.where(exonic[x], exon_no[x], intron_no[x]).tolist()
+    total = np.where(exonic[x], n[x], n[x] - 1).tolist()
+    out += [
+        f"{al}|{cq}|{h}|{num}/{tot}||{ft}:{kd}{w}{r}>{a}||{cc}||||||{t}"
+        if ex
+        else f"{al}|{cq}|{h}||{num}/{tot}|{ft}:{kd}{w}{r}>{a}||||||||{t}"
+        for al, cq, h, ex, num, tot, ft, kd, w, r, a, cc, t in zip(
+            allele[x].tolist(), csq[x].tolist(), head[x].tolist(), exonic[x].tolist(), number, total,
+            feature[x].tolist(), kind[x].tolist(), where, r_s, a_s, c_here[x].tolist(), tail[x].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    x = np.flatnonzero(indel)
+    ends = [
+        _hgvs_position(
+            T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], point[k][x], exonic[x],
+            c_here[x],
+        )
+        for point in (named.a, named.b)
+    ]  # fmt: skip
+    hgvsc = [
+        f"{ft}:{kd}{w0}{'' if one else '_' + w1}{sfx}".translate(_ESCAPES)
+        for ft, kd, w0, w1, one, sfx in zip(
+            feature[x].tolist(), kind[x].tolist(), ends[0], ends[1], named.single[k][x].tolist(),
+            named.suffix[k][x].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    out += [
+        f"{al}|{cq}|{h}||{num}/{nn - 1}|{hg}||||||||{t}"
+        for al, cq, h, num, nn, hg, t in zip(
+            allele[x].tolist(), csq[x].tolist(), head[x].tolist(), intron_no[x].tolist(), n[x].tolist(),
+            hgvsc, tail[x].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    order = np.concatenate([f, snv_in, x])
+    return Pairs(taken=k[order], text=out, rank=rank[order], rest=rest)
+
+
+def _hgvs_position(
+    T: Tables, plus: Bool, coding: Bool, c5: I64, c3: I64, j: I64, nxt: I64, s: I64, e: I64, s_next: I64,
+    g: I64, exonic: Bool, c_here: I64,
+) -> list[str]:  # fmt: skip
+    """TranscriptMap.hgvs_position of base g: exonic ones at c_here; intronic ones (between exons j and
+    nxt) from the nearer edge, "+" toward 3', ties to the 5' edge."""
+    c_end = T.exon_off[j] + np.where(plus, e - s + 1, 1)  # cDNA of exon j's genomic end
+    c_next = T.exon_off[nxt] + np.where(plus, 1, T.exon_end[nxt] - s_next + 1)  # of exon nxt's start
+    from_low, from_high = g - e, s_next - g
+    use_low = np.where(plus, from_low <= from_high, ~(from_high <= from_low))
+    c = np.where(exonic, c_here, np.where(use_low, c_end, c_next))
+    step = np.where(exonic, 0, np.where(use_low, from_low, from_high))
+    sign = np.where(exonic, 0, np.where(use_low == plus, 1, 2))
+    kind = np.where(coding, np.where(c < c5, 1, np.where(c > c3, 2, 0)), 3)
+    coord = np.select([kind == 1, kind == 2, kind == 0], [c5 - c, c - c3, c - c5 + 1], c)
+    return [
+        f"{_PREFIX[ck]}{co}{_SIGN[sg]}{st if sg else ''}"
+        for ck, co, sg, st in zip(kind.tolist(), coord.tolist(), sign.tolist(), step.tolist(), strict=True)
+    ]
+
+
+_PREFIX = ("", "-", "*", "")
+_SIGN = ("", "+", "-")
+
+
+@dataclass
+class _Names:
+    """What an indel's HGVSc names (`hgvs.hgvsc`): the two genomic points whose HGVS positions it
+    joins (one when `single`), the text after them, and whether both lie in the indel's intron."""
+
+    a: I64
+    b: I64
+    single: Bool
+    suffix: npt.NDArray[np.object_]
+    inside: Bool
+
+
+def _indel_names(p: Alleles, at: I64, plus: Bool, first: I64, last: I64, e: I64, s_next: I64) -> _Names:
+    """`hgvs.hgvsc`'s shift (with a sequence: a pure insertion or deletion moved 3', an insertion of the
+    bases before it a dup) and `hgvs._name`'s choice of points, for the indels at `at`."""
+    n = len(p.tx)
+    a_pt, b_pt = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    single, inside = np.zeros(n, bool), np.zeros(n, bool)
+    suffix = np.full(n, "", object)
+    for x in at.tolist():
+        pl, fx, lx = bool(plus[x]), int(first[x]), int(last[x])
+        st, sp = int(p.start[x]), int(p.stop[x])
+        ref = p.ref[x].encode("utf-8", "surrogateescape")
+        alt = p.alt[x].encode("utf-8", "surrogateescape")
+        fetch = p.fetch[x]
+        dup = False
+        if fetch is not None and (not ref or not alt):
+            st, sp, ref, alt = shift(pl, fx, lx, st, sp, ref, alt, fetch)
+            if not ref:
+                k = len(alt)
+                f0, l0 = (sp - k + 1, sp) if pl else (st, st + k - 1)
+                dup = f0 >= fx and l0 <= lx and fetch(f0, l0) == alt
+        text = (alt if pl else revcomp(alt)).decode("utf-8", "surrogateescape")
+        if dup:
+            k = len(alt)
+            one, pa, pb, sfx = k == 1, *((sp - k + 1, sp) if pl else (st + k - 1, st)), "dup"
+        elif not ref:
+            one, pa, pb, sfx = False, *((sp, st) if pl else (st, sp)), f"ins{text}"
+        else:
+            one, pa, pb, sfx = st == sp, *((st, sp) if pl else (sp, st)), f"delins{text}" if alt else "del"
+        a_pt[x], b_pt[x], single[x], suffix[x] = pa, pb, one, sfx
+        inside[x] = int(e[x]) < min(pa, pb) and max(pa, pb) < int(s_next[x])
+    return _Names(a_pt, b_pt, single, suffix, inside)
