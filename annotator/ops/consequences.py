@@ -157,11 +157,13 @@ class Consequences(Op):
             ref, alt_text = b.alleles(i)
             alts = alt_text.split(b",")
             pos, end = int(b.start[i]), int(b.end[i])
-            for allele, alt in zip(vep_alleles(ref, alts), alts, strict=True):
+            # Alleles that are not ASCII are none any tool could name: no consequences for them.
+            named = ref.isascii() and alt_text.isascii()
+            for allele, alt in zip(vep_alleles(ref, alts) if named else [""] * len(alts), alts, strict=True):
                 a_row.append(k)
                 a_allele.append(allele)
                 a_call.append((ref, alt, end if alt[:1] == b"<" else None))
-                if alt == b".":
+                if alt == b"." or not named:
                     kind, start, r, x, python = _SKIP, pos, "", "", False
                 elif symbolic(alt):
                     kind, start, r, x, python = _CHANGE, pos, "", "", True
