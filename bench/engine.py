@@ -37,27 +37,31 @@ N), and the time a fresh process takes to load the reference index.
 Measured on this project's machine (2 cores, shared with other jobs: figures
 vary by +-30% with the machine's load):
 
-    now, with the consequences op (issue 13), 2026-12-01,
-    `.venv/bin/python bench/engine.py --variants 1000000 --repeat 3`, best of 3,
-    load average 3.0-3.3 on the 2 cores from other engineers' jobs (so cpu < wall)
+    now, the consequences op's common pairs in numpy (csq_batch), 2026-12-01,
+    `.venv/bin/python bench/engine.py --variants 1000000 --repeat 1 --no-flatness`
+    (machine otherwise idle); flatness from the helper's `--repeat 3` run
         consequences, chr20 with its sequence, 4,040 transcript models:
-        gas annotate with consequences:  67.70 s  (cpu 51.73 s; engine alone 66.87 s,
-                                         66.9 us a record; peak RSS 719 MB)
-        bcftools csq (same models, same sequence):  2.59 s  (cpu 1.78 s; 33 MB)
-        ratio gas / bcftools csq: 26.2x  (goal <= 2x: not met)
+        gas annotate with consequences:  12.85 s  (cpu 13.40 s; engine alone 12.33 s,
+                                         12.3 us a record; peak RSS 758 MB)
+        bcftools csq (same models, same sequence):  1.70 s  (cpu 1.70 s; 33 MB)
+        ratio gas / bcftools csq: 7.55x  (goal <= 2x: not met)
         whole genome, no sequence but the rCRS:
-        gas annotate (all default tracks):  56.43 s  (cpu 48.62 s; engine alone 54.08 s)
-        bcftools annotate (gene BED only):   0.90 s  (cpu 0.90 s; 135 MB)
-        ratio gas / bcftools: 62.6x  (goal <= 2x: not met)
-        reference load in a fresh process: 0.110 s  (goal < 0.5 s)
-        gas peak RSS at 1,000,000: 850 MB
-        gas peak RSS at 5,000,000: 917 MB (+7.8%; goal within 15%), 316.57 s
-    Nearly all of GAS's time is the consequences op, in Python, ~55-65 us a
-    record (one calculator call per ALT and transcript within 5 kb): 95% of
-    the engine's time under cProfile on 50,000 genome-wide records, where the
-    engine alone took ~1 s for 1M records before the op existed (below). Peak
-    RSS at 1M was 344 MB then; it is 850 MB now (the op keeps the models and
-    transcript maps a run meets, bounded by the genome's), and still flat.
+        gas annotate (all default tracks):  12.69 s  (cpu 13.24 s; engine alone 11.91 s)
+        bcftools annotate (gene BED only):   0.91 s  (cpu 0.91 s; 135 MB)
+        ratio gas / bcftools: 13.9x  (goal <= 2x: not met)
+        reference load in a fresh process: 0.168 s  (goal < 0.5 s)
+        gas peak RSS at 1,000,000: 797 MB; at 5,000,000: 901 MB vs 781 MB at 1M
+        in the helper's run (+15.7%; goal within 15%: just missed)
+    98% of (allele, transcript) pairs now take the numpy path; the rest of the
+    time is per-pair string assembly in Python and the CDS pairs (calculator).
+
+    first, every pair through the calculator (same day, load 3.0-3.3):
+        consequences 67.70 s vs bcftools csq 2.59 s (26.2x); whole genome
+        56.43 s vs bcftools annotate 0.90 s (62.6x); RSS 850 -> 917 MB (+7.8%)
+    Then nearly all of GAS's time was the op (95% under cProfile), where the
+    engine alone took ~1 s for 1M records before the op existed (below), at
+    344 MB peak RSS; the op keeps the models and texts a run meets (bounded by
+    the genome's).
 
 The history, before the consequences op:
 
