@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page, expect
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator, Page, expect
 
 from annotator.engine import annotate_file
 from e2e import engine_output
@@ -143,6 +145,20 @@ async def expect_rows(page: Page, rows: list[engine_output.Row], total: int) -> 
     await expect(page.locator("#result-count")).to_contain_text(f"{len(rows):,} of {total:,} variants")
     body = page.locator("#results-table tbody tr")
     await expect(body.locator("td:first-child")).to_have_text([r.position for r in rows])
+    # The rows may already be the expected ones while HTMX still swaps in the same
+    # rows anew (a filter that keeps them all): read them again until a read holds.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            await _check_rows(page, body, rows)
+            return
+        except (AssertionError, KeyError, ValueError, PlaywrightError):
+            if time.monotonic() > deadline:
+                raise
+            await page.wait_for_timeout(200)
+
+
+async def _check_rows(page: Page, body: Locator, rows: list[engine_output.Row]) -> None:
     headings = [h.strip(" ▲▼") for h in await page.locator("#results-table th").all_inner_texts()]
     for tr, row in zip(await body.all(), rows, strict=True):
         cells = dict(zip(headings, await tr.locator("td").all(), strict=True))
