@@ -136,6 +136,10 @@ class Op(ABC):
         cls, contigs: Contigs, track: Track, features: Features, out: dict[str, Any]
     ) -> dict[str, Any]:
         """Index an operator's file (read into `features`); only for ops with `user` set."""
+        if cls.user:
+            from annotator import indexer
+
+            return indexer.build_user(contigs, track, features, out)
         from annotator.reference import ReferenceInstallError
 
         raise ReferenceInstallError(f"track {track.name}: op {track.op!r} is not for a file of yours")

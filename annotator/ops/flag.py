@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from annotator.indexer import Contigs
     from annotator.manifest import Track
     from annotator.reference import Reference
-    from annotator.usertracks import Features
 
 
 class Flag(Op):
@@ -51,14 +50,6 @@ class Flag(Op):
         from annotator import indexer
 
         return indexer.build_flag(contigs, files["table"], track, out)
-
-    @classmethod
-    def build_user(
-        cls, contigs: Contigs, track: Track, features: Features, out: dict[str, Any]
-    ) -> dict[str, Any]:
-        from annotator import indexer
-
-        return indexer.build_user(contigs, track, features, out)
 
     def declare(self, track: TrackInfo) -> list[Decl]:
         return [(track["info"], "0", "Flag", track["description"])]

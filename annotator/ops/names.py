@@ -5,7 +5,7 @@ Counted in the summary's ``flags``, per INFO key, with the flag tracks."""
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,10 +31,7 @@ from annotator.ops.base import (
 )
 
 if TYPE_CHECKING:
-    from annotator.indexer import Contigs
-    from annotator.manifest import Track
     from annotator.reference import Reference
-    from annotator.usertracks import Features
 
 
 class _Track:
@@ -66,14 +63,6 @@ class Names(Op):
         super().__init__(ref, tracks, options, stats)
         self.flags = stats.counts["flags"]
         self.names = [cached(ref, f"names {t['name']}", functools.partial(_Track, t, ref)) for t in tracks]
-
-    @classmethod
-    def build_user(
-        cls, contigs: Contigs, track: Track, features: Features, out: dict[str, Any]
-    ) -> dict[str, Any]:
-        from annotator import indexer
-
-        return indexer.build_user(contigs, track, features, out)
 
     def declare(self, track: TrackInfo) -> list[Decl]:
         return [(track["info"], ".", "String", track["description"])]
