@@ -106,7 +106,9 @@ class Effect:
     distance: str = ""
 
 
-_ESCAPES = str.maketrans({",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"})
+# VEP's escapes of a CSQ value (what a VCF INFO value cannot hold).
+ESCAPED = {",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"}
+_ESCAPES = str.maketrans(ESCAPED)
 
 
 def escape(value: str) -> str:

@@ -34,6 +34,7 @@ variants around real exon edges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,8 +42,22 @@ import numpy as np
 import numpy.typing as npt
 
 from annotator.codons import revcomp
-from annotator.consequence import IMPACT, SEVERITY, fixed_fields
+from annotator.consequence import ESCAPED, IMPACT, SEVERITY
 from annotator.hgvs import shift
+from annotator.textjoin import (
+    INT,
+    SKIP,
+    A,
+    B,
+    Runs,
+    Strings,
+    Texts,
+    chain,
+    concat,
+    render,
+    template,
+    translate,
+)
 from annotator.transcript_index import CANONICAL
 from annotator.transcripts import CSQ_FIELDS, Fetch
 
@@ -53,7 +68,8 @@ I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 Bool = npt.NDArray[np.bool_]
 
-_ESCAPES = str.maketrans({",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"})
+_ESCAPES = str.maketrans(ESCAPED)
+_BYTE_ESCAPES = {ord(k): v for k, v in ESCAPED.items()}
 # Term bits of a pair; a pair's Consequence|IMPACT text is made once per distinct set of bits.
 _TERMS = (
     "splice_acceptor_variant",
@@ -75,9 +91,7 @@ _TERMS = (
     ACCEPTOR, DONOR, FIFTH, DONOR_REGION, TRACT, REGION, INTRON, UTR5, UTR3, NC_EXON, NC, NMD, UP, DOWN,
 ) = (np.int64(1) << k for k in range(len(_TERMS)))  # fmt: skip
 _RANK = {term: k for k, term in enumerate(SEVERITY)}
-_COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
-_ACGT = np.array([65, 67, 71, 84], np.uint8)
-_BASES = frozenset("ACGT")
+ACGT = _ACGT = np.array([65, 67, 71, 84], np.uint8)  # in code order: A, C, G, T = 0-3
 assert CSQ_FIELDS.index("EXON") == 8 and len(CSQ_FIELDS) == 21  # the layout `entries` writes
 
 
@@ -169,44 +183,58 @@ def _cdna(
 
 @dataclass
 class Pairs:
-    """The pairs `entries` took (positions into the batch's pair arrays) and their CSQ entry and
-    severity rank; `rest`: the pairs left to the calculator."""
+    """The pairs `entries` took (positions into the batch's pair arrays) and their CSQ entry (one
+    `textjoin` run each) and severity rank; `rest`: the pairs left to the calculator."""
 
     taken: I64
-    text: list[str]
+    runs: Runs
     rank: I64
     rest: I64
 
 
-class Texts:
-    """Per-transcript CSQ text that does not depend on the variant, escaped, made once per transcript
-    (the first time a batch meets it) and kept in arrays a batch's pairs index."""
+class Fixed:
+    """The texts a pair's entry is joined from that no variant changes, as one `textjoin.Texts` (token
+    kind A), made once per process for every transcript at once: per transcript its head (SYMBOL|Gene|
+    Feature_type|Feature|BIOTYPE), tail (STRAND|CANONICAL|MANE_SELECT) and Feature, escaped as
+    `consequence.fixed_fields` escapes them; and the constant pieces (`const`)."""
 
-    def __init__(self, index: TranscriptIndex):
-        self.index = index
+    def __init__(self, index: TranscriptIndex, extra: list[str]):
+        a = index.a
+        every = _CONSTS + extra
+        consts = Texts.of(every)
+        self._const = {c: k for k, c in enumerate(every)}
+        esc = {k: v.encode() for k, v in _BYTE_ESCAPES.items()}
+        parts = [
+            translate(Texts.from_blob(a[key]), esc)
+            for key in ("tx_gene_symbol_text", "tx_gene_id_text", "tx_feature_text", "tx_mane_text")
+        ]
+        biotypes = translate(Texts.of(index.biotypes), esc)
+        src, (_, sym, gid, feat, mane, bio) = concat(consts, *parts, biotypes)
         n = len(index)
-        self.made = np.zeros(n, bool)
-        self.head = np.full(n, "", object)  # consequence.fixed_fields: SYMBOL|...|BIOTYPE
-        self.tail = np.full(n, "", object)  # and STRAND|CANONICAL|MANE_SELECT
-        self.feature = np.full(n, "", object)  # the Feature, escaped (HGVSc starts with it)
+        gene = a["tx_gene"].astype(np.int64)
+        bar = self._const["|"]
+        heads = template(
+            n, (A, sym + gene), (A, bar), (A, gid + gene), (A, self._const["|Transcript|"]),
+            (A, feat + np.arange(n)), (A, bar), (A, bio + a["tx_biotype"].astype(np.int64)),
+        )  # fmt: skip
+        canonical = (a["tx_flags"].astype(np.int64) & CANONICAL) != 0
+        tails = template(
+            n, (INT, a["tx_strand"].astype(np.int64)), (A, bar),
+            (np.where(canonical, A, SKIP), self._const["YES"]), (A, bar), (A, mane + np.arange(n)),
+        )  # fmt: skip
+        features = template(n, (A, feat + np.arange(n)))
+        none = Texts.of([])
+        self.texts, (_, self.head, self.tail, self.feature) = concat(
+            consts, *(render(runs, src, none) for runs in (heads, tails, features))
+        )
 
-    def of(self, tx: I64) -> None:
-        """Makes the texts of the transcripts tx not made yet."""
-        ix = self.index
-        a = ix.a
-        for t in np.unique(tx[~self.made[tx]]).tolist():
-            gene = int(a["tx_gene"][t])
-            biotype = ix.biotypes[int(a["tx_biotype"][t])]
-            self.head[t], self.tail[t] = fixed_fields(
-                ix.gene_symbols[gene], ix.gene_ids[gene], ix.features[t], biotype,
-                int(a["tx_strand"][t]), bool(int(a["tx_flags"][t]) & CANONICAL), ix.mane[t],
-            )  # fmt: skip
-            self.feature[t] = ix.features[t].translate(_ESCAPES)
-            self.made[t] = True
+    def const(self, text: str) -> int:
+        return self._const[text]
 
     def get(self, t: int) -> tuple[str, str, str]:
-        self.of(np.array([t], np.int64))
-        return self.head[t], self.tail[t], self.feature[t]
+        """Transcript t's head, tail and Feature, as the per-pair path's `entry` takes them."""
+        head, tail, feature = (self.texts[base + t].decode() for base in (self.head, self.tail, self.feature))
+        return head, tail, feature
 
 
 class Mask:
@@ -216,10 +244,13 @@ class Mask:
         self.text = np.full(1 << len(_TERMS), "", object)
         self.rank = np.full(1 << len(_TERMS), -1, np.int64)
 
-    def texts(self, masks: I64) -> tuple[npt.NDArray[np.object_], I64]:
-        for m in np.unique(masks[self.rank[masks] < 0]).tolist():
+    def tokens(self, masks: I64, strings: Strings) -> tuple[I64, I64]:
+        """Per pair: its "|Consequence|IMPACT|" text (a kind B token of `strings`) and rank."""
+        uniq, inverse = np.unique(masks, return_inverse=True)
+        for m in uniq[self.rank[uniq] < 0].tolist():
             self.text[m], self.rank[m] = _terms(m)
-        return self.text[masks], self.rank[masks]
+        ids = strings.add([f"|{t}|" for t in self.text[uniq].tolist()])
+        return ids[inverse.ravel()], self.rank[masks]
 
 
 def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: npt.NDArray[np.uint8]) -> Bool:
@@ -229,39 +260,53 @@ def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: n
 
 @dataclass
 class Alleles:
-    """Per (ALT allele, transcript) pair: the transcript, the allele trimmed as `effect` trims it
-    (start..stop its REF span, stop = start - 1 for an insertion; REF and ALT upper case), its CSQ
-    Allele, whether `entries` may take it at all (`python`: symbolic ALTs, never) and the contig's
-    genome sequence (an indel's HGVSc is 3'-shifted along it)."""
+    """A batch's ALT alleles, trimmed as `effect` trims them, and their (allele, transcript) pairs.
 
-    tx: I64
+    Per allele: its REF span start..stop (stop = start - 1 for an insertion), the lengths and first
+    bytes of the trimmed REF and ALT (upper case; 0 when empty), where its texts are in `ref`/`alt`
+    (-1: a one-base allele, read from the bytes alone), its CSQ Allele as a `textjoin` token, whether
+    `entries` may take it at all (`python`: symbolic ALTs, never) and its contig, whose genome
+    sequence (`fetchers`, if any) an indel's HGVSc is 3'-shifted along. Per pair: the transcript
+    and the allele (`of`)."""
+
     start: I64
     stop: I64
+    ref_len: I64
+    alt_len: I64
+    ref_base: npt.NDArray[np.uint8]
+    alt_base: npt.NDArray[np.uint8]
+    text: I64
     ref: list[str]
     alt: list[str]
-    allele: list[str]
+    token_kind: I64
+    token_value: I64
     python: Bool
-    fetch: list[Fetch | None]  # the contig's genome sequence, if any
+    contig: I64
+    fetchers: list[Fetch | None]
+    tx: I64
+    of: I64
 
 
-def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) -> Pairs:
-    """CSQ entries of the pairs the module takes (see its docstring); `rest`: those left to `effect`.
-    Pairs farther than `window` are in neither: `effect` gives them no entry."""
+def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, strings: Strings) -> Pairs:
+    """CSQ entries of the pairs the module takes (see its docstring), as `textjoin` runs whose kind B
+    tokens are `strings`'; `rest`: those left to `effect`. Pairs farther than `window` are in neither:
+    `effect` gives them no entry."""
     T = tables
-    tx, start, stop = p.tx, p.start, p.stop
-    rl = np.fromiter(map(len, p.ref), np.int64, len(p.ref))
-    al = np.fromiter(map(len, p.alt), np.int64, len(p.alt))
+    tx, of = p.tx, p.of
+    start, stop = p.start[of], p.stop[of]
     first, last = T.first[tx], T.last[tx]
     plus = T.plus[tx]
+    python = p.python[of]
     before, after = stop < first, start > last
-    flank = (before | after) & ~p.python
+    flank = (before | after) & ~python
     distance = np.where(before, first - stop, start - last)
     five_prime = np.where(before, plus, ~plus)
     # Substitutions of one A/C/G/T base, and indels (any other sequence change) wholly inside one intron
     # at least 17 bases from both its exons, where no splice window reaches.
-    both = zip(p.ref, p.alt, strict=True)
-    acgt = np.fromiter((r in _BASES and a in _BASES for r, a in both), bool, len(al))
-    snv = ~flank & ~p.python & (rl == 1) & (al == 1) & acgt
+    one = (p.ref_len == 1) & (p.alt_len == 1)
+    one_acgt = (one & np.isin(p.ref_base, _ACGT) & np.isin(p.alt_base, _ACGT))[of]
+    one = one[of]
+    snv = ~flank & ~python & one_acgt
     lo, hi = np.minimum(start, stop), np.maximum(start, stop)
     j = np.searchsorted(T.exon_key, tx << 32 | np.maximum(lo, 0), side="right") - 1
     j = np.clip(np.where(flank, T.ptr[tx], j), 0, len(T.exon_start) - 1)
@@ -269,7 +314,7 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
     nxt = np.minimum(j + 1, len(T.exon_start) - 1)
     s_next = T.exon_start[nxt]
     deep = (j >= T.ptr[tx]) & (j + 1 < T.ptr[tx + 1]) & (lo >= e + 18) & (hi <= s_next - 18)
-    indel = ~flank & ~p.python & ~snv & deep & ~((rl == 1) & (al == 1))
+    indel = ~flank & ~python & ~snv & deep & ~one
     named = _indel_names(p, np.flatnonzero(indel), plus, first, last, e, s_next)
     indel &= named.inside
     g = start
@@ -285,6 +330,7 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
     distance, five_prime, indel, stop = distance[k], five_prime[k], indel[k], stop[k]
     n = T.ptr[tx + 1] - T.ptr[tx]
     i = j - T.ptr[tx]
+    ref_base, alt_base = p.ref_base[of[k]], p.alt_base[of[k]]
 
     mask = np.zeros(len(k), np.int64)
     mask |= np.where(flank & five_prime, UP, 0) | np.where(flank & ~five_prime, DOWN, 0)
@@ -312,7 +358,7 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
         (NC_EXON, exonic & ~coding), (NC, intronic & ~coding), (NMD, ~flank & T.nmd[tx]),
     ):  # fmt: skip
         mask |= np.where(on, bits, 0)
-    csq, rank = masks.texts(mask)
+    mask_ids, rank = masks.tokens(mask, strings)
 
     # EXON / INTRON numbers from the 5' end
     exon_no = np.where(exonic, np.where(plus, i + 1, n - i), 0)
@@ -321,72 +367,63 @@ def entries(tables: Tables, texts: Texts, masks: Mask, p: Alleles, window: int) 
     off = T.exon_off[j].astype(np.int64)
     c_here = off + np.where(plus, g - s + 1, e - g + 1)
 
-    texts.of(tx)
-    head, tail, feature = texts.head[tx], texts.tail[tx], texts.feature[tx]
-    allele = np.array(p.allele, dtype=object)[k]
-    ref_t, alt_t = np.array(p.ref, dtype=object)[k], np.array(p.alt, dtype=object)[k]
-    kind = np.where(coding, "c.", "n.").astype(object)
-    # One comprehension per kind of entry: their order is free (`taken` says which pair each is).
+    head, tail, feature = fixed.head + tx, fixed.tail + tx, fixed.feature + tx
+    a_kind, a_value = p.token_kind[of[k]], p.token_value[of[k]]
+    c = fixed.const
+    kind = np.where(coding, c(":c."), c(":n."))
+    # One template per kind of entry: their order is free (`taken` says which pair each is).
     f = np.flatnonzero(flank)
-    out = [
-        f"{al}|{cq}|{h}||||||||||{d}|{t}"
-        for al, cq, h, d, t in zip(
-            allele[f].tolist(), csq[f].tolist(), head[f].tolist(), distance[f].tolist(), tail[f].tolist(),
-            strict=True,
+    runs = [
+        template(
+            len(f), (a_kind[f], a_value[f]), (B, mask_ids[f]), (A, head[f]), (A, c("||||||||||")),
+            (INT, distance[f]), (A, c("|")), (A, tail[f]),
         )
     ]  # fmt: skip
-    snv_in = np.flatnonzero(~flank & ~indel)
-    x = snv_in
+    x = np.flatnonzero(~flank & ~indel)
     where = _hgvs_position(T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], g[x],
-                           exonic[x], c_here[x])  # fmt: skip
-    r_s = [r if pl else _COMPLEMENT[r] for r, pl in zip(ref_t[x].tolist(), plus[x].tolist(), strict=True)]
-    a_s = [a if pl else _COMPLEMENT[a] for a, pl in zip(alt_t[x].tolist(), plus[x].tolist(), strict=True)]
-    number = np.where(exonic[x], exon_no[x], intron_no[x]).tolist()
-    total = np.where(exonic[x], n[x], n[x] - 1).tolist()
-    out += [
-        f"{al}|{cq}|{h}|{num}/{tot}||{ft}:{kd}{w}{r}>{a}||{cc}||||||{t}"
-        if ex
-        else f"{al}|{cq}|{h}||{num}/{tot}|{ft}:{kd}{w}{r}>{a}||||||||{t}"
-        for al, cq, h, ex, num, tot, ft, kd, w, r, a, cc, t in zip(
-            allele[x].tolist(), csq[x].tolist(), head[x].tolist(), exonic[x].tolist(), number, total,
-            feature[x].tolist(), kind[x].tolist(), where, r_s, a_s, c_here[x].tolist(), tail[x].tolist(),
-            strict=True,
+                           exonic[x], c_here[x], c)  # fmt: skip
+    ex = exonic[x]
+    r_b, a_b = _base_code(ref_base[x], plus[x]), _base_code(alt_base[x], plus[x])
+    runs.append(
+        template(
+            len(x), (a_kind[x], a_value[x]), (B, mask_ids[x]), (A, head[x]),
+            (A, np.where(ex, c("|"), c("||"))), (INT, np.where(ex, exon_no[x], intron_no[x])), (A, c("/")),
+            (INT, np.where(ex, n[x], n[x] - 1)),
+            (A, np.where(ex, c("||"), c("|"))), (A, feature[x]), (A, kind[x]), *where,
+            (A, c("A>A") + 4 * r_b + a_b), (A, np.where(ex, c("||"), c("||||||||"))),
+            (np.where(ex, INT, SKIP), c_here[x]), (np.where(ex, A, SKIP), c("||||||")), (A, tail[x]),
         )
-    ]  # fmt: skip
-    x = np.flatnonzero(indel)
+    )  # fmt: skip
+    y = np.flatnonzero(indel)
     ends = [
         _hgvs_position(
-            T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], point[k][x], exonic[x],
-            c_here[x],
+            T, plus[y], coding[y], c5[y], c3[y], j[y], nxt[y], s[y], e[y], s_next[y], point[k][y], exonic[y],
+            c_here[y], c,
         )
         for point in (named.a, named.b)
     ]  # fmt: skip
-    hgvsc = [
-        f"{ft}:{kd}{w0}{'' if one else '_' + w1}{sfx}".translate(_ESCAPES)
-        for ft, kd, w0, w1, one, sfx in zip(
-            feature[x].tolist(), kind[x].tolist(), ends[0], ends[1], named.single[k][x].tolist(),
-            named.suffix[k][x].tolist(),
-            strict=True,
+    single = named.single[k][y]
+    runs.append(
+        template(
+            len(y), (a_kind[y], a_value[y]), (B, mask_ids[y]), (A, head[y]), (A, c("||")),
+            (INT, intron_no[y]), (A, c("/")), (INT, n[y] - 1), (A, c("|")), (A, feature[y]), (A, kind[y]),
+            *ends[0],
+            (np.where(single, SKIP, A), c("_")), *((np.where(single, SKIP, kd), v) for kd, v in ends[1]),
+            (B, strings.add([sfx.translate(_ESCAPES) for sfx in named.suffix[k][y].tolist()])),
+            (A, c("||||||||")), (A, tail[y]),
         )
-    ]  # fmt: skip
-    out += [
-        f"{al}|{cq}|{h}||{num}/{nn - 1}|{hg}||||||||{t}"
-        for al, cq, h, num, nn, hg, t in zip(
-            allele[x].tolist(), csq[x].tolist(), head[x].tolist(), intron_no[x].tolist(), n[x].tolist(),
-            hgvsc, tail[x].tolist(),
-            strict=True,
-        )
-    ]  # fmt: skip
-    order = np.concatenate([f, snv_in, x])
-    return Pairs(taken=k[order], text=out, rank=rank[order], rest=rest)
+    )  # fmt: skip
+    order = np.concatenate([f, x, y])
+    return Pairs(taken=k[order], runs=chain(runs), rank=rank[order], rest=rest)
 
 
 def _hgvs_position(
     T: Tables, plus: Bool, coding: Bool, c5: I64, c3: I64, j: I64, nxt: I64, s: I64, e: I64, s_next: I64,
-    g: I64, exonic: Bool, c_here: I64,
-) -> list[str]:  # fmt: skip
-    """TranscriptMap.hgvs_position of base g: exonic ones at c_here; intronic ones (between exons j and
-    nxt) from the nearer edge, "+" toward 3', ties to the 5' edge."""
+    g: I64, exonic: Bool, c_here: I64, const: Callable[[str], int],
+) -> list[tuple[I64, I64]]:  # fmt: skip
+    """TranscriptMap.hgvs_position of base g as four `textjoin` tokens (prefix, number, sign, step):
+    exonic ones at c_here; intronic ones (between exons j and nxt) from the nearer edge, "+" toward
+    3', ties to the 5' edge."""
     c_end = T.exon_off[j] + np.where(plus, e - s + 1, 1)  # cDNA of exon j's genomic end
     c_next = T.exon_off[nxt] + np.where(plus, 1, T.exon_end[nxt] - s_next + 1)  # of exon nxt's start
     from_low, from_high = g - e, s_next - g
@@ -396,14 +433,27 @@ def _hgvs_position(
     sign = np.where(exonic, 0, np.where(use_low == plus, 1, 2))
     kind = np.where(coding, np.where(c < c5, 1, np.where(c > c3, 2, 0)), 3)
     coord = np.select([kind == 1, kind == 2, kind == 0], [c5 - c, c - c3, c - c5 + 1], c)
+    prefix = np.where(kind == 1, const("-"), const("*"))
+    sign_text = np.where(sign == 1, const("+"), const("-"))
     return [
-        f"{_PREFIX[ck]}{co}{_SIGN[sg]}{st if sg else ''}"
-        for ck, co, sg, st in zip(kind.tolist(), coord.tolist(), sign.tolist(), step.tolist(), strict=True)
+        (np.where((kind == 1) | (kind == 2), A, SKIP), prefix),
+        (np.full(len(coord), INT, np.int64), coord),
+        (np.where(sign > 0, A, SKIP), sign_text),
+        (np.where(sign > 0, INT, SKIP), step),
     ]
 
 
-_PREFIX = ("", "-", "*", "")
-_SIGN = ("", "+", "-")
+def _base_code(base: npt.NDArray[np.uint8], plus: Bool) -> I64:
+    """0-3 for A, C, G, T, complemented on the minus strand."""
+    code = np.searchsorted(_ACGT, base).astype(np.int64)
+    return np.where(plus, code, 3 - code)
+
+
+# The pieces entries are joined from (`Fixed.const`), besides the transcripts' own.
+_CONSTS = [
+    "|", "||", "||||||", "||||||||", "||||||||||", "/", "_", "+", "-", "*", ":c.", ":n.", "YES",
+    "|Transcript|", *(f"{r}>{a}" for r in "ACGT" for a in "ACGT"), *"ACGT",
+]  # fmt: skip
 
 
 @dataclass
@@ -427,10 +477,11 @@ def _indel_names(p: Alleles, at: I64, plus: Bool, first: I64, last: I64, e: I64,
     suffix = np.full(n, "", object)
     for x in at.tolist():
         pl, fx, lx = bool(plus[x]), int(first[x]), int(last[x])
-        st, sp = int(p.start[x]), int(p.stop[x])
-        ref = p.ref[x].encode("utf-8", "surrogateescape")
-        alt = p.alt[x].encode("utf-8", "surrogateescape")
-        fetch = p.fetch[x]
+        al = int(p.of[x])
+        st, sp, listed = int(p.start[al]), int(p.stop[al]), int(p.text[al])
+        ref = p.ref[listed].encode("utf-8", "surrogateescape")
+        alt = p.alt[listed].encode("utf-8", "surrogateescape")
+        fetch = p.fetchers[int(p.contig[al])]
         dup = False
         if fetch is not None and (not ref or not alt):
             st, sp, ref, alt = shift(pl, fx, lx, st, sp, ref, alt, fetch)

@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
 from annotator import csq_batch
 from annotator.alleles import symbolic, trim
 from annotator.consequence import IMPACT, SEVERITY, Effect, effect, entry, escape, most_severe, vep_alleles
+from annotator.csq_batch import ACGT as _ACGT
 from annotator.ops.base import (
     I64,
     Batch,
@@ -45,6 +47,7 @@ from annotator.ops.base import (
     pieces,
 )
 from annotator.sequence import Sequence
+from annotator.textjoin import SKIP, A, B, C, Runs, Strings, chain, render, template
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
@@ -63,6 +66,8 @@ _CHANGE, _NOCHANGE, _SKIP = 0, 1, 2
 _DOT = len(SEVERITY) + 1  # an allele's "." (sorts after every term)
 _SLICE = 8192  # rows
 _TAIL = {r: f";GAS_CONSEQUENCE={t};GAS_IMPACT={IMPACT[t]}" for r, t in enumerate(SEVERITY)}
+_LONE = f"|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}"  # after the Allele: an intergenic entry
+_CONSTS = [";CSQ=", ",", _LONE, *_TAIL.values()]  # the op's own pieces of its texts
 
 
 class Consequences(Op):
@@ -78,8 +83,9 @@ class Consequences(Op):
             self.window = min(options.upstream_window, self.index.window)
             self.sequence = Sequence.of(ref)
             self.tables = cached(ref, "csq_batch_tables", lambda: csq_batch.Tables.of(self.index))
-            self.texts = cached(ref, "csq_batch_texts", lambda: csq_batch.Texts(self.index))
+            self.fixed = cached(ref, "csq_batch_fixed", lambda: csq_batch.Fixed(self.index, _CONSTS))
             self.masks = csq_batch.Mask()
+            self.tail_ids = np.array([self.fixed.const(_TAIL[r]) for r in range(len(SEVERITY))], np.int64)
 
     @classmethod
     def build(
@@ -113,11 +119,12 @@ class Consequences(Op):
         bounds = np.searchsorted(pair_row, np.arange(len(rows) + 1))
         if self.vectorised:
             # In slices of rows: a slice's pairs and entries are many small Python objects at once.
-            texts = []
+            parts = []
             for lo in range(0, len(rows), _SLICE):
                 hi = min(lo + _SLICE, len(rows))
                 first, last = int(bounds[lo]), int(bounds[hi])
-                texts += self._batch(b, rows[lo:hi], bounds[lo : hi + 1] - first, pair_tx[first:last])
+                parts.append(self._batch(b, rows[lo:hi], bounds[lo : hi + 1] - first, pair_tx[first:last]))
+            return Contribution(own=[(rows, np.concatenate(parts))])
         else:
             starts, txs = bounds.tolist(), pair_tx.tolist()
             transcript = self.index.transcript
@@ -127,32 +134,31 @@ class Consequences(Op):
                 texts.append(self._row(b, i, near, [transcript(t) for t in near]))
         return Contribution(own=[(rows, pieces(texts))])
 
-    def _batch(self, b: Batch, rows: I64, bounds: I64, pair_tx: I64) -> list[bytes]:
+    def _batch(self, b: Batch, rows: I64, bounds: I64, pair_tx: I64) -> npt.NDArray[np.object_]:
         """The rows' texts with csq_batch taking the pairs it can and `effect` the rest.
 
         Each row's ALT alleles are listed (records of one A/C/G/T base each straight from the batch's
         arrays, the others one by one as `_row` reads them), then each allele is paired with every
-        transcript near its record, in `_row`'s order."""
+        transcript near its record, in `_row`'s order; the texts are joined by `textjoin`."""
         at = rows
+        c = self.fixed.const
+        strings = Strings()
         simple = csq_batch.single_bases(b.single_base[at], b.ref_base[at], b.alt_base[at])
         simple &= b.end[at] == b.start[at]
-        # Per allele: its row (index into rows), CSQ Allele, state, what effect() and csq_batch take.
         s_rows = np.flatnonzero(simple)
-        s_ref = [chr(c) for c in b.ref_base[at[s_rows]].tolist()]
-        s_alt = [chr(c) for c in b.alt_base[at[s_rows]].tolist()]
-        a_row = s_rows.tolist()
-        a_allele = list(s_alt)  # as _row writes it: escaped in entries, not in an intergenic one
-        a_escaped = a_allele
-        a_state = [_NOCHANGE if r == a else _CHANGE for r, a in zip(s_ref, s_alt, strict=True)]
-        a_start = b.start[at[s_rows]].tolist()
-        a_stop = list(a_start)
-        a_ref, a_alt = s_ref, s_alt
-        a_call: list[tuple[bytes, bytes, int | None] | None] = [None] * len(a_row)
-        a_python = [False] * len(a_row)
-        others = np.flatnonzero(~simple).tolist()
-        if others:
-            a_escaped = list(a_allele)
-        for k in others:
+        s_ref, s_alt = b.ref_base[at[s_rows]], b.alt_base[at[s_rows]]
+        s_token = c("A") + np.searchsorted(_ACGT, s_alt).astype(np.int64)
+        # The other rows' alleles, one by one.
+        o_row: list[int] = []
+        o_start: list[int] = []
+        o_stop: list[int] = []
+        o_state: list[int] = []
+        o_python: list[bool] = []
+        o_ref: list[str] = []
+        o_alt: list[str] = []
+        o_raw: list[str] = []
+        o_call: list[tuple[bytes, bytes, int | None]] = []
+        for k in np.flatnonzero(~simple).tolist():
             i = int(at[k])
             ref, alt_text = b.alleles(i)
             alts = alt_text.split(b",")
@@ -160,9 +166,6 @@ class Consequences(Op):
             # Alleles that are not ASCII are none any tool could name: no consequences for them.
             named = ref.isascii() and alt_text.isascii()
             for allele, alt in zip(vep_alleles(ref, alts) if named else [""] * len(alts), alts, strict=True):
-                a_row.append(k)
-                a_allele.append(allele)
-                a_call.append((ref, alt, end if alt[:1] == b"<" else None))
                 if alt == b"." or not named:
                     kind, start, r, x, python = _SKIP, pos, "", "", False
                 elif symbolic(alt):
@@ -177,71 +180,94 @@ class Consequences(Op):
                         changed = bool(rb or xb)
                     kind = _CHANGE if changed else _NOCHANGE
                     r, x = rb.decode("utf-8", "surrogateescape"), xb.decode("utf-8", "surrogateescape")
-                a_escaped.append(escape(allele))
-                a_state.append(kind)
-                a_start.append(start)
-                a_stop.append(start + len(r) - 1)
-                a_ref.append(r)
-                a_alt.append(x)
-                a_python.append(python)
-        order = np.argsort(np.array(a_row, np.int64), kind="stable")
-        a_rows = np.array(a_row, np.int64)[order]
-        state = np.array(a_state, np.int64)[order]
+                o_row.append(k)
+                o_start.append(start)
+                o_stop.append(start + len(r) - 1)
+                o_state.append(kind)
+                o_python.append(python)
+                o_ref.append(r)
+                o_alt.append(x)
+                o_raw.append(allele)
+                o_call.append((ref, alt, end if alt[:1] == b"<" else None))
+        n_o = len(o_row)
+        # First bytes of the trimmed REF and ALT (0: empty); a one-base allele is read by them alone.
+        first_byte = np.array([ord(t.encode("utf-8", "surrogateescape")[:1] or b"\0") for t in o_ref + o_alt])
+        ones = np.ones(len(s_rows), np.int64)
+        # Every allele, the simple rows' first: then ordered by row (stable: a row's alleles keep theirs).
+        a_row = np.concatenate([s_rows, np.array(o_row, np.int64)])
+        order = np.argsort(a_row, kind="stable")
+        a_rows = a_row[order]
+        o_ids = np.arange(n_o, dtype=np.int64)
+        raw_ids = strings.add(o_raw)
+        escaped = strings.add([escape(r) for r in o_raw])
+        alleles = csq_batch.Alleles(
+            start=np.concatenate([b.start[at[s_rows]], np.array(o_start, np.int64)])[order],
+            stop=np.concatenate([b.start[at[s_rows]], np.array(o_stop, np.int64)])[order],
+            ref_len=np.concatenate([ones, np.fromiter(map(len, o_ref), np.int64, n_o)])[order],
+            alt_len=np.concatenate([ones, np.fromiter(map(len, o_alt), np.int64, n_o)])[order],
+            ref_base=np.concatenate([s_ref, first_byte[:n_o].astype(np.uint8)])[order],
+            alt_base=np.concatenate([s_alt, first_byte[n_o:].astype(np.uint8)])[order],
+            text=np.concatenate([np.full(len(s_rows), -1, np.int64), o_ids])[order],
+            ref=o_ref,
+            alt=o_alt,
+            token_kind=np.concatenate([np.full(len(s_rows), A, np.int64), np.full(n_o, B, np.int64)])[order],
+            token_value=np.concatenate([s_token, escaped])[order],
+            python=np.concatenate([np.zeros(len(s_rows), bool), np.array(o_python, bool)])[order],
+            contig=b.contig[at[a_rows]],
+            fetchers=[self._fetch(x) for x in range(int(b.contig[at].max(initial=0)) + 1)],
+            tx=np.empty(0, np.int64),
+            of=np.empty(0, np.int64),
+        )
+        s_state = np.where(s_ref == s_alt, _NOCHANGE, _CHANGE)
+        state = np.concatenate([s_state, np.array(o_state, np.int64)])[order]
+        # The Allele an intergenic entry writes: unescaped (a token like `alleles.token_*`).
+        raw = np.stack([alleles.token_kind, np.concatenate([s_token, raw_ids])[order]])
         n_near = (bounds[1:] - bounds[:-1])[a_rows]
         # Pairs: each changing allele with every transcript near its row.
         count = np.where(state == _CHANGE, n_near, 0)
         p_a = np.repeat(np.arange(len(a_rows), dtype=np.int64), count)
         within = np.arange(len(p_a), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-        p_tx = pair_tx[bounds[a_rows][p_a] + within]
-        src = order[p_a]  # index into the a_* lists
-        src_l = src.tolist()
-        contig = b.contig[at[a_rows[p_a]]]
-        fetchers = [self._fetch(c) for c in range(int(contig.max(initial=0)) + 1)]
-        pairs = csq_batch.Alleles(
-            tx=p_tx,
-            start=np.array(a_start, np.int64)[src],
-            stop=np.array(a_stop, np.int64)[src],
-            ref=[a_ref[x] for x in src_l],
-            alt=[a_alt[x] for x in src_l],
-            allele=[a_escaped[x] for x in src_l],
-            python=np.array(a_python, bool)[src],
-            fetch=[fetchers[c] for c in contig.tolist()],
-        )
-        got = csq_batch.entries(self.tables, self.texts, self.masks, pairs, self.window)
-        made: list[str | None] = [None] * len(p_a)
+        alleles.tx = pair_tx[bounds[a_rows][p_a] + within]
+        alleles.of = p_a
+        got = csq_batch.entries(self.tables, self.fixed, self.masks, alleles, self.window, strings)
         rank = np.full(len(p_a), _NONE, np.int64)
-        for k, text in zip(got.taken.tolist(), got.text, strict=True):
-            made[k] = text
         rank[got.taken] = got.rank
+        # The rest, one pair at a time through the calculator.
+        made_pair: list[int] = []
+        made_text: list[str] = []
         transcript = self.index.transcript
         for k in got.rest.tolist():
-            x = src_l[k]
-            i = int(at[a_row[x]])
-            call = a_call[x]
-            ref_b, alt_b, sv_end = call if call is not None else (a_ref[x].encode(), a_alt[x].encode(), None)
-            t = int(p_tx[k])
+            al = int(p_a[k])
+            i = int(at[a_rows[al]])
+            o = int(alleles.text[al])
+            if o >= 0:
+                ref_b, alt_b, sv_end = o_call[o]
+                allele = o_raw[o]
+            else:
+                ref_b, alt_b, sv_end = bytes([alleles.ref_base[al]]), bytes([alleles.alt_base[al]]), None
+                allele = chr(alleles.alt_base[al])
+            t = int(alleles.tx[k])
             fetch = self._fetch(int(b.contig[i]))
             e = effect(transcript(t), int(b.start[i]), ref_b, alt_b, fetch, self.window, end=sv_end)
             if e is not None:
-                made[k] = entry(a_allele[x], *self.texts.get(t)[:2], e)
+                made_pair.append(k)
+                made_text.append(entry(allele, *self.fixed.get(t)[:2], e))
                 rank[k] = _RANK[e.terms[0]]
-        a_bounds = np.searchsorted(p_a, np.arange(len(a_rows) + 1))
-        alleles = [a_allele[x] for x in order.tolist()]
-        return self._texts(len(rows), a_rows, state, n_near, a_bounds, alleles, made, rank)
+        made = np.array(made_pair, np.int64)
+        made_runs = template(len(made), (B, strings.add(made_text)))
+        return self._texts(len(rows), a_rows, state, n_near, p_a, rank, raw, got, made, made_runs, strings)
 
     def _texts(
-        self, n: int, a_rows: I64, state: I64, n_near: I64, a_bounds: I64, alleles: list[str],
-        made: list[str | None], rank: I64,
-    ) -> list[bytes]:  # fmt: skip
+        self, n: int, a_rows: I64, state: I64, n_near: I64, p_a: I64, rank: I64, raw: I64,
+        got: csq_batch.Pairs, made: I64, made_runs: Runs, strings: Strings,
+    ) -> npt.NDArray[np.object_]:  # fmt: skip
         """Each row's text from its alleles' entries (a_rows ascending), as `_row` joins them."""
+        a_bounds = np.searchsorted(p_a, np.arange(len(a_rows) + 1))
         lo, hi = a_bounds[:-1], a_bounds[1:]
         some = hi > lo
         best = np.full(len(a_rows), _NONE, np.int64)
         if some.any():
             best[some] = np.minimum.reduceat(rank, lo[some])
-        missing = np.zeros(len(a_rows), np.int64)
-        if some.any():
-            missing[some] = np.add.reduceat((rank == _NONE).astype(np.int64), lo[some])
         # An allele's most severe term: "." for no allele or no change on any transcript near it.
         unchanged = np.where(n_near > 0, _DOT, _RANK[_INTERGENIC])
         worst = np.where(state == _SKIP, _DOT, np.where(best != _NONE, best, unchanged))
@@ -251,33 +277,53 @@ class Consequences(Op):
         counts = np.bincount(row_best[row_best != _DOT], minlength=len(SEVERITY))
         for r in np.flatnonzero(counts).tolist():
             self.per_consequence[SEVERITY[r]] += int(counts[r])
-        texts: list[bytes] = [b""] * n
-        bounds = np.r_[first, len(a_rows)].tolist()
-        lo_l, hi_l, miss_l, worst_l = lo.tolist(), hi.tolist(), missing.tolist(), worst.tolist()
-        row_l, row_best_l = a_rows[first].tolist(), row_best.tolist()
-        for g, row in enumerate(row_l):
-            if row_best_l[g] == _DOT:
-                continue
-            parts: list[str] = []
-            for k in range(bounds[g], bounds[g + 1]):
-                w = worst_l[k]
-                if w == _DOT:
-                    continue
-                if w == _RANK[_INTERGENIC] and lo_l[k] == hi_l[k]:
-                    parts.append(f"{alleles[k]}|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}")
-                elif miss_l[k]:
-                    parts += [e for e in made[lo_l[k] : hi_l[k]] if e is not None]
-                else:
-                    parts += made[lo_l[k] : hi_l[k]]  # type: ignore[arg-type]  # none missing
-            if bounds[g + 1] - bounds[g] == 1:
-                tail = _TAIL[worst_l[bounds[g]]]
-            else:
-                ws = worst_l[bounds[g] : bounds[g + 1]]
-                terms = ",".join(SEVERITY[w] if w != _DOT else "." for w in ws)
-                impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in ws)
-                tail = f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}"
-            texts[row] = f";CSQ={','.join(parts)}{tail}".encode()
-        return texts
+        # The entries, each rendered once: csq_batch's, the calculator's, one intergenic entry per
+        # allele of a change with no transcript near.
+        c = self.fixed.const
+        lone = np.flatnonzero((worst == _RANK[_INTERGENIC]) & (lo == hi))
+        lone_runs = template(len(lone), (raw[0, lone], raw[1, lone]), (A, c(_LONE)))
+        entries = render(chain([got.runs, made_runs, lone_runs]), self.fixed.texts, strings.texts())
+        # Items in row order: a pair's entry at its allele and place, an intergenic one at its allele.
+        item_allele = np.concatenate([p_a[got.taken], p_a[made], lone])
+        item_pair = np.concatenate([got.taken, made, np.zeros(len(lone), np.int64)])
+        seq = np.lexsort((item_pair, item_allele))
+        item_row = a_rows[item_allele[seq]]
+        # Each row with a text: ";CSQ=", its entries joined by ",", its GAS_CONSEQUENCE/GAS_IMPACT tail.
+        per_row = np.bincount(item_row, minlength=n)
+        has = np.zeros(n, bool)
+        has[a_rows[first][row_best != _DOT]] = True
+        tail_kind = np.full(n, A, np.int64)
+        tail_value = np.zeros(n, np.int64)
+        alleles_in = np.diff(np.r_[first, len(a_rows)])
+        one = first[alleles_in == 1]
+        ok = worst[one] != _DOT
+        tail_value[a_rows[one[ok]]] = self.tail_ids[worst[one[ok]]]
+        worst_l = worst.tolist()
+        many: list[str] = []
+        many_rows: list[int] = []
+        for g in np.flatnonzero((alleles_in > 1) & (row_best != _DOT)).tolist():
+            ws = worst_l[first[g] : first[g] + alleles_in[g]]
+            terms = ",".join(SEVERITY[w] if w != _DOT else "." for w in ws)
+            impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in ws)
+            many.append(f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}")
+            many_rows.append(int(a_rows[first[g]]))
+        tail_kind[many_rows] = B
+        tail_value[many_rows] = strings.add(many)
+        size = np.where(has, 2 * per_row + 2, 0)
+        ptr = np.zeros(n + 1, np.int64)
+        np.cumsum(size, out=ptr[1:])
+        kind = np.full(int(ptr[-1]), SKIP, np.int8)
+        value = np.zeros(int(ptr[-1]), np.int64)
+        start = ptr[:-1][has]
+        kind[start], value[start] = A, c(";CSQ=")
+        place = np.arange(len(seq), dtype=np.int64) - np.searchsorted(item_row, item_row)  # within its row
+        at = ptr[item_row] + 1 + 2 * place
+        kind[at] = np.where(place > 0, A, SKIP)
+        value[at] = c(",")
+        kind[at + 1], value[at + 1] = C, seq
+        end = ptr[1:][has] - 1
+        kind[end], value[end] = tail_kind[has], tail_value[has]
+        return render(Runs(kind, value, ptr), self.fixed.texts, strings.texts(), entries).objects()
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)
@@ -298,7 +344,7 @@ class Consequences(Op):
                 if e is not None:
                     effects.append((t, e))
             if effects:
-                fixed = self.texts.get
+                fixed = self.fixed.get
                 entries += [entry(allele, *fixed(t)[:2], e) for t, e in effects]
                 worst.append(most_severe([e.terms[0] for _, e in effects]))
             elif near:

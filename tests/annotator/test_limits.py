@@ -198,7 +198,9 @@ FREE = {"decompressed_bytes": 1_536_000, "records": 50_000, "line_bytes": 256 * 
 def test_bombs_fail_fast_in_bounded_memory(tmp_path: Path, reference_root: Path, bomb, limit) -> None:
     """Each bomb of the issue (150 MiB header line, 3M records, 9M meta lines: each
     under 150 KB of gzip) stops in an engine process of its own within seconds and
-    well under 300 MB (the meta lines alone took 1.0 GB); generous bounds."""
+    well under 450 MB (the meta lines alone took 1.0 GB); generous bounds. About 140 MB
+    of the peak are numba's and LLVM's libraries (`annotator.textjoin`): file pages,
+    shared by every engine process of the machine."""
     src = bomb(tmp_path / "bomb.vcf.gz")
     assert src.stat().st_size <= 153_600
     done = subprocess.run(
@@ -208,4 +210,4 @@ def test_bombs_fail_fast_in_bounded_memory(tmp_path: Path, reference_root: Path,
     result = json.loads(done.stdout)
     assert result["limit"] == limit
     assert result["seconds"] < 10
-    assert result["rss_mb"] < 300
+    assert result["rss_mb"] < 450

@@ -1,0 +1,235 @@
+"""Many texts joined from pieces at once, compiled: the CSQ entries of a batch are millions of
+small strings (a 1M-variant file writes ~350 MB of them), too many for one Python f-string each.
+
+A `Texts` is many byte strings in one array (``data``, with ``off``: text i is
+``data[off[i]:off[i + 1]]``). A text to make is a run of tokens, each a piece of one of three
+`Texts` (kinds `A`, `B`, `C`), a decimal integer (`INT`) or nothing (`SKIP`, so that a template
+of fixed width can leave a piece out); `render` writes every run in one compiled pass (numba).
+`template` lays runs of one shape out from numpy columns, `Strings` collects a batch's own
+Python texts (alleles, HGVS names) into a `Texts` its tokens point at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+
+A, B, C, INT, SKIP = 0, 1, 2, 3, 4  # token kinds
+
+
+@dataclass(frozen=True)
+class Texts:
+    data: U8
+    off: I64  # len(texts) + 1 offsets into data
+
+    def __len__(self) -> int:
+        return len(self.off) - 1
+
+    @classmethod
+    def of(cls, items: Iterable[bytes | str]) -> Texts:
+        raw = [x.encode("utf-8", "surrogateescape") if isinstance(x, str) else x for x in items]
+        off = np.zeros(len(raw) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, raw), np.int64, len(raw)), out=off[1:])
+        return cls(np.frombuffer(bytearray(b"".join(raw)), np.uint8), off)
+
+    @classmethod
+    def from_blob(cls, blob: U8) -> Texts:
+        """The texts of an `infotext.text_blob` (newline-separated), without splitting it in Python."""
+        cut = np.flatnonzero(blob == 10)
+        off = np.empty(len(cut) + 2, np.int64)
+        off[0], off[-1] = 0, len(blob) + 1
+        off[1:-1] = cut + 1
+        # Each text but the last is followed by its newline: drop it by shifting the ends.
+        data = np.delete(blob, cut) if len(cut) else np.array(blob, np.uint8)
+        return cls(data, off - np.arange(len(off), dtype=np.int64))
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.data[self.off[i] : self.off[i + 1]].tobytes()
+
+    def objects(self) -> npt.NDArray[np.object_]:
+        """One bytes object per text (made by Arrow in C++), for the engine's per-row pieces."""
+        arr = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), len(self), [None, pa.py_buffer(self.off), pa.py_buffer(self.data)]
+        )
+        return arr.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def concat(*parts: Texts) -> tuple[Texts, list[int]]:
+    """The texts of every part in one `Texts`, and where each part's first text is in it."""
+    bases = np.cumsum([0] + [len(p) for p in parts]).tolist()
+    sizes = np.cumsum([0] + [len(p.data) for p in parts])
+    off = np.concatenate([p.off[:-1] + s for p, s in zip(parts, sizes.tolist(), strict=False)] + [sizes[-1:]])
+    return Texts(np.concatenate([p.data for p in parts]), off.astype(np.int64)), bases[:-1]
+
+
+def translate(texts: Texts, table: dict[int, bytes]) -> Texts:
+    """Each byte of `table`'s keys replaced by its bytes (for escaping), every text at once."""
+    width = np.ones(256, np.int64)
+    repl = np.zeros((256, max([len(v) for v in table.values()] + [1])), np.uint8)
+    for byte in range(256):
+        repl[byte, 0] = byte
+    for byte, to in table.items():
+        width[byte] = len(to)
+        repl[byte, : len(to)] = np.frombuffer(to, np.uint8)
+    data, off = _translate(texts.data, texts.off, width, repl)
+    return Texts(data, off)
+
+
+@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+def _translate(data: U8, off: I64, width: I64, repl: U8) -> tuple[U8, I64]:  # pragma: no cover - compiled
+    new = np.empty(len(off), np.int64)
+    new[0] = 0
+    for i in range(len(off) - 1):
+        n = 0
+        for j in range(off[i], off[i + 1]):
+            n += width[data[j]]
+        new[i + 1] = new[i] + n
+    out = np.empty(new[-1], np.uint8)
+    p = 0
+    for j in range(off[0], off[-1]):
+        c = data[j]
+        for k in range(width[c]):
+            out[p] = repl[c, k]
+            p += 1
+    return out, new
+
+
+def template(n: int, *parts: tuple[int | npt.NDArray[np.integer], int | npt.NDArray[np.integer]]) -> Runs:
+    """n runs of len(parts) tokens: each part a (kind, value), either a scalar for every run or an
+    array of n (a part left out of some runs has kind SKIP there)."""
+    k = len(parts)
+    kind = np.empty((n, k), np.int8)
+    value = np.empty((n, k), np.int64)
+    for j, (kd, v) in enumerate(parts):
+        kind[:, j] = kd
+        value[:, j] = v
+    return Runs(kind.ravel(), value.ravel(), np.arange(0, n * k + 1, k, dtype=np.int64) if n else _ZERO)
+
+
+_ZERO = np.zeros(1, np.int64)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Runs of tokens, one per text to make: run i is tokens ptr[i]..ptr[i + 1]."""
+
+    kind: npt.NDArray[np.int8]
+    value: I64
+    ptr: I64
+
+    def __len__(self) -> int:
+        return len(self.ptr) - 1
+
+
+def chain(runs: Sequence[Runs]) -> Runs:
+    """The runs of every part, one after another."""
+    runs = [r for r in runs if len(r)]
+    if not runs:
+        return Runs(np.empty(0, np.int8), np.empty(0, np.int64), _ZERO)
+    shifts = np.cumsum([0] + [len(r.kind) for r in runs]).tolist()
+    ptr = np.concatenate([r.ptr[:-1] + s for r, s in zip(runs, shifts, strict=False)] + [shifts[-1:]])
+    return Runs(
+        np.concatenate([r.kind for r in runs]), np.concatenate([r.value for r in runs]), ptr.astype(np.int64)
+    )
+
+
+def render(runs: Runs, a: Texts, b: Texts, c: Texts | None = None) -> Texts:
+    """The text of every run."""
+    c = c if c is not None else _EMPTY
+    data, off = _render(runs.kind, runs.value, runs.ptr, a.data, a.off, b.data, b.off, c.data, c.off)
+    return Texts(data, off)
+
+
+_EMPTY = Texts(np.zeros(0, np.uint8), np.zeros(1, np.int64))
+
+
+@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+def _digits(v: int) -> int:  # pragma: no cover - compiled
+    n = 1
+    if v < 0:
+        n += 1
+        v = -v
+    while v >= 10:
+        v //= 10
+        n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+def _render(
+    kind: npt.NDArray[np.int8], value: I64, ptr: I64, ad: U8, ao: I64, bd: U8, bo: I64, cd: U8, co: I64
+) -> tuple[U8, I64]:  # pragma: no cover - compiled
+    n = len(ptr) - 1
+    off = np.empty(n + 1, np.int64)
+    off[0] = 0
+    total = 0
+    for i in range(n):
+        for k in range(ptr[i], ptr[i + 1]):
+            kd, v = kind[k], value[k]
+            if kd == 0:
+                total += ao[v + 1] - ao[v]
+            elif kd == 1:
+                total += bo[v + 1] - bo[v]
+            elif kd == 2:
+                total += co[v + 1] - co[v]
+            elif kd == 3:
+                total += _digits(v)
+        off[i + 1] = total
+    out = np.empty(total, np.uint8)
+    p = 0
+    for k in range(ptr[0], ptr[n]):
+        kd, v = kind[k], value[k]
+        if kd == 3:
+            if v < 0:
+                out[p] = 45  # "-"
+                p += 1
+                v = -v
+            d = _digits(v)
+            q = p + d - 1
+            while True:
+                out[q] = 48 + v % 10
+                v //= 10
+                q -= 1
+                if v == 0:
+                    break
+            p += d
+        elif kd == 0:
+            for j in range(ao[v], ao[v + 1]):
+                out[p] = ad[j]
+                p += 1
+        elif kd == 1:
+            for j in range(bo[v], bo[v + 1]):
+                out[p] = bd[j]
+                p += 1
+        elif kd == 2:
+            for j in range(co[v], co[v + 1]):
+                out[p] = cd[j]
+                p += 1
+    return out, off
+
+
+class Strings:
+    """A batch's own texts, numbered as they are added (token kind B), made one `Texts` at the end."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, items: Sequence[str]) -> I64:
+        base = len(self.items)
+        self.items += items
+        return np.arange(base, base + len(items), dtype=np.int64)
+
+    def one(self, item: str) -> int:
+        self.items.append(item)
+        return len(self.items) - 1
+
+    def texts(self) -> Texts:
+        return Texts.of(self.items)
