@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from annotator.codons import revcomp
 from annotator.consequence import ESCAPED, IMPACT, SEVERITY
-from annotator.hgvs import shift
+from annotator.hgvs import SHIFT_LIMIT, shift
 from annotator.textjoin import (
     INT,
     SKIP,
@@ -69,7 +69,7 @@ I32 = npt.NDArray[np.int32]
 Bool = npt.NDArray[np.bool_]
 
 _ESCAPES = str.maketrans(ESCAPED)
-_BYTE_ESCAPES = {ord(k): v for k, v in ESCAPED.items()}
+BYTE_ESCAPES = {ord(k): v.encode() for k, v in ESCAPED.items()}  # for `textjoin.translate`
 # Term bits of a pair; a pair's Consequence|IMPACT text is made once per distinct set of bits.
 _TERMS = (
     "splice_acceptor_variant",
@@ -203,7 +203,7 @@ class Fixed:
         every = _CONSTS + extra
         consts = Texts.of(every)
         self._const = {c: k for k, c in enumerate(every)}
-        esc = {k: v.encode() for k, v in _BYTE_ESCAPES.items()}
+        esc = BYTE_ESCAPES
         parts = [
             translate(Texts.from_blob(a[key]), esc)
             for key in ("tx_gene_symbol_text", "tx_gene_id_text", "tx_feature_text", "tx_mane_text")
@@ -276,8 +276,8 @@ class Alleles:
     ref_base: npt.NDArray[np.uint8]
     alt_base: npt.NDArray[np.uint8]
     text: I64
-    ref: list[str]
-    alt: list[str]
+    ref: Texts
+    alt: Texts
     token_kind: I64
     token_value: I64
     python: Bool
@@ -470,33 +470,61 @@ class _Names:
 
 def _indel_names(p: Alleles, at: I64, plus: Bool, first: I64, last: I64, e: I64, s_next: I64) -> _Names:
     """`hgvs.hgvsc`'s shift (with a sequence: a pure insertion or deletion moved 3', an insertion of the
-    bases before it a dup) and `hgvs._name`'s choice of points, for the indels at `at`."""
+    bases before it a dup) and `hgvs._name`'s choice of points, for the indels at `at`.
+
+    Worked out once per allele and strand, within the widest span of its transcripts on that strand;
+    a transcript whose own end would have stopped the shift sooner, or refused the dup, gets its own."""
     n = len(p.tx)
     a_pt, b_pt = np.zeros(n, np.int64), np.zeros(n, np.int64)
     single, inside = np.zeros(n, bool), np.zeros(n, bool)
     suffix = np.full(n, "", object)
-    for x in at.tolist():
-        pl, fx, lx = bool(plus[x]), int(first[x]), int(last[x])
-        al = int(p.of[x])
-        st, sp, listed = int(p.start[al]), int(p.stop[al]), int(p.text[al])
-        ref = p.ref[listed].encode("utf-8", "surrogateescape")
-        alt = p.alt[listed].encode("utf-8", "surrogateescape")
-        fetch = p.fetchers[int(p.contig[al])]
-        dup = False
-        if fetch is not None and (not ref or not alt):
-            st, sp, ref, alt = shift(pl, fx, lx, st, sp, ref, alt, fetch)
-            if not ref:
-                k = len(alt)
-                f0, l0 = (sp - k + 1, sp) if pl else (st, st + k - 1)
-                dup = f0 >= fx and l0 <= lx and fetch(f0, l0) == alt
-        text = (alt if pl else revcomp(alt)).decode("utf-8", "surrogateescape")
-        if dup:
-            k = len(alt)
-            one, pa, pb, sfx = k == 1, *((sp - k + 1, sp) if pl else (st + k - 1, st)), "dup"
-        elif not ref:
-            one, pa, pb, sfx = False, *((sp, st) if pl else (st, sp)), f"ins{text}"
-        else:
-            one, pa, pb, sfx = st == sp, *((st, sp) if pl else (sp, st)), f"delins{text}" if alt else "del"
-        a_pt[x], b_pt[x], single[x], suffix[x] = pa, pb, one, sfx
-        inside[x] = int(e[x]) < min(pa, pb) and max(pa, pb) < int(s_next[x])
+    if not len(at):
+        return _Names(a_pt, b_pt, single, suffix, inside)
+    al, pl, fx, lx = p.of[at], plus[at], first[at], last[at]
+    uniq, inv = np.unique(al * 2 + pl, return_inverse=True)
+    inv = inv.ravel()
+    low = np.full(len(uniq), np.iinfo(np.int64).max)
+    high = np.full(len(uniq), np.iinfo(np.int64).min)
+    np.minimum.at(low, inv, fx)
+    np.maximum.at(high, inv, lx)
+    u_al, u_pl = (uniq // 2).tolist(), (uniq % 2).astype(bool).tolist()
+    spans = zip(u_al, u_pl, low.tolist(), high.tolist(), strict=True)
+    named = [_indel_name(p, a, q, f, h) for a, q, f, h in spans]
+    pa, pb, one, moved, f0, l0, dup = (np.array([x[k] for x in named], np.int64) for k in range(7))
+    sfx = np.array([x[7] for x in named], dtype=object)
+    st, sp = p.start[al], p.stop[al]
+    room = np.where(pl, last[at] - np.maximum(st, sp), np.minimum(st, sp) - first[at])
+    redo = moved[inv] > np.clip(room, 0, SHIFT_LIMIT)
+    redo |= dup[inv].astype(bool) & ((f0[inv] < fx) | (l0[inv] > lx))
+    a_pt[at], b_pt[at], single[at], suffix[at] = pa[inv], pb[inv], one[inv].astype(bool), sfx[inv]
+    for x in at[redo].tolist():
+        got = _indel_name(p, int(p.of[x]), bool(plus[x]), int(first[x]), int(last[x]))
+        a_pt[x], b_pt[x], single[x], suffix[x] = got[0], got[1], bool(got[2]), got[7]
+    inside[at] = (e[at] < np.minimum(a_pt[at], b_pt[at])) & (np.maximum(a_pt[at], b_pt[at]) < s_next[at])
     return _Names(a_pt, b_pt, single, suffix, inside)
+
+
+def _indel_name(
+    p: Alleles, al: int, pl: bool, fx: int, lx: int
+) -> tuple[int, int, int, int, int, int, int, str]:
+    """One allele's HGVSc points and suffix on a transcript of strand `pl` spanning fx..lx: (point a,
+    point b, single, bases shifted, first and last base a dup repeats, dup, suffix)."""
+    st, sp, listed = int(p.start[al]), int(p.stop[al]), int(p.text[al])
+    ref, alt = p.ref[listed], p.alt[listed]
+    fetch = p.fetchers[int(p.contig[al])]
+    dup, f0, l0, was = False, 0, 0, st
+    if fetch is not None and (not ref or not alt):
+        st, sp, ref, alt = shift(pl, fx, lx, st, sp, ref, alt, fetch)
+        if not ref:
+            k = len(alt)
+            f0, l0 = (sp - k + 1, sp) if pl else (st, st + k - 1)
+            dup = f0 >= fx and l0 <= lx and fetch(f0, l0) == alt
+    text = (alt if pl else revcomp(alt)).decode("utf-8", "surrogateescape")
+    if dup:
+        k = len(alt)
+        one, pa, pb, sfx = k == 1, *((sp - k + 1, sp) if pl else (st + k - 1, st)), "dup"
+    elif not ref:
+        one, pa, pb, sfx = False, *((sp, st) if pl else (st, sp)), f"ins{text}"
+    else:
+        one, pa, pb, sfx = st == sp, *((st, sp) if pl else (sp, st)), f"delins{text}" if alt else "del"
+    return pa, pb, int(one), abs(st - was), f0, l0, int(dup), sfx

@@ -13,7 +13,7 @@ from annotator.transcript_map import TranscriptMap
 from annotator.transcripts import Fetch
 
 # VEP looks this far for a 3' shift (TranscriptVariationAllele::_genomic_shift).
-_SHIFT_LIMIT = 1000
+SHIFT_LIMIT = 1000
 
 
 def hgvsc(m: TranscriptMap, start: int, stop: int, ref: bytes, alt: bytes, fetch: Fetch | None) -> str:
@@ -43,7 +43,7 @@ def shift(
     while the sequence allows (HGVS)."""
     moving = ref or alt
     if plus:
-        limit = min(tx_end - max(start, stop), _SHIFT_LIMIT)
+        limit = min(tx_end - max(start, stop), SHIFT_LIMIT)
         ahead = fetch(stop + 1, stop + limit) if limit > 0 else b""
         n = 0
         while n < len(ahead) and ahead[n] == moving[n % len(moving)]:
@@ -53,7 +53,7 @@ def shift(
             moving = moving[k:] + moving[:k]
             start, stop = start + n, stop + n
     else:
-        limit = min(min(start, stop) - tx_start, _SHIFT_LIMIT)
+        limit = min(min(start, stop) - tx_start, SHIFT_LIMIT)
         behind = fetch(start - limit, start - 1) if limit > 0 else b""
         n = 0
         while n < len(behind) and behind[-1 - n] == moving[-1 - n % len(moving)]:

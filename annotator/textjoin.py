@@ -51,6 +51,11 @@ class Texts:
         data = np.delete(blob, cut) if len(cut) else np.array(blob, np.uint8)
         return cls(data, off - np.arange(len(off), dtype=np.int64))
 
+    def first_bytes(self) -> U8:
+        """Each text's first byte; 0 for an empty text."""
+        data = np.append(self.data, np.uint8(0))
+        return np.where(np.diff(self.off) > 0, data[self.off[:-1]], 0).astype(np.uint8)
+
     def __getitem__(self, i: int) -> bytes:
         return self.data[self.off[i] : self.off[i + 1]].tobytes()
 
@@ -220,16 +225,31 @@ class Strings:
     """A batch's own texts, numbered as they are added (token kind B), made one `Texts` at the end."""
 
     def __init__(self) -> None:
-        self.items: list[str] = []
+        self.parts: list[Texts] = []
+        self.pending: list[str] = []
+        self.n = 0
 
     def add(self, items: Sequence[str]) -> I64:
-        base = len(self.items)
-        self.items += items
-        return np.arange(base, base + len(items), dtype=np.int64)
+        self.pending += items
+        return self._ids(len(items))
+
+    def add_texts(self, texts: Texts) -> I64:
+        self._flush()
+        self.parts.append(texts)
+        return self._ids(len(texts))
 
     def one(self, item: str) -> int:
-        self.items.append(item)
-        return len(self.items) - 1
+        return int(self.add([item])[0])
 
     def texts(self) -> Texts:
-        return Texts.of(self.items)
+        self._flush()
+        return concat(*self.parts)[0] if self.parts else _EMPTY
+
+    def _ids(self, n: int) -> I64:
+        self.n += n
+        return np.arange(self.n - n, self.n, dtype=np.int64)
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.parts.append(Texts.of(self.pending))
+            self.pending = []

@@ -41,6 +41,12 @@ class Batch:
     ref_base: npt.NDArray[np.uint8]  # first byte of REF / ALT, upper case
     alt_base: npt.NDArray[np.uint8]
     alleles: Callable[[int], tuple[bytes, bytes]]  # REF and ALT of a row, as written
+    # The same as spans of the block's bytes: REF of row i is text[ref_at[i]:ref_end[i]].
+    text: npt.NDArray[np.uint8]
+    ref_at: I64
+    ref_end: I64
+    alt_at: I64
+    alt_end: I64
     # How each row's text is framed: lead[i] (0 or 1) indexes (b"", b";") before
     # it, tail[i] indexes `tails` after it. Rows not annotated get only their tail.
     lead: I64

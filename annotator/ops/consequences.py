@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from annotator import csq_batch
-from annotator.alleles import symbolic, trim
-from annotator.consequence import IMPACT, SEVERITY, Effect, effect, entry, escape, most_severe, vep_alleles
+from annotator import allele_list, csq_batch
+from annotator.consequence import IMPACT, SEVERITY, Effect, effect, entry, most_severe, vep_alleles
 from annotator.csq_batch import ACGT as _ACGT
+from annotator.csq_batch import BYTE_ESCAPES
 from annotator.ops.base import (
     I64,
     Batch,
@@ -47,7 +47,7 @@ from annotator.ops.base import (
     pieces,
 )
 from annotator.sequence import Sequence
-from annotator.textjoin import SKIP, A, B, C, Runs, Strings, chain, render, template
+from annotator.textjoin import SKIP, A, B, C, Runs, Strings, chain, render, template, translate
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
@@ -62,7 +62,7 @@ _RANK = {term: k for k, term in enumerate(SEVERITY)}
 _EMPTY_TAIL = "|" * (len(CSQ_FIELDS) - 3)
 _NONE = len(SEVERITY)  # rank of a pair with no entry
 # An ALT allele's state: a change to pair with transcripts, no change (REF), "." (no allele).
-_CHANGE, _NOCHANGE, _SKIP = 0, 1, 2
+_CHANGE, _NOCHANGE, _SKIP = allele_list.CHANGE, allele_list.NOCHANGE, allele_list.SKIP
 _DOT = len(SEVERITY) + 1  # an allele's "." (sorts after every term)
 _SLICE = 8192  # rows
 _TAIL = {r: f";GAS_CONSEQUENCE={t};GAS_IMPACT={IMPACT[t]}" for r, t in enumerate(SEVERITY)}
@@ -148,78 +148,45 @@ class Consequences(Op):
         s_rows = np.flatnonzero(simple)
         s_ref, s_alt = b.ref_base[at[s_rows]], b.alt_base[at[s_rows]]
         s_token = c("A") + np.searchsorted(_ACGT, s_alt).astype(np.int64)
-        # The other rows' alleles, one by one.
-        o_row: list[int] = []
-        o_start: list[int] = []
-        o_stop: list[int] = []
-        o_state: list[int] = []
-        o_python: list[bool] = []
-        o_ref: list[str] = []
-        o_alt: list[str] = []
-        o_raw: list[str] = []
-        o_call: list[tuple[bytes, bytes, int | None]] = []
-        for k in np.flatnonzero(~simple).tolist():
-            i = int(at[k])
-            ref, alt_text = b.alleles(i)
-            alts = alt_text.split(b",")
-            pos, end = int(b.start[i]), int(b.end[i])
-            # Alleles that are not ASCII are none any tool could name: no consequences for them.
-            named = ref.isascii() and alt_text.isascii()
-            for allele, alt in zip(vep_alleles(ref, alts) if named else [""] * len(alts), alts, strict=True):
-                if alt == b"." or not named:
-                    kind, start, r, x, python = _SKIP, pos, "", "", False
-                elif symbolic(alt):
-                    kind, start, r, x, python = _CHANGE, pos, "", "", True
-                else:
-                    python = False
-                    if len(ref) == 1 and len(alt) == 1:
-                        start, rb, xb = pos, ref.upper(), alt.upper()
-                        changed = rb != xb
-                    else:
-                        start, rb, xb = trim(pos, ref.upper(), alt.upper())
-                        changed = bool(rb or xb)
-                    kind = _CHANGE if changed else _NOCHANGE
-                    r, x = rb.decode("utf-8", "surrogateescape"), xb.decode("utf-8", "surrogateescape")
-                o_row.append(k)
-                o_start.append(start)
-                o_stop.append(start + len(r) - 1)
-                o_state.append(kind)
-                o_python.append(python)
-                o_ref.append(r)
-                o_alt.append(x)
-                o_raw.append(allele)
-                o_call.append((ref, alt, end if alt[:1] == b"<" else None))
-        n_o = len(o_row)
-        # First bytes of the trimmed REF and ALT (0: empty); a one-base allele is read by them alone.
-        first_byte = np.array([ord(t.encode("utf-8", "surrogateescape")[:1] or b"\0") for t in o_ref + o_alt])
-        ones = np.ones(len(s_rows), np.int64)
+        # The other rows' alleles, listed from the block's bytes.
+        o = np.flatnonzero(~simple)
+        oa = at[o]
+        got_o = allele_list.list_alleles(
+            b.text, b.ref_at[oa], b.ref_end[oa], b.alt_at[oa], b.alt_end[oa], b.start[oa]
+        )
+        n_o = len(got_o.row)
+        o_rows = o[got_o.row]
+        ref_len, alt_len = np.diff(got_o.ref.off), np.diff(got_o.alt.off)
+        escaped = strings.add_texts(translate(got_o.allele, BYTE_ESCAPES))
+        raw_ids = strings.add_texts(got_o.allele)
         # Every allele, the simple rows' first: then ordered by row (stable: a row's alleles keep theirs).
-        a_row = np.concatenate([s_rows, np.array(o_row, np.int64)])
+        a_row = np.concatenate([s_rows, o_rows])
         order = np.argsort(a_row, kind="stable")
         a_rows = a_row[order]
-        o_ids = np.arange(n_o, dtype=np.int64)
-        raw_ids = strings.add(o_raw)
-        escaped = strings.add([escape(r) for r in o_raw])
+        ones = np.ones(len(s_rows), np.int64)
+        s_start = b.start[at[s_rows]]
+        o_stop = got_o.start + ref_len - 1
         alleles = csq_batch.Alleles(
-            start=np.concatenate([b.start[at[s_rows]], np.array(o_start, np.int64)])[order],
-            stop=np.concatenate([b.start[at[s_rows]], np.array(o_stop, np.int64)])[order],
-            ref_len=np.concatenate([ones, np.fromiter(map(len, o_ref), np.int64, n_o)])[order],
-            alt_len=np.concatenate([ones, np.fromiter(map(len, o_alt), np.int64, n_o)])[order],
-            ref_base=np.concatenate([s_ref, first_byte[:n_o].astype(np.uint8)])[order],
-            alt_base=np.concatenate([s_alt, first_byte[n_o:].astype(np.uint8)])[order],
-            text=np.concatenate([np.full(len(s_rows), -1, np.int64), o_ids])[order],
-            ref=o_ref,
-            alt=o_alt,
+            start=np.concatenate([s_start, got_o.start])[order],
+            stop=np.concatenate([s_start, o_stop])[order],
+            ref_len=np.concatenate([ones, ref_len])[order],
+            alt_len=np.concatenate([ones, alt_len])[order],
+            # First bytes of the trimmed REF and ALT: a one-base allele is read by them alone.
+            ref_base=np.concatenate([s_ref, got_o.ref.first_bytes()])[order],
+            alt_base=np.concatenate([s_alt, got_o.alt.first_bytes()])[order],
+            text=np.concatenate([np.full(len(s_rows), -1, np.int64), np.arange(n_o, dtype=np.int64)])[order],
+            ref=got_o.ref,
+            alt=got_o.alt,
             token_kind=np.concatenate([np.full(len(s_rows), A, np.int64), np.full(n_o, B, np.int64)])[order],
             token_value=np.concatenate([s_token, escaped])[order],
-            python=np.concatenate([np.zeros(len(s_rows), bool), np.array(o_python, bool)])[order],
+            python=np.concatenate([np.zeros(len(s_rows), bool), got_o.symbolic])[order],
             contig=b.contig[at[a_rows]],
             fetchers=[self._fetch(x) for x in range(int(b.contig[at].max(initial=0)) + 1)],
             tx=np.empty(0, np.int64),
             of=np.empty(0, np.int64),
         )
         s_state = np.where(s_ref == s_alt, _NOCHANGE, _CHANGE)
-        state = np.concatenate([s_state, np.array(o_state, np.int64)])[order]
+        state = np.concatenate([s_state, got_o.state])[order]
         # The Allele an intergenic entry writes: unescaped (a token like `alleles.token_*`).
         raw = np.stack([alleles.token_kind, np.concatenate([s_token, raw_ids])[order]])
         n_near = (bounds[1:] - bounds[:-1])[a_rows]
@@ -239,10 +206,12 @@ class Consequences(Op):
         for k in got.rest.tolist():
             al = int(p_a[k])
             i = int(at[a_rows[al]])
-            o = int(alleles.text[al])
-            if o >= 0:
-                ref_b, alt_b, sv_end = o_call[o]
-                allele = o_raw[o]
+            listed = int(alleles.text[al])
+            if listed >= 0:
+                ref_b, alt_text = b.alleles(i)
+                alt_b = alt_text.split(b",")[got_o.alt_no[listed]]
+                sv_end = int(b.end[i]) if alt_b[:1] == b"<" else None
+                allele = got_o.allele[listed].decode()
             else:
                 ref_b, alt_b, sv_end = bytes([alleles.ref_base[al]]), bytes([alleles.alt_base[al]]), None
                 allele = chr(alleles.alt_base[al])
