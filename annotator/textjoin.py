@@ -146,11 +146,26 @@ def chain(runs: Sequence[Runs]) -> Runs:
     )
 
 
-def render(runs: Runs, a: Texts, b: Texts, c: Texts | None = None) -> Texts:
-    """The text of every run."""
+class Buffer:
+    """Memory `render` writes into, kept from one call to the next: a fresh array each time would be
+    fresh pages each time, which the kernel takes a fault on every 4 KB of (as long as the writing)."""
+
+    def __init__(self) -> None:
+        self.data = np.empty(1 << 20, np.uint8)
+
+    def at_least(self, n: int) -> U8:
+        if len(self.data) < n:
+            self.data = np.empty(max(n, len(self.data) * 3 // 2), np.uint8)
+        return self.data
+
+
+def render(runs: Runs, a: Texts, b: Texts, c: Texts | None = None, into: Buffer | None = None) -> Texts:
+    """The text of every run: in `into`'s memory (valid until its next use) or a new array."""
     c = c if c is not None else _EMPTY
-    data, off = _render(runs.kind, runs.value, runs.ptr, a.data, a.off, b.data, b.off, c.data, c.off)
-    return Texts(data, off)
+    off = _lengths(runs.kind, runs.value, runs.ptr, a.off, b.off, c.off)
+    out = into.at_least(int(off[-1])) if into is not None else np.empty(int(off[-1]), np.uint8)
+    _render(runs.kind, runs.value, runs.ptr, a.data, a.off, b.data, b.off, c.data, c.off, out)
+    return Texts(out[: off[-1]], off)
 
 
 _EMPTY = Texts(np.zeros(0, np.uint8), np.zeros(1, np.int64))
@@ -168,10 +183,23 @@ def _digits(v: int) -> int:  # pragma: no cover - compiled
     return n
 
 
+@numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+def _copy(src: U8, lo: int, hi: int, out: U8, p: int) -> int:  # pragma: no cover - compiled
+    """src[lo:hi] to out[p:], and the position after it: a slice copy (memcpy) pays for itself
+    on long pieces only."""
+    if hi - lo > 16:
+        out[p : p + hi - lo] = src[lo:hi]
+        return p + hi - lo
+    for j in range(lo, hi):
+        out[p] = src[j]
+        p += 1
+    return p
+
+
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _render(
-    kind: npt.NDArray[np.int8], value: I64, ptr: I64, ad: U8, ao: I64, bd: U8, bo: I64, cd: U8, co: I64
-) -> tuple[U8, I64]:  # pragma: no cover - compiled
+def _lengths(
+    kind: npt.NDArray[np.int8], value: I64, ptr: I64, ao: I64, bo: I64, co: I64
+) -> I64:  # pragma: no cover - compiled
     n = len(ptr) - 1
     off = np.empty(n + 1, np.int64)
     off[0] = 0
@@ -188,7 +216,15 @@ def _render(
             elif kd == 3:
                 total += _digits(v)
         off[i + 1] = total
-    out = np.empty(total, np.uint8)
+    return off
+
+
+@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+def _render(
+    kind: npt.NDArray[np.int8], value: I64, ptr: I64, ad: U8, ao: I64, bd: U8, bo: I64, cd: U8, co: I64,
+    out: U8,
+) -> None:  # pragma: no cover - compiled
+    n = len(ptr) - 1
     p = 0
     for k in range(ptr[0], ptr[n]):
         kd, v = kind[k], value[k]
@@ -207,18 +243,11 @@ def _render(
                     break
             p += d
         elif kd == 0:
-            for j in range(ao[v], ao[v + 1]):
-                out[p] = ad[j]
-                p += 1
+            p = _copy(ad, ao[v], ao[v + 1], out, p)
         elif kd == 1:
-            for j in range(bo[v], bo[v + 1]):
-                out[p] = bd[j]
-                p += 1
+            p = _copy(bd, bo[v], bo[v + 1], out, p)
         elif kd == 2:
-            for j in range(co[v], co[v + 1]):
-                out[p] = cd[j]
-                p += 1
-    return out, off
+            p = _copy(cd, co[v], co[v + 1], out, p)
 
 
 class Strings:

@@ -47,7 +47,7 @@ from annotator.ops.base import (
     pieces,
 )
 from annotator.sequence import Sequence
-from annotator.textjoin import SKIP, A, B, C, Runs, Strings, chain, render, template, translate
+from annotator.textjoin import SKIP, A, B, Buffer, C, Runs, Strings, chain, render, template, translate
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
@@ -64,7 +64,7 @@ _NONE = len(SEVERITY)  # rank of a pair with no entry
 # An ALT allele's state: a change to pair with transcripts, no change (REF), "." (no allele).
 _CHANGE, _NOCHANGE, _SKIP = allele_list.CHANGE, allele_list.NOCHANGE, allele_list.SKIP
 _DOT = len(SEVERITY) + 1  # an allele's "." (sorts after every term)
-_SLICE = 8192  # rows
+_SLICE = 32768  # rows
 _TAIL = {r: f";GAS_CONSEQUENCE={t};GAS_IMPACT={IMPACT[t]}" for r, t in enumerate(SEVERITY)}
 _LONE = f"|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}"  # after the Allele: an intergenic entry
 _CONSTS = [";CSQ=", ",", _LONE, *_TAIL.values()]  # the op's own pieces of its texts
@@ -85,6 +85,7 @@ class Consequences(Op):
             self.tables = cached(ref, "csq_batch_tables", lambda: csq_batch.Tables.of(self.index))
             self.fixed = cached(ref, "csq_batch_fixed", lambda: csq_batch.Fixed(self.index, _CONSTS))
             self.masks = csq_batch.Mask()
+            self.buffers = Buffer(), Buffer()  # entries, rows: reused by every slice
             self.tail_ids = np.array([self.fixed.const(_TAIL[r]) for r in range(len(SEVERITY))], np.int64)
 
     @classmethod
@@ -246,21 +247,7 @@ class Consequences(Op):
         counts = np.bincount(row_best[row_best != _DOT], minlength=len(SEVERITY))
         for r in np.flatnonzero(counts).tolist():
             self.per_consequence[SEVERITY[r]] += int(counts[r])
-        # The entries, each rendered once: csq_batch's, the calculator's, one intergenic entry per
-        # allele of a change with no transcript near.
-        c = self.fixed.const
-        lone = np.flatnonzero((worst == _RANK[_INTERGENIC]) & (lo == hi))
-        lone_runs = template(len(lone), (raw[0, lone], raw[1, lone]), (A, c(_LONE)))
-        entries = render(chain([got.runs, made_runs, lone_runs]), self.fixed.texts, strings.texts())
-        # Items in row order: a pair's entry at its allele and place, an intergenic one at its allele.
-        item_allele = np.concatenate([p_a[got.taken], p_a[made], lone])
-        item_pair = np.concatenate([got.taken, made, np.zeros(len(lone), np.int64)])
-        seq = np.lexsort((item_pair, item_allele))
-        item_row = a_rows[item_allele[seq]]
-        # Each row with a text: ";CSQ=", its entries joined by ",", its GAS_CONSEQUENCE/GAS_IMPACT tail.
-        per_row = np.bincount(item_row, minlength=n)
-        has = np.zeros(n, bool)
-        has[a_rows[first][row_best != _DOT]] = True
+        # Each row's GAS_CONSEQUENCE/GAS_IMPACT: made once per term for rows of one ALT.
         tail_kind = np.full(n, A, np.int64)
         tail_value = np.zeros(n, np.int64)
         alleles_in = np.diff(np.r_[first, len(a_rows)])
@@ -278,6 +265,23 @@ class Consequences(Op):
             many_rows.append(int(a_rows[first[g]]))
         tail_kind[many_rows] = B
         tail_value[many_rows] = strings.add(many)
+        # The entries, each rendered once: csq_batch's, the calculator's, one intergenic entry per
+        # allele of a change with no transcript near.
+        c = self.fixed.const
+        lone = np.flatnonzero((worst == _RANK[_INTERGENIC]) & (lo == hi))
+        lone_runs = template(len(lone), (raw[0, lone], raw[1, lone]), (A, c(_LONE)))
+        texts = strings.texts()
+        runs = chain([got.runs, made_runs, lone_runs])
+        entries = render(runs, self.fixed.texts, texts, into=self.buffers[0])
+        # Items in row order: a pair's entry at its allele and place, an intergenic one at its allele.
+        item_allele = np.concatenate([p_a[got.taken], p_a[made], lone])
+        item_pair = np.concatenate([got.taken, made, np.zeros(len(lone), np.int64)])
+        seq = np.lexsort((item_pair, item_allele))
+        item_row = a_rows[item_allele[seq]]
+        # Each row with a text: ";CSQ=", its entries joined by ",", its GAS_CONSEQUENCE/GAS_IMPACT tail.
+        per_row = np.bincount(item_row, minlength=n)
+        has = np.zeros(n, bool)
+        has[a_rows[first][row_best != _DOT]] = True
         size = np.where(has, 2 * per_row + 2, 0)
         ptr = np.zeros(n + 1, np.int64)
         np.cumsum(size, out=ptr[1:])
@@ -292,7 +296,7 @@ class Consequences(Op):
         kind[at + 1], value[at + 1] = C, seq
         end = ptr[1:][has] - 1
         kind[end], value[end] = tail_kind[has], tail_value[has]
-        return render(Runs(kind, value, ptr), self.fixed.texts, strings.texts(), entries).objects()
+        return render(Runs(kind, value, ptr), self.fixed.texts, texts, entries, self.buffers[1]).objects()
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)
