@@ -41,9 +41,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from annotator.codons import revcomp
+from annotator import indel_names
 from annotator.consequence import ESCAPED, IMPACT, SEVERITY
-from annotator.hgvs import SHIFT_LIMIT, shift
+from annotator.hgvs import SHIFT_LIMIT
+from annotator.sequence import Sequence
 from annotator.textjoin import (
     INT,
     SKIP,
@@ -59,7 +60,7 @@ from annotator.textjoin import (
     translate,
 )
 from annotator.transcript_index import CANONICAL
-from annotator.transcripts import CSQ_FIELDS, Fetch
+from annotator.transcripts import CSQ_FIELDS
 
 if TYPE_CHECKING:
     from annotator.transcript_index import TranscriptIndex
@@ -266,7 +267,7 @@ class Alleles:
     bytes of the trimmed REF and ALT (upper case; 0 when empty), where its texts are in `ref`/`alt`
     (-1: a one-base allele, read from the bytes alone), its CSQ Allele as a `textjoin` token, whether
     `entries` may take it at all (`python`: symbolic ALTs, never) and its contig, whose genome
-    sequence (`fetchers`, if any) an indel's HGVSc is 3'-shifted along. Per pair: the transcript
+    sequence (`sequence`, if it has one) an indel's HGVSc is 3'-shifted along. Per pair: the transcript
     and the allele (`of`)."""
 
     start: I64
@@ -282,7 +283,7 @@ class Alleles:
     token_value: I64
     python: Bool
     contig: I64
-    fetchers: list[Fetch | None]
+    sequence: Sequence
     tx: I64
     of: I64
 
@@ -315,7 +316,7 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
     s_next = T.exon_start[nxt]
     deep = (j >= T.ptr[tx]) & (j + 1 < T.ptr[tx + 1]) & (lo >= e + 18) & (hi <= s_next - 18)
     indel = ~flank & ~python & ~snv & deep & ~one
-    named = _indel_names(p, np.flatnonzero(indel), plus, first, last, e, s_next)
+    named = _indel_names(p, np.flatnonzero(indel), plus, first, last, e, s_next, strings)
     indel &= named.inside
     g = start
     exonic = snv & (g <= e)
@@ -409,7 +410,7 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
             (INT, intron_no[y]), (A, c("/")), (INT, n[y] - 1), (A, c("|")), (A, feature[y]), (A, kind[y]),
             *ends[0],
             (np.where(single, SKIP, A), c("_")), *((np.where(single, SKIP, kd), v) for kd, v in ends[1]),
-            (B, strings.add([sfx.translate(_ESCAPES) for sfx in named.suffix[k][y].tolist()])),
+            (B, named.suffix[k][y]),
             (A, c("||||||||")), (A, tail[y]),
         )
     )  # fmt: skip
@@ -459,25 +460,25 @@ _CONSTS = [
 @dataclass
 class _Names:
     """What an indel's HGVSc names (`hgvs.hgvsc`): the two genomic points whose HGVS positions it
-    joins (one when `single`), the text after them, and whether both lie in the indel's intron."""
+    joins (one when `single`), the text after them (a kind B token), and whether both lie in the
+    indel's intron."""
 
     a: I64
     b: I64
     single: Bool
-    suffix: npt.NDArray[np.object_]
+    suffix: I64
     inside: Bool
 
 
-def _indel_names(p: Alleles, at: I64, plus: Bool, first: I64, last: I64, e: I64, s_next: I64) -> _Names:
-    """`hgvs.hgvsc`'s shift (with a sequence: a pure insertion or deletion moved 3', an insertion of the
-    bases before it a dup) and `hgvs._name`'s choice of points, for the indels at `at`.
-
-    Worked out once per allele and strand, within the widest span of its transcripts on that strand;
-    a transcript whose own end would have stopped the shift sooner, or refused the dup, gets its own."""
+def _indel_names(
+    p: Alleles, at: I64, plus: Bool, first: I64, last: I64, e: I64, s_next: I64, strings: Strings
+) -> _Names:
+    """`indel_names.name` of the indels at `at`: once per allele and strand, within the widest span of
+    its transcripts on that strand; again for a transcript whose own end would have stopped the
+    shift sooner, or refused the dup."""
     n = len(p.tx)
-    a_pt, b_pt = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    a_pt, b_pt, suffix = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     single, inside = np.zeros(n, bool), np.zeros(n, bool)
-    suffix = np.full(n, "", object)
     if not len(at):
         return _Names(a_pt, b_pt, single, suffix, inside)
     al, pl, fx, lx = p.of[at], plus[at], first[at], last[at]
@@ -487,44 +488,34 @@ def _indel_names(p: Alleles, at: I64, plus: Bool, first: I64, last: I64, e: I64,
     high = np.full(len(uniq), np.iinfo(np.int64).min)
     np.minimum.at(low, inv, fx)
     np.maximum.at(high, inv, lx)
-    u_al, u_pl = (uniq // 2).tolist(), (uniq % 2).astype(bool).tolist()
-    spans = zip(u_al, u_pl, low.tolist(), high.tolist(), strict=True)
-    named = [_indel_name(p, a, q, f, h) for a, q, f, h in spans]
-    pa, pb, one, moved, f0, l0, dup = (np.array([x[k] for x in named], np.int64) for k in range(7))
-    sfx = np.array([x[7] for x in named], dtype=object)
+    u = _name(p, uniq // 2, (uniq % 2).astype(bool), low, high, strings)
     st, sp = p.start[al], p.stop[al]
-    room = np.where(pl, last[at] - np.maximum(st, sp), np.minimum(st, sp) - first[at])
-    redo = moved[inv] > np.clip(room, 0, SHIFT_LIMIT)
-    redo |= dup[inv].astype(bool) & ((f0[inv] < fx) | (l0[inv] > lx))
-    a_pt[at], b_pt[at], single[at], suffix[at] = pa[inv], pb[inv], one[inv].astype(bool), sfx[inv]
-    for x in at[redo].tolist():
-        got = _indel_name(p, int(p.of[x]), bool(plus[x]), int(first[x]), int(last[x]))
-        a_pt[x], b_pt[x], single[x], suffix[x] = got[0], got[1], bool(got[2]), got[7]
+    room = np.where(pl, lx - np.maximum(st, sp), np.minimum(st, sp) - fx)
+    redo = u.moved[inv] > np.clip(room, 0, SHIFT_LIMIT)
+    redo |= u.dup[inv] & ((u.dup_first[inv] < fx) | (u.dup_last[inv] > lx))
+    a_pt[at], b_pt[at], single[at], suffix[at] = u.a[inv], u.b[inv], u.single[inv], u.ids[inv]
+    if redo.any():
+        r = at[redo]
+        own = _name(p, p.of[r], plus[r], first[r], last[r], strings)
+        a_pt[r], b_pt[r], single[r], suffix[r] = own.a, own.b, own.single, own.ids
     inside[at] = (e[at] < np.minimum(a_pt[at], b_pt[at])) & (np.maximum(a_pt[at], b_pt[at]) < s_next[at])
     return _Names(a_pt, b_pt, single, suffix, inside)
 
 
-def _indel_name(
-    p: Alleles, al: int, pl: bool, fx: int, lx: int
-) -> tuple[int, int, int, int, int, int, int, str]:
-    """One allele's HGVSc points and suffix on a transcript of strand `pl` spanning fx..lx: (point a,
-    point b, single, bases shifted, first and last base a dup repeats, dup, suffix)."""
-    st, sp, listed = int(p.start[al]), int(p.stop[al]), int(p.text[al])
-    ref, alt = p.ref[listed], p.alt[listed]
-    fetch = p.fetchers[int(p.contig[al])]
-    dup, f0, l0, was = False, 0, 0, st
-    if fetch is not None and (not ref or not alt):
-        st, sp, ref, alt = shift(pl, fx, lx, st, sp, ref, alt, fetch)
-        if not ref:
-            k = len(alt)
-            f0, l0 = (sp - k + 1, sp) if pl else (st, st + k - 1)
-            dup = f0 >= fx and l0 <= lx and fetch(f0, l0) == alt
-    text = (alt if pl else revcomp(alt)).decode("utf-8", "surrogateescape")
-    if dup:
-        k = len(alt)
-        one, pa, pb, sfx = k == 1, *((sp - k + 1, sp) if pl else (st + k - 1, st)), "dup"
-    elif not ref:
-        one, pa, pb, sfx = False, *((sp, st) if pl else (st, sp)), f"ins{text}"
-    else:
-        one, pa, pb, sfx = st == sp, *((st, sp) if pl else (sp, st)), f"delins{text}" if alt else "del"
-    return pa, pb, int(one), abs(st - was), f0, l0, int(dup), sfx
+@dataclass
+class _Named:
+    a: I64
+    b: I64
+    single: Bool
+    moved: I64
+    dup_first: I64
+    dup_last: I64
+    dup: Bool
+    ids: I64  # the suffix, escaped, among `strings`
+
+
+def _name(p: Alleles, al: I64, pl: Bool, fx: I64, lx: I64, strings: Strings) -> _Named:
+    got = indel_names.name(p.sequence, p.contig[al], pl, fx, lx, p.start[al], p.stop[al], p.ref, p.text[al],
+                           p.alt, p.text[al])  # fmt: skip
+    ids = strings.add_texts(translate(got.suffix, BYTE_ESCAPES))
+    return _Named(got.a, got.b, got.single, got.moved, got.dup_first, got.dup_last, got.dup, ids)

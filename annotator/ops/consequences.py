@@ -182,7 +182,7 @@ class Consequences(Op):
             token_value=np.concatenate([s_token, escaped])[order],
             python=np.concatenate([np.zeros(len(s_rows), bool), got_o.symbolic])[order],
             contig=b.contig[at[a_rows]],
-            fetchers=[self._fetch(x) for x in range(int(b.contig[at].max(initial=0)) + 1)],
+            sequence=self.sequence,
             tx=np.empty(0, np.int64),
             of=np.empty(0, np.int64),
         )
