@@ -27,6 +27,9 @@ from annotator import intervals as iv
 from annotator.ops import OPS
 from annotator.ops.base import I64, Batch, Bool, Codes, Decl, Obj, Op, Options, Query, Stats, pieces
 from annotator.reference import Reference
+from annotator.textjoin import SKIP, Arena, Runs, Texts
+
+Own = npt.NDArray[Any] | Texts  # an op's own texts: bytes (numpy "S" or object array), or Texts
 
 _LEADS = pieces([b"", b";"])
 
@@ -34,11 +37,35 @@ _LEADS = pieces([b"", b";"])
 @dataclass
 class Annotation:
     annotated: Bool  # the reference has the row's contig
-    text: Obj  # bytes per row: lead + INFO entries shared with other rows + tail ...
-    extra: Obj  # ... or, where has_extra, the tail comes after this row's own entries
-    has_extra: Bool
+    # Each row's text is table[code[row]] (rows share them): lead + INFO entries shared with
+    # other rows + tail ...
+    table: Obj
+    code: I64
+    extra: Texts  # ... or, where extra_at >= 0, the tail comes after this row's own entries,
+    extra_at: I64  # extra[extra_at[row]]
     rsid_rows: I64  # rows with an ID to fill an empty ID column with, and those IDs
     rsids: Obj
+
+    @property
+    def text(self) -> Obj:
+        """Each row's shared text, as bytes."""
+        return self.table[self.code]
+
+    def retext(self, rows: I64, texts: list[bytes]) -> None:
+        """New shared texts for `rows`."""
+        self.code[rows] = len(self.table) + np.arange(len(rows))
+        self.table = np.concatenate([self.table, pieces(texts)])
+
+    @property
+    def has_extra(self) -> Bool:
+        return self.extra_at >= 0
+
+    def extra_objects(self) -> Obj:
+        """Each row's own text as bytes (b"" for rows without), for the line-by-line path."""
+        out = np.full(len(self.extra_at), b"", dtype=object)
+        has = self.has_extra
+        out[has] = self.extra.objects()[self.extra_at[has]]
+        return out
 
 
 class Annotator:
@@ -65,6 +92,7 @@ class Annotator:
         first = {t["op"]: i for i, t in reversed(list(enumerate(ref.tracks)))}
         self.applied = [self.ops[name] for name in sorted(first, key=first.__getitem__)]
         self.build_text = f"GAS_BUILD={ref.build}".encode()
+        self.extra = Arena()  # the batch's own texts, memory kept from batch to batch
 
     # -- header ---------------------------------------------------------------
     def info_headers(self, lifted: bool) -> list[str]:
@@ -91,7 +119,7 @@ class Annotator:
         q = Query(known, np.where(known, iv.keys(c, b.start), -1), np.where(known, iv.keys(c, b.end), -1))
         self.variants += int(known.sum())
         shared: list[Codes] = []
-        own: list[tuple[I64, npt.NDArray[Any]]] = []
+        own: list[tuple[I64, Own]] = []
         ids: tuple[I64, Obj] | None = None
         for op in self.applied:
             got = op.apply(b, q)
@@ -101,11 +129,13 @@ class Annotator:
         shared.sort(key=lambda f: f.place)
         # One code per row and piece (0: nothing), with the text of each code.
         fields: list[tuple[I64, Obj]] = [(b.lead, _LEADS), *((f.codes, f.table) for f in shared)]
-        extra, has_extra = _own_text(own, b)
+        extra, extra_at = self._own_text(own, b)
         tails = pieces(b.tails)
-        fields.append((np.where(has_extra, 0, b.tail), tails))
+        fields.append((np.where(extra_at >= 0, 0, b.tail), tails))
 
-        text = tails[b.tail]
+        # Rows not annotated have their tail alone (codes 0..); the others, their combination's text.
+        code = b.tail.copy()
+        table = tails
         rows = np.flatnonzero(known)
         if len(rows):
             uniq, inverse = _combinations([f[rows] for f, _ in fields])
@@ -113,9 +143,36 @@ class Annotator:
             # GAS_BUILD right after the lead: every annotated row has it, so
             # every other piece can start with its own ";".
             joined.insert(1, [self.build_text] * len(uniq[0]))
-            text[rows] = pieces([b"".join(p) for p in zip(*joined, strict=True)])[inverse]
+            table = np.concatenate([tails, pieces([b"".join(p) for p in zip(*joined, strict=True)])])
+            code[rows] = len(tails) + inverse
         id_rows, id_values = ids or (np.empty(0, np.int64), pieces([]))
-        return Annotation(known, text, extra, has_extra, id_rows, id_values)
+        return Annotation(known, table, code, extra, extra_at, id_rows, id_values)
+
+    def _own_text(self, own: list[tuple[I64, Own]], b: Batch) -> tuple[Texts, I64]:
+        """Each row's own texts, in the order given, followed by its tail (after the shared text),
+        joined by `textjoin`; and where each row's is (-1: a row without)."""
+        n = len(b.contig)
+        parts = [(rows, _texts(part)) for rows, part in own if len(rows)]
+        extra_at = np.full(n, -1, np.int64)
+        if not parts:
+            return _NO_TEXTS, extra_at
+        has = np.zeros(n, bool)
+        for rows, _ in parts:
+            has[rows] = True
+        with_extra = np.flatnonzero(has)
+        extra_at[with_extra] = np.arange(len(with_extra))
+        # A run per row with an own text: one token per part (SKIP where it has none), then the tail.
+        width = len(parts) + 1
+        kind = np.full((len(with_extra), width), SKIP, np.int8)
+        value = np.zeros((len(with_extra), width), np.int64)
+        for k, (rows, _) in enumerate(parts):
+            at = extra_at[rows]
+            kind[at, k], value[at, k] = k, np.arange(len(rows))
+        kind[:, -1], value[:, -1] = len(parts), b.tail[with_extra]
+        runs = Runs(kind.ravel(), value.ravel(), np.arange(0, kind.size + 1, width, dtype=np.int64))
+        self.extra.reset()
+        self.extra.render(runs, *(part for _, part in parts), Texts.of(b.tails))
+        return self.extra.texts(), extra_at
 
     def summary(self, records: int) -> dict[str, Any]:
         """Every op's summary entries, in registry order; once, after the last batch."""
@@ -125,41 +182,11 @@ class Annotator:
         return out
 
 
-def _own_text(own: list[tuple[I64, npt.NDArray[Any]]], b: Batch) -> tuple[Obj, Bool]:
-    """Each row's own texts, in the order given, followed by its tail (after
-    the shared text); numpy bytes joined vectorised while every part is."""
-    n = len(b.contig)
-    extra = np.full(n, b"", dtype=object)
-    has_extra = np.zeros(n, bool)
-    own = [(rows, texts) for rows, texts in own if len(rows)]
-    if not own:
-        return extra, has_extra
-    vectorised = all(texts.dtype.kind == "S" for _, texts in own)
-    if len(own) == 1:
-        rows, texts = own[0]
-    else:
-        for part_rows, _ in own:
-            has_extra[part_rows] = True
-        rows = np.flatnonzero(has_extra)
-        at = np.cumsum(has_extra) - 1
-        if vectorised:
-            texts = np.zeros(len(rows), f"S{sum(t.itemsize for _, t in own)}")
-        else:
-            texts = np.full(len(rows), b"", dtype=object)
-        for k, (part_rows, part) in enumerate(own):
-            i = at[part_rows]
-            if k == 0:
-                texts[i] = part if vectorised else part.astype(object)
-            elif vectorised:
-                texts[i] = np.strings.add(texts[i], part)
-            else:
-                texts[i] = texts[i] + part.astype(object)
-    if vectorised:
-        extra[rows] = np.strings.add(texts, np.array(b.tails, dtype="S1")[b.tail[rows]]).astype(object)
-    else:
-        extra[rows] = texts.astype(object) + pieces(b.tails)[b.tail[rows]]
-    has_extra[rows] = True
-    return extra, has_extra
+def _texts(part: Own) -> Texts:
+    return part if isinstance(part, Texts) else Texts.of(part.tolist())
+
+
+_NO_TEXTS = Texts.of([])
 
 
 def _combinations(codes: list[I64]) -> tuple[list[I64], I64]:

@@ -63,7 +63,7 @@ class BackgroundWriter:
 
     def __init__(self, out: IO[bytes], depth: int = 2):
         self._out = out
-        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._q: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="gas-writer", daemon=True)
         self._thread.start()
@@ -76,7 +76,7 @@ class BackgroundWriter:
                 except BaseException as exc:  # re-raised by write() or close()
                     self._error = exc
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self._error is not None:
             raise self._error
         self._q.put(data)

@@ -224,9 +224,8 @@ class Fixed:
             (np.where(canonical, A, SKIP), self._const["YES"]), (A, bar), (A, mane + np.arange(n)),
         )  # fmt: skip
         features = template(n, (A, feat + np.arange(n)))
-        none = Texts.of([])
         self.texts, (_, self.head, self.tail, self.feature) = concat(
-            consts, *(render(runs, src, none) for runs in (heads, tails, features))
+            consts, *(render(runs, src) for runs in (heads, tails, features))
         )
 
     def const(self, text: str) -> int:

@@ -63,10 +63,8 @@ class RefCheck:
         annotated row's text always starts there with GAS_BUILD."""
         if not len(rows):
             return
-        marked = np.empty(len(rows), dtype=object)
-        texts, leads = ann.text[rows].tolist(), lead[rows].tolist()
-        marked[:] = [t[:k] + _FLAG + t[k:] for t, k in zip(texts, leads, strict=True)]
-        ann.text[rows] = marked
+        texts, leads = ann.table[ann.code[rows]].tolist(), lead[rows].tolist()
+        ann.retext(rows, [t[:k] + _FLAG + t[k:] for t, k in zip(texts, leads, strict=True)])
 
     def log_line(self, build: str) -> str:
         line = f"REF checked against the {build} sequence: {self.checked:,} records"

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from annotator.annotate import Annotation
 from annotator.records import Bool, Records
+from annotator.textjoin import SKIP, Runs, Texts, render
 
 _MARK = 0  # NUL: never in a block (the reader refuses binary data)
 _END = re.compile(rb"(^|;)END=\d+(?=;|$)")
@@ -43,12 +42,13 @@ class Edits:
         return self.v3 or bool(self.chrom or self.info)
 
 
-def fast(rec: Records, ann: Annotation, drop_dot: Bool) -> bytes:
+def fast(rec: Records, ann: Annotation, drop_dot: Bool) -> memoryview:
     """The block with each row's text inserted where INFO ends (replacing a "." INFO
     where `drop_dot`); the texts carry their own ";" before and TAB or LF after.
-    An empty ID column is filled with the row's rsIDs the same way."""
+    An empty ID column is filled with the row's rsIDs the same way. Joined by `textjoin`
+    in one pass: the block's pieces between the marks, each mark's text, a row's own text."""
     marker = rec.ends[:, 7] - drop_dot
-    texts, extra, has_extra = ann.text, ann.extra, ann.has_extra
+    table, code, extra_at = ann.table, ann.code, ann.extra_at
     missing = rec.id_missing[ann.rsid_rows]
     rows = ann.rsid_rows[missing]
     if len(rows):
@@ -56,37 +56,35 @@ def fast(rec: Records, ann: Annotation, drop_dot: Bool) -> bytes:
         dot = rec.ends[rows, 2] - rec.ends[rows, 1] == 2
         # A "." ID is replaced; an empty one is the TAB that ends it, put back after the rsID.
         marker = np.concatenate([marker, np.where(dot, rec.ends[rows, 1] + 1, rec.ends[rows, 2])])
-        texts = np.concatenate([texts, np.where(dot, rsids, rsids + b"\t")])
-        extra = np.concatenate([extra, np.full(len(rows), b"", dtype=object)])
-        has_extra = np.concatenate([has_extra, np.zeros(len(rows), bool)])
+        code = np.concatenate([code, len(table) + np.arange(len(rows))])
+        table = np.concatenate([table, np.where(dot, rsids, rsids + b"\t")])
+        extra_at = np.concatenate([extra_at, np.full(len(rows), -1, np.int64)])
         order = np.argsort(marker, kind="stable")
-        marker, texts, extra, has_extra = marker[order], texts[order], extra[order], has_extra[order]
-    marked = bytearray(rec.data)
-    np.frombuffer(marked, np.uint8)[marker] = _MARK
-    pieces = bytes(marked).split(b"\x00")
-    # Laid out as piece, text[, extra], piece, text[, extra], ..., last piece:
-    # the extra text is one more item to join rather than a concatenation per row.
-    width = 2 + has_extra
-    start = np.cumsum(width) - width
-    parts = np.empty(int(width.sum()) + 1, dtype=object)
-    parts[start] = _objects(pieces[:-1])
-    parts[start + 1] = texts
-    parts[(start + 2)[has_extra]] = extra[has_extra]
-    parts[-1] = pieces[-1]
-    return b"".join(parts.tolist())
-
-
-def _objects(items: list[bytes]) -> npt.NDArray[Any]:
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
+        marker, code, extra_at = marker[order], code[order], extra_at[order]
+    # The block's pieces: text 2j is the bytes before mark j (after mark j - 1), 2j + 1 the mark.
+    m = len(marker)
+    off = np.empty(2 * m + 2, np.int64)
+    off[0], off[-1] = 0, len(rec.data)
+    off[1:-1:2], off[2:-1:2] = marker, marker + 1
+    block = Texts(np.frombuffer(rec.data, np.uint8), off)
+    kind = np.full((m, 3), SKIP, np.int8)
+    value = np.zeros((m, 3), np.int64)
+    kind[:, 0], value[:, 0] = 0, 2 * np.arange(m)
+    kind[:, 1], value[:, 1] = 1, code
+    has = extra_at >= 0
+    kind[has, 2], value[has, 2] = 2, extra_at[has]
+    # One run, the whole block: the last piece after the last mark.
+    ptr = np.array([0, 3 * m + 1], np.int64)
+    tokens = Runs(np.append(kind.ravel(), np.int8(0)), np.append(value.ravel(), 2 * m), ptr)
+    out = render(tokens, block, Texts.of(table.tolist()), ann.extra)
+    return memoryview(out.data.data)  # the array's own buffer: written out without a copy
 
 
 def slow(rec: Records, ann: Annotation, edits: Edits) -> bytes:
     """The block line by line, for files whose other columns change too; `ann`
     holds bare INFO texts (no framing)."""
     rsids = dict(zip(ann.rsid_rows.tolist(), ann.rsids.tolist(), strict=True))
-    texts = (ann.text + np.where(ann.has_extra, ann.extra, b"")).tolist()
+    texts = (ann.text + ann.extra_objects()).tolist()
     lines = []
     for i in range(len(rec)):
         f = rec.line(i).split(b"\t", 8)

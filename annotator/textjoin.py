@@ -2,9 +2,10 @@
 small strings (a 1M-variant file writes ~350 MB of them), too many for one Python f-string each.
 
 A `Texts` is many byte strings in one array (``data``, with ``off``: text i is
-``data[off[i]:off[i + 1]]``). A text to make is a run of tokens, each a piece of one of three
-`Texts` (kinds `A`, `B`, `C`), a decimal integer (`INT`) or nothing (`SKIP`, so that a template
-of fixed width can leave a piece out); `render` writes every run in one compiled pass (numba).
+``data[off[i]:off[i + 1]]``). A text to make is a run of tokens, each a piece of one of the
+`Texts` given (kinds `A`, `B`, `C`, ...: their place), a decimal integer (`INT`) or nothing
+(`SKIP`, so that a template of fixed width can leave a piece out); `render` writes every run in
+one compiled pass (numba).
 `template` lays runs of one shape out from numpy columns, `Strings` collects a batch's own
 Python texts (alleles, HGVS names) into a `Texts` its tokens point at.
 """
@@ -22,7 +23,8 @@ import pyarrow as pa
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 
-A, B, C, INT, SKIP = 0, 1, 2, 3, 4  # token kinds
+A, B, C = 0, 1, 2  # token kinds: a text of the first, second, third source (and so on) ...
+INT, SKIP = 126, 127  # ... a decimal integer, nothing
 
 
 @dataclass(frozen=True)
@@ -159,12 +161,47 @@ class Buffer:
         return self.data
 
 
-def render(runs: Runs, a: Texts, b: Texts, c: Texts | None = None, into: Buffer | None = None) -> Texts:
-    """The text of every run: in `into`'s memory (valid until its next use) or a new array."""
-    c = c if c is not None else _EMPTY
-    off = _lengths(runs.kind, runs.value, runs.ptr, a.off, b.off, c.off)
+class Arena(Buffer):
+    """A `Buffer` several renders write one after another into, read back as one `Texts` (valid until
+    `reset`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reset()
+
+    def reset(self) -> None:
+        self.used = 0
+        self.offs: list[I64] = [_ZERO]
+
+    def render(self, runs: Runs, *sources: Texts) -> None:
+        datas, offs = _sources(sources)
+        off = _lengths(runs.kind, runs.value, runs.ptr, offs)
+        end = self.used + int(off[-1])
+        if len(self.data) < end:
+            grown = np.empty(max(end, len(self.data) * 3 // 2), np.uint8)
+            grown[: self.used] = self.data[: self.used]
+            self.data = grown
+        _render(runs.kind, runs.value, runs.ptr, datas, offs, self.data[self.used : end])
+        self.offs.append(off[1:] + self.used)
+        self.used = end
+
+    def texts(self) -> Texts:
+        return Texts(self.data[: self.used], np.concatenate(self.offs))
+
+
+def _sources(sources: tuple[Texts, ...]) -> tuple[tuple[U8, ...], tuple[I64, ...]]:
+    """The kernel takes the sources as tuples of arrays of one type each: writable, contiguous."""
+    datas = tuple(np.ascontiguousarray(t.data) if t.data.flags.writeable else t.data.copy() for t in sources)
+    return datas, tuple(np.ascontiguousarray(t.off, np.int64) for t in sources)
+
+
+def render(runs: Runs, *sources: Texts, into: Buffer | None = None) -> Texts:
+    """The text of every run, token kind k taking its texts from sources[k]: in `into`'s memory
+    (valid until its next use) or a new array."""
+    datas, offs = _sources(sources)
+    off = _lengths(runs.kind, runs.value, runs.ptr, offs)
     out = into.at_least(int(off[-1])) if into is not None else np.empty(int(off[-1]), np.uint8)
-    _render(runs.kind, runs.value, runs.ptr, a.data, a.off, b.data, b.off, c.data, c.off, out)
+    _render(runs.kind, runs.value, runs.ptr, datas, offs, out)
     return Texts(out[: off[-1]], off)
 
 
@@ -197,9 +234,7 @@ def _copy(src: U8, lo: int, hi: int, out: U8, p: int) -> int:  # pragma: no cove
 
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _lengths(
-    kind: npt.NDArray[np.int8], value: I64, ptr: I64, ao: I64, bo: I64, co: I64
-) -> I64:  # pragma: no cover - compiled
+def _lengths(kind, value, ptr, offs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     n = len(ptr) - 1
     off = np.empty(n + 1, np.int64)
     off[0] = 0
@@ -207,28 +242,22 @@ def _lengths(
     for i in range(n):
         for k in range(ptr[i], ptr[i + 1]):
             kd, v = kind[k], value[k]
-            if kd == 0:
-                total += ao[v + 1] - ao[v]
-            elif kd == 1:
-                total += bo[v + 1] - bo[v]
-            elif kd == 2:
-                total += co[v + 1] - co[v]
-            elif kd == 3:
+            if kd == INT:
                 total += _digits(v)
+            elif kd != SKIP:
+                o = offs[kd]
+                total += o[v + 1] - o[v]
         off[i + 1] = total
     return off
 
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _render(
-    kind: npt.NDArray[np.int8], value: I64, ptr: I64, ad: U8, ao: I64, bd: U8, bo: I64, cd: U8, co: I64,
-    out: U8,
-) -> None:  # pragma: no cover - compiled
+def _render(kind, value, ptr, datas, offs, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     n = len(ptr) - 1
     p = 0
     for k in range(ptr[0], ptr[n]):
         kd, v = kind[k], value[k]
-        if kd == 3:
+        if kd == INT:
             if v < 0:
                 out[p] = 45  # "-"
                 p += 1
@@ -242,12 +271,9 @@ def _render(
                 if v == 0:
                     break
             p += d
-        elif kd == 0:
-            p = _copy(ad, ao[v], ao[v + 1], out, p)
-        elif kd == 1:
-            p = _copy(bd, bo[v], bo[v + 1], out, p)
-        elif kd == 2:
-            p = _copy(cd, co[v], co[v + 1], out, p)
+        elif kd != SKIP:
+            o = offs[kd]
+            p = _copy(datas[kd], o[v], o[v + 1], out, p)
 
 
 class Strings:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from annotator.indexer import Contigs
     from annotator.manifest import Track
     from annotator.reference import Reference
+    from annotator.textjoin import Texts
     from annotator.usertracks import Features
 
 I64 = npt.NDArray[np.int64]
@@ -93,8 +94,8 @@ class Contribution:
 
     shared: list[Codes] = field(default_factory=list)
     # Text of a row's own (distances, IDs, per-ALT values): rows ascending, and
-    # one bytes value each (numpy "S" or object array), starting with ";".
-    own: list[tuple[I64, npt.NDArray[Any]]] = field(default_factory=list)
+    # one bytes value each (numpy "S" or object array, or a `textjoin.Texts`), starting with ";".
+    own: list[tuple[I64, npt.NDArray[Any] | Texts]] = field(default_factory=list)
     # Values for rows whose ID column is empty: rows ascending, bytes each.
     ids: tuple[I64, Obj] | None = None
 

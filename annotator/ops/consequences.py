@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from annotator import allele_list, csq_batch
 from annotator.consequence import IMPACT, SEVERITY, Effect, effect, entry, most_severe, vep_alleles
@@ -47,7 +46,7 @@ from annotator.ops.base import (
     pieces,
 )
 from annotator.sequence import Sequence
-from annotator.textjoin import SKIP, A, B, Buffer, C, Runs, Strings, chain, render, template, translate
+from annotator.textjoin import SKIP, A, Arena, B, Buffer, C, Runs, Strings, chain, render, template, translate
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
@@ -85,7 +84,8 @@ class Consequences(Op):
             self.tables = cached(ref, "csq_batch_tables", lambda: csq_batch.Tables.of(self.index))
             self.fixed = cached(ref, "csq_batch_fixed", lambda: csq_batch.Fixed(self.index, _CONSTS))
             self.masks = csq_batch.Mask()
-            self.buffers = Buffer(), Buffer()  # entries, rows: reused by every slice
+            self.entries = Buffer()  # reused by every slice
+            self.rows = Arena()  # a batch's row texts, slice after slice
             self.tail_ids = np.array([self.fixed.const(_TAIL[r]) for r in range(len(SEVERITY))], np.int64)
 
     @classmethod
@@ -120,12 +120,12 @@ class Consequences(Op):
         bounds = np.searchsorted(pair_row, np.arange(len(rows) + 1))
         if self.vectorised:
             # In slices of rows: a slice's pairs and entries are many small Python objects at once.
-            parts = []
+            self.rows.reset()
             for lo in range(0, len(rows), _SLICE):
                 hi = min(lo + _SLICE, len(rows))
                 first, last = int(bounds[lo]), int(bounds[hi])
-                parts.append(self._batch(b, rows[lo:hi], bounds[lo : hi + 1] - first, pair_tx[first:last]))
-            return Contribution(own=[(rows, np.concatenate(parts))])
+                self._batch(b, rows[lo:hi], bounds[lo : hi + 1] - first, pair_tx[first:last])
+            return Contribution(own=[(rows, self.rows.texts())])
         else:
             starts, txs = bounds.tolist(), pair_tx.tolist()
             transcript = self.index.transcript
@@ -135,8 +135,8 @@ class Consequences(Op):
                 texts.append(self._row(b, i, near, [transcript(t) for t in near]))
         return Contribution(own=[(rows, pieces(texts))])
 
-    def _batch(self, b: Batch, rows: I64, bounds: I64, pair_tx: I64) -> npt.NDArray[np.object_]:
-        """The rows' texts with csq_batch taking the pairs it can and `effect` the rest.
+    def _batch(self, b: Batch, rows: I64, bounds: I64, pair_tx: I64) -> None:
+        """The rows' texts (into `self.rows`) with csq_batch taking the pairs it can and `effect` the rest.
 
         Each row's ALT alleles are listed (records of one A/C/G/T base each straight from the batch's
         arrays, the others one by one as `_row` reads them), then each allele is paired with every
@@ -225,13 +225,14 @@ class Consequences(Op):
                 rank[k] = _RANK[e.terms[0]]
         made = np.array(made_pair, np.int64)
         made_runs = template(len(made), (B, strings.add(made_text)))
-        return self._texts(len(rows), a_rows, state, n_near, p_a, rank, raw, got, made, made_runs, strings)
+        self._texts(len(rows), a_rows, state, n_near, p_a, rank, raw, got, made, made_runs, strings)
 
     def _texts(
         self, n: int, a_rows: I64, state: I64, n_near: I64, p_a: I64, rank: I64, raw: I64,
         got: csq_batch.Pairs, made: I64, made_runs: Runs, strings: Strings,
-    ) -> npt.NDArray[np.object_]:  # fmt: skip
-        """Each row's text from its alleles' entries (a_rows ascending), as `_row` joins them."""
+    ) -> None:  # fmt: skip
+        """Each row's text (into `self.rows`) from its alleles' entries (a_rows ascending), as `_row`
+        joins them."""
         a_bounds = np.searchsorted(p_a, np.arange(len(a_rows) + 1))
         lo, hi = a_bounds[:-1], a_bounds[1:]
         some = hi > lo
@@ -272,7 +273,7 @@ class Consequences(Op):
         lone_runs = template(len(lone), (raw[0, lone], raw[1, lone]), (A, c(_LONE)))
         texts = strings.texts()
         runs = chain([got.runs, made_runs, lone_runs])
-        entries = render(runs, self.fixed.texts, texts, into=self.buffers[0])
+        entries = render(runs, self.fixed.texts, texts, into=self.entries)
         # Items in row order: a pair's entry at its allele and place, an intergenic one at its allele.
         item_allele = np.concatenate([p_a[got.taken], p_a[made], lone])
         item_pair = np.concatenate([got.taken, made, np.zeros(len(lone), np.int64)])
@@ -296,7 +297,7 @@ class Consequences(Op):
         kind[at + 1], value[at + 1] = C, seq
         end = ptr[1:][has] - 1
         kind[end], value[end] = tail_kind[has], tail_value[has]
-        return render(Runs(kind, value, ptr), self.fixed.texts, texts, entries, self.buffers[1]).objects()
+        self.rows.render(Runs(kind, value, ptr), self.fixed.texts, texts, entries)
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)
