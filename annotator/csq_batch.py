@@ -246,11 +246,13 @@ class Mask:
 
     def tokens(self, masks: I64, strings: Strings) -> tuple[I64, I64]:
         """Per pair: its "|Consequence|IMPACT|" text (a kind B token of `strings`) and rank."""
-        uniq, inverse = np.unique(masks, return_inverse=True)
-        for m in uniq[self.rank[uniq] < 0].tolist():
+        # The sets present (by counting: a sort would cost more), each text added once.
+        present = np.flatnonzero(np.bincount(masks, minlength=len(self.rank)))
+        for m in present[self.rank[present] < 0].tolist():
             self.text[m], self.rank[m] = _terms(m)
-        ids = strings.add([f"|{t}|" for t in self.text[uniq].tolist()])
-        return ids[inverse.ravel()], self.rank[masks]
+        ids = np.zeros(len(self.rank), np.int64)
+        ids[present] = strings.add([f"|{t}|" for t in self.text[present].tolist()])
+        return ids[masks], self.rank[masks]
 
 
 def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: npt.NDArray[np.uint8]) -> Bool:
