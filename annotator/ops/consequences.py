@@ -275,9 +275,11 @@ class Consequences(Op):
         runs = chain([got.runs, made_runs, lone_runs])
         entries = render(runs, self.fixed.texts, texts, into=self.entries)
         # Items in row order: a pair's entry at its allele and place, an intergenic one at its allele.
+        # Pairs are numbered allele by allele, so a pair's number orders it; an allele without pairs
+        # (intergenic) goes where its pairs would be.
         item_allele = np.concatenate([p_a[got.taken], p_a[made], lone])
-        item_pair = np.concatenate([got.taken, made, np.zeros(len(lone), np.int64)])
-        seq = np.lexsort((item_pair, item_allele))
+        key = np.concatenate([2 * got.taken + 1, 2 * made + 1, 2 * lo[lone]])
+        seq = np.argsort(key, kind="stable")  # alleles without pairs side by side keep their order
         item_row = a_rows[item_allele[seq]]
         # Each row with a text: ";CSQ=", its entries joined by ",", its GAS_CONSEQUENCE/GAS_IMPACT tail.
         per_row = np.bincount(item_row, minlength=n)
