@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from annotator import indel_names
+from annotator import csq_codons, indel_names
 from annotator.consequence import ESCAPED, IMPACT, SEVERITY
 from annotator.hgvs import SHIFT_LIMIT
 from annotator.sequence import Sequence
@@ -121,6 +121,7 @@ class Tables:
     cds_c5: I64  # cDNA positions of the CDS's first and last base (TranscriptMap.cds_start/cds_end)
     cds_c3: I64
     nmd: Bool
+    frames: csq_codons.Frames
 
     @classmethod
     def of(cls, index: TranscriptIndex) -> Tables:
@@ -167,6 +168,7 @@ class Tables:
             cds_c5=np.where(plus, c_low, c_high),
             cds_c3=np.where(plus, c_high, c_low),
             nmd=a["tx_biotype"].astype(np.int64) == nmd_code,
+            frames=csq_codons.Frames.of(index),
         )
 
 
@@ -324,7 +326,8 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
     in_cds = exonic & coding & (g >= T.cds_low[tx]) & (g <= T.cds_high[tx])
     far = flank & (distance > window)
     k = np.flatnonzero((flank & ~far) | (snv & ~in_cds) | indel)
-    rest = np.flatnonzero(~(flank | (snv & ~in_cds) | indel))
+    codons = csq_codons.cds_snvs(T, fixed, p, np.flatnonzero(in_cds), strings)
+    rest = np.setdiff1d(np.flatnonzero(~(flank | (snv & ~in_cds) | indel)), codons[0], assume_unique=True)
     tx, g, j, s, e, nxt, s_next = tx[k], g[k], j[k], s[k], e[k], nxt[k], s_next[k]
     plus, flank, exonic, intronic, coding = plus[k], flank[k], exonic[k], intronic[k], coding[k]
     distance, five_prime, indel, stop = distance[k], five_prime[k], indel[k], stop[k]
@@ -414,7 +417,9 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
         )
     )  # fmt: skip
     order = np.concatenate([f, x, y])
-    return Pairs(taken=k[order], runs=chain(runs), rank=rank[order], rest=rest)
+    runs += [codons[1]] if codons[1] is not None else []
+    return Pairs(taken=np.r_[k[order], codons[0]], runs=chain(runs), rank=np.r_[rank[order], codons[2]],
+                 rest=rest)  # fmt: skip
 
 
 def _hgvs_position(
