@@ -26,8 +26,9 @@ points named stay in that intron, and their HGVS positions are then worked out a
 Each of those is what `effect` computes: terms from positions alone (an SNV is never shifted,
 codons are only read inside a CDS), HGVS from the same positions and shift, so the entry is the
 same bytes. A transcript is "coding" as `TranscriptMap` has it: a CDS whose two ends both lie in
-exons. Left to the calculator: CDS bases (codons), indels near or across exons (or shifted out
-of their intron), symbolic and ``*`` ALTs, substitutions of N.
+exons. Substitutions of one base in a CDS go to `csq_codons` (what it leaves, to the calculator).
+Left to the calculator: indels near or across exons (or shifted out of their intron), symbolic and
+``*`` ALTs, substitutions of N.
 tests/annotator/test_csq_batch.py checks that the two paths write the same records on random
 variants around real exon edges.
 """

@@ -81,12 +81,15 @@ def _compare(models: list[Transcript], genomes: list[bytes], mito: set[int]) -> 
         for s, e in model.exons:
             for g in range(max(s, model.cds[0]), min(e, model.cds[1]) + 1):
                 r = genomes[model.contig][g - 1 : g].decode() if g <= len(genomes[model.contig]) else "A"
-                for x in "ACGT":
-                    if x != r and r in "ACGT":
-                        tx.append(t)
-                        start.append(g)
-                        ref.append(r)
-                        alt.append(x)
+                # Every change of the genome's base; and a REF the genome disagrees with, its ALT the
+                # genome's base (the codons are the genome's: no change to them), or a change of an N.
+                other = "ACGT"[("ACGT".find(r) + 1) % 4]
+                changes = [(r, x) for x in "ACGT" if x != r] if r in "ACGT" else [("A", "C")]
+                for rb, x in changes + ([(other, r)] if r in "ACGT" else []):
+                    tx.append(t)
+                    start.append(g)
+                    ref.append(rb)
+                    alt.append(x)
     # One allele a pair, each a one-base one (read from its bytes, as the op lists a one-base record's).
     fixed = csq_batch.Fixed(index, [])
     n = len(tx)
@@ -142,8 +145,8 @@ def test_hand_written_transcripts_every_cds_substitution():
         "missense_variant", "synonymous_variant", "stop_gained", "stop_lost", "start_lost",
         "stop_retained_variant", "splice_region_variant",
     } <= terms  # fmt: skip
-    assert left == 3  # TX_FRAME's first CDS base
-    assert taken == 3 * (51 + 30 + 15 + 9)  # every other CDS base
+    assert left == 4  # TX_FRAME's first CDS base
+    assert taken == 4 * (51 + 30 + 15 + 9)  # every other CDS base
     assert TXN.cds is None
 
 
