@@ -26,8 +26,9 @@ points named stay in that intron, and their HGVS positions are then worked out a
 Each of those is what `effect` computes: terms from positions alone (an SNV is never shifted,
 codons are only read inside a CDS), HGVS from the same positions and shift, so the entry is the
 same bytes. A transcript is "coding" as `TranscriptMap` has it: a CDS whose two ends both lie in
-exons. Left to the calculator: CDS bases (codons), indels near or across exons (or shifted out
-of their intron), symbolic and ``*`` ALTs, substitutions of N.
+exons. Substitutions of one base in a CDS go to `csq_codons` (what it leaves, to the calculator).
+Left to the calculator: indels near or across exons (or shifted out of their intron), symbolic and
+``*`` ALTs, substitutions of N.
 tests/annotator/test_csq_batch.py checks that the two paths write the same records on random
 variants around real exon edges.
 """
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from annotator import indel_names
+from annotator import csq_codons, indel_names
 from annotator.consequence import ESCAPED, IMPACT, SEVERITY
 from annotator.hgvs import SHIFT_LIMIT
 from annotator.sequence import Sequence
@@ -121,6 +122,7 @@ class Tables:
     cds_c5: I64  # cDNA positions of the CDS's first and last base (TranscriptMap.cds_start/cds_end)
     cds_c3: I64
     nmd: Bool
+    frames: csq_codons.Frames
 
     @classmethod
     def of(cls, index: TranscriptIndex) -> Tables:
@@ -167,6 +169,7 @@ class Tables:
             cds_c5=np.where(plus, c_low, c_high),
             cds_c3=np.where(plus, c_high, c_low),
             nmd=a["tx_biotype"].astype(np.int64) == nmd_code,
+            frames=csq_codons.Frames.of(index),
         )
 
 
@@ -326,7 +329,8 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
     in_cds = exonic & coding & (g >= T.cds_low[tx]) & (g <= T.cds_high[tx])
     far = flank & (distance > window)
     k = np.flatnonzero((flank & ~far) | (snv & ~in_cds) | indel)
-    rest = np.flatnonzero(~(flank | (snv & ~in_cds) | indel))
+    codons = csq_codons.cds_snvs(T, fixed, p, np.flatnonzero(in_cds), strings)
+    rest = np.setdiff1d(np.flatnonzero(~(flank | (snv & ~in_cds) | indel)), codons[0], assume_unique=True)
     tx, g, j, s, e, nxt, s_next = tx[k], g[k], j[k], s[k], e[k], nxt[k], s_next[k]
     plus, flank, exonic, intronic, coding = plus[k], flank[k], exonic[k], intronic[k], coding[k]
     distance, five_prime, indel, stop = distance[k], five_prime[k], indel[k], stop[k]
@@ -416,7 +420,9 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
         )
     )  # fmt: skip
     order = np.concatenate([f, x, y])
-    return Pairs(taken=k[order], runs=chain(runs), rank=rank[order], rest=rest)
+    runs += [codons[1]] if codons[1] is not None else []
+    return Pairs(taken=np.r_[k[order], codons[0]], runs=chain(runs), rank=np.r_[rank[order], codons[2]],
+                 rest=rest)  # fmt: skip
 
 
 def _hgvs_position(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from annotator.codons import MITOCHONDRIAL, STANDARD, revcomp, three_letter, translate, translate_to_stop
 
 
@@ -36,3 +38,30 @@ def test_revcomp_and_three_letter() -> None:
     """Reverse complement keeps N; three-letter names are HGVS's, Ter for the stop."""
     assert revcomp(b"ATGCN") == b"NGCAT"
     assert three_letter("MW*") == "MetTrpTer"
+
+
+def test_translate_to_stop_reads_in_chunks_as_codon_by_codon() -> None:
+    """The chunked table lookups give what reading one codon at a time from the tables gives: stops
+    before, at and after chunk edges (64, 320 codons), none at all, N and lower case as "X", both codes."""
+    rng = np.random.default_rng(5)
+
+    def by_codon(seq: bytes, mito: bool) -> str:
+        code = MITOCHONDRIAL if mito else STANDARD
+        out = []
+        for i in range(0, len(seq) - 2, 3):
+            out.append(code.get(seq[i : i + 3], "X"))
+            if out[-1] == "*":
+                break
+        return "".join(out)
+
+    sense = [c for c in STANDARD if STANDARD[c] != "*" and MITOCHONDRIAL[c] != "*"]
+    for n in [0, 1, 2, 3, 4, 63, 64, 65, 191, 192, 193, 319, 320, 321, 1000, 1400]:
+        for stop in (None, 0, n // 2, 63, 64, 319, 320, n - 1):
+            codons = [sense[int(i)] for i in rng.integers(0, len(sense), n)]
+            if stop is not None and 0 <= stop < n:
+                codons[stop] = [b"TAA", b"TAG", b"TGA", b"AGA"][int(rng.integers(0, 4))]
+            if rng.random() < 0.3 and n:
+                codons[int(rng.integers(0, n))] = [b"NAA", b"acg", b"ATN"][int(rng.integers(0, 3))]
+            seq = b"".join(codons) + b"GA"[: int(rng.integers(0, 3))]
+            for mito in (False, True):
+                assert translate_to_stop(seq, mito) == by_codon(seq, mito)
