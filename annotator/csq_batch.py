@@ -459,7 +459,7 @@ def _base_code(base: npt.NDArray[np.uint8], plus: Bool) -> I64:
 
 # The pieces entries are joined from (`Fixed.const`), besides the transcripts' own.
 _CONSTS = [
-    "|", "||", "||||||", "||||||||", "||||||||||", "/", "_", "+", "-", "*", ":c.", ":n.", "YES",
+    "|", "||", "||||", "||||||", "||||||||", "||||||||||", "/", "_", "+", "-", "*", ":c.", ":n.", "YES",
     "|Transcript|", *(f"{r}>{a}" for r in "ACGT" for a in "ACGT"), *"ACGT",
 ]  # fmt: skip
 

@@ -16,9 +16,10 @@ r != x and none of those; synonymous r = x and neither retained term. HGVSp is `
 `hgvs.extension` after a read-through into the 3' UTR, per pair (they are few) with the calculator's
 own `translate_to_stop`.
 
-Left to the calculator (not taken): no genome sequence for the whole transcript (a contig without
-one, or an exon off its end: `TranscriptMap.sequence` is then empty and the calculator writes no
-codons); a base of a CDS's cut first codon (frame > 0: coding_sequence_variant alone); a codon cut
+Without a genome sequence for the whole transcript (a contig without one, or an exon off its end:
+`TranscriptMap.sequence` is then empty) a base of a whole codon is a coding_sequence_variant, with
+its positions and HGVSc and no codons (`_without_sequence`). Left to the calculator (not taken):
+without a sequence, the other bases below; a base of a CDS's cut first codon (frame > 0: coding_sequence_variant alone); a codon cut
 short by the CDS's 3' end (incomplete_terminal_codon_variant); a codon holding a base other than
 A/C/G/T (X residues). A CDS with a cut first codon numbers its residues from 2 (Ensembl's residue 1
 is that X); one with a cut or inferred first codon has no start codon to lose or keep.
@@ -37,7 +38,7 @@ from annotator import hgvs
 from annotator.codons import MITOCHONDRIAL, STANDARD, THREE_LETTER, revcomp, translate_to_stop
 from annotator.consequence import IMPACT, SEVERITY
 from annotator.intervals import SHIFT
-from annotator.textjoin import INT, A, B, Runs, Strings, template
+from annotator.textjoin import INT, A, B, Runs, Strings, chain, template
 from annotator.transcript_index import FRAME_INFERRED
 
 if TYPE_CHECKING:
@@ -61,8 +62,9 @@ _TERMS = (
     "stop_retained_variant",
     "synonymous_variant",
     "NMD_transcript_variant",
+    "coding_sequence_variant",
 )
-GAINED, LOST, START_LOST, MISSENSE, REGION, START_KEPT, STOP_KEPT, SYNONYMOUS, NMD = (
+GAINED, LOST, START_LOST, MISSENSE, REGION, START_KEPT, STOP_KEPT, SYNONYMOUS, NMD, CODING = (
     np.int64(1) << k for k in range(len(_TERMS))
 )
 _RANK = {term: k for k, term in enumerate(SEVERITY)}
@@ -162,8 +164,15 @@ def cds_snvs(
         js, je = T.exon_start[jj].astype(np.int64), T.exon_end[jj].astype(np.int64)
         hit = inside & (cc > o) & (cc <= o + je - js + 1)
         at = np.where(hit, np.where(plus[:, None], js + cc - o - 1, je - cc + o + 1), at)
+    # Without the transcript's sequence, a whole codon's base is a coding_sequence_variant.
+    blind = np.flatnonzero(~ok & (pos - 1 - frame >= 0) & (codon_end <= T.cds_c3[tx] - T.cds_c5[tx] + 1))
+    blind_residue = codon[blind] + 1 + (frame[blind] > 0)
+    blind_runs, blind_rank = _without_sequence(
+        T, fixed, p, k[blind], j[blind], c[blind].astype(np.int64), pos[blind], blind_residue, strings
+    )
+    blind_k = k[blind]
     if not ok.any():
-        return none, None, none
+        return blind_k, blind_runs, blind_rank
     at = np.where(ok[:, None], at, 1)
     bases = seq.bases[seq.start[np.where(ok, contig, 0)][:, None] + at - 1]
     bases = np.where(plus[:, None], bases, _COMPLEMENT[bases])
@@ -241,7 +250,36 @@ def cds_snvs(
         (A, ct(":c.")), (INT, pos), (A, change_id), (A, ct("|")), (A, fixed.feature + tx), (B, after),
         (A, fixed.tail + tx),
     )  # fmt: skip
-    return k, runs, rank
+    return np.concatenate([k, blind_k]), chain([runs, blind_runs]), np.concatenate([rank, blind_rank])
+
+
+def _without_sequence(
+    T: Tables, fixed: Fixed, p: Alleles, k: I64, j: I64, c: I64, pos: I64, residue: I64, strings: Strings
+) -> tuple[Runs, I64]:
+    """Entries of in-CDS substitutions of a whole codon's base with no sequence to read the codon from:
+    coding_sequence_variant (and the exon's splice region, NMD), positions, HGVSc; no HGVSp, amino
+    acids or codons (`codon_effect` without a sequence)."""
+    tx, al = p.tx[k], p.of[k]
+    g, plus = p.start[al], T.plus[tx]
+    s, e = T.exon_start[j].astype(np.int64), T.exon_end[j].astype(np.int64)
+    n = T.ptr[tx + 1] - T.ptr[tx]
+    i = j - T.ptr[tx]
+    region = ((i > 0) & (g - s < 3)) | ((i < n - 1) & (e - g < 3))
+    mask = CODING | np.where(region, REGION, 0) | np.where(T.nmd[tx], NMD, 0)
+    rank = np.fromiter((_terms(m)[1] for m in mask.tolist()), np.int64, len(mask))
+    uniq, inverse = np.unique(mask, return_inverse=True)
+    terms = strings.add([f"|{_terms(m)[0]}|" for m in uniq.tolist()])[inverse.ravel()]
+    ref_b, alt_b = p.ref_base[al], p.alt_base[al]
+    ref_tx, alt_tx = np.where(plus, ref_b, _COMPLEMENT[ref_b]), np.where(plus, alt_b, _COMPLEMENT[alt_b])
+    ct = fixed.const
+    runs = template(
+        len(k), (p.token_kind[al], p.token_value[al]), (B, terms), (A, fixed.head + tx), (A, ct("|")),
+        (INT, np.where(plus, i + 1, n - i)), (A, ct("/")), (INT, n), (A, ct("||")), (A, fixed.feature + tx),
+        (A, ct(":c.")), (INT, pos), (A, ct("A>A") + 4 * _ACGT_CODE[ref_tx] + _ACGT_CODE[alt_tx]),
+        (A, ct("||")), (INT, c), (A, ct("|")), (INT, pos), (A, ct("|")), (INT, residue), (A, ct("||||")),
+        (A, fixed.tail + tx),
+    )  # fmt: skip
+    return runs, rank
 
 
 def _extension(

@@ -150,6 +150,15 @@ def test_hand_written_transcripts_every_cds_substitution():
     assert TXN.cds is None
 
 
+def test_hand_written_transcripts_without_a_sequence():
+    """No sequence for the contig: every CDS base of a whole codon is a coding_sequence_variant with
+    its positions and HGVSc (no codons, amino acids or HGVSp), taken, the calculator's bytes."""
+    terms, taken, left = _compare([TXP, TXM], [b"", b"", b""], set())
+    assert terms >= {"coding_sequence_variant", "splice_region_variant"}
+    assert not terms & {"missense_variant", "synonymous_variant", "stop_gained"}
+    assert (taken, left) == (4 * (51 + 30), 0)
+
+
 def _random_models(rng: np.random.Generator, genomes: list[bytes], mito: int) -> list[Transcript]:
     models = []
     for t in range(160):
