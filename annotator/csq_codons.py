@@ -19,10 +19,11 @@ own `translate_to_stop`.
 Without a genome sequence for the whole transcript (a contig without one, or an exon off its end:
 `TranscriptMap.sequence` is then empty) a base of a whole codon is a coding_sequence_variant, with
 its positions and HGVSc and no codons (`_without_sequence`). Left to the calculator (not taken):
-without a sequence, the other bases below; a base of a CDS's cut first codon (frame > 0: coding_sequence_variant alone); a codon cut
-short by the CDS's 3' end (incomplete_terminal_codon_variant); a codon holding a base other than
-A/C/G/T (X residues). A CDS with a cut first codon numbers its residues from 2 (Ensembl's residue 1
-is that X); one with a cut or inferred first codon has no start codon to lose or keep.
+without a sequence, the other bases below; a base of a CDS's cut first codon (frame > 0:
+coding_sequence_variant alone); a codon cut short by the CDS's 3' end
+(incomplete_terminal_codon_variant); a codon holding a base other than A/C/G/T (X residues).
+A CDS with a cut first codon numbers its residues from 2 (Ensembl's residue 1 is that X); one
+with a cut or inferred first codon has no start codon to lose or keep.
 tests/annotator/test_csq_codons.py checks the entries against the calculator's.
 """
 
