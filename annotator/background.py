@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator
 from typing import IO, TypeVar
 
+from annotator.textjoin import Buffer
+
 T = TypeVar("T")
 _DONE = object()
 
@@ -59,27 +61,40 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
 
 class BackgroundWriter:
-    """Writes bytes to `out` from a thread; closing waits for the last write and re-raises its error."""
+    """Writes bytes to `out` from a thread; closing waits for the last write and re-raises its error.
+
+    A block may be written from a `Buffer` of `buffer()`'s: it goes back to the pool once written,
+    so that the next blocks reuse its memory (fresh memory is a page fault every 4 KB)."""
 
     def __init__(self, out: IO[bytes], depth: int = 2):
         self._out = out
-        self._q: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=depth)
+        self._q: queue.Queue[tuple[bytes | memoryview, Buffer | None] | None] = queue.Queue(maxsize=depth)
+        self._free: list[Buffer] = []
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="gas-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while (data := self._q.get()) is not None:
+        while (item := self._q.get()) is not None:
+            data, buffer = item
             if self._error is None:
                 try:
                     self._out.write(data)
                 except BaseException as exc:  # re-raised by write() or close()
                     self._error = exc
+            del data, item
+            if buffer is not None:
+                self._free.append(buffer)
 
-    def write(self, data: bytes | memoryview) -> None:
+    def buffer(self) -> Buffer:
+        """Memory for a block to write (`write(..., buffer)` gives it back)."""
+        return self._free.pop() if self._free else Buffer()
+
+    def write(self, data: bytes | memoryview, buffer: Buffer | None = None) -> None:
+        """Write data (a view of `buffer`'s memory, if given: it is the pool's again once written)."""
         if self._error is not None:
             raise self._error
-        self._q.put(data)
+        self._q.put((data, buffer))
 
     def close(self) -> None:
         self._q.put(None)

@@ -363,7 +363,8 @@ def _run(
                     batch = _batch(rec, cidx, sep)
                     ann = annotator.annotate(batch)
                     RefCheck.mark(ann, batch.lead, mismatch)
-                    out.write(render.fast(rec, ann, rec.info_dot & (cidx >= 0)))
+                    buffer = out.buffer()
+                    out.write(render.fast(rec, ann, rec.info_dot & (cidx >= 0), buffer), buffer)
                 if progress is not None and reader.size:
                     pct = min(99, int(100 * reader.bytes_consumed / reader.size))
                     if pct >= last_pct + 5:

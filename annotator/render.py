@@ -19,7 +19,7 @@ import numpy as np
 
 from annotator.annotate import Annotation
 from annotator.records import Bool, Records
-from annotator.textjoin import SKIP, Runs, Texts, render
+from annotator.textjoin import SKIP, Buffer, Runs, Texts, render
 
 _MARK = 0  # NUL: never in a block (the reader refuses binary data)
 _END = re.compile(rb"(^|;)END=\d+(?=;|$)")
@@ -42,11 +42,12 @@ class Edits:
         return self.v3 or bool(self.chrom or self.info)
 
 
-def fast(rec: Records, ann: Annotation, drop_dot: Bool) -> memoryview:
+def fast(rec: Records, ann: Annotation, drop_dot: Bool, into: Buffer | None = None) -> memoryview:
     """The block with each row's text inserted where INFO ends (replacing a "." INFO
     where `drop_dot`); the texts carry their own ";" before and TAB or LF after.
     An empty ID column is filled with the row's rsIDs the same way. Joined by `textjoin`
-    in one pass: the block's pieces between the marks, each mark's text, a row's own text."""
+    in one pass: the block's pieces between the marks, each mark's text, a row's own text
+    (in `into`'s memory, if given)."""
     marker = rec.ends[:, 7] - drop_dot
     table, code, extra_at = ann.table, ann.code, ann.extra_at
     missing = rec.id_missing[ann.rsid_rows]
@@ -76,7 +77,7 @@ def fast(rec: Records, ann: Annotation, drop_dot: Bool) -> memoryview:
     # One run, the whole block: the last piece after the last mark.
     ptr = np.array([0, 3 * m + 1], np.int64)
     tokens = Runs(np.append(kind.ravel(), np.int8(0)), np.append(value.ravel(), 2 * m), ptr)
-    out = render(tokens, block, Texts.of(table.tolist()), ann.extra)
+    out = render(tokens, block, Texts.of(table.tolist()), ann.extra, into=into)
     return memoryview(out.data.data)  # the array's own buffer: written out without a copy
 
 
