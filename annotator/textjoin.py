@@ -156,8 +156,11 @@ class Buffer:
         self.data = np.empty(1 << 20, np.uint8)
 
     def at_least(self, n: int) -> U8:
+        """The memory, grown to n bytes at least (what was in it kept)."""
         if len(self.data) < n:
-            self.data = np.empty(max(n, len(self.data) * 3 // 2), np.uint8)
+            grown = np.empty(max(n, len(self.data) * 3 // 2), np.uint8)
+            grown[: len(self.data)] = self.data
+            self.data = grown
         return self.data
 
 
@@ -174,35 +177,33 @@ class Arena(Buffer):
         self.offs: list[I64] = [_ZERO]
 
     def render(self, runs: Runs, *sources: Texts) -> None:
-        datas, offs = _sources(sources)
-        off = _lengths(runs.kind, runs.value, runs.ptr, offs)
-        end = self.used + int(off[-1])
-        if len(self.data) < end:
-            grown = np.empty(max(end, len(self.data) * 3 // 2), np.uint8)
-            grown[: self.used] = self.data[: self.used]
-            self.data = grown
-        _render(runs.kind, runs.value, runs.ptr, datas, offs, self.data[self.used : end])
-        self.offs.append(off[1:] + self.used)
-        self.used = end
+        off = _write(runs, sources, self, self.used)
+        self.offs.append(off[1:])
+        self.used = int(off[-1])
 
     def texts(self) -> Texts:
         return Texts(self.data[: self.used], np.concatenate(self.offs))
 
 
-def _sources(sources: tuple[Texts, ...]) -> tuple[tuple[U8, ...], tuple[I64, ...]]:
-    """The kernel takes the sources as tuples of arrays of one type each: writable, contiguous."""
-    datas = tuple(np.ascontiguousarray(t.data) if t.data.flags.writeable else t.data.copy() for t in sources)
-    return datas, tuple(np.ascontiguousarray(t.off, np.int64) for t in sources)
-
-
 def render(runs: Runs, *sources: Texts, into: Buffer | None = None) -> Texts:
     """The text of every run, token kind k taking its texts from sources[k]: in `into`'s memory
     (valid until its next use) or a new array."""
-    datas, offs = _sources(sources)
-    off = _lengths(runs.kind, runs.value, runs.ptr, offs)
-    out = into.at_least(int(off[-1])) if into is not None else np.empty(int(off[-1]), np.uint8)
-    _render(runs.kind, runs.value, runs.ptr, datas, offs, out)
-    return Texts(out[: off[-1]], off)
+    into = into if into is not None else Buffer()
+    off = _write(runs, sources, into, 0)
+    return Texts(into.data[: off[-1]], off)
+
+
+def _write(runs: Runs, sources: tuple[Texts, ...], into: Buffer, at: int) -> I64:
+    """Writes the runs into `into` from byte `at` on, in one pass (grown and again on the rare run
+    that would not fit); the offsets of the texts written, from `at`."""
+    # The kernel takes the sources as tuples of arrays of one type each: writable, contiguous.
+    datas = tuple(np.ascontiguousarray(t.data) if t.data.flags.writeable else t.data.copy() for t in sources)
+    offs = tuple(np.ascontiguousarray(t.off, np.int64) for t in sources)
+    off = np.empty(len(runs) + 1, np.int64)
+    while True:
+        if _render(runs.kind, runs.value, runs.ptr, datas, offs, into.data, at, off):
+            return off
+        into.at_least(2 * len(into.data))
 
 
 _EMPTY = Texts(np.zeros(0, np.uint8), np.zeros(1, np.int64))
@@ -234,46 +235,41 @@ def _copy(src: U8, lo: int, hi: int, out: U8, p: int) -> int:  # pragma: no cove
 
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _lengths(kind, value, ptr, offs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _render(kind, value, ptr, datas, offs, out, at, off):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Writes every run into out[at:], off[i] where run i starts (off[-1] its end); False, with out
+    unchanged before `at`, when out is too small."""
     n = len(ptr) - 1
-    off = np.empty(n + 1, np.int64)
-    off[0] = 0
-    total = 0
+    size = len(out)
+    p = at
+    off[0] = p
     for i in range(n):
         for k in range(ptr[i], ptr[i + 1]):
             kd, v = kind[k], value[k]
             if kd == INT:
-                total += _digits(v)
+                neg = v < 0
+                if neg:
+                    v = -v
+                d = _digits(v) + neg
+                if p + d > size:
+                    return False
+                if neg:
+                    out[p] = 45  # "-"
+                q = p + d - 1
+                while True:
+                    out[q] = 48 + v % 10
+                    v //= 10
+                    q -= 1
+                    if v == 0:
+                        break
+                p += d
             elif kd != SKIP:
                 o = offs[kd]
-                total += o[v + 1] - o[v]
-        off[i + 1] = total
-    return off
-
-
-@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _render(kind, value, ptr, datas, offs, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    n = len(ptr) - 1
-    p = 0
-    for k in range(ptr[0], ptr[n]):
-        kd, v = kind[k], value[k]
-        if kd == INT:
-            if v < 0:
-                out[p] = 45  # "-"
-                p += 1
-                v = -v
-            d = _digits(v)
-            q = p + d - 1
-            while True:
-                out[q] = 48 + v % 10
-                v //= 10
-                q -= 1
-                if v == 0:
-                    break
-            p += d
-        elif kd != SKIP:
-            o = offs[kd]
-            p = _copy(datas[kd], o[v], o[v + 1], out, p)
+                lo, hi = o[v], o[v + 1]
+                if p + hi - lo > size:
+                    return False
+                p = _copy(datas[kd], lo, hi, out, p)
+        off[i + 1] = p
+    return True
 
 
 class Strings:
