@@ -1,5 +1,6 @@
 """The results table's consequence and ClinVar columns, read from the INFO the
-engine writes (CSQ, GAS_CONSEQUENCE, GAS_IMPACT, GAS_CLNSIG, GAS_CLNDN).
+engine writes (CSQ, GAS_CONSEQUENCE, GAS_IMPACT, GAS_CLNSIG, GAS_CLNDN, GAS_CLNVID,
+GAS_CLNREVSTAT).
 
 A row holds several values per key (one per ALT allele, one CSQ entry per
 allele and transcript), so each key is split into one flat array of items and the
@@ -25,6 +26,7 @@ FIELDS = [
     ("clinvar", pa.string()),  # significance, one per allele in the ClinVar track
     ("clinvar_disease", pa.string()),
     ("clinvar_ids", pa.string()),  # ClinVar variation ids of those alleles
+    ("clinvar_review", pa.string()),  # ClinVar's review status of each (how much to trust it)
     ("pathogenic", pa.bool_()),  # an allele is pathogenic or likely pathogenic
 ]
 # The CSQ sub-fields the table reads, found by name in the header's Format.
@@ -128,6 +130,7 @@ def columns(info: Info, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
                             dtype=bool) & given
     diseases, disease_starts, disease_given = _allele_values(info.value("GAS_CLNDN"))
     ids, id_starts, id_given = _allele_values(info.value("GAS_CLNVID"))
+    reviews, review_starts, review_given = _allele_values(info.value("GAS_CLNREVSTAT"))
     return [
         _most_severe(info.value("GAS_CONSEQUENCE"), TERMS),
         _most_severe(info.value("GAS_IMPACT"), IMPACTS),
@@ -135,5 +138,6 @@ def columns(info: Info, csq_format: tuple[str, ...] | None) -> list[pa.Array]:
         _joined(significance, starts, given),
         _joined(diseases, disease_starts, disease_given),
         _joined(ids, id_starts, id_given),
+        _joined(reviews, review_starts, review_given),
         pa.array(np.maximum.reduceat(pathogenic, starts[:-1]).astype(bool)),
     ]

@@ -55,7 +55,7 @@ COLUMNS = {
 }
 EXPORT = ("chrom", "pos", "id", "ref", "alt", "genes", "gene_types", "region", "band", "nearest",
           "distance", "in_dbsnp", "consequence", "impact", "feature", "hgvsc", "hgvsp", "clinvar",
-          "clinvar_disease", "clinvar_ids")
+          "clinvar_disease", "clinvar_ids", "clinvar_review")
 CLINVAR_FILTERS = ("pathogenic",)
 # A text cell a spreadsheet would read as a formula (OWASP's CSV injection list):
 # exported with a leading ' so that it shows as the text it is. Numbers stay numbers.

@@ -6,9 +6,9 @@ viewer's reading of it.
 Per record: the most severe consequence and IMPACT over its ALT alleles
 (GAS_CONSEQUENCE, GAS_IMPACT); the transcript, HGVSc and HGVSp of its
 representative CSQ entry (the most severe consequence, then MANE Select, then
-canonical, then the first); ClinVar's significance, disease names and variation
-ids of the alleles that have them, ``"; "`` between alleles, ClinVar's ``_`` as a
-space, ``__`` as ``", "`` and ``|`` as ``"; "``.
+canonical, then the first); ClinVar's significance, disease names, variation
+ids and review status of the alleles that have them, ``"; "`` between alleles,
+ClinVar's ``_`` as a space, ``__`` as ``", "`` and ``|`` as ``"; "``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Row:
     clinvar: str
     clinvar_disease: str
     clinvar_ids: str
+    clinvar_review: str
     pathogenic: bool
     # Matched ALT alleles per significance, as the engine spells it (the summary's count).
     significances: tuple[str, ...]
@@ -74,6 +75,7 @@ def read(vcf: Path) -> list[Row]:
             clinvar=_readable(significance),
             clinvar_disease=_readable(_given(info.get("GAS_CLNDN", ""))),
             clinvar_ids=_readable(_given(info.get("GAS_CLNVID", ""))),
+            clinvar_review=_readable(_given(info.get("GAS_CLNREVSTAT", ""))),
             pathogenic=any(_PATHOGENIC & set(re.split("[/|]", s.lower())) for s in significance),
             significances=tuple(significance),
         ))

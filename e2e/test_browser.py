@@ -127,7 +127,7 @@ CONSEQUENCE_VCF = (
 )
 # The new columns of the TSV export, and the ones that say which variant a row is.
 TSV_COLUMNS = ("chrom", "pos", "ref", "alt", "consequence", "impact", "feature", "hgvsc", "hgvsp",
-               "clinvar", "clinvar_disease", "clinvar_ids")
+               "clinvar", "clinvar_disease", "clinvar_ids", "clinvar_review")
 
 
 async def choose(page: Page, label: str, value: str) -> dict[str, list[str]]:
@@ -172,6 +172,7 @@ async def _check_rows(page: Page, body: Locator, rows: list[engine_output.Row]) 
             assert name in clinvar, (name, row)
         links = await cells["ClinVar"].get_by_role("link").all_inner_texts()
         assert links == [f"ClinVar {i}" for i in row.clinvar_ids.split("; ") if i], row
+        assert (f"Review: {row.clinvar_review}" in clinvar) == bool(row.clinvar_review), (clinvar, row)
 
 
 async def plotted(page: Page, caption: str) -> dict[str, int]:

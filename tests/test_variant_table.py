@@ -277,6 +277,8 @@ def test_annotated_vcf_rows(tmp_path: Path) -> None:
     assert brca2["clinvar_disease"] == (
         "Breast-ovarian cancer, familial, susceptibility to, 2; Hereditary cancer-predisposing syndrome")
     assert (tp53["clinvar_ids"], brca2["clinvar_ids"], brca1["clinvar_ids"]) == ("12366", "9325", "")
+    assert (tp53["clinvar_review"], brca2["clinvar_review"], brca1["clinvar_review"]) == (
+        "criteria provided, multiple submitters, no conflicts", "reviewed by expert panel", "")
     assert brca2["hgvsp"] == "ENSP00000369497.3:p.Ser1982ArgfsTer22" and brca2["pathogenic"]
     assert (intergenic["consequence"], intergenic["feature"], intergenic["clinvar"]) == (
         "intergenic_variant", "", "")
@@ -338,4 +340,4 @@ def test_a_table_built_before_consequences_still_opens(tmp_path: Path) -> None:
     assert not page.annotated and page.consequences == []
     assert variant_table.page(table, Query(impact="HIGH", clinvar="pathogenic")).total == 0
     header, row = "".join(variant_table.export_tsv(table, Query())).splitlines()
-    assert header.split("\t")[-1] == "clinvar_ids" and row.startswith("1\t5\trs1")
+    assert header.split("\t")[-1] == "clinvar_review" and row.startswith("1\t5\trs1")

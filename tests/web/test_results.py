@@ -180,6 +180,7 @@ async def test_consequence_columns_filters_and_plots(
     assert "Variants per consequence" in page and "Variants per impact" in page
     assert "Pathogenic/Likely pathogenic: 1" in page
     assert '<a href="https://www.ncbi.nlm.nih.gov/clinvar/variation/12366/">ClinVar 12366</a>' in page
+    assert "Review: criteria provided, multiple submitters, no conflicts" in page
     assert "<summary>2 more</summary>Glioblastoma; Medulloblastoma</details>" in page
     select = page[page.index('id="consequence"'):]
     select = select[:select.index("</select>")]
@@ -220,14 +221,15 @@ async def test_export_tsv_has_the_new_columns(
     response = await client.get(f"/annotations/{job.job_id}/results.tsv",
                                 query_string={"clinvar": "pathogenic"})
     header, *rows = csv.reader(io.StringIO(await response.get_data(as_text=True)), delimiter="\t")
-    assert header[-8:] == ["consequence", "impact", "feature", "hgvsc", "hgvsp", "clinvar",
-                           "clinvar_disease", "clinvar_ids"]
+    assert header[-9:] == ["consequence", "impact", "feature", "hgvsc", "hgvsp", "clinvar",
+                           "clinvar_disease", "clinvar_ids", "clinvar_review"]
     records = {r["pos"]: r for r in (dict(zip(header, row, strict=True)) for row in rows)}
     assert set(records) == {"7577120", "32914437"}
     assert records["32914437"]["hgvsc"] == "ENST00000380152.8:c.5946del"
     assert records["32914437"]["clinvar_disease"] == (
         "Breast-ovarian cancer, familial, susceptibility to, 2; Hereditary cancer-predisposing syndrome")
     assert records["32914437"]["clinvar_ids"] == "9325"
+    assert records["32914437"]["clinvar_review"] == "reviewed by expert panel"
     assert records["7577120"]["feature"] == "ENST00000269305.9"
 
 
@@ -242,7 +244,7 @@ async def test_results_from_before_consequences_still_render(
     await objects.get_file(job.result_bucket, table_key(job), tmp_path / "new.arrow")
     old_names = [n for n in variant_table.SCHEMA.names if n not in {
         "consequence", "impact", "feature", "hgvsc", "hgvsp", "clinvar", "clinvar_disease",
-        "clinvar_ids", "pathogenic"}]
+        "clinvar_ids", "clinvar_review", "pathogenic"}]
     old = variant_table.open_table(tmp_path / "new.arrow").select(old_names)
     with pa.OSFile(str(tmp_path / "old.arrow"), "wb") as sink, ipc.new_file(sink, old.schema) as out:
         out.write_table(old)
