@@ -175,6 +175,7 @@ class VariantOut(BaseModel):
     clinvar: str | None = Field(description="ClinVar significance per allele in GAS's ClinVar subset")
     clinvar_disease: str | None
     clinvar_ids: str | None = Field(description="ClinVar variation ids, one per allele in the subset")
+    clinvar_review: str | None = Field(description="ClinVar review status, one per allele in the subset")
 
 
 class VariantPage(BaseModel):

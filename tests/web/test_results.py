@@ -277,6 +277,7 @@ async def test_api_variants_filter_like_the_page(
     by_pos = {v["pos"]: v for v in body["variants"]}
     assert by_pos[7577120]["hgvsp"] == "ENSP00000269305.4:p.Arg273Ter"
     assert by_pos[32914437]["clinvar"] == "Pathogenic" and by_pos[32914437]["impact"] == "HIGH"
+    assert by_pos[32914437]["clinvar_review"] == "reviewed by expert panel"
     one = await (await client.get(url, query_string={"consequence": "synonymous_variant"},
                                   headers=bearer(token))).get_json()
     assert [v["feature"] for v in one["variants"]] == ["ENST00000357654.9"]
