@@ -43,6 +43,9 @@ from annotator.ops.base import (
     pieces,
     text_of,
 )
+from annotator.textjoin import INT, A, Texts, render, template
+
+_DIST = Texts.of([b";GAS_DIST="])
 
 if TYPE_CHECKING:
     from annotator.indexer import Contigs
@@ -128,7 +131,7 @@ class Genes(Op):
                 Codes(Place.GENES, seg, seg_text),
                 Codes(Place.NEAREST, nearest + 1, self.t.nearest_text),
             ],
-            own=[(with_dist, np.strings.add(np.bytes_(b";GAS_DIST="), dist[with_dist].astype("S20")))],
+            own=[(with_dist, render(template(len(with_dist), (A, 0), (INT, dist[with_dist])), _DIST))],
         )
 
     def _fields(self, ks: I64, ke: I64, known: Bool) -> tuple[I64, Obj, I64, I64, I64]:
