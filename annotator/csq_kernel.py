@@ -343,9 +343,9 @@ def rows(  # type: ignore[no-untyped-def]
     allele its most severe rank over its pairs (`worst`; `dot` for no allele, or no change on any
     transcript near it). A row with a term: ";CSQ=", its entries in allele and pair order joined by
     ",", then its GAS_CONSEQUENCE/GAS_IMPACT tail, `tail_ids` by rank for a row of one allele; for a
-    row of several a kind B token whose value the caller sets (`many_at` its place, `many_first`
-    the row's first allele). Returns the runs (kind, value, ptr), `worst`, the lone alleles, the
-    rows per most severe term (`per_consequence`), `many_at` and `many_first`."""
+    row of several a kind B token whose value the caller sets (`many_at` its place, `many_alleles`
+    the row's alleles, first and last + 1). Returns the runs (kind, value, ptr), `worst`, the lone
+    alleles, the rows per most severe term (`per_consequence`), `many_at` and `many_alleles`."""
     n_alleles, n_pairs = len(a_rows), len(p_a)
     entry = np.full(n_pairs, -1, np.int64)
     for i in range(len(taken)):
@@ -363,7 +363,7 @@ def rows(  # type: ignore[no-untyped-def]
     lone = np.empty(n_alleles, np.int64)
     counts = np.zeros(severities, np.int64)
     many_at = np.empty(n, np.int64)
-    many_first = np.empty(n, np.int64)
+    many_alleles = np.empty((n, 2), np.int64)
     n_lone, n_many, p, a, q = 0, 0, 0, 0, 0
     for r in range(n):
         b = a
@@ -417,9 +417,10 @@ def rows(  # type: ignore[no-untyped-def]
             kind[p], value[p] = A, tail_ids[worst[a]]
         else:
             kind[p], value[p] = B, 0
-            many_at[n_many], many_first[n_many] = p, a
+            many_at[n_many] = p
+            many_alleles[n_many, 0], many_alleles[n_many, 1] = a, b
             n_many += 1
         p += 1
         ptr[r + 1] = p
         a = b
-    return (kind[:p], value[:p], ptr, worst, lone[:n_lone], counts, many_at[:n_many], many_first[:n_many])
+    return (kind[:p], value[:p], ptr, worst, lone[:n_lone], counts, many_at[:n_many], many_alleles[:n_many])
