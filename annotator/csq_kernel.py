@@ -19,7 +19,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from annotator.textjoin import INT, A, B, C
+from annotator.textjoin import INT, RUN, A, B
 
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
@@ -338,8 +338,9 @@ def rows(  # type: ignore[no-untyped-def]
     """A slice's row texts as runs of tokens, from its alleles (`a_rows` ascending) and pairs (`p_a`
     ascending, numbered allele by allele).
 
-    Entries (kind C) are numbered as they are rendered: the `taken` pairs', the `made` pairs', then
-    one intergenic entry per "lone" allele (a change with no transcript near), in allele order. Per
+    Entries (kind RUN: runs of the caller's inner runs) are numbered as they are chained: the `taken`
+    pairs', the `made` pairs', then one intergenic entry per "lone" allele (a change with no
+    transcript near), in allele order. Per
     allele its most severe rank over its pairs (`worst`; `dot` for no allele, or no change on any
     transcript near it). A row with a term: ";CSQ=", its entries in allele and pair order joined by
     ",", then its GAS_CONSEQUENCE/GAS_IMPACT tail, `tail_ids` by rank for a row of one allele; for a
@@ -399,7 +400,7 @@ def rows(  # type: ignore[no-untyped-def]
                 if items:
                     kind[p], value[p] = A, comma
                     p += 1
-                kind[p], value[p] = C, lone_base + n_lone
+                kind[p], value[p] = RUN, lone_base + n_lone
                 p += 1
                 items += 1
                 lone[n_lone] = x
@@ -410,7 +411,7 @@ def rows(  # type: ignore[no-untyped-def]
                     if items:
                         kind[p], value[p] = A, comma
                         p += 1
-                    kind[p], value[p] = C, entry[y]
+                    kind[p], value[p] = RUN, entry[y]
                     p += 1
                     items += 1
         if b - a == 1:

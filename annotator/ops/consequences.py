@@ -46,7 +46,7 @@ from annotator.ops.base import (
     pieces,
 )
 from annotator.sequence import Sequence
-from annotator.textjoin import A, Arena, B, Buffer, Runs, Strings, chain, render, template, translate
+from annotator.textjoin import A, Arena, B, Runs, Strings, chain, template, translate
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
@@ -84,7 +84,6 @@ class Consequences(Op):
             self.tables = cached(ref, "csq_batch_tables", lambda: csq_batch.Tables.of(self.index))
             self.fixed = cached(ref, "csq_batch_fixed", lambda: csq_batch.Fixed(self.index, _CONSTS))
             self.masks = csq_batch.Mask()
-            self.entries = Buffer()  # reused by every slice
             self.rows = Arena()  # a batch's row texts, slice after slice
             self.tail_ids = np.array([self.fixed.const(_TAIL[r]) for r in range(len(SEVERITY))], np.int64)
 
@@ -249,13 +248,12 @@ class Consequences(Op):
             impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in ws)
             many.append(f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}")
         value[many_at] = strings.add(many)
-        # The entries, each rendered once: csq_batch's, the calculator's, one intergenic entry per
-        # allele of a change with no transcript near (in the order `csq_kernel.rows` numbers them).
+        # The entries, written in place in their rows' texts: csq_batch's, the calculator's, one
+        # intergenic entry per allele of a change with no transcript near (in the order
+        # `csq_kernel.rows` numbers them).
         lone_runs = template(len(lone), (raw[0, lone], raw[1, lone]), (A, c(_LONE)))
-        texts = strings.texts()
-        runs = chain([got.runs, made_runs, lone_runs])
-        entries = render(runs, self.fixed.texts, texts, into=self.entries)
-        self.rows.render(Runs(kind, value, ptr), self.fixed.texts, texts, entries)
+        inner = chain([got.runs, made_runs, lone_runs])
+        self.rows.render(Runs(kind, value, ptr), self.fixed.texts, strings.texts(), inner=inner)
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)
