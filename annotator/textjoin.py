@@ -207,9 +207,13 @@ def _write(runs: Runs, sources: tuple[Texts, ...], into: Buffer, at: int, inner:
     off = np.empty(len(runs) + 1, np.int64)
     r, sub = runs, inner if inner is not None else _NO_RUNS
     while True:
-        if _render(r.kind, r.value, r.ptr, sub.kind, sub.value, sub.ptr, datas, offs, into.data, at, off):
+        done = _render(r.kind, r.value, r.ptr, sub.kind, sub.value, sub.ptr, datas, offs, into.data, at, off)
+        if done == len(runs):
             return off
-        into.at_least(2 * len(into.data))
+        # Grown to what the runs written so far say they all take, and a quarter more: doubling from a
+        # small buffer took a pass and a copy per doubling (7 of them for a batch's CSQ texts).
+        guess = at + (int(off[done]) - at) * len(runs) // done * 5 // 4 if done else 0
+        into.at_least(max(guess, 2 * len(into.data)))
 
 
 _EMPTY = Texts(np.zeros(0, np.uint8), np.zeros(1, np.int64))
@@ -274,8 +278,9 @@ def _tokens(kind, value, lo, hi, datas, offs, out, p):  # type: ignore[no-untype
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
 def _render(kind, value, ptr, ikind, ivalue, iptr, datas, offs, out, at, off):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Writes every run into out[at:], off[i] where run i starts (off[-1] its end); False, with out
-    unchanged before `at`, when out is too small. A RUN token writes inner run (ikind, ivalue, iptr)."""
+    """Writes every run into out[at:], off[i] where run i starts (off[-1] its end); the runs written:
+    fewer than all, with out unchanged before `at`, when out is too small. A RUN token writes inner
+    run (ikind, ivalue, iptr)."""
     n = len(ptr) - 1
     size = len(out)
     p = at
@@ -289,7 +294,7 @@ def _render(kind, value, ptr, ikind, ivalue, iptr, datas, offs, out, at, off):  
                     v = -v
                 d = _digits(v) + neg
                 if p + d > size:
-                    return False
+                    return i
                 if neg:
                     out[p] = 45  # "-"
                 q = p + d - 1
@@ -303,15 +308,15 @@ def _render(kind, value, ptr, ikind, ivalue, iptr, datas, offs, out, at, off):  
             elif kd == RUN:
                 p = _tokens(ikind, ivalue, iptr[v], iptr[v + 1], datas, offs, out, p)
                 if p < 0:
-                    return False
+                    return i
             elif kd != SKIP:
                 o = offs[kd]
                 lo, hi = o[v], o[v + 1]
                 if p + hi - lo > size:
-                    return False
+                    return i
                 p = _copy(datas[kd], lo, hi, out, p)
         off[i + 1] = p
-    return True
+    return n
 
 
 class Strings:
