@@ -69,6 +69,13 @@ _LONE = f"|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}"  # after the Allele
 _CONSTS = [";CSQ=", ",", _LONE, *_TAIL.values()]  # the op's own pieces of its texts
 
 
+def _tails(worst: tuple[int, ...]) -> str:
+    """The GAS_CONSEQUENCE/GAS_IMPACT text of a record's alleles' most severe terms (ranks; `_DOT`: ".")."""
+    terms = ",".join(SEVERITY[w] if w != _DOT else "." for w in worst)
+    impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in worst)
+    return f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}"
+
+
 class Consequences(Op):
     # False: every pair through the calculator, the path csq_batch is checked against.
     vectorised: ClassVar[bool] = True
@@ -239,15 +246,18 @@ class Consequences(Op):
         )  # fmt: skip
         for r in np.flatnonzero(counts).tolist():
             self.per_consequence[SEVERITY[r]] += int(counts[r])
-        # GAS_CONSEQUENCE/GAS_IMPACT of the rows of several alleles, one Python text each (they are few).
+        # GAS_CONSEQUENCE/GAS_IMPACT of the rows of several alleles: a Python text per distinct list of
+        # terms, added to the slice's strings once.
         worst_l = worst.tolist()
-        many: list[str] = []
+        ids: dict[tuple[int, ...], int] = {}
+        many: list[int] = []
         for lo, hi in many_alleles.tolist():
-            ws = worst_l[lo:hi]
-            terms = ",".join(SEVERITY[w] if w != _DOT else "." for w in ws)
-            impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in ws)
-            many.append(f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}")
-        value[many_at] = strings.add(many)
+            ws = tuple(worst_l[lo:hi])
+            got_id = ids.get(ws)
+            if got_id is None:
+                got_id = ids[ws] = strings.one(_tails(ws))
+            many.append(got_id)
+        value[many_at] = many
         # The entries, written in place in their rows' texts: csq_batch's, the calculator's, one
         # intergenic entry per allele of a change with no transcript near (in the order
         # `csq_kernel.rows` numbers them).
