@@ -332,40 +332,39 @@ def lay_out(  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
 def rows(  # type: ignore[no-untyped-def]
-    n, a_rows, state, n_near, p_a, rank, taken, made, tail_ids, csq, comma,
-    skip_state, none, dot, intergenic, severities,
+    n, a_rows, state, n_near, p_a, rank, taken, made, made_ids, raw_kind, raw_value, tail_ids,
+    csq, comma, lone_text, skip_state, none, dot, intergenic, severities,
 ):  # fmt: skip  # pragma: no cover - compiled
     """A slice's row texts as runs of tokens, from its alleles (`a_rows` ascending) and pairs (`p_a`
     ascending, numbered allele by allele).
 
-    Entries (kind RUN: runs of the caller's inner runs) are numbered as they are chained: the `taken`
-    pairs', the `made` pairs', then one intergenic entry per "lone" allele (a change with no
-    transcript near), in allele order. Per
-    allele its most severe rank over its pairs (`worst`; `dot` for no allele, or no change on any
+    Per allele its most severe rank over its pairs (`worst`; `dot` for no allele, or no change on any
     transcript near it). A row with a term: ";CSQ=", its entries in allele and pair order joined by
-    ",", then its GAS_CONSEQUENCE/GAS_IMPACT tail, `tail_ids` by rank for a row of one allele; for a
-    row of several a kind B token whose value the caller sets (`many_at` its place, `many_alleles`
-    the row's alleles, first and last + 1). Returns the runs (kind, value, ptr), `worst`, the lone
-    alleles, the rows per most severe term (`per_consequence`), `many_at` and `many_alleles`."""
+    ",", then its GAS_CONSEQUENCE/GAS_IMPACT tail. An entry is: for taken[i], run i of the caller's
+    inner runs (a RUN token); for made[i], the text made_ids[i] (kind B); for an allele of a change
+    with no transcript near, its intergenic entry (its Allele token in raw_*, then `lone_text`). The
+    tail is `tail_ids` by rank for a row of one allele; for a row of several, a kind B token whose
+    value the caller sets (`many_at` its place, `many_alleles` the row's alleles, first and last + 1).
+    Returns the runs (kind, value, ptr), `worst`, the rows per most severe term (`per_consequence`),
+    `many_at` and `many_alleles`."""
     n_alleles, n_pairs = len(a_rows), len(p_a)
-    entry = np.full(n_pairs, -1, np.int64)
+    entry_kind = np.full(n_pairs, -1, np.int64)
+    entry = np.empty(n_pairs, np.int64)
     for i in range(len(taken)):
-        entry[taken[i]] = i
+        entry_kind[taken[i]], entry[taken[i]] = RUN, i
     for i in range(len(made)):
-        entry[made[i]] = len(taken) + i
-    lone_base = len(taken) + len(made)
-    size = 2 * n + 2 * (n_pairs + n_alleles)
+        entry_kind[made[i]], entry[made[i]] = B, made_ids[i]
+    size = 2 * n + 3 * (n_pairs + n_alleles)
     kind = np.empty(size, np.int8)
     value = np.empty(size, np.int64)
     ptr = np.empty(n + 1, np.int64)
     ptr[0] = 0
     worst = np.empty(n_alleles, np.int64)
     pair_lo = np.empty(n_alleles + 1, np.int64)
-    lone = np.empty(n_alleles, np.int64)
     counts = np.zeros(severities, np.int64)
     many_at = np.empty(n, np.int64)
     many_alleles = np.empty((n, 2), np.int64)
-    n_lone, n_many, p, a, q = 0, 0, 0, 0, 0
+    n_many, p, a, q = 0, 0, 0, 0
     for r in range(n):
         b = a
         best_row = dot
@@ -400,18 +399,17 @@ def rows(  # type: ignore[no-untyped-def]
                 if items:
                     kind[p], value[p] = A, comma
                     p += 1
-                kind[p], value[p] = RUN, lone_base + n_lone
-                p += 1
+                kind[p], value[p] = raw_kind[x], raw_value[x]
+                kind[p + 1], value[p + 1] = A, lone_text
+                p += 2
                 items += 1
-                lone[n_lone] = x
-                n_lone += 1
                 continue
             for y in range(pair_lo[x], pair_lo[x + 1]):
-                if entry[y] >= 0:
+                if entry_kind[y] >= 0:
                     if items:
                         kind[p], value[p] = A, comma
                         p += 1
-                    kind[p], value[p] = RUN, entry[y]
+                    kind[p], value[p] = entry_kind[y], entry[y]
                     p += 1
                     items += 1
         if b - a == 1:
@@ -424,4 +422,4 @@ def rows(  # type: ignore[no-untyped-def]
         p += 1
         ptr[r + 1] = p
         a = b
-    return (kind[:p], value[:p], ptr, worst, lone[:n_lone], counts, many_at[:n_many], many_alleles[:n_many])
+    return kind[:p], value[:p], ptr, worst, counts, many_at[:n_many], many_alleles[:n_many]

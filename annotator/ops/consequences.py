@@ -46,7 +46,7 @@ from annotator.ops.base import (
     pieces,
 )
 from annotator.sequence import Sequence
-from annotator.textjoin import A, Arena, B, Runs, Strings, chain, template, translate
+from annotator.textjoin import A, Arena, B, Runs, Strings, translate
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
@@ -229,20 +229,19 @@ class Consequences(Op):
                 made_pair.append(k)
                 made_text.append(entry(allele, *self.fixed.get(t)[:2], e))
                 rank[k] = _RANK[e.terms[0]]
-        made = np.array(made_pair, np.int64)
-        made_runs = template(len(made), (B, strings.add(made_text)))
-        self._texts(len(rows), a_rows, state, n_near, p_a, rank, raw, got, made, made_runs, strings)
+        made, made_ids = np.array(made_pair, np.int64), strings.add(made_text)
+        self._texts(len(rows), a_rows, state, n_near, p_a, rank, raw, got, made, made_ids, strings)
 
     def _texts(
         self, n: int, a_rows: I64, state: I64, n_near: I64, p_a: I64, rank: I64, raw: I64,
-        got: csq_batch.Pairs, made: I64, made_runs: Runs, strings: Strings,
+        got: csq_batch.Pairs, made: I64, made_ids: I64, strings: Strings,
     ) -> None:  # fmt: skip
         """Each row's text (into `self.rows`) from its alleles' entries (a_rows ascending), as `_row`
         joins them."""
         c = self.fixed.const
-        kind, value, ptr, worst, lone, counts, many_at, many_alleles = csq_kernel.rows(
-            n, a_rows, state, n_near, p_a, rank, got.taken, made, self.tail_ids, c(";CSQ="), c(","),
-            _SKIP, _NONE, _DOT, _RANK[_INTERGENIC], len(SEVERITY),
+        kind, value, ptr, worst, counts, many_at, many_alleles = csq_kernel.rows(
+            n, a_rows, state, n_near, p_a, rank, got.taken, made, made_ids, raw[0], raw[1], self.tail_ids,
+            c(";CSQ="), c(","), c(_LONE), _SKIP, _NONE, _DOT, _RANK[_INTERGENIC], len(SEVERITY),
         )  # fmt: skip
         for r in np.flatnonzero(counts).tolist():
             self.per_consequence[SEVERITY[r]] += int(counts[r])
@@ -258,12 +257,8 @@ class Consequences(Op):
                 got_id = ids[ws] = strings.one(_tails(ws))
             many.append(got_id)
         value[many_at] = many
-        # The entries, written in place in their rows' texts: csq_batch's, the calculator's, one
-        # intergenic entry per allele of a change with no transcript near (in the order
-        # `csq_kernel.rows` numbers them).
-        lone_runs = template(len(lone), (raw[0, lone], raw[1, lone]), (A, c(_LONE)))
-        inner = chain([got.runs, made_runs, lone_runs])
-        self.rows.render(Runs(kind, value, ptr), self.fixed.texts, strings.texts(), inner=inner)
+        # csq_batch's entries are written in place in their rows' texts (RUN tokens).
+        self.rows.render(Runs(kind, value, ptr), self.fixed.texts, strings.texts(), inner=got.runs)
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)
