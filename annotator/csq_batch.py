@@ -290,17 +290,17 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
     left = _LEFT[cls]
     left[codons[0]] = False
     taken = np.flatnonzero(_TAKEN[cls])
+    more = codons[1] if codons[1] is not None else chain([])
     ids, ranks = masks.tables(mask[taken], strings)
     kind, value, ptr = csq_kernel.lay_out(
         taken, cls, exon, mask, ids, p.tx, p.of, p.token_kind, p.token_value, p.start, p.stop, p.ref_base,
         p.alt_base, indels, named.a, named.b, named.single, named.suffix,
         T.ptr, T.exon_start, T.exon_end, T.exon_off, T.first, T.last, T.plus, T.coding, T.cds_c5, T.cds_c3,
-        fixed.head, fixed.tail, fixed.feature, fixed.laid_out,
+        fixed.head, fixed.tail, fixed.feature, fixed.laid_out, more.kind, more.value, more.ptr,
     )  # fmt: skip
-    runs = Runs(kind, value, ptr)
     return Pairs(
         taken=np.r_[taken, codons[0]],
-        runs=chain([runs, codons[1]]) if codons[1] is not None else runs,
+        runs=Runs(kind, value, ptr),
         rank=np.r_[ranks[mask[taken]], codons[2]],
         rest=np.flatnonzero(left),
     )

@@ -243,14 +243,15 @@ def lay_out(  # type: ignore[no-untyped-def]
     taken, cls, exon, mask, mask_ids, tx, of, a_kind, a_value, a_start, a_stop, a_ref_base, a_alt_base,
     indels, name_a, name_b, name_single, name_suffix,
     ptr, exon_start, exon_end, exon_off, first, last, plus, coding, cds_c5, cds_c3,
-    head, tail, feature, consts,
+    head, tail, feature, consts, more_kind, more_value, more_ptr,
 ):  # fmt: skip  # pragma: no cover - compiled
-    """The CSQ entry of each taken pair (FLANK, SNV or INDEL, ascending), one run of tokens each:
-    (kind, value, ptr). An INDEL pair's HGVS points and suffix are at its place in `indels`."""
-    n = len(taken)
-    kind = np.empty(MAX_TOKENS * n, np.int8)
-    value = np.empty(MAX_TOKENS * n, np.int64)
-    run = np.empty(n + 1, np.int64)
+    """The CSQ entry of each taken pair (FLANK, SNV or INDEL, ascending), one run of tokens each, then
+    the runs `more_*` (the in-CDS entries: copied here, not concatenated after): (kind, value, ptr).
+    An INDEL pair's HGVS points and suffix are at its place in `indels`."""
+    n, n_more = len(taken), len(more_ptr) - 1
+    kind = np.empty(MAX_TOKENS * n + len(more_kind), np.int8)
+    value = np.empty(MAX_TOKENS * n + len(more_kind), np.int64)
+    run = np.empty(n + n_more + 1, np.int64)
     run[0] = 0
     top = len(exon_start) - 1
     p, q = 0, 0
@@ -327,7 +328,12 @@ def lay_out(  # type: ignore[no-untyped-def]
             p = _put(kind, value, p, A, consts[BAR8])
         p = _put(kind, value, p, A, tail + t)
         run[r + 1] = p
-    return kind[:p], value[:p], run
+    lo, m = more_ptr[0], more_ptr[-1] - more_ptr[0]
+    kind[p : p + m] = more_kind[lo : lo + m]
+    value[p : p + m] = more_value[lo : lo + m]
+    for r in range(n_more):
+        run[n + r + 1] = p + more_ptr[r + 1] - lo
+    return kind[: p + m], value[: p + m], run
 
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
