@@ -208,7 +208,7 @@ class Fixed:
         self.texts, (_, self.head, self.tail, self.feature) = concat(
             consts, *(render(runs, src) for runs in (heads, tails, features))
         )
-        self.laid_out = np.array([self._const[text] for text in LAID_OUT], np.int64)
+        self.laid_out = np.array([self._const[text] for text in LAID_OUT], np.int64)  # for `lay_out`
 
     def const(self, text: str) -> int:
         return self._const[text]
@@ -274,7 +274,7 @@ class Alleles:
 
 def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, strings: Strings) -> Pairs:
     """CSQ entries of the pairs the module takes (see its docstring), as `textjoin` runs whose kind B
-    tokens are `strings'`; `rest`: those left to `effect`. Pairs farther than `window` are in neither:
+    tokens are `strings`'; `rest`: those left to `effect`. Pairs farther than `window` are in neither:
     `effect` gives them no entry."""
     T = tables
     cls, exon, mask = csq_kernel.classify(
