@@ -35,14 +35,13 @@ variants around real exon edges.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from annotator import csq_codons, indel_names
+from annotator import csq_codons, csq_kernel, indel_names
 from annotator.consequence import ESCAPED, IMPACT, SEVERITY
 from annotator.hgvs import SHIFT_LIMIT
 from annotator.sequence import Sequence
@@ -50,7 +49,6 @@ from annotator.textjoin import (
     INT,
     SKIP,
     A,
-    B,
     Runs,
     Strings,
     Texts,
@@ -72,26 +70,6 @@ Bool = npt.NDArray[np.bool_]
 
 _ESCAPES = str.maketrans(ESCAPED)
 BYTE_ESCAPES = {ord(k): v.encode() for k, v in ESCAPED.items()}  # for `textjoin.translate`
-# Term bits of a pair; a pair's Consequence|IMPACT text is made once per distinct set of bits.
-_TERMS = (
-    "splice_acceptor_variant",
-    "splice_donor_variant",
-    "splice_donor_5th_base_variant",
-    "splice_donor_region_variant",
-    "splice_polypyrimidine_tract_variant",
-    "splice_region_variant",
-    "intron_variant",
-    "5_prime_UTR_variant",
-    "3_prime_UTR_variant",
-    "non_coding_transcript_exon_variant",
-    "non_coding_transcript_variant",
-    "NMD_transcript_variant",
-    "upstream_gene_variant",
-    "downstream_gene_variant",
-)
-(
-    ACCEPTOR, DONOR, FIFTH, DONOR_REGION, TRACT, REGION, INTRON, UTR5, UTR3, NC_EXON, NC, NMD, UP, DOWN,
-) = (np.int64(1) << k for k in range(len(_TERMS)))  # fmt: skip
 _RANK = {term: k for k, term in enumerate(SEVERITY)}
 ACGT = _ACGT = np.array([65, 67, 71, 84], np.uint8)  # in code order: A, C, G, T = 0-3
 assert CSQ_FIELDS.index("EXON") == 8 and len(CSQ_FIELDS) == 21  # the layout `entries` writes
@@ -99,7 +77,7 @@ assert CSQ_FIELDS.index("EXON") == 8 and len(CSQ_FIELDS) == 21  # the layout `en
 
 def _terms(mask: int) -> tuple[str, int]:
     """The Consequence|IMPACT text of a set of term bits, and the rank of its most severe term."""
-    terms = sorted((t for k, t in enumerate(_TERMS) if mask >> k & 1), key=_RANK.__getitem__)
+    terms = sorted((t for k, t in enumerate(csq_kernel.TERMS) if mask >> k & 1), key=_RANK.__getitem__)
     return f"{'&'.join(terms)}|{IMPACT[terms[0]]}", _RANK[terms[0]]
 
 
@@ -230,6 +208,7 @@ class Fixed:
         self.texts, (_, self.head, self.tail, self.feature) = concat(
             consts, *(render(runs, src) for runs in (heads, tails, features))
         )
+        self.laid_out = np.array([self._const[text] for text in LAID_OUT], np.int64)  # for `lay_out`
 
     def const(self, text: str) -> int:
         return self._const[text]
@@ -244,18 +223,19 @@ class Mask:
     """Consequence|IMPACT text and rank per set of term bits, made once per set (tables by the bits)."""
 
     def __init__(self) -> None:
-        self.text = np.full(1 << len(_TERMS), "", object)
-        self.rank = np.full(1 << len(_TERMS), -1, np.int64)
+        self.text = np.full(1 << len(csq_kernel.TERMS), "", object)
+        self.rank = np.full(1 << len(csq_kernel.TERMS), -1, np.int64)
 
-    def tokens(self, masks: I64, strings: Strings) -> tuple[I64, I64]:
-        """Per pair: its "|Consequence|IMPACT|" text (a kind B token of `strings`) and rank."""
+    def tables(self, masks: I64, strings: Strings) -> tuple[I64, I64]:
+        """By set of term bits: its "|Consequence|IMPACT|" text (a kind B token of `strings`, for the sets
+        in `masks`) and rank."""
         # The sets present (by counting: a sort would cost more), each text added once.
         present = np.flatnonzero(np.bincount(masks, minlength=len(self.rank)))
         for m in present[self.rank[present] < 0].tolist():
             self.text[m], self.rank[m] = _terms(m)
         ids = np.zeros(len(self.rank), np.int64)
         ids[present] = strings.add([f"|{t}|" for t in self.text[present].tolist()])
-        return ids[masks], self.rank[masks]
+        return ids, self.rank
 
 
 def single_bases(single_base: Bool, ref_base: npt.NDArray[np.uint8], alt_base: npt.NDArray[np.uint8]) -> Bool:
@@ -297,164 +277,43 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
     tokens are `strings`'; `rest`: those left to `effect`. Pairs farther than `window` are in neither:
     `effect` gives them no entry."""
     T = tables
-    tx, of = p.tx, p.of
-    start, stop = p.start[of], p.stop[of]
-    first, last = T.first[tx], T.last[tx]
-    plus = T.plus[tx]
-    python = p.python[of]
-    before, after = stop < first, start > last
-    flank = (before | after) & ~python
-    distance = np.where(before, first - stop, start - last)
-    five_prime = np.where(before, plus, ~plus)
-    # Substitutions of one A/C/G/T base, and indels (any other sequence change) wholly inside one intron
-    # at least 17 bases from both its exons, where no splice window reaches.
-    one = (p.ref_len == 1) & (p.alt_len == 1)
-    one_acgt = (one & np.isin(p.ref_base, _ACGT) & np.isin(p.alt_base, _ACGT))[of]
-    one = one[of]
-    snv = ~flank & ~python & one_acgt
-    lo, hi = np.minimum(start, stop), np.maximum(start, stop)
-    j = np.searchsorted(T.exon_key, tx << 32 | np.maximum(lo, 0), side="right") - 1
-    j = np.clip(np.where(flank, T.ptr[tx], j), 0, len(T.exon_start) - 1)
-    s, e = T.exon_start[j], T.exon_end[j]
-    nxt = np.minimum(j + 1, len(T.exon_start) - 1)
-    s_next = T.exon_start[nxt]
-    deep = (j >= T.ptr[tx]) & (j + 1 < T.ptr[tx + 1]) & (lo >= e + 18) & (hi <= s_next - 18)
-    indel = ~flank & ~python & ~snv & deep & ~one
-    named = _indel_names(p, np.flatnonzero(indel), plus, first, last, e, s_next, strings)
-    indel &= named.inside
-    g = start
-    exonic = snv & (g <= e)
-    intronic = (snv & ~exonic) | indel
-    coding = T.coding[tx]
-    in_cds = exonic & coding & (g >= T.cds_low[tx]) & (g <= T.cds_high[tx])
-    far = flank & (distance > window)
-    k = np.flatnonzero((flank & ~far) | (snv & ~in_cds) | indel)
-    codons = csq_codons.cds_snvs(T, fixed, p, np.flatnonzero(in_cds), strings)
-    rest = np.setdiff1d(np.flatnonzero(~(flank | (snv & ~in_cds) | indel)), codons[0], assume_unique=True)
-    tx, g, j, s, e, nxt, s_next = tx[k], g[k], j[k], s[k], e[k], nxt[k], s_next[k]
-    plus, flank, exonic, intronic, coding = plus[k], flank[k], exonic[k], intronic[k], coding[k]
-    distance, five_prime, indel, stop = distance[k], five_prime[k], indel[k], stop[k]
-    n = T.ptr[tx + 1] - T.ptr[tx]
-    i = j - T.ptr[tx]
-    ref_base, alt_base = p.ref_base[of[k]], p.alt_base[of[k]]
-
-    mask = np.zeros(len(k), np.int64)
-    mask |= np.where(flank & five_prime, UP, 0) | np.where(flank & ~five_prime, DOWN, 0)
-    # exonic: only the 1-3 bases next to an intron are a splice region
-    region_ex = exonic & (((i > 0) & (g - s < 3)) | ((i < n - 1) & (e - g < 3)))
-    # intronic: offsets from the two edges (variant_location.one_base); a deep indel has none of these
-    fs, fe = g - e - 1, s_next - 1 - g
-    low_site, high_site = fs <= 1, fe <= 1
-    donor_side, acceptor_side = np.where(plus, fs, fe), np.where(plus, fe, fs)
-    donor = intronic & np.where(plus, low_site, high_site)
-    acceptor = intronic & np.where(plus, high_site, low_site)
-    fifth = intronic & (donor_side == 4)
-    donor_region = intronic & (donor_side >= 2) & (donor_side <= 5) & ~fifth
-    tract = intronic & (acceptor_side >= 2) & (acceptor_side <= 16)
-    region_in = intronic & ~(low_site | high_site) & ((fs <= 7) | (fe <= 7))
-    region_in &= ~(donor | acceptor | donor_region | fifth)
-    in_intron = intronic & (fs >= 2) & (fe >= 2)
-    before_cds = exonic & coding & (g < T.cds_low[tx])
-    after_cds = exonic & coding & (g > T.cds_high[tx])
-    utr5 = np.where(plus, before_cds, after_cds)
-    utr3 = np.where(plus, after_cds, before_cds)
-    for bits, on in (
-        (ACCEPTOR, acceptor), (DONOR, donor), (FIFTH, fifth), (DONOR_REGION, donor_region),
-        (TRACT, tract), (REGION, region_ex | region_in), (INTRON, in_intron), (UTR5, utr5), (UTR3, utr3),
-        (NC_EXON, exonic & ~coding), (NC, intronic & ~coding), (NMD, ~flank & T.nmd[tx]),
-    ):  # fmt: skip
-        mask |= np.where(on, bits, 0)
-    mask_ids, rank = masks.tokens(mask, strings)
-
-    # EXON / INTRON numbers from the 5' end
-    exon_no = np.where(exonic, np.where(plus, i + 1, n - i), 0)
-    intron_no = np.where(intronic, np.where(plus, i + 1, n - 1 - i), 0)
-    c5, c3 = T.cds_c5[tx], T.cds_c3[tx]
-    off = T.exon_off[j].astype(np.int64)
-    c_here = off + np.where(plus, g - s + 1, e - g + 1)
-
-    head, tail, feature = fixed.head + tx, fixed.tail + tx, fixed.feature + tx
-    a_kind, a_value = p.token_kind[of[k]], p.token_value[of[k]]
-    c = fixed.const
-    kind = np.where(coding, c(":c."), c(":n."))
-    # One template per kind of entry: their order is free (`taken` says which pair each is).
-    f = np.flatnonzero(flank)
-    runs = [
-        template(
-            len(f), (a_kind[f], a_value[f]), (B, mask_ids[f]), (A, head[f]), (A, c("||||||||||")),
-            (INT, distance[f]), (A, c("|")), (A, tail[f]),
-        )
-    ]  # fmt: skip
-    x = np.flatnonzero(~flank & ~indel)
-    where = _hgvs_position(T, plus[x], coding[x], c5[x], c3[x], j[x], nxt[x], s[x], e[x], s_next[x], g[x],
-                           exonic[x], c_here[x], c)  # fmt: skip
-    ex = exonic[x]
-    r_b, a_b = _base_code(ref_base[x], plus[x]), _base_code(alt_base[x], plus[x])
-    runs.append(
-        template(
-            len(x), (a_kind[x], a_value[x]), (B, mask_ids[x]), (A, head[x]),
-            (A, np.where(ex, c("|"), c("||"))), (INT, np.where(ex, exon_no[x], intron_no[x])), (A, c("/")),
-            (INT, np.where(ex, n[x], n[x] - 1)),
-            (A, np.where(ex, c("||"), c("|"))), (A, feature[x]), (A, kind[x]), *where,
-            (A, c("A>A") + 4 * r_b + a_b), (A, np.where(ex, c("||"), c("||||||||"))),
-            (np.where(ex, INT, SKIP), c_here[x]), (np.where(ex, A, SKIP), c("||||||")), (A, tail[x]),
-        )
+    cls, exon, mask = csq_kernel.classify(
+        p.tx, p.of, p.start, p.stop, p.python, p.ref_len, p.alt_len, p.ref_base, p.alt_base,
+        T.ptr, T.exon_start, T.exon_end, T.first, T.last, T.plus, T.coding, T.cds_low, T.cds_high, T.nmd,
+        window,
     )  # fmt: skip
-    y = np.flatnonzero(indel)
-    ends = [
-        _hgvs_position(
-            T, plus[y], coding[y], c5[y], c3[y], j[y], nxt[y], s[y], e[y], s_next[y], point[k][y], exonic[y],
-            c_here[y], c,
-        )
-        for point in (named.a, named.b)
-    ]  # fmt: skip
-    single = named.single[k][y]
-    runs.append(
-        template(
-            len(y), (a_kind[y], a_value[y]), (B, mask_ids[y]), (A, head[y]), (A, c("||")),
-            (INT, intron_no[y]), (A, c("/")), (INT, n[y] - 1), (A, c("|")), (A, feature[y]), (A, kind[y]),
-            *ends[0],
-            (np.where(single, SKIP, A), c("_")), *((np.where(single, SKIP, kd), v) for kd, v in ends[1]),
-            (B, named.suffix[k][y]),
-            (A, c("||||||||")), (A, tail[y]),
-        )
+    # An indel is taken only when the points its HGVSc names stay in its intron.
+    indels = np.flatnonzero(cls == csq_kernel.INDEL)
+    named = _indel_names(p, T, indels, exon[indels], strings)
+    cls[indels[~named.inside]] = csq_kernel.REST
+    codons = csq_codons.cds_snvs(T, fixed, p, np.flatnonzero(cls == csq_kernel.CDS), strings)
+    left = _LEFT[cls]
+    left[codons[0]] = False
+    taken = np.flatnonzero(_TAKEN[cls])
+    more = codons[1] if codons[1] is not None else chain([])
+    ids, ranks = masks.tables(mask[taken], strings)
+    kind, value, ptr = csq_kernel.lay_out(
+        taken, cls, exon, mask, ids, p.tx, p.of, p.token_kind, p.token_value, p.start, p.stop, p.ref_base,
+        p.alt_base, indels, named.a, named.b, named.single, named.suffix,
+        T.ptr, T.exon_start, T.exon_end, T.exon_off, T.first, T.last, T.plus, T.coding, T.cds_c5, T.cds_c3,
+        fixed.head, fixed.tail, fixed.feature, fixed.laid_out, more.kind, more.value, more.ptr,
     )  # fmt: skip
-    order = np.concatenate([f, x, y])
-    runs += [codons[1]] if codons[1] is not None else []
-    return Pairs(taken=np.r_[k[order], codons[0]], runs=chain(runs), rank=np.r_[rank[order], codons[2]],
-                 rest=rest)  # fmt: skip
+    return Pairs(
+        taken=np.r_[taken, codons[0]],
+        runs=Runs(kind, value, ptr),
+        rank=np.r_[ranks[mask[taken]], codons[2]],
+        rest=np.flatnonzero(left),
+    )
 
 
-def _hgvs_position(
-    T: Tables, plus: Bool, coding: Bool, c5: I64, c3: I64, j: I64, nxt: I64, s: I64, e: I64, s_next: I64,
-    g: I64, exonic: Bool, c_here: I64, const: Callable[[str], int],
-) -> list[tuple[I64, I64]]:  # fmt: skip
-    """TranscriptMap.hgvs_position of base g as four `textjoin` tokens (prefix, number, sign, step):
-    exonic ones at c_here; intronic ones (between exons j and nxt) from the nearer edge, "+" toward
-    3', ties to the 5' edge."""
-    c_end = T.exon_off[j] + np.where(plus, e - s + 1, 1)  # cDNA of exon j's genomic end
-    c_next = T.exon_off[nxt] + np.where(plus, 1, T.exon_end[nxt] - s_next + 1)  # of exon nxt's start
-    from_low, from_high = g - e, s_next - g
-    use_low = np.where(plus, from_low <= from_high, ~(from_high <= from_low))
-    c = np.where(exonic, c_here, np.where(use_low, c_end, c_next))
-    step = np.where(exonic, 0, np.where(use_low, from_low, from_high))
-    sign = np.where(exonic, 0, np.where(use_low == plus, 1, 2))
-    kind = np.where(coding, np.where(c < c5, 1, np.where(c > c3, 2, 0)), 3)
-    coord = np.select([kind == 1, kind == 2, kind == 0], [c5 - c, c - c3, c - c5 + 1], c)
-    prefix = np.where(kind == 1, const("-"), const("*"))
-    sign_text = np.where(sign == 1, const("+"), const("-"))
-    return [
-        (np.where((kind == 1) | (kind == 2), A, SKIP), prefix),
-        (np.full(len(coord), INT, np.int64), coord),
-        (np.where(sign > 0, A, SKIP), sign_text),
-        (np.where(sign > 0, INT, SKIP), step),
-    ]
-
-
-def _base_code(base: npt.NDArray[np.uint8], plus: Bool) -> I64:
-    """0-3 for A, C, G, T, complemented on the minus strand."""
-    code = np.searchsorted(_ACGT, base).astype(np.int64)
-    return np.where(plus, code, 3 - code)
+# By a pair's class (`csq_kernel.classify`): whether `lay_out` writes its entry, whether it may be left
+# to the calculator (a CDS pair is, unless `csq_codons` takes it).
+_TAKEN = np.zeros(6, bool)
+_TAKEN[[csq_kernel.FLANK, csq_kernel.SNV, csq_kernel.INDEL]] = True
+_LEFT = np.zeros(6, bool)
+_LEFT[[csq_kernel.REST, csq_kernel.CDS]] = True
+# The constant pieces `csq_kernel.lay_out` writes, in the order of its names for them (BAR ... SUBST).
+LAID_OUT = ("|", "||", "||||||", "||||||||", "||||||||||", "/", "_", "+", "-", "*", ":c.", ":n.", "A>A")
 
 
 # The pieces entries are joined from (`Fixed.const`), besides the transcripts' own.
@@ -466,7 +325,7 @@ _CONSTS = [
 
 @dataclass
 class _Names:
-    """What an indel's HGVSc names (`hgvs.hgvsc`): the two genomic points whose HGVS positions it
+    """What each indel's HGVSc names (`hgvs.hgvsc`): the two genomic points whose HGVS positions it
     joins (one when `single`), the text after them (a kind B token), and whether both lie in the
     indel's intron."""
 
@@ -477,18 +336,15 @@ class _Names:
     inside: Bool
 
 
-def _indel_names(
-    p: Alleles, at: I64, plus: Bool, first: I64, last: I64, e: I64, s_next: I64, strings: Strings
-) -> _Names:
-    """`indel_names.name` of the indels at `at`: once per allele and strand, within the widest span of
-    its transcripts on that strand; again for a transcript whose own end would have stopped the
-    shift sooner, or refused the dup."""
-    n = len(p.tx)
-    a_pt, b_pt, suffix = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
-    single, inside = np.zeros(n, bool), np.zeros(n, bool)
+def _indel_names(p: Alleles, T: Tables, at: I64, j: I64, strings: Strings) -> _Names:
+    """`indel_names.name` of the indels at pair positions `at` (j: the exon 5' of each in genomic order):
+    once per allele and strand, within the widest span of its transcripts on that strand; again for a
+    transcript whose own end would have stopped the shift sooner, or refused the dup."""
     if not len(at):
-        return _Names(a_pt, b_pt, single, suffix, inside)
-    al, pl, fx, lx = p.of[at], plus[at], first[at], last[at]
+        none = np.zeros(0, np.int64)
+        return _Names(none, none, np.zeros(0, bool), none, np.zeros(0, bool))
+    tx, al = p.tx[at], p.of[at]
+    pl, fx, lx = T.plus[tx], T.first[tx], T.last[tx]
     uniq, inv = np.unique(al * 2 + pl, return_inverse=True)
     inv = inv.ravel()
     low = np.full(len(uniq), np.iinfo(np.int64).max)
@@ -500,12 +356,13 @@ def _indel_names(
     room = np.where(pl, lx - np.maximum(st, sp), np.minimum(st, sp) - fx)
     redo = u.moved[inv] > np.clip(room, 0, SHIFT_LIMIT)
     redo |= u.dup[inv] & ((u.dup_first[inv] < fx) | (u.dup_last[inv] > lx))
-    a_pt[at], b_pt[at], single[at], suffix[at] = u.a[inv], u.b[inv], u.single[inv], u.ids[inv]
+    a_pt, b_pt, single, suffix = u.a[inv], u.b[inv], u.single[inv], u.ids[inv]
     if redo.any():
-        r = at[redo]
-        own = _name(p, p.of[r], plus[r], first[r], last[r], strings)
+        r = np.flatnonzero(redo)
+        own = _name(p, al[r], pl[r], fx[r], lx[r], strings)
         a_pt[r], b_pt[r], single[r], suffix[r] = own.a, own.b, own.single, own.ids
-    inside[at] = (e[at] < np.minimum(a_pt[at], b_pt[at])) & (np.maximum(a_pt[at], b_pt[at]) < s_next[at])
+    e, s_next = T.exon_end[j], T.exon_start[np.minimum(j + 1, len(T.exon_start) - 1)]
+    inside = (e < np.minimum(a_pt, b_pt)) & (np.maximum(a_pt, b_pt) < s_next)
     return _Names(a_pt, b_pt, single, suffix, inside)
 
 

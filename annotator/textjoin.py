@@ -4,8 +4,9 @@ small strings (a 1M-variant file writes ~350 MB of them), too many for one Pytho
 A `Texts` is many byte strings in one array (``data``, with ``off``: text i is
 ``data[off[i]:off[i + 1]]``). A text to make is a run of tokens, each a piece of one of the
 `Texts` given (kinds `A`, `B`, `C`, ...: their place), a decimal integer (`INT`) or nothing
-(`SKIP`, so that a template of fixed width can leave a piece out); `render` writes every run in
-one compiled pass (numba).
+(`SKIP`, so that a template of fixed width can leave a piece out) or the text of a run of a second,
+inner set of runs (`RUN`: texts made of texts, written once, in place, rather than made first and
+then copied); `render` writes every run in one compiled pass (numba).
 `template` lays runs of one shape out from numpy columns, `Strings` collects a batch's own
 Python texts (alleles, HGVS names) into a `Texts` its tokens point at.
 """
@@ -24,7 +25,7 @@ I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 
 A, B, C = 0, 1, 2  # token kinds: a text of the first, second, third source (and so on) ...
-INT, SKIP = 126, 127  # ... a decimal integer, nothing
+RUN, INT, SKIP = 125, 126, 127  # ... the text of an inner run, a decimal integer, nothing
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class Runs:
         return len(self.ptr) - 1
 
 
+_NO_RUNS = Runs(np.empty(0, np.int8), np.empty(0, np.int64), _ZERO)
+
+
 def chain(runs: Sequence[Runs]) -> Runs:
     """The runs of every part, one after another."""
     runs = [r for r in runs if len(r)]
@@ -176,8 +180,8 @@ class Arena(Buffer):
         self.used = 0
         self.offs: list[I64] = [_ZERO]
 
-    def render(self, runs: Runs, *sources: Texts) -> None:
-        off = _write(runs, sources, self, self.used)
+    def render(self, runs: Runs, *sources: Texts, inner: Runs | None = None) -> None:
+        off = _write(runs, sources, self, self.used, inner)
         self.offs.append(off[1:])
         self.used = int(off[-1])
 
@@ -185,25 +189,31 @@ class Arena(Buffer):
         return Texts(self.data[: self.used], np.concatenate(self.offs))
 
 
-def render(runs: Runs, *sources: Texts, into: Buffer | None = None) -> Texts:
-    """The text of every run, token kind k taking its texts from sources[k]: in `into`'s memory
-    (valid until its next use) or a new array."""
+def render(runs: Runs, *sources: Texts, into: Buffer | None = None, inner: Runs | None = None) -> Texts:
+    """The text of every run, token kind k taking its texts from sources[k] and kind RUN v the text of
+    inner run v (whose tokens are no RUNs): in `into`'s memory (valid until its next use) or a new
+    array."""
     into = into if into is not None else Buffer()
-    off = _write(runs, sources, into, 0)
+    off = _write(runs, sources, into, 0, inner)
     return Texts(into.data[: off[-1]], off)
 
 
-def _write(runs: Runs, sources: tuple[Texts, ...], into: Buffer, at: int) -> I64:
+def _write(runs: Runs, sources: tuple[Texts, ...], into: Buffer, at: int, inner: Runs | None = None) -> I64:
     """Writes the runs into `into` from byte `at` on, in one pass (grown and again on the rare run
     that would not fit); the offsets of the texts written, from `at`."""
     # The kernel takes the sources as tuples of arrays of one type each: writable, contiguous.
     datas = tuple(np.ascontiguousarray(t.data) if t.data.flags.writeable else t.data.copy() for t in sources)
     offs = tuple(np.ascontiguousarray(t.off, np.int64) for t in sources)
     off = np.empty(len(runs) + 1, np.int64)
+    r, sub = runs, inner if inner is not None else _NO_RUNS
     while True:
-        if _render(runs.kind, runs.value, runs.ptr, datas, offs, into.data, at, off):
+        done = _render(r.kind, r.value, r.ptr, sub.kind, sub.value, sub.ptr, datas, offs, into.data, at, off)
+        if done == len(runs):
             return off
-        into.at_least(2 * len(into.data))
+        # Grown to what the runs written so far say they all take, and a quarter more: doubling from a
+        # small buffer took a pass and a copy per doubling (7 of them for a batch's CSQ texts).
+        guess = at + (int(off[done]) - at) * len(runs) // done * 5 // 4 if done else 0
+        into.at_least(max(guess, 2 * len(into.data)))
 
 
 _EMPTY = Texts(np.zeros(0, np.uint8), np.zeros(1, np.int64))
@@ -235,9 +245,42 @@ def _copy(src: U8, lo: int, hi: int, out: U8, p: int) -> int:  # pragma: no cove
 
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _render(kind, value, ptr, datas, offs, out, at, off):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Writes every run into out[at:], off[i] where run i starts (off[-1] its end); False, with out
-    unchanged before `at`, when out is too small."""
+def _tokens(kind, value, lo, hi, datas, offs, out, p):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Writes tokens lo..hi (no RUNs) at out[p:]; the position after them, -1 when they would not fit."""
+    size = len(out)
+    for k in range(lo, hi):
+        kd, v = kind[k], value[k]
+        if kd == INT:
+            neg = v < 0
+            if neg:
+                v = -v
+            d = _digits(v) + neg
+            if p + d > size:
+                return -1
+            if neg:
+                out[p] = 45  # "-"
+            q = p + d - 1
+            while True:
+                out[q] = 48 + v % 10
+                v //= 10
+                q -= 1
+                if v == 0:
+                    break
+            p += d
+        elif kd != SKIP:
+            o = offs[kd]
+            a, b = o[v], o[v + 1]
+            if p + b - a > size:
+                return -1
+            p = _copy(datas[kd], a, b, out, p)
+    return p
+
+
+@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+def _render(kind, value, ptr, ikind, ivalue, iptr, datas, offs, out, at, off):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Writes every run into out[at:], off[i] where run i starts (off[-1] its end); the runs written:
+    fewer than all, with out unchanged before `at`, when out is too small. A RUN token writes inner
+    run (ikind, ivalue, iptr)."""
     n = len(ptr) - 1
     size = len(out)
     p = at
@@ -251,7 +294,7 @@ def _render(kind, value, ptr, datas, offs, out, at, off):  # type: ignore[no-unt
                     v = -v
                 d = _digits(v) + neg
                 if p + d > size:
-                    return False
+                    return i
                 if neg:
                     out[p] = 45  # "-"
                 q = p + d - 1
@@ -262,14 +305,18 @@ def _render(kind, value, ptr, datas, offs, out, at, off):  # type: ignore[no-unt
                     if v == 0:
                         break
                 p += d
+            elif kd == RUN:
+                p = _tokens(ikind, ivalue, iptr[v], iptr[v + 1], datas, offs, out, p)
+                if p < 0:
+                    return i
             elif kd != SKIP:
                 o = offs[kd]
                 lo, hi = o[v], o[v + 1]
                 if p + hi - lo > size:
-                    return False
+                    return i
                 p = _copy(datas[kd], lo, hi, out, p)
         off[i + 1] = p
-    return True
+    return n
 
 
 class Strings:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from annotator import allele_list, csq_batch
+from annotator import allele_list, csq_batch, csq_kernel
 from annotator.consequence import IMPACT, SEVERITY, Effect, effect, entry, most_severe, vep_alleles
 from annotator.csq_batch import ACGT as _ACGT
 from annotator.csq_batch import BYTE_ESCAPES
@@ -46,7 +46,7 @@ from annotator.ops.base import (
     pieces,
 )
 from annotator.sequence import Sequence
-from annotator.textjoin import SKIP, A, Arena, B, Buffer, C, Runs, Strings, chain, render, template, translate
+from annotator.textjoin import A, Arena, B, Runs, Strings, translate
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 
@@ -69,6 +69,13 @@ _LONE = f"|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}"  # after the Allele
 _CONSTS = [";CSQ=", ",", _LONE, *_TAIL.values()]  # the op's own pieces of its texts
 
 
+def _tails(worst: tuple[int, ...]) -> str:
+    """The GAS_CONSEQUENCE/GAS_IMPACT text of a record's alleles' most severe terms (ranks; `_DOT`: ".")."""
+    terms = ",".join(SEVERITY[w] if w != _DOT else "." for w in worst)
+    impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in worst)
+    return f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}"
+
+
 class Consequences(Op):
     # False: every pair through the calculator, the path csq_batch is checked against.
     vectorised: ClassVar[bool] = True
@@ -84,7 +91,6 @@ class Consequences(Op):
             self.tables = cached(ref, "csq_batch_tables", lambda: csq_batch.Tables.of(self.index))
             self.fixed = cached(ref, "csq_batch_fixed", lambda: csq_batch.Fixed(self.index, _CONSTS))
             self.masks = csq_batch.Mask()
-            self.entries = Buffer()  # reused by every slice
             self.rows = Arena()  # a batch's row texts, slice after slice
             self.tail_ids = np.array([self.fixed.const(_TAIL[r]) for r in range(len(SEVERITY))], np.int64)
 
@@ -223,83 +229,36 @@ class Consequences(Op):
                 made_pair.append(k)
                 made_text.append(entry(allele, *self.fixed.get(t)[:2], e))
                 rank[k] = _RANK[e.terms[0]]
-        made = np.array(made_pair, np.int64)
-        made_runs = template(len(made), (B, strings.add(made_text)))
-        self._texts(len(rows), a_rows, state, n_near, p_a, rank, raw, got, made, made_runs, strings)
+        made, made_ids = np.array(made_pair, np.int64), strings.add(made_text)
+        self._texts(len(rows), a_rows, state, n_near, p_a, rank, raw, got, made, made_ids, strings)
 
     def _texts(
         self, n: int, a_rows: I64, state: I64, n_near: I64, p_a: I64, rank: I64, raw: I64,
-        got: csq_batch.Pairs, made: I64, made_runs: Runs, strings: Strings,
+        got: csq_batch.Pairs, made: I64, made_ids: I64, strings: Strings,
     ) -> None:  # fmt: skip
         """Each row's text (into `self.rows`) from its alleles' entries (a_rows ascending), as `_row`
         joins them."""
-        a_bounds = np.searchsorted(p_a, np.arange(len(a_rows) + 1))
-        lo, hi = a_bounds[:-1], a_bounds[1:]
-        some = hi > lo
-        best = np.full(len(a_rows), _NONE, np.int64)
-        if some.any():
-            best[some] = np.minimum.reduceat(rank, lo[some])
-        # An allele's most severe term: "." for no allele or no change on any transcript near it.
-        unchanged = np.where(n_near > 0, _DOT, _RANK[_INTERGENIC])
-        worst = np.where(state == _SKIP, _DOT, np.where(best != _NONE, best, unchanged))
-        # A row's term for the summary: the most severe over its alleles; rows with none get no text.
-        first = np.flatnonzero(np.r_[True, a_rows[1:] != a_rows[:-1]]) if len(a_rows) else a_rows
-        row_best = np.minimum.reduceat(worst, first) if len(first) else first
-        counts = np.bincount(row_best[row_best != _DOT], minlength=len(SEVERITY))
+        c = self.fixed.const
+        kind, value, ptr, worst, counts, many_at, many_alleles = csq_kernel.rows(
+            n, a_rows, state, n_near, p_a, rank, got.taken, made, made_ids, raw[0], raw[1], self.tail_ids,
+            c(";CSQ="), c(","), c(_LONE), _SKIP, _NONE, _DOT, _RANK[_INTERGENIC], len(SEVERITY),
+        )  # fmt: skip
         for r in np.flatnonzero(counts).tolist():
             self.per_consequence[SEVERITY[r]] += int(counts[r])
-        # Each row's GAS_CONSEQUENCE/GAS_IMPACT: made once per term for rows of one ALT.
-        tail_kind = np.full(n, A, np.int64)
-        tail_value = np.zeros(n, np.int64)
-        alleles_in = np.diff(np.r_[first, len(a_rows)])
-        one = first[alleles_in == 1]
-        ok = worst[one] != _DOT
-        tail_value[a_rows[one[ok]]] = self.tail_ids[worst[one[ok]]]
+        # GAS_CONSEQUENCE/GAS_IMPACT of the rows of several alleles: a Python text per distinct list of
+        # terms, added to the slice's strings once.
         worst_l = worst.tolist()
-        many: list[str] = []
-        many_rows: list[int] = []
-        for g in np.flatnonzero((alleles_in > 1) & (row_best != _DOT)).tolist():
-            ws = worst_l[first[g] : first[g] + alleles_in[g]]
-            terms = ",".join(SEVERITY[w] if w != _DOT else "." for w in ws)
-            impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in ws)
-            many.append(f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}")
-            many_rows.append(int(a_rows[first[g]]))
-        tail_kind[many_rows] = B
-        tail_value[many_rows] = strings.add(many)
-        # The entries, each rendered once: csq_batch's, the calculator's, one intergenic entry per
-        # allele of a change with no transcript near.
-        c = self.fixed.const
-        lone = np.flatnonzero((worst == _RANK[_INTERGENIC]) & (lo == hi))
-        lone_runs = template(len(lone), (raw[0, lone], raw[1, lone]), (A, c(_LONE)))
-        texts = strings.texts()
-        runs = chain([got.runs, made_runs, lone_runs])
-        entries = render(runs, self.fixed.texts, texts, into=self.entries)
-        # Items in row order: a pair's entry at its allele and place, an intergenic one at its allele.
-        # Pairs are numbered allele by allele, so a pair's number orders it; an allele without pairs
-        # (intergenic) goes where its pairs would be.
-        item_allele = np.concatenate([p_a[got.taken], p_a[made], lone])
-        key = np.concatenate([2 * got.taken + 1, 2 * made + 1, 2 * lo[lone]])
-        seq = np.argsort(key, kind="stable")  # alleles without pairs side by side keep their order
-        item_row = a_rows[item_allele[seq]]
-        # Each row with a text: ";CSQ=", its entries joined by ",", its GAS_CONSEQUENCE/GAS_IMPACT tail.
-        per_row = np.bincount(item_row, minlength=n)
-        has = np.zeros(n, bool)
-        has[a_rows[first][row_best != _DOT]] = True
-        size = np.where(has, 2 * per_row + 2, 0)
-        ptr = np.zeros(n + 1, np.int64)
-        np.cumsum(size, out=ptr[1:])
-        kind = np.full(int(ptr[-1]), SKIP, np.int8)
-        value = np.zeros(int(ptr[-1]), np.int64)
-        start = ptr[:-1][has]
-        kind[start], value[start] = A, c(";CSQ=")
-        place = np.arange(len(seq), dtype=np.int64) - np.searchsorted(item_row, item_row)  # within its row
-        at = ptr[item_row] + 1 + 2 * place
-        kind[at] = np.where(place > 0, A, SKIP)
-        value[at] = c(",")
-        kind[at + 1], value[at + 1] = C, seq
-        end = ptr[1:][has] - 1
-        kind[end], value[end] = tail_kind[has], tail_value[has]
-        self.rows.render(Runs(kind, value, ptr), self.fixed.texts, texts, entries)
+        ids: dict[tuple[int, ...], int] = {}
+        many: list[int] = []
+        for lo, hi in many_alleles.tolist():
+            ws = tuple(worst_l[lo:hi])
+            got_id = ids.get(ws)
+            if got_id is None:
+                got_id = ids[ws] = strings.one(_tails(ws))
+            many.append(got_id)
+        value[many_at] = many
+        # csq_batch's entries are written in place in their rows' texts (RUN tokens).
+        self.rows.render(Runs(kind, value, ptr), self.fixed.texts, strings.texts(), inner=got.runs)
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)

@@ -7,7 +7,23 @@ import random
 
 import numpy as np
 
-from annotator.textjoin import INT, SKIP, A, B, C, Strings, Texts, chain, concat, render, template, translate
+from annotator.textjoin import (
+    INT,
+    RUN,
+    SKIP,
+    A,
+    Arena,
+    B,
+    C,
+    Runs,
+    Strings,
+    Texts,
+    chain,
+    concat,
+    render,
+    template,
+    translate,
+)
 
 
 def _all(texts: Texts) -> list[bytes]:
@@ -54,6 +70,38 @@ def test_chain_keeps_each_part_in_order_and_empty_runs_make_empty_texts() -> Non
     runs = chain([template(2, (A, np.array([0, 1]))), template(0, (A, 0)), template(1, (SKIP, 0), (INT, 5))])
     assert _all(render(runs, t, t)) == [b"x", b"y", b"5"]
     assert _all(render(chain([]), t, t)) == []
+
+
+def test_run_tokens_write_inner_runs_in_place_as_rendering_them_first_would() -> None:
+    """A RUN token writes an inner run's text where it stands, as a C token of the inner runs' rendered
+    texts would; also into an arena too small at first (the pass starts again, grown)."""
+    rng = random.Random(11)
+    a = Texts.of([b"|", b",", b";CSQ=", b"ENST00000123456.7"])
+    b = Texts.of([bytes(rng.choice(b"ACGT") for _ in range(rng.randint(0, 40))) for _ in range(50)])
+    n_inner, n = 300, 200
+    inner = template(
+        n_inner, (B, np.array([rng.randrange(50) for _ in range(n_inner)])), (A, 0),
+        (np.array([rng.choice([A, SKIP]) for _ in range(n_inner)]), 3),
+        (INT, np.array([rng.randint(-10**6, 10**6) for _ in range(n_inner)])),
+    )  # fmt: skip
+    picks = [[rng.randrange(n_inner) for _ in range(rng.randint(0, 4))] for _ in range(n)]
+
+    def rows(entry: int) -> Runs:
+        """";CSQ=" then the picked entries (tokens of kind `entry`) joined by ","."""
+        runs = []
+        for pick in picks:
+            joined = [t for i, x in enumerate(pick) for t in ((A if i else SKIP, 1), (entry, x))]
+            runs.append(template(1, (A, 2), *joined))
+        return chain(runs)
+
+    outer = rows(RUN)
+    expect = _all(render(rows(C), a, b, render(inner, a, b)))
+    assert _all(render(outer, a, b, inner=inner)) == expect
+    arena = Arena()
+    arena.data = np.empty(16, np.uint8)
+    arena.render(outer, a, b, inner=inner)
+    arena.render(outer, a, b, inner=inner)
+    assert _all(arena.texts()) == expect + expect
 
 
 def test_concat_numbers_every_part_after_the_ones_before() -> None:
