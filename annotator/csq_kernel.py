@@ -19,7 +19,13 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from annotator.textjoin import INT, RUN, A, B
+from annotator import textjoin
+
+# textjoin's token kinds, written here as literals: numba's cache of this file's kernels does not
+# see a change to another module's constants, so such a change must change this file too (the
+# assert makes it).
+A, B, RUN, INT = 0, 1, 125, 126
+assert (A, B, RUN, INT) == (textjoin.A, textjoin.B, textjoin.RUN, textjoin.INT), "textjoin's kinds changed"
 
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
