@@ -162,7 +162,7 @@ class Buffer:
     def at_least(self, n: int) -> U8:
         """The memory, grown to n bytes at least (what was in it kept)."""
         if len(self.data) < n:
-            grown = np.empty(max(n, len(self.data) * 3 // 2), np.uint8)
+            grown = np.empty(max(n, len(self.data) * 5 // 4), np.uint8)
             grown[: len(self.data)] = self.data
             self.data = grown
         return self.data
@@ -213,7 +213,7 @@ def _write(runs: Runs, sources: tuple[Texts, ...], into: Buffer, at: int, inner:
         # Grown to what the runs written so far say they all take, and a quarter more: doubling from a
         # small buffer took a pass and a copy per doubling (7 of them for a batch's CSQ texts).
         guess = at + (int(off[done]) - at) * len(runs) // done * 5 // 4 if done else 0
-        into.at_least(max(guess, 2 * len(into.data)))
+        into.at_least(max(guess, len(into.data) * 5 // 4))
 
 
 _EMPTY = Texts(np.zeros(0, np.uint8), np.zeros(1, np.int64))

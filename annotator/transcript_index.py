@@ -34,6 +34,7 @@ WINDOW = 5000  # bp up/downstream the near-variant query is built for (index.jso
 # tx_flags bits
 CANONICAL, MANE_SELECT, FRAME_INFERRED, NO_STOP = 1, 2, 4, 8
 _MITO = ("chrM", "chrMT")
+_MODELS_KEPT = 10_000
 
 
 class TranscriptIndex:
@@ -84,9 +85,12 @@ class TranscriptIndex:
         return rows[keep], tx[keep]
 
     def transcript(self, i: int) -> Transcript:
-        """Model i, built once per process (a job meets the same ones many times)."""
+        """Model i, kept once built (a job meets the same ones many times): in a cache emptied when
+        full, so that a long job's memory stays flat (a sorted VCF seldom comes back to one)."""
         model = self._models.get(i)
         if model is None:
+            if len(self._models) >= _MODELS_KEPT:
+                self._models.clear()
             model = self._models[i] = self._build(i)
         return model
 
