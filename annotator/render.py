@@ -77,7 +77,12 @@ def fast(rec: Records, ann: Annotation, drop_dot: Bool, into: Buffer | None = No
     # One run, the whole block: the last piece after the last mark.
     ptr = np.array([0, 3 * m + 1], np.int64)
     tokens = Runs(np.append(kind.ravel(), np.int8(0)), np.append(value.ravel(), 2 * m), ptr)
-    out = render(tokens, block, Texts.of(table.tolist()), ann.extra, into=into)
+    texts = Texts.of(table.tolist())
+    if into is not None:
+        # Its size, exactly: a one-run render cannot guess it from runs written so far.
+        size = len(rec.data) - m + int(np.diff(texts.off)[code].sum()) + len(ann.extra.data)
+        into.at_least(size)
+    out = render(tokens, block, texts, ann.extra, into=into)
     return memoryview(out.data.data)  # the array's own buffer: written out without a copy
 
 

@@ -212,7 +212,8 @@ def _write(runs: Runs, sources: tuple[Texts, ...], into: Buffer, at: int, inner:
             return off
         # Grown to what the runs written so far say they all take, and a quarter more: doubling from a
         # small buffer took a pass and a copy per doubling (7 of them for a batch's CSQ texts).
-        guess = at + (int(off[done]) - at) * len(runs) // done * 5 // 4 if done else 0
+        # Nothing written yet (a run longer than the buffer): no guess, twice the room.
+        guess = at + (int(off[done]) - at) * len(runs) // done * 5 // 4 if done else 2 * len(into.data)
         into.at_least(max(guess, len(into.data) * 5 // 4))
 
 
