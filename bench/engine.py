@@ -38,25 +38,26 @@ Measured on this project's machine (2 cores, shared with other jobs: figures
 vary by +-30% with the machine's load):
 
     now, the texts joined by compiled kernels (textjoin, csq_kernel: numba), in-CDS
-    substitutions over whole batches (csq_codons), 2026-12-01 07:51,
+    substitutions over whole batches (csq_codons), 2026-12-01 08:14,
     `.venv/bin/python bench/engine.py --variants 1000000 --repeat 3` (load ~1)
         consequences, chr20 with its sequence, 4,040 transcript models:
-        gas annotate with consequences:   4.26 s  (cpu 4.70 s; engine alone 3.63 s,
-                                          3.6 us a record; peak RSS 863 MB)
-        bcftools csq (same models, same sequence):  1.63 s  (cpu 1.63 s; 34 MB)
-        ratio gas / bcftools csq: 2.61x  (2.49x in the run before; goal <= 2x: not met)
+        gas annotate with consequences:   4.24 s  (cpu 4.70 s; engine alone 3.50 s,
+                                          3.5 us a record; peak RSS 845 MB)
+        bcftools csq (same models, same sequence):  1.64 s  (cpu 1.64 s; 34 MB)
+        ratio gas / bcftools csq: 2.59x  (2.49-2.61x in the runs before; goal <= 2x: not met)
         whole genome, no sequence but the rCRS:
-        gas annotate (all default tracks):   3.94 s  (cpu 4.42 s; engine alone 3.19 s)
-        bcftools annotate (gene BED only):   0.88 s  (cpu 0.88 s; 135 MB)
-        ratio gas / bcftools: 4.49x  (goal <= 2x: not met)
-        reference load in a fresh process: 0.372 s  (goal < 0.5 s; ~0.2 s of it is
+        gas annotate (all default tracks):   4.03 s  (cpu 4.51 s; engine alone 3.18 s)
+        bcftools annotate (gene BED only):   0.89 s  (cpu 0.89 s; 135 MB)
+        ratio gas / bcftools: 4.55x  (goal <= 2x: not met)
+        reference load in a fresh process: 0.387 s  (goal < 0.5 s; ~0.2 s of it is
         numba's import and loading the cached kernels)
-        gas peak RSS at 1,000,000: 857 MB; at 5,000,000: 876 MB (+2.1%; goal within 15%)
-    GAS writes ~9x the bytes bcftools does (600 MB of VEP-style CSQ, an entry per
-    transcript within 5 kb, against bcftools csq's coding-only BCSQ): ~0.7 s of the
-    chr20 run is writing that text, ~0.5 s the ~11.5k (allele, transcript) pairs still
-    left to the per-pair calculator (indels at exons and in CDSs), ~0.65 s starting
-    Python, imports and loading the index and kernels.
+        gas peak RSS at 1,000,000: 858 MB; at 5,000,000: 875 MB (+1.9%; goal within 15%)
+    GAS writes ~9x the bytes bcftools does (605 MB of VEP-style CSQ for the chr20
+    file, an entry per transcript within 5 kb, against bcftools csq's 70 MB of
+    coding-only BCSQ): writing 600 MB alone takes 1.2 s here (`dd bs=4M`, 530 MB/s,
+    all of it system time), on one of the two cores. Of the rest: ~0.5 s the ~11.5k
+    (allele, transcript) pairs still left to the per-pair calculator (indels at exons
+    and in CDSs), ~0.65 s starting Python, imports and loading the index and kernels.
 
     before that, the consequences op's common pairs in numpy (csq_batch), 2026-12-01,
     `.venv/bin/python bench/engine.py --variants 1000000 --repeat 1 --no-flatness`
