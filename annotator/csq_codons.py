@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from annotator import hgvs
 from annotator.codons import MITOCHONDRIAL, STANDARD, THREE_LETTER, revcomp, translate_to_stop
-from annotator.consequence import IMPACT, SEVERITY
+from annotator.consequence import ESCAPED, IMPACT, SEVERITY
 from annotator.intervals import SHIFT
 from annotator.textjoin import INT, A, B, Runs, Strings, chain, template
 from annotator.transcript_index import FRAME_INFERRED
@@ -52,7 +52,7 @@ Bool = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 
-_ESCAPES = str.maketrans({",": "&", "|": "&", ";": "%3B", "=": "%3D", " ": "_", "\t": "_", "\n": "_"})
+_ESCAPES = str.maketrans(ESCAPED)
 _TERMS = (
     "stop_gained",
     "stop_lost",
