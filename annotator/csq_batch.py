@@ -351,35 +351,25 @@ def _indel_names(p: Alleles, T: Tables, at: I64, j: I64, strings: Strings) -> _N
     high = np.full(len(uniq), np.iinfo(np.int64).min)
     np.minimum.at(low, inv, fx)
     np.maximum.at(high, inv, lx)
-    u = _name(p, uniq // 2, (uniq % 2).astype(bool), low, high, strings)
+    u, ids = _name(p, uniq // 2, (uniq % 2).astype(bool), low, high, strings)
     st, sp = p.start[al], p.stop[al]
     room = np.where(pl, lx - np.maximum(st, sp), np.minimum(st, sp) - fx)
     redo = u.moved[inv] > np.clip(room, 0, SHIFT_LIMIT)
     redo |= u.dup[inv] & ((u.dup_first[inv] < fx) | (u.dup_last[inv] > lx))
-    a_pt, b_pt, single, suffix = u.a[inv], u.b[inv], u.single[inv], u.ids[inv]
+    a_pt, b_pt, single, suffix = u.a[inv], u.b[inv], u.single[inv], ids[inv]
     if redo.any():
         r = np.flatnonzero(redo)
-        own = _name(p, al[r], pl[r], fx[r], lx[r], strings)
-        a_pt[r], b_pt[r], single[r], suffix[r] = own.a, own.b, own.single, own.ids
+        own, own_ids = _name(p, al[r], pl[r], fx[r], lx[r], strings)
+        a_pt[r], b_pt[r], single[r], suffix[r] = own.a, own.b, own.single, own_ids
     e, s_next = T.exon_end[j], T.exon_start[np.minimum(j + 1, len(T.exon_start) - 1)]
     inside = (e < np.minimum(a_pt, b_pt)) & (np.maximum(a_pt, b_pt) < s_next)
     return _Names(a_pt, b_pt, single, suffix, inside)
 
 
-@dataclass
-class _Named:
-    a: I64
-    b: I64
-    single: Bool
-    moved: I64
-    dup_first: I64
-    dup_last: I64
-    dup: Bool
-    ids: I64  # the suffix, escaped, among `strings`
-
-
-def _name(p: Alleles, al: I64, pl: Bool, fx: I64, lx: I64, strings: Strings) -> _Named:
+def _name(
+    p: Alleles, al: I64, pl: Bool, fx: I64, lx: I64, strings: Strings
+) -> tuple[indel_names.Named, I64]:
+    """`indel_names.name` of alleles al, and their suffixes escaped, among `strings`."""
     got = indel_names.name(p.sequence, p.contig[al], pl, fx, lx, p.start[al], p.stop[al], p.ref, p.text[al],
                            p.alt, p.text[al])  # fmt: skip
-    ids = strings.add_texts(translate(got.suffix, BYTE_ESCAPES))
-    return _Named(got.a, got.b, got.single, got.moved, got.dup_first, got.dup_last, got.dup, ids)
+    return got, strings.add_texts(translate(got.suffix, BYTE_ESCAPES))

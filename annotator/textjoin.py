@@ -281,7 +281,8 @@ def _tokens(kind, value, lo, hi, datas, offs, out, p):  # type: ignore[no-untype
 def _render(kind, value, ptr, ikind, ivalue, iptr, datas, offs, out, at, off):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Writes every run into out[at:], off[i] where run i starts (off[-1] its end); the runs written:
     fewer than all, with out unchanged before `at`, when out is too small. A RUN token writes inner
-    run (ikind, ivalue, iptr)."""
+    run (ikind, ivalue, iptr). Its token cases repeat `_tokens`' on purpose: one writer of a token
+    called from both loops, inlined, made 1M chr20 records ~1 s slower (measured)."""
     n = len(ptr) - 1
     size = len(out)
     p = at
