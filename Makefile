@@ -30,11 +30,16 @@ run: reference
 # a real genome sequence (GRCh37 chr20 whole, bgzip) the sequence tests install; npm,
 # which fetches the reference's ClinVar data (an npm package), so before `reference`.
 VT_CHR20 := /usr/share/doc/vt/examples/ref/20.fa.gz
+# Only what is missing: a machine whose Node.js comes from elsewhere (nodesource) already
+# has npm, and Debian's npm package conflicts with that nodejs.
 system-deps:
-	@command -v chromium >/dev/null && command -v bcftools >/dev/null && command -v bedtools >/dev/null \
-	  && command -v systemd-analyze >/dev/null && command -v npm >/dev/null && test -f $(VT_CHR20) || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bcftools bedtools \
-	  systemd vt-examples npm; }
+	@missing=""; \
+	for c in chromium bcftools bedtools systemd-analyze npm; do \
+	  command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	test -f $(VT_CHR20) || missing="$$missing vt-examples"; \
+	missing=$$(echo $$missing | sed 's/systemd-analyze/systemd/'); \
+	test -z "$$missing" || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
