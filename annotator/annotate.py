@@ -27,7 +27,7 @@ from annotator import intervals as iv
 from annotator.ops import OPS
 from annotator.ops.base import I64, Batch, Bool, Codes, Decl, Obj, Op, Options, Query, Stats, pieces
 from annotator.reference import Reference
-from annotator.textjoin import SKIP, Arena, Runs, Texts
+from annotator.textjoin import SKIP, Joined, Runs, Texts
 
 Own = npt.NDArray[Any] | Texts  # an op's own texts: bytes (numpy "S" or object array), or Texts
 
@@ -41,8 +41,8 @@ class Annotation:
     # other rows + tail ...
     table: Obj
     code: I64
-    extra: Texts  # ... or, where extra_at >= 0, the tail comes after this row's own entries,
-    extra_at: I64  # extra[extra_at[row]]
+    extra: Joined  # ... or, where extra_at >= 0, the tail comes after this row's own entries,
+    extra_at: I64  # text extra_at[row] of extra
     rsid_rows: I64  # rows with an ID to fill an empty ID column with, and those IDs
     rsids: Obj
 
@@ -64,7 +64,7 @@ class Annotation:
         """Each row's own text as bytes (b"" for rows without), for the line-by-line path."""
         out = np.full(len(self.extra_at), b"", dtype=object)
         has = self.has_extra
-        out[has] = self.extra.objects()[self.extra_at[has]]
+        out[has] = self.extra.texts().objects()[self.extra_at[has]]
         return out
 
 
@@ -92,7 +92,6 @@ class Annotator:
         first = {t["op"]: i for i, t in reversed(list(enumerate(ref.tracks)))}
         self.applied = [self.ops[name] for name in sorted(first, key=first.__getitem__)]
         self.build_text = f"GAS_BUILD={ref.build}".encode()
-        self.extra = Arena()  # the batch's own texts, memory kept from batch to batch
 
     # -- header ---------------------------------------------------------------
     def info_headers(self, lifted: bool) -> list[str]:
@@ -148,14 +147,15 @@ class Annotator:
         id_rows, id_values = ids or (np.empty(0, np.int64), pieces([]))
         return Annotation(known, table, code, extra, extra_at, id_rows, id_values)
 
-    def _own_text(self, own: list[tuple[I64, Own]], b: Batch) -> tuple[Texts, I64]:
-        """Each row's own texts, in the order given, followed by its tail (after the shared text),
-        joined by `textjoin`; and where each row's is (-1: a row without)."""
+    def _own_text(self, own: list[tuple[I64, Own]], b: Batch) -> tuple[Joined, I64]:
+        """Each row's own texts, in the order given, followed by its tail (after the shared text), as
+        runs the output's render writes in place (the ops' texts stay valid until the next batch);
+        and where each row's is (-1: a row without)."""
         n = len(b.contig)
         parts = [(rows, _texts(part)) for rows, part in own if len(rows)]
         extra_at = np.full(n, -1, np.int64)
         if not parts:
-            return _NO_TEXTS, extra_at
+            return _NOTHING, extra_at
         has = np.zeros(n, bool)
         for rows, _ in parts:
             has[rows] = True
@@ -168,11 +168,13 @@ class Annotator:
         for k, (rows, _) in enumerate(parts):
             at = extra_at[rows]
             kind[at, k], value[at, k] = k, np.arange(len(rows))
-        kind[:, -1], value[:, -1] = len(parts), b.tail[with_extra]
+        tail = b.tail[with_extra]
+        kind[:, -1], value[:, -1] = len(parts), tail
         runs = Runs(kind.ravel(), value.ravel(), np.arange(0, kind.size + 1, width, dtype=np.int64))
-        self.extra.reset()
-        self.extra.render(runs, *(part for _, part in parts), Texts.of(b.tails))
-        return self.extra.texts(), extra_at
+        tails = Texts.of(b.tails)
+        # Every part's text is used once (by its row); the tails as often as their rows.
+        size = sum(int(p.off[-1] - p.off[0]) for _, p in parts) + int(np.diff(tails.off)[tail].sum())
+        return Joined(runs, (*(part for _, part in parts), tails), size), extra_at
 
     def summary(self, records: int) -> dict[str, Any]:
         """Every op's summary entries, in registry order; once, after the last batch."""
@@ -186,7 +188,7 @@ def _texts(part: Own) -> Texts:
     return part if isinstance(part, Texts) else Texts.of(part.tolist())
 
 
-_NO_TEXTS = Texts.of([])
+_NOTHING = Joined(Runs(np.empty(0, np.int8), np.empty(0, np.int64), np.zeros(1, np.int64)), (), 0)
 
 
 def _combinations(codes: list[I64]) -> tuple[list[I64], I64]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from annotator.annotate import Annotation
 from annotator.records import Bool, Records
-from annotator.textjoin import SKIP, Buffer, Runs, Texts, render
+from annotator.textjoin import RUN, SKIP, Buffer, Runs, Texts, render
 
 _MARK = 0  # NUL: never in a block (the reader refuses binary data)
 _END = re.compile(rb"(^|;)END=\d+(?=;|$)")
@@ -73,16 +73,16 @@ def fast(rec: Records, ann: Annotation, drop_dot: Bool, into: Buffer | None = No
     kind[:, 0], value[:, 0] = 0, 2 * np.arange(m)
     kind[:, 1], value[:, 1] = 1, code
     has = extra_at >= 0
-    kind[has, 2], value[has, 2] = 2, extra_at[has]
+    kind[has, 2], value[has, 2] = RUN, extra_at[has]  # the row's own text, written in place
     # One run, the whole block: the last piece after the last mark.
     ptr = np.array([0, 3 * m + 1], np.int64)
     tokens = Runs(np.append(kind.ravel(), np.int8(0)), np.append(value.ravel(), 2 * m), ptr)
     texts = Texts.of(table.tolist())
     if into is not None:
         # Its size, exactly: a one-run render cannot guess it from runs written so far.
-        size = len(rec.data) - m + int(np.diff(texts.off)[code].sum()) + len(ann.extra.data)
+        size = len(rec.data) - m + int(np.diff(texts.off)[code].sum()) + ann.extra.size
         into.at_least(size)
-    out = render(tokens, block, texts, ann.extra, into=into)
+    out = render(tokens, block, texts, *ann.extra.sources, into=into, inner=ann.extra.inner(2))
     return memoryview(out.data.data)  # the array's own buffer: written out without a copy
 
 

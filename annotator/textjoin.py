@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from numba import types
+from numba.extending import intrinsic
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -140,6 +143,24 @@ class Runs:
 _NO_RUNS = Runs(np.empty(0, np.int8), np.empty(0, np.int64), _ZERO)
 
 
+@dataclass(frozen=True)
+class Joined:
+    """Texts not written yet: runs over their sources, for a later render to write in place (a RUN
+    token of its runs) rather than written once and copied from there."""
+
+    runs: Runs
+    sources: tuple[Texts, ...]
+    size: int  # the bytes of all its texts
+
+    def inner(self, first: int) -> Runs:
+        """Its runs as inner runs of a render whose sources from `first` on are these sources."""
+        kind = self.runs.kind
+        return Runs(np.where(kind < RUN, kind + first, kind).astype(np.int8), self.runs.value, self.runs.ptr)
+
+    def texts(self) -> Texts:
+        return render(self.runs, *self.sources)
+
+
 def chain(runs: Sequence[Runs]) -> Runs:
     """The runs of every part, one after another."""
     runs = [r for r in runs if len(r)]
@@ -201,20 +222,48 @@ def render(runs: Runs, *sources: Texts, into: Buffer | None = None, inner: Runs 
 def _write(runs: Runs, sources: tuple[Texts, ...], into: Buffer, at: int, inner: Runs | None = None) -> I64:
     """Writes the runs into `into` from byte `at` on, in one pass (grown and again on the rare run
     that would not fit); the offsets of the texts written, from `at`."""
-    # The kernel takes the sources as tuples of arrays of one type each: writable, contiguous.
-    datas = tuple(np.ascontiguousarray(t.data) if t.data.flags.writeable else t.data.copy() for t in sources)
-    offs = tuple(np.ascontiguousarray(t.off, np.int64) for t in sources)
+    # The kernel reads the sources by address (see `_bytes_at`); `held` keeps every array it reads
+    # alive and contiguous until it returns.
+    held = [(np.ascontiguousarray(t.data), np.ascontiguousarray(t.off, np.int64)) for t in sources]
+    data_at = np.array([d.ctypes.data for d, _ in held], np.int64)
+    off_at = np.array([o.ctypes.data for _, o in held], np.int64)
     off = np.empty(len(runs) + 1, np.int64)
+    off[0] = at
     r, sub = runs, inner if inner is not None else _NO_RUNS
+    done = 0
     while True:
-        done = _render(r.kind, r.value, r.ptr, sub.kind, sub.value, sub.ptr, datas, offs, into.data, at, off)
+        done = _render(
+            r.kind, r.value, r.ptr, sub.kind, sub.value, sub.ptr, data_at, off_at, into.data, done, off
+        )
         if done == len(runs):
             return off
-        # Grown to what the runs written so far say they all take, and a quarter more: doubling from a
-        # small buffer took a pass and a copy per doubling (7 of them for a batch's CSQ texts).
-        # Nothing written yet (a run longer than the buffer): no guess, twice the room.
-        guess = at + (int(off[done]) - at) * len(runs) // done * 5 // 4 if done else 2 * len(into.data)
+        # A run did not fit: grown, the runs before it kept, and on from it. Grown to what the runs
+        # written so far say they all take, and a quarter more: doubling from a small buffer took a
+        # copy per doubling (7 of them for a batch's CSQ texts). Nothing written yet (a run longer
+        # than the buffer): no guess, twice the room.
+        written = int(off[done]) - at
+        guess = at + written * len(runs) // done * 5 // 4 if done else 2 * len(into.data)
         into.at_least(max(guess, len(into.data) + 1))
+
+
+def _pointer_to(item: types.Type) -> Any:
+    """A compiled function of an address: a pointer to `item`s there. The kernels take their sources
+    as a table of addresses: indexing a tuple of arrays by a kind known only at run time cost ~45 ns
+    a token (measured: 1M chr20 records spent 3.4 s in `_render`), reading through a pointer ~7 ns."""
+
+    def typer(typingctx, address):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        sig = types.CPointer(item)(types.int64)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+
+        return sig, codegen
+
+    return intrinsic(typer)
+
+
+_bytes_at = _pointer_to(types.uint8)  # a source's bytes
+_ints_at = _pointer_to(types.int64)  # a source's offsets
 
 
 _EMPTY = Texts(np.zeros(0, np.uint8), np.zeros(1, np.int64))
@@ -233,12 +282,13 @@ def _digits(v: int) -> int:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
-def _copy(src: U8, lo: int, hi: int, out: U8, p: int) -> int:  # pragma: no cover - compiled
-    """src[lo:hi] to out[p:], and the position after it: a slice copy (memcpy) pays for itself
-    on long pieces only."""
+def _copy(src_at: int, lo: int, hi: int, out: U8, p: int) -> int:  # pragma: no cover - compiled
+    """Bytes lo..hi of the source at src_at to out[p:], and the position after them: a slice copy
+    (memcpy) pays for itself on long pieces only."""
     if hi - lo > 16:
-        out[p : p + hi - lo] = src[lo:hi]
+        out[p : p + hi - lo] = numba.carray(_bytes_at(src_at + lo), hi - lo)
         return p + hi - lo
+    src = _bytes_at(src_at)
     for j in range(lo, hi):
         out[p] = src[j]
         p += 1
@@ -246,7 +296,7 @@ def _copy(src: U8, lo: int, hi: int, out: U8, p: int) -> int:  # pragma: no cove
 
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _tokens(kind, value, lo, hi, datas, offs, out, p):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _tokens(kind, value, lo, hi, data_at, off_at, out, p):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Writes tokens lo..hi (no RUNs) at out[p:]; the position after them, -1 when they would not fit."""
     size = len(out)
     for k in range(lo, hi):
@@ -269,25 +319,25 @@ def _tokens(kind, value, lo, hi, datas, offs, out, p):  # type: ignore[no-untype
                     break
             p += d
         elif kd != SKIP:
-            o = offs[kd]
+            o = _ints_at(off_at[kd])
             a, b = o[v], o[v + 1]
             if p + b - a > size:
                 return -1
-            p = _copy(datas[kd], a, b, out, p)
+            p = _copy(data_at[kd], a, b, out, p)
     return p
 
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _render(kind, value, ptr, ikind, ivalue, iptr, datas, offs, out, at, off):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Writes every run into out[at:], off[i] where run i starts (off[-1] its end); the runs written:
-    fewer than all, with out unchanged before `at`, when out is too small. A RUN token writes inner
-    run (ikind, ivalue, iptr). Its token cases repeat `_tokens`' on purpose: one writer of a token
-    called from both loops, inlined, made 1M chr20 records ~1 s slower (measured)."""
+def _render(kind, value, ptr, ikind, ivalue, iptr, data_at, off_at, out, first, off):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Writes runs first.. into out from off[first] on, off[i + 1] where run i ends; the first run
+    not written when out is too small for it (what is before off[that run] is written and stays),
+    else all runs. A RUN token writes inner run (ikind, ivalue, iptr). Its token cases repeat
+    `_tokens`' on purpose: one writer of a token called from both loops, inlined, made 1M chr20
+    records ~1 s slower (measured)."""
     n = len(ptr) - 1
     size = len(out)
-    p = at
-    off[0] = p
-    for i in range(n):
+    p = off[first]
+    for i in range(first, n):
         for k in range(ptr[i], ptr[i + 1]):
             kd, v = kind[k], value[k]
             if kd == INT:
@@ -308,15 +358,15 @@ def _render(kind, value, ptr, ikind, ivalue, iptr, datas, offs, out, at, off):  
                         break
                 p += d
             elif kd == RUN:
-                p = _tokens(ikind, ivalue, iptr[v], iptr[v + 1], datas, offs, out, p)
+                p = _tokens(ikind, ivalue, iptr[v], iptr[v + 1], data_at, off_at, out, p)
                 if p < 0:
                     return i
             elif kd != SKIP:
-                o = offs[kd]
+                o = _ints_at(off_at[kd])
                 lo, hi = o[v], o[v + 1]
                 if p + hi - lo > size:
                     return i
-                p = _copy(datas[kd], lo, hi, out, p)
+                p = _copy(data_at[kd], lo, hi, out, p)
         off[i + 1] = p
     return n
 

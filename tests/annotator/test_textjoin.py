@@ -74,7 +74,8 @@ def test_chain_keeps_each_part_in_order_and_empty_runs_make_empty_texts() -> Non
 
 def test_run_tokens_write_inner_runs_in_place_as_rendering_them_first_would() -> None:
     """A RUN token writes an inner run's text where it stands, as a C token of the inner runs' rendered
-    texts would; also into an arena too small at first (the pass starts again, grown)."""
+    texts would; also into an arena too small at first (grown, it goes on from the run that did not
+    fit, the runs before it kept), twice, the second render starting where the first ended."""
     rng = random.Random(11)
     a = Texts.of([b"|", b",", b";CSQ=", b"ENST00000123456.7"])
     b = Texts.of([bytes(rng.choice(b"ACGT") for _ in range(rng.randint(0, 40))) for _ in range(50)])
