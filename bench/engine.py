@@ -37,7 +37,27 @@ N), and the time a fresh process takes to load the reference index.
 Measured on this project's machine (2 cores, shared with other jobs: figures
 vary by +-30% with the machine's load):
 
-    now, the texts joined by compiled kernels (textjoin, csq_kernel: numba), in-CDS
+    now, the joining kernel reading its sources by address (a tuple of arrays indexed by a kind
+    known only at run time cost ~45 ns a token, a pointer ~7 ns), each row's own texts written in
+    place in the output block (not copied there), each run's previous output removed first,
+    2026-12-01 10:10, another machine of this kind (pure Python ~2x slower than the one below,
+    bcftools ~1.2x; between 4.4 and 8.8 s for the same GAS run within the hour),
+    `.venv/bin/python bench/engine.py --variants 1000000 --repeat 3`
+        consequences, chr20 with its sequence, 4,040 transcript models:
+        gas annotate with consequences:   5.20 s  (cpu 5.80 s; engine alone 4.48 s; peak RSS 889 MB)
+        bcftools csq (same models, same sequence):  1.87 s  (cpu 1.87 s; 39 MB)
+        ratio gas / bcftools csq: 2.77x  (2.82x in the run before; goal <= 2x: not met)
+        whole genome, no sequence but the rCRS:
+        gas annotate (all default tracks):   4.78 s  (cpu 5.39 s; engine alone 4.00 s)
+        bcftools annotate (gene BED only):   0.92 s  (cpu 0.92 s; 141 MB)
+        ratio gas / bcftools: 5.22x  (goal <= 2x: not met)
+        reference load in a fresh process: 0.459 s  (goal < 0.5 s; numba's import ~0.22 s and
+        its first compiled call ~0.2 s, whichever kernel that is, of it)
+        gas peak RSS at 1,000,000: 893 MB; at 5,000,000: 898 MB (+0.5%; goal within 15%)
+    Interleaved A/B on this machine, before vs after these changes (`gas annotate` of the chr20
+    file, 4 runs each, best): 4.69 s vs 4.44 s wall.
+
+    before, the texts joined by compiled kernels (textjoin, csq_kernel: numba), in-CDS
     substitutions over whole batches (csq_codons), 2026-12-01 08:14,
     `.venv/bin/python bench/engine.py --variants 1000000 --repeat 3` (load ~1)
         consequences, chr20 with its sequence, 4,040 transcript models:
