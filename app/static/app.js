@@ -98,6 +98,28 @@
     });
   }
 
+  // A "Copy" button copies the field it names. The Clipboard API needs a secure context
+  // (https or localhost); elsewhere the field's text is selected and copied the old way.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) return;
+    function done() {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    }
+    function fallback() {
+      field.select();
+      if (document.execCommand("copy")) done();
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, fallback);
+    } else {
+      fallback();
+    }
+  });
+
   // Finished-job notices fade after a while; the job list keeps the record.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.id !== "notices") return;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from quart import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
 from quart.typing import ResponseReturnValue
 
 from app import users
@@ -26,17 +26,19 @@ async def health() -> ResponseReturnValue:
     return jsonify({"status": "ok"})
 
 
-async def _profile(new_token: str | None = None) -> ResponseReturnValue:
-    user = await signed_in_user()
-    assert user is not None
-    tokens = await users.list_tokens(services().db, user.user_id)
-    return await render_template("profile.html", user=user, tokens=tokens, new_token=new_token)
+_NEW_TOKEN = "new_token"
 
 
 @bp.get("/profile")
 @login_required
 async def profile() -> ResponseReturnValue:
-    return await _profile()
+    user = await signed_in_user()
+    assert user is not None
+    tokens = await users.list_tokens(services().db, user.user_id)
+    # A token just made is shown on the first page after it, once: popped from the session.
+    new_token = session.pop(_NEW_TOKEN, None)
+    response = await render_template("profile.html", user=user, tokens=tokens, new_token=new_token)
+    return response, {"Cache-Control": "no-store"} if new_token else {}
 
 
 @bp.post("/profile/tokens")
@@ -46,8 +48,10 @@ async def create_token() -> ResponseReturnValue:
     assert user is not None
     name = (await request.form).get("name", "")
     token = await users.create_token(services().db, user.user_id, name)
-    # Shown once, in this response only; it is stored hashed.
-    return await _profile(new_token=token)
+    # Stored hashed; the plain token rides in the (signed, HttpOnly) session cookie to the next page
+    # only. A redirect rather than the page itself: reloading that page then makes no other token.
+    session[_NEW_TOKEN] = token
+    return redirect(url_for("pages.profile"), 303)
 
 
 @bp.post("/profile/tokens/<token_id>/revoke")

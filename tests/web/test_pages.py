@@ -195,11 +195,15 @@ async def test_upload_options_ride_on_the_signed_redirect(client: QuartClient, s
 
 
 async def test_api_tokens_shown_once_and_revocable(client: QuartClient) -> None:
-    """A token made on /profile works on the API, is shown once, and stops on revoke."""
+    """A token made on /profile works on the API, is shown once (on the page the POST redirects to,
+    so that reloading it makes no second token), and stops on revoke."""
     await signup(client)
     html = await (await client.get("/profile")).get_data(as_text=True)
     made = await client.post("/profile/tokens", form={"name": "laptop", "csrf_token": csrf_from(html)})
-    text = await made.get_data(as_text=True)
+    assert made.status_code == 303 and made.headers["Location"] == "/profile"
+    shown = await client.get("/profile")
+    assert shown.headers["Cache-Control"] == "no-store"
+    text = await shown.get_data(as_text=True)
     token = re.search(r'id="new-token" readonly value="([^"]+)"', text)[1]  # type: ignore[index]
     headers = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
