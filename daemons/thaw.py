@@ -1,5 +1,7 @@
 """The thawer: a restore completed (``restore-complete``) → the result is hot again
-for good, the job says so, and its owner gets one email that the results are back.
+for good, the job says so, and its owner gets one email that the results are back: one
+for all the results an upgrade brought back, sent when the last of them is back (nine
+results restored at once were nine mails).
 """
 
 from __future__ import annotations
@@ -52,19 +54,57 @@ async def bring_back(services: Services, job: Job) -> None:
 
 
 async def _tell_owner(services: Services, job: Job) -> None:
+    """One mail about every result of the owner back from the archive and not told of yet, once
+    none is still on its way (a restore that gave up, with its storage error, is not on its way).
+    Each job is claimed as it is for any mail, so a result is told of once: two last results
+    back at the same moment may make two mails, never none and never a result twice."""
     owner = await users.get(services.db, job.user_id)
     if owner is None:
         return
-    url = job_url(services, job)
-    lines = [f"The results of your annotation of {job.input_file_name} are back from the archive "
-             "and can be downloaded again, for as long as you are on Premium."]
-    text, html = bodies(lines, url)
-    if await notifications.send_once(
-        services.db, services.mail, job_id=job.job_id, kind="restored",
-        lease_seconds=services.settings.queue_visibility_seconds / 2,
-        to=owner.email, subject=f"Your results are back for job {job.job_id}", text=text, html=html,
-    ):
-        log.info("told the owner the results are back", extra={"job_id": job.job_id, "user_id": job.user_id})
+    jobs = await _all_jobs(services, job.user_id)
+    if any(j.storage == "restoring" and not j.storage_error for j in jobs):
+        return  # the last one back tells about all
+    back = [j for j in jobs if j.storage == "hot" and j.restore_requested_at is not None]
+    lease = services.settings.queue_visibility_seconds / 2
+    claimed = [j for j in back if await notifications.claim(services.db, j.job_id, "restored", lease)]
+    if not claimed:
+        return
+    try:
+        subject, text, html = _compose(services, claimed)
+        await services.mail.send(owner.email, subject, text, html)
+    except BaseException:
+        for j in claimed:
+            await notifications.release(services.db, j.job_id, "restored")
+        raise
+    for j in claimed:
+        await notifications.mark_sent(services.db, j.job_id, "restored")
+    log.info("told the owner %d result(s) are back", len(claimed),
+             extra={"job_id": job.job_id, "user_id": job.user_id})
+
+
+def _compose(services: Services, jobs: list[Job]) -> tuple[str, str, str]:
+    if len(jobs) == 1:
+        [job] = jobs
+        lines = [f"The results of your annotation of {job.input_file_name} are back from the archive "
+                 "and can be downloaded again, for as long as you are on Premium."]
+        return (f"{job.input_file_name}: results are back", *bodies(lines, job_url(services, job)))
+    listed = sorted(jobs, key=lambda j: j.submitted_at)
+    lines = [f"The results of {len(jobs)} of your annotations are back from the archive and can be "
+             "downloaded again, for as long as you are on Premium:"]
+    lines += [f"{j.input_file_name}: {job_url(services, j)}" for j in listed]
+    text, html = bodies(lines, f"{services.settings.public_url.rstrip('/')}/annotations", "See your jobs")
+    return f"{len(jobs)} results are back from the archive", text, html
+
+
+async def _all_jobs(services: Services, user_id: str) -> list[Job]:
+    """Every job of the user, a page at a time."""
+    jobs: list[Job] = []
+    while True:
+        before = (jobs[-1].submitted_at, jobs[-1].job_id) if jobs else None
+        page = await services.jobs.list_for_user(user_id, limit=200, before=before)
+        jobs += page
+        if len(page) < 200:
+            return jobs
 
 
 async def _restored_job(services: Services, body: dict[str, Any]) -> Job:
@@ -97,6 +137,8 @@ async def give_up(services: Services, message: Message, body: dict[str, Any], ex
     if job.storage == "restoring":
         await stuck(services, job, "restoring", "The result came back from the archive but could "
                     "not be made downloadable again", exc, message)
+        # The others of its batch may have waited for it to be told of.
+        await _tell_owner(services, job)
 
 
 async def run(services: Services) -> None:

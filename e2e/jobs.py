@@ -86,11 +86,13 @@ def big_vcf(variants: int, seed: int = 7) -> bytes:
 
 
 def mails_about(data_dir: Path, job_id: str) -> list[str]:
-    """The subjects of every mail in the outbox that names ``job_id``."""
+    """The subjects of every mail in the outbox that links to the job's page (subjects name the
+    file, which several jobs may share)."""
     subjects = []
     for path in sorted((data_dir / "outbox").glob("*.eml")):
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if job_id in str(parsed["Subject"]):
+        body = parsed.get_body(("plain",))
+        if body is not None and f"/annotations/{job_id}" in body.get_content():
             subjects.append(str(parsed["Subject"]))
     return subjects
 

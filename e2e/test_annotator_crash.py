@@ -60,7 +60,7 @@ def test_killed_annotator_job_is_finished_by_another_exactly_once(tmp_path: Path
             assert {path: path.stat().st_mtime_ns for path in result_files(data, job_id)} == written
         assert len(written) == 4, written  # result, log, summary, table: once each
         assert not half_written(data)
-        assert mails_about(data, job_id) == [f"Results available for job {job_id}"]
+        assert mails_about(data, job_id) == ["big.vcf.gz: results ready"]
         completions = [line for worker in (first, second)
                        for line in log_lines(worker.log_path, "job completed", job_id)]
         assert len(completions) == 1 and completions[0] in log_lines(second.log_path, job_id)

@@ -66,7 +66,7 @@ def test_free_result_archived_then_restored_on_upgrade(server: Server) -> None:
         early_link = client.get(f"/api/v1/jobs/{job_id}/result").headers["location"]
         assert httpx.get(early_link).status_code == 200
 
-        done = until(mail(server, f"Results available for job {job_id}"), "completion mail")
+        done = until(mail(server, "s.vcf: results ready"), "completion mail")
         assert f"{server.url}/annotations/{job_id}" in done.get_body(("plain",)).get_content()
 
         until(lambda: client.get(f"/api/v1/jobs/{job_id}").json()["storage"] == "cold", "archive")
@@ -84,7 +84,7 @@ def test_free_result_archived_then_restored_on_upgrade(server: Server) -> None:
         assert result.status_code == 303
         restored = httpx.get(result.headers["location"])
         assert restored.status_code == 200 and "BRCA1" in restored.text
-        until(mail(server, f"Your results are back for job {job_id}"), "results-are-back mail")
+        until(mail(server, "s.vcf: results are back"), "results-are-back mail")
     # Every line about the job names it: the archiver's and the thawer's among them.
     lines = (server.data_dir / "serve.log").read_text().splitlines()
     for said in ("result archived", "result restored to the hot tier"):

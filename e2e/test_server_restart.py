@@ -89,8 +89,10 @@ def test_jobs_survive_a_server_stop(tmp_path: Path, sig: signal.Signals) -> None
             until(lambda: all(mails_about(data, j) for j in everything), "a mail for every job", 30)
             time.sleep(VISIBILITY + 2)  # any redelivery would have run by now
             assert free.get(f"/api/v1/jobs/{archived}/result").json()["error"]["code"] == "result_archived"
+        names = {archived: "small.vcf", running: "big.vcf.gz"}
+        names |= {j: f"p{n}.vcf" for n, j in enumerate(pending)}
         for job_id in everything:
-            assert mails_about(data, job_id) == [f"Results available for job {job_id}"], job_id
+            assert mails_about(data, job_id) == [f"{names[job_id]}: results ready"], job_id
         for job_id in [running, *pending]:
             assert len(result_files(data, job_id)) == 4, result_files(data, job_id)
         assert not half_written(data)

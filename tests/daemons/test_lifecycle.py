@@ -220,8 +220,8 @@ async def test_archiver_killed_between_move_and_record(services: Services, cold:
 
 async def test_upgrade_restores_every_archived_result(services: Services, cold: Counting) -> None:
     """On upgrade every cold result of the user is restored (Expedited), comes back
-    hot and downloadable, and the owner gets one 'results are back' mail per job;
-    hot and failed jobs are left alone."""
+    hot and downloadable, and the owner gets one 'results are back' mail naming them all
+    (not one per job), sent when the last is back; hot and failed jobs are left alone."""
     user = await make_user(services)
     archived = [await make_job(services, user) for _ in range(2)]
     for job in archived:
@@ -241,10 +241,11 @@ async def test_upgrade_restores_every_archived_result(services: Services, cold: 
     assert await thaw_completed(services, expect=2) == 2
     for job in archived:
         assert await storage(services, job) == "hot" and await downloadable(services, job)
-    back = [m for m in mail_to(services, user) if "are back" in m["Subject"]]
-    assert sorted(m["Subject"] for m in back) == sorted(
-        f"Your results are back for job {job.job_id}" for job in archived
-    )
+    [back] = [m for m in mail_to(services, user) if "are back" in m["Subject"]]
+    assert back["Subject"] == "2 results are back from the archive"
+    text = back.get_body(("plain",)).get_content()
+    for job in archived:
+        assert f"{job.input_file_name}: http://gas.test/annotations/{job.job_id}" in text
 
 
 async def test_expedited_refused_falls_back_to_standard(
@@ -489,3 +490,36 @@ async def test_thaw_that_keeps_failing_says_why(services: Services, cold: Counti
     await thaw.handle(services, message(thaw.QUEUE, completion), completion)
     found = await services.jobs.get(job.job_id)
     assert found is not None and (found.storage, found.storage_error) == ("hot", None)
+
+
+async def test_results_back_mail_waits_for_the_batch_and_not_for_a_thaw_that_gave_up(
+    services: Services, cold: Counting
+) -> None:
+    """The first result back sends no mail while another of the upgrade is still on its way; when
+    that one's thaw gives up (it says why on its job), the owner is told of the one that is back;
+    when the redriven one comes back, of it alone."""
+    user = await make_user(services)
+    first, second = [await make_job(services, user) for _ in range(2)]
+    for job in (first, second):
+        await archive_now(services, job)
+    await upgrade(services, user)
+
+    def completion(job: Job) -> dict[str, str | None]:
+        return {"bucket": job.result_bucket, "key": job.result_key}
+
+    await thaw.handle(services, message(thaw.QUEUE, completion(first)), completion(first))
+    assert await storage(services, first) == "hot"
+    assert not [m for m in mail_to(services, user) if "are back" in m["Subject"]]
+
+    cold.hooks["thaw"] = boom
+    await last_delivery(services, thaw.QUEUE, completion(second), thaw.handle, thaw.give_up)
+    [told] = [m for m in mail_to(services, user) if "are back" in m["Subject"]]
+    text = told.get_body(("plain",)).get_content()
+    assert f"/annotations/{first.job_id}" in text and f"/annotations/{second.job_id}" not in text
+
+    del cold.hooks["thaw"]
+    await thaw.handle(services, message(thaw.QUEUE, completion(second)), completion(second))
+    back = [m for m in mail_to(services, user) if "are back" in m["Subject"]]
+    assert len(back) == 2
+    text = back[1].get_body(("plain",)).get_content()
+    assert f"/annotations/{second.job_id}" in text and f"/annotations/{first.job_id}" not in text

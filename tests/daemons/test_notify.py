@@ -34,19 +34,29 @@ def text_and_html(mail: object) -> tuple[str, str]:
 
 
 async def test_completed_job_mail(services: Services) -> None:
-    """Completed: subject names the job; the body gives the completion time and a
-    link to the job page, in plain text and HTML."""
+    """Completed: the subject names the file (not the job's id, which the owner does not know);
+    the body gives the completion time and a link to the job page, in plain text and HTML, and a
+    free user how long the result stays ("1 minute", not "1 minutes")."""
     user = await make_user(services)
     job = await make_job(services, user)
     await notify.handle(services, message(QUEUE, {"job_id": job.job_id}), {"job_id": job.job_id})
     [mail] = mail_to(services, user)
-    assert mail["Subject"] == f"Results available for job {job.job_id}"
+    assert mail["Subject"] == f"{job.input_file_name}: results ready"
     text, html = text_and_html(mail)
     assert job.completed_at is not None
     assert job.completed_at.strftime("%Y-%m-%d %H:%M:%S UTC") in text
     link = f"http://gas.test/annotations/{job.job_id}"
     assert link in text and f'href="{link}"' in html
     assert "archived" in text  # a free user is told the result does not stay
+    assert f"for {notify.duration(services.settings.free_retention_seconds)};" in text
+
+
+def test_retention_reads_as_a_person_says_it() -> None:
+    """Singular for one, the largest whole unit otherwise."""
+    assert [notify.duration(s) for s in (20, 60, 90, 1800, 3600, 7200, 5400, 86400, 172800)] == [
+        "1 minute", "1 minute", "2 minutes", "30 minutes", "1 hour", "2 hours", "90 minutes", "1 day",
+        "2 days",
+    ]
 
 
 async def test_failed_job_mail_says_why(services: Services) -> None:
@@ -55,7 +65,7 @@ async def test_failed_job_mail_says_why(services: Services) -> None:
     job = await make_job(services, user, status=FAILED)
     await notify.handle(services, message(QUEUE, {"job_id": job.job_id}), {"job_id": job.job_id})
     [mail] = mail_to(services, user)
-    assert "failed" in mail["Subject"]
+    assert mail["Subject"] == f"{job.input_file_name}: annotation failed"
     text, _ = text_and_html(mail)
     assert "The uploaded file is no longer in storage." in text
 
@@ -169,4 +179,4 @@ async def test_gas_daemon_notify_runs_alone(services: Services, database_url: st
         code = await asyncio.to_thread(process.wait, 20)
     assert code == 0
     [path] = (tmp_path / "outbox").glob("*.eml")
-    assert f"Results available for job {job.job_id}" in path.read_text()
+    assert f"Subject: {job.input_file_name}: results ready" in path.read_text()
