@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     )
     # Another address for Stripe's API (stripe-mock, a test stand-in); unset = Stripe itself.
     stripe_api_base: str | None = None
+    # What /subscribe says Premium costs in test mode (with Stripe, the Price's own amount):
+    # in the currency's smallest unit, per interval ("" for a one-off payment).
+    test_price_amount: int = 1000
+    test_price_currency: str = "usd"
+    test_price_interval: str = "month"
 
     # Sign-in with an OpenID Connect provider (Globus Auth, Google, Keycloak…) beside
     # local accounts; off while the issuer is unset.

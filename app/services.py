@@ -82,9 +82,12 @@ def make_payments(settings: Settings) -> Payments:
             settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_price_id,
             api_base=settings.stripe_api_base,
         )
+    from app.ports.payments import Price
     from app.ports.payments.local import LocalPayments
 
-    return LocalPayments()
+    return LocalPayments(Price(
+        settings.test_price_amount, settings.test_price_currency, settings.test_price_interval or None
+    ))
 
 
 def _local_services(

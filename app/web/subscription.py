@@ -45,9 +45,10 @@ async def _user() -> User:
 
 
 async def _page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    payments = services().payments
     return await render_template(
-        "subscribe.html", user=await _user(), test_mode=services().payments.test_mode, error=error,
-        checkout=request.args.get("checkout"),
+        "subscribe.html", user=await _user(), test_mode=payments.test_mode, error=error,
+        checkout=request.args.get("checkout"), price=await payments.price(),
     ), status
 
 

@@ -21,6 +21,7 @@ from quart import Quart
 from quart.testing import QuartClient
 
 from app import users
+from app.ports.payments import Price
 from app.ports.payments.stripe import StripePayments
 from app.services import Services
 from app.users import User
@@ -59,10 +60,22 @@ async def signed_in(client: QuartClient) -> str:
 # -- test mode ---------------------------------------------------------------------
 
 async def test_page_says_test_mode_and_asks_for_a_card(client: QuartClient) -> None:
-    """Without Stripe keys the page says "test mode" and has a card field and a CSRF token."""
+    """Without Stripe keys the page says "test mode", what Premium would cost (the test-mode price
+    setting: US$10.00 a month by default), and has a card field and a CSRF token."""
     await signed_in(client)
     page = await (await client.get("/subscribe")).get_data(as_text=True)
     assert "Test mode" in page and 'name="card_number"' in page and 'name="csrf_token"' in page
+    assert "<strong>US$10.00 a month</strong> (what it would cost" in page
+
+
+def test_prices_read_as_people_write_them() -> None:
+    """Two decimals but for zero-decimal currencies, thousands grouped, a symbol where one is
+    common (the code otherwise), the interval when it recurs."""
+    assert str(Price(1000, "usd", "month")) == "US$10.00 a month"
+    assert str(Price(9900, "eur", "year")) == "€99.00 a year"
+    assert str(Price(123456, "gbp", None)) == "£1,234.56"
+    assert str(Price(1500, "jpy", "month")) == "¥1,500 a month"
+    assert str(Price(500, "chf", "month")) == "CHF 5.00 a month"
 
 
 async def test_test_card_upgrades_and_declined_card_does_not(client: QuartClient, services: Services) -> None:
@@ -139,6 +152,21 @@ class StripeStandIn(BaseHTTPRequestHandler):
     """Just enough of api.stripe.com for Checkout and paying by payment method."""
 
     requests: list[tuple[str, dict[str, list[str]]]] = []
+
+    def do_GET(self) -> None:
+        StripeStandIn.requests.append((self.path, {}))
+        if self.path == f"/v1/prices/{PRICE}":
+            status, body = 200, {"id": PRICE, "object": "price", "unit_amount": 1500, "currency": "eur",
+                                 "recurring": {"interval": "month", "interval_count": 1}}
+        else:
+            status, body = 404, {"error": {"type": "invalid_request_error", "message": f"no {self.path}"}}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Request-Id", "req_standin")
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -234,6 +262,19 @@ async def test_stripe_checkout_then_webhook(stripe_app: Quart, services: Service
     assert hook.status_code == 200 and (await hook.get_json())["applied"] is True
     assert await role(services, user) == "premium"
     assert await upgrades_announced(services, user) == 1
+
+
+async def test_stripe_page_shows_the_price_stripe_has(stripe_app: Quart) -> None:
+    """With Stripe the page says what the Premium Price costs as Stripe has it (€15.00 a month in
+    the stand-in), asking Stripe at most once for several page views (the app is shared by this
+    module's tests: an earlier one may have asked)."""
+    client: Any = stripe_app.test_client()
+    await signed_in(client)
+    StripeStandIn.requests.clear()
+    for _ in range(3):
+        page = await (await client.get("/subscribe")).get_data(as_text=True)
+        assert "<strong>€15.00 a month</strong>" in page and "would cost" not in page
+    assert [path for path, _ in StripeStandIn.requests] in ([], [f"/v1/prices/{PRICE}"])
 
 
 async def test_forged_and_replayed_webhooks_are_refused(stripe_app: Quart, services: Services) -> None:

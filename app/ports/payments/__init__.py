@@ -37,9 +37,35 @@ class Paid:
     event_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Price:
+    """What Premium costs: ``amount`` in the currency's smallest unit (cents), per ``interval``
+    (``month``, ``year``…; None for a one-off payment)."""
+
+    amount: int
+    currency: str  # ISO 4217, lower case as Stripe writes it
+    interval: str | None
+
+    def __str__(self) -> str:
+        """As a person reads it: "US$10.00 a month", "€99.00 a year", "CHF 5.00"."""
+        symbol = _SYMBOLS.get(self.currency.lower(), f"{self.currency.upper()} ")
+        zero_decimal = self.currency.lower() in _ZERO_DECIMAL
+        number = f"{self.amount:,}" if zero_decimal else f"{self.amount / 100:,.2f}"
+        return f"{symbol}{number}" + (f" a {self.interval}" if self.interval else "")
+
+
+_SYMBOLS = {"usd": "US$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$"}
+# Stripe's zero-decimal currencies among the common ones: amounts are whole units.
+_ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "huf"}
+
+
 class Payments(abc.ABC):
     # True when no money can move: pages say "test mode".
     test_mode: bool
+
+    @abc.abstractmethod
+    async def price(self) -> Price | None:
+        """What Premium costs, for the page that sells it; None when it cannot be said now."""
 
     @abc.abstractmethod
     async def subscribe(self, user: User, payment_method: str) -> Paid:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, WebhookInvalid
+from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, Price, WebhookInvalid
 from app.users import User
 
 SUCCEEDS = frozenset({"4242424242424242", "pm_card_visa"})
@@ -26,7 +26,15 @@ def normalise(payment_method: str) -> str:
 
 
 class LocalPayments(Payments):
+    """``shown_price`` is what the page says Premium would cost (a setting: nothing is charged)."""
+
     test_mode = True
+
+    def __init__(self, shown_price: Price | None = None) -> None:
+        self.shown_price = shown_price
+
+    async def price(self) -> Price | None:
+        return self.shown_price
 
     async def subscribe(self, user: User, payment_method: str) -> Paid:
         method = normalise(payment_method)

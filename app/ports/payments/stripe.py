@@ -9,10 +9,18 @@ confirmation so that it is applied once only.
 
 from __future__ import annotations
 
+import logging
+import time
+
 import stripe
 
-from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, WebhookInvalid
+from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, Price, WebhookInvalid
 from app.users import User
+
+log = logging.getLogger(__name__)
+# How long Stripe's answer about the price is reused: a page view is not worth an API call, and
+# a price changed in Stripe's dashboard shows within minutes.
+PRICE_TTL_SECONDS = 600
 
 # The only event that grants Premium; Stripe sends it when a Checkout is paid.
 COMPLETED = "checkout.session.completed"
@@ -32,6 +40,25 @@ class StripePayments(Payments):
         )
         self.webhook_secret = webhook_secret
         self.price_id = price_id
+        self._price: tuple[float, Price] | None = None
+
+    async def price(self) -> Price | None:
+        """The Premium price as Stripe has it (cached); None, and the page says no price, while
+        Stripe cannot be asked."""
+        now = time.monotonic()
+        if self._price is not None and now - self._price[0] < PRICE_TTL_SECONDS:
+            return self._price[1]
+        try:
+            found = await self.client.v1.prices.retrieve_async(self.price_id)
+        except stripe.StripeError as exc:
+            log.warning("could not read the Premium price from Stripe: %s", exc)
+            return self._price[1] if self._price is not None else None
+        if found.unit_amount is None:
+            return None  # a tiered or metered price: no one amount to show
+        recurring = found.recurring
+        price = Price(found.unit_amount, found.currency, recurring.interval if recurring else None)
+        self._price = (now, price)
+        return price
 
     async def start_checkout(self, user: User, success_url: str, cancel_url: str) -> str:
         session = await self.client.v1.checkout.sessions.create_async(params={
