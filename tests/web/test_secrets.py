@@ -85,7 +85,9 @@ async def test_no_secret_in_any_log_line(
         seen += [cookie.value for cookie in web.cookies.jar if cookie.value]
         page = (await web.get("/profile")).text
         seen.append(csrf(page))
-        shown = (await web.post("/profile/tokens", data={"name": "ci", "csrf_token": csrf(page)})).text
+        made = await web.post("/profile/tokens", data={"name": "ci", "csrf_token": csrf(page)})
+        assert made.status_code == 303
+        shown = (await web.get("/profile")).text
         token = re.search(r'id="new-token" readonly value="([^"]+)"', shown)[1]  # type: ignore[index]
         seen.append(token)
         api = {"Authorization": f"Bearer {token}"}
