@@ -41,6 +41,7 @@ from app.jobs import (
     PENDING,
     RUNNING,
     Job,
+    overall_progress,
     result_prefix,
     safe_file_name,
     table_key,
@@ -146,16 +147,19 @@ def run_engine(
     work = Path(work_dir)
     engine_started(work)
 
-    def progress(percent: int) -> None:
-        (work / PROGRESS).write_text(str(int(percent)))
+    def progress(phase: str, fraction: float) -> None:
+        # Written whole each time: a reader sees the last value or the one before, never half.
+        (work / PROGRESS).write_text(f"{phase} {fraction:.4f}")
 
     summary = engine.annotate_file(
         Path(source), work / OUTPUT, reference_root=Path(reference_root), build=build,
-        log_path=work / LOG, summary_path=work / SUMMARY, progress=progress, skip_bad_lines=skip_bad_lines,
-        limits=limits,
+        log_path=work / LOG, summary_path=work / SUMMARY, skip_bad_lines=skip_bad_lines, limits=limits,
+        progress=lambda pct: progress("annotating", pct / 100),
     )
     try:
-        variant_table.build(work / OUTPUT, work / TABLE, summary.get("longest_line", 0))
+        variant_table.build(
+            work / OUTPUT, work / TABLE, summary.get("longest_line", 0), lambda f: progress("table", f)
+        )
     except OSError:
         raise  # the scratch disk's: a full disk is told apart by the worker
     except (pa.ArrowException, ValueError) as exc:  # ArrowInvalid is both
@@ -320,7 +324,9 @@ class Annotator:
     async def _move_to_large_lane(self, job: Job, why: str, ctx: dict[str, str]) -> None:
         """Start the job over on the large lane, pending again, with its request sent
         there (the caller's message is then acknowledged)."""
-        if await self.services.jobs.transition(job.job_id, [RUNNING], PENDING, started_at=None, progress=0):
+        if await self.services.jobs.transition(
+            job.job_id, [RUNNING], PENDING, started_at=None, progress=0, phase=None
+        ):
             await scheduling.request_annotation(self.services.bus, job, LARGE)
             await self._event(job, PENDING, 0)
             log.info("moved to the large lane: the file crossed the small lane's %s limit", why, extra=ctx)
@@ -379,6 +385,7 @@ class Annotator:
             work = Path(tmp)
             # The engine names the file in its log: give it the name the user knows.
             source = work / safe_file_name(job.input_file_name)
+            await self._progress(job, "reading", 0.0)
             await self.services.objects.get_file(job.input_bucket, job.input_key, source)
             log.info("annotating %s bytes", info.size, extra=ctx)
             watcher = asyncio.create_task(self._watch_progress(job, work / PROGRESS))
@@ -447,19 +454,25 @@ class Annotator:
                 f"{prefix}{stem}.log.txt",
                 f"{prefix}summary.json",
             )
-            objects = self.services.objects
-            await objects.put_file(bucket, result_key, work / OUTPUT, "text/x-vcf")
-            await objects.put_file(bucket, log_key, work / LOG, "text/plain; charset=utf-8")
-            await objects.put_file(bucket, summary_key, work / SUMMARY, "application/json")
-            await objects.put_file(
-                bucket, table_key(job), work / TABLE, "application/vnd.apache.arrow.file"
-            )
+            stored = [
+                (result_key, work / OUTPUT, "text/x-vcf"),
+                (log_key, work / LOG, "text/plain; charset=utf-8"),
+                (summary_key, work / SUMMARY, "application/json"),
+                (table_key(job), work / TABLE, "application/vnd.apache.arrow.file"),
+            ]
+            sizes = [path.stat().st_size for _, path, _ in stored]
+            done_bytes = 0
+            for (key, path, content_type), size in zip(stored, sizes, strict=True):
+                await self._progress(job, "storing", done_bytes / max(1, sum(sizes)))
+                await self.services.objects.put_file(bucket, key, path, content_type)
+                done_bytes += size
         done = await self.services.jobs.transition(
             job.job_id,
             [RUNNING],
             COMPLETED,
             completed_at=utcnow(),
             progress=100,
+            phase=None,
             variant_count=summary.get("variant_count"),
             result_bucket=bucket,
             result_key=result_key,
@@ -509,26 +522,32 @@ class Annotator:
         )
         await self._event(job, status, 100 if status == COMPLETED else job.progress)
 
-    async def _event(self, job: Job, status: str, progress: int) -> None:
+    async def _event(self, job: Job, status: str, progress: int, phase: str | None = None) -> None:
         await self.services.events.publish(
             job.user_id,
             {"type": "job", "job_id": job.job_id, "status": status, "progress": progress,
-             "file": job.input_file_name},
+             "phase": phase, "file": job.input_file_name},
         )
 
+    async def _progress(self, job: Job, phase: str, fraction: float) -> None:
+        """The job is `fraction` through `phase`: its record and its open pages say so."""
+        value = overall_progress(phase, fraction)
+        await self.services.jobs.transition(job.job_id, [RUNNING], RUNNING, progress=value, phase=phase)
+        await self._event(job, RUNNING, value, phase)
+
     async def _watch_progress(self, job: Job, progress_file: Path) -> None:
-        last = -1
+        """The engine process's progress (its file: "phase fraction"), told on as it moves."""
+        last: tuple[str | None, int] = (None, -1)
         while True:
             await asyncio.sleep(1)
             try:
-                value = int(await asyncio.to_thread(progress_file.read_text) or 0)
-            except (FileNotFoundError, ValueError):
+                phase, fraction = (await asyncio.to_thread(progress_file.read_text)).split()
+                now = (phase, overall_progress(phase, float(fraction)))
+            except (FileNotFoundError, ValueError, KeyError):
                 continue
-            value = max(0, min(99, value))
-            if value != last:
-                last = value
-                await self.services.jobs.transition(job.job_id, [RUNNING], RUNNING, progress=value)
-                await self._event(job, RUNNING, value)
+            if now != last:
+                last = now
+                await self._progress(job, phase, float(fraction))
 
 
 DISK_FULL_MESSAGE = (

@@ -94,6 +94,25 @@ def parse_input_key(user_id: str, key: str) -> tuple[str, str] | None:
     return job_id, (name if sep else "")
 
 
+# A running job's phases, in order, each with the part of the job's progress (from, to %) it
+# takes: measured on a 1M-variant file here, fetching it took well under a second, annotating
+# 9.8 s, building the results table 22 s and storing the results 0.6 s (more on S3). Each phase
+# reports how far through it is; the job's progress is where that falls in its part.
+PHASES: dict[str, tuple[int, int]] = {
+    "reading": (0, 3), "annotating": (3, 35), "table": (35, 92), "storing": (92, 99),
+}
+PHASE_NAMES = {
+    "reading": "reading the file", "annotating": "annotating",
+    "table": "building the results table", "storing": "storing the results",
+}
+
+
+def overall_progress(phase: str, fraction: float) -> int:
+    """The job's progress (0-99) when `phase` is `fraction` (0-1) done."""
+    lo, hi = PHASES[phase]
+    return lo + int((hi - lo) * min(max(fraction, 0.0), 1.0))
+
+
 @dataclass
 class Job:
     job_id: str
@@ -107,6 +126,7 @@ class Job:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     progress: int = 0
+    phase: str | None = None  # of a running job: a key of PHASES
     variant_count: int | None = None
     build: str | None = None
     skip_bad_lines: bool = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,10 +131,13 @@ def _convert(batch: pa.RecordBatch, first_row: int, csq: tuple[str, ...] | None)
     return pa.record_batch(columns, schema=SCHEMA)
 
 
-def build(vcf: Path, out: Path, longest_line: int = 0) -> int:
+def build(
+    vcf: Path, out: Path, longest_line: int = 0, progress: Callable[[float], None] | None = None
+) -> int:
     """Write the table for an annotated VCF, streaming; the number of rows.
 
-    `longest_line`: the longest input line in bytes (the engine's summary says).
+    `longest_line`: the longest input line in bytes (the engine's summary says); `progress` is
+    told how far through the file it is (0-1) after each batch.
     """
     start, width, csq = _header(vcf)
     if start == vcf.stat().st_size:  # no records: the CSV reader wants at least one line
@@ -159,8 +162,11 @@ def build(vcf: Path, out: Path, longest_line: int = 0) -> int:
         ),
     )
     total = 0
+    size = vcf.stat().st_size
     with source, pa.OSFile(str(out), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
         for batch in reader:
+            if progress is not None:
+                progress(source.tell() / size)  # the reader reads ahead a block: close enough
             if batch.num_rows:
                 writer.write_batch(_convert(batch, total, csq))
                 total += batch.num_rows

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from app import db
 from app.config import Settings
+from app.jobs import PHASE_NAMES
 from app.services import Services, open_services
 from app.web import csrf
 from app.web.bodies import Request
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
     )
     csrf.init_app(app)
+    app.jinja_env.globals["phase_names"] = PHASE_NAMES
 
     from app.web import api, auth, events, jobs, objects, oidc_login, pages, results, subscription
 

@@ -82,7 +82,11 @@ class Links(BaseModel):
 class JobOut(BaseModel):
     job_id: str
     status: Literal["pending", "running", "completed", "failed"]
-    progress: int
+    progress: int = Field(description="0-100, over the whole job (every phase), not the annotation alone")
+    phase: Literal["reading", "annotating", "table", "storing"] | None = Field(
+        description="what a running job is doing now: fetching its input, annotating, building "
+        "the results table, storing the results"
+    )
     input_file_name: str
     input_size: int
     submitted_at: datetime
@@ -189,6 +193,7 @@ class VariantPage(BaseModel):
 def job_out(job: Job) -> JobOut:
     return JobOut(
         job_id=job.job_id, status=job.status, progress=job.progress,
+        phase=job.phase if job.status == "running" else None,  # type: ignore[arg-type]
         input_file_name=job.input_file_name, input_size=job.input_size,
         submitted_at=job.submitted_at, started_at=job.started_at, completed_at=job.completed_at,
         storage=job.storage, storage_error=job.storage_error, variant_count=job.variant_count,

@@ -473,3 +473,33 @@ async def test_a_free_upload_that_expands_fails_on_the_small_lane(
     failed = await services.jobs.get(job.job_id)
     assert failed is not None and failed.status == "failed"
     assert failed.error and "free accounts may annotate up to" in failed.error
+
+
+async def test_progress_covers_every_phase_of_the_job_in_order(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running job's progress names its phase (reading the file, annotating, building the results
+    table, storing) and climbs through them all to 99, then completed at 100: it no longer sits at
+    99% while the table is built and the result stored."""
+    told: list[dict[str, Any]] = []
+    publish = services.events.publish
+
+    async def record(user_id: str, event: dict[str, Any]) -> None:
+        told.append(event)
+        await publish(user_id, event)
+
+    monkeypatch.setattr(services.events, "publish", record)
+    lines = [b"17\t%d\t.\tG\tA\t50\tPASS\t.\n" % (41_000_000 + 7 * i) for i in range(400_000)]
+    job = await new_job(services, VCF + b"".join(lines), role="premium")
+    done = await run(annotator, job)
+    assert done.status == "completed" and done.progress == 100 and done.phase is None
+    mine = [e for e in told if e["job_id"] == job.job_id]
+    running = [(e["phase"], e["progress"]) for e in mine if e["status"] == "running"]
+    phases = [phase for phase, _ in running if phase]
+    assert [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p] == [
+        "reading", "annotating", "table", "storing"
+    ], running
+    progress = [value for _, value in running]
+    assert progress == sorted(progress), running
+    assert len({v for p, v in running if p in ("annotating", "table")}) > 2, running  # moves within phases
+    assert max(progress) >= 92 and told[-1]["progress"] == 100

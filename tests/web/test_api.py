@@ -74,7 +74,7 @@ async def test_create_job_and_read_it(client: QuartClient, alice: tuple[User, st
     _, token = alice
     job = await submit(client, token)
     assert job["status"] in ("pending", "running", "completed")
-    assert set(job) == {"job_id", "status", "progress", "input_file_name", "input_size",
+    assert set(job) == {"job_id", "status", "progress", "phase", "input_file_name", "input_size",
                         "submitted_at", "started_at", "completed_at", "storage", "storage_error",
                         "variant_count", "build", "skip_bad_lines", "error", "links"}
     assert job["build"] is None and job["skip_bad_lines"] is False and job["storage_error"] is None
