@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Page, Route, expect
 
-from e2e.server import Server, gas
+from e2e import test_aws_flow
+from e2e.server import Server, free_port, gas
 from e2e.test_browser import sign_up
 
 HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -23,6 +24,8 @@ RECORDS = (
     "17\tnot-a-position\t.\tA\tG\t50\tPASS\t.\n"
     "MT\t750\t.\tA\tG\t50\tPASS\t.\n"
 )
+# moto, and the aws backend pointed at it, for the native post to S3.
+aws_env = test_aws_flow.aws_env
 JOB_PAGE = re.compile(r"/annotations/([0-9a-f-]{36})$")
 
 
@@ -161,3 +164,39 @@ async def test_a_choice_whose_policy_cannot_be_had_is_not_uploaded_without_it(
     await page.get_by_role("button", name="Upload and annotate").click()
     await expect(page.locator("#upload-error")).to_contain_text("The upload was refused")
     await expect(page).to_have_url(re.compile(r"/annotate$"))
+
+
+async def test_choices_reach_the_job_through_a_native_post_to_s3(
+    page: Page, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """With the aws backend (moto) the form posts itself to S3, another origin, and
+    S3's redirect brings the choices back: they are in the signed policy's
+    success_action_redirect, so nothing the page does after the post can lose them."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    gas(data_dir, "aws", "provision", "--stack-name", "gas-e2e-choices")
+    server = Server(data_dir, free_port())
+    server.start()
+    try:
+        sample = tmp_path / "to s3.vcf"
+        sample.write_text(HEADER + RECORDS)
+        email = "s3@example.org"
+        await sign_up(page, server, email)
+        store_posts: list[str] = []
+        page.on("request", lambda r: store_posts.append(r.url)
+                if r.method == "POST" and r.url.startswith(aws_env["GAS_AWS_ENDPOINT_URL"]) else None)
+        await page.get_by_label("Genome build").select_option("GRCh38")
+        await page.get_by_label("Skip lines that cannot be read").check()
+        await page.get_by_label("VCF file (plain or gzipped)").set_input_files(sample)
+        await page.get_by_role("button", name="Upload and annotate").click()
+        await expect(page).to_have_url(JOB_PAGE)
+        assert len(store_posts) == 1, store_posts
+        job = api_job(server, email, job_id_of(page))
+        print("posted to", store_posts, "; the job as the API returns it:",
+              {k: job[k] for k in ("build", "skip_bad_lines")})
+        assert (job["build"], job["skip_bad_lines"]) == ("GRCh38", True)
+        await expect(page.locator("#job-build")).to_have_text("GRCh38 (chosen)")
+        await expect(page.locator("#skip-bad-lines")).to_contain_text("Skipped")
+    finally:
+        print(server.log_tail(80))  # shown by pytest only when the test fails
+        server.stop()
