@@ -131,7 +131,7 @@ async def submit(
 
 
 def resubmitted_id(job: Job) -> str:
-    """The id of ``job``'s resubmission: one a job, so a second click (or a replayed
+    """The id of ``job``'s resubmission, always the same: a second click (or a replayed
     POST) finds the job the first one made instead of annotating the file twice."""
     return str(uuid.uuid5(uuid.UUID(job.job_id), "skip_bad_lines"))
 

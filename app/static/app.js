@@ -45,8 +45,10 @@
     var form = document.getElementById("upload-form");
     var choices = document.getElementById("build-form");
     if (!form || !choices) return;
+    var error = document.getElementById("upload-error");
     choices.addEventListener("htmx:beforeRequest", function () {
       form.dataset.refreshing = "true";
+      error.hidden = true;
       updateSubmit(form);
     });
     choices.addEventListener("htmx:afterRequest", function (event) {
@@ -54,7 +56,6 @@
       updateSubmit(form);
       if (event.detail.successful) return;
       document.getElementById("upload-fields").replaceChildren();
-      var error = document.getElementById("upload-error");
       error.textContent = "Your choice could not be saved: check your connection and reload the page.";
       error.hidden = false;
     });
