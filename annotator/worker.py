@@ -474,6 +474,8 @@ class Annotator:
             progress=100,
             phase=None,
             variant_count=summary.get("variant_count"),
+            build_used=summary.get("build", {}).get("used"),
+            lines_skipped=sum(n["count"] for n in summary.get("skipped", {}).values()),
             result_bucket=bucket,
             result_key=result_key,
             log_key=log_key,

@@ -128,8 +128,10 @@ class Job:
     progress: int = 0
     phase: str | None = None  # of a running job: a key of PHASES
     variant_count: int | None = None
-    build: str | None = None
+    build: str | None = None  # the one chosen; None: detected from the file
+    build_used: str | None = None  # the one annotated on, once completed
     skip_bad_lines: bool = False
+    lines_skipped: int | None = None  # once completed: bad, blank and stray comment lines
     result_bucket: str | None = None
     result_key: str | None = None
     log_key: str | None = None
@@ -159,7 +161,8 @@ class Job:
         return self.status in FINISHED
 
     def summary(self) -> JobSummary:
-        return JobSummary(self.job_id, self.submitted_at, self.input_file_name, self.status, self.progress)
+        return JobSummary(self.job_id, self.submitted_at, self.input_file_name, self.status, self.progress,
+                          self.build, self.build_used)
 
 
 class JobSummary(NamedTuple):
@@ -171,3 +174,5 @@ class JobSummary(NamedTuple):
     input_file_name: str
     status: Status
     progress: int
+    build: str | None
+    build_used: str | None

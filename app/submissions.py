@@ -16,7 +16,7 @@ import math
 import uuid
 
 from app import scheduling, upload_grants
-from app.jobs import PENDING, RUNNING, Job, display_file_name, input_key, parse_input_key, utcnow
+from app.jobs import FAILED, PENDING, RUNNING, Job, display_file_name, input_key, parse_input_key, utcnow
 from app.ports.objects import ObjectNotFound, PresignedPost
 from app.services import Services
 from app.users import User
@@ -128,6 +128,58 @@ async def submit(
     )
     log.info("job submitted", extra={"job_id": job_id, "user_id": user.user_id})
     return job
+
+
+def resubmitted_id(job: Job) -> str:
+    """The id of ``job``'s resubmission, always the same: a second click (or a replayed
+    POST) finds the job the first one made instead of annotating the file twice."""
+    return str(uuid.uuid5(uuid.UUID(job.job_id), "skip_bad_lines"))
+
+
+async def resubmit_skipping_bad_lines(services: Services, user: User, job: Job) -> Job:
+    """A new job from a failed job's stored input (no new upload), with bad lines
+    skipped and the same build. The input stays under the failed job's key, which keeps
+    it: the unclaimed-upload sweep finds that job by the key."""
+    if job.user_id != user.user_id:
+        raise SubmitError(404, "not_found", "No such job.")
+    if job.status != FAILED or job.skip_bad_lines:
+        raise SubmitError(
+            409, "not_resubmittable",
+            "Only a failed job that did not skip bad lines can be resubmitted skipping them.",
+        )
+    existing = await services.jobs.get(resubmitted_id(job))
+    if existing is not None:
+        return existing
+    await _check_queued_jobs(services, user)
+    try:
+        info = await services.objects.head(job.input_bucket, job.input_key)
+    except ObjectNotFound:
+        raise SubmitError(
+            404, "upload_not_found", "The uploaded file is no longer in storage: upload it again."
+        ) from None
+    again = Job(
+        job_id=resubmitted_id(job),
+        user_id=user.user_id,
+        input_file_name=job.input_file_name,
+        input_bucket=job.input_bucket,
+        input_key=job.input_key,
+        input_size=info.size,
+        submitted_at=utcnow(),
+        status=PENDING,
+        build=job.build,
+        skip_bad_lines=True,
+    )
+    if not await services.jobs.create(again):
+        made = await services.jobs.get(again.job_id)
+        assert made is not None
+        return made
+    await _request_annotation(services, again)
+    await services.events.publish(
+        user.user_id, {"type": "job", "job_id": again.job_id, "status": PENDING, "progress": 0}
+    )
+    log.info("job resubmitted skipping bad lines (was %s)", job.job_id,
+             extra={"job_id": again.job_id, "user_id": user.user_id})
+    return again
 
 
 async def _check_queued_jobs(services: Services, user: User) -> None:

@@ -26,8 +26,38 @@
       var tooBig = !!file && form.dataset.premium !== "true" && file.size > max;
       error.hidden = !tooBig;
       if (tooBig) error.querySelector("[data-size]").textContent = file.size.toLocaleString();
-      submit.disabled = tooBig;
+      form.dataset.tooBig = tooBig ? "true" : "false";
+      updateSubmit(form);
       input.setAttribute("aria-invalid", tooBig ? "true" : "false");
+    });
+  }
+
+  function updateSubmit(form) {
+    document.getElementById("upload-submit").disabled =
+      form.dataset.tooBig === "true" || form.dataset.refreshing === "true";
+  }
+
+  // A new build or skip choice fetches a new upload policy that carries it. Until that
+  // policy is in the form, sending it would send the old choice: hold the button.
+  // If the policy cannot be had, drop the old one, so that the store refuses the
+  // upload instead of annotating it with a choice the user has changed.
+  function uploadChoices() {
+    var form = document.getElementById("upload-form");
+    var choices = document.getElementById("build-form");
+    if (!form || !choices) return;
+    var error = document.getElementById("upload-error");
+    choices.addEventListener("htmx:beforeRequest", function () {
+      form.dataset.refreshing = "true";
+      error.hidden = true;
+      updateSubmit(form);
+    });
+    choices.addEventListener("htmx:afterRequest", function (event) {
+      form.dataset.refreshing = "false";
+      updateSubmit(form);
+      if (event.detail.successful) return;
+      document.getElementById("upload-fields").replaceChildren();
+      error.textContent = "Your choice could not be saved: check your connection and reload the page.";
+      error.hidden = false;
     });
   }
 
@@ -130,6 +160,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     uploadCheck();
+    uploadChoices();
     uploadWithProgress();
   });
   document.addEventListener("htmx:afterSwap", function (event) {

@@ -10,7 +10,7 @@ from quart import Blueprint, abort, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 
 from app.ports.objects import PresignedPost
-from app.submissions import SubmitError, max_input_bytes, new_upload, submit
+from app.submissions import SubmitError, max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
 from app.users import User
 from app.web import csp, job_rows, views
 from app.web.auth import login_required, signed_in_user
@@ -136,6 +136,19 @@ async def job_page(job_id: str) -> ResponseReturnValue:
     job = await views.owned_job(services(), await _user(), job_id)
     template = "fragments/job_status.html" if request.headers.get("HX-Request") else "job.html"
     return await render_template(template, job=job, unavailable=views.result_unavailable(job))
+
+
+@bp.post("/annotations/<job_id>/resubmit")
+@login_required
+async def resubmit(job_id: str) -> ResponseReturnValue:
+    """A failed job again, from its stored input, skipping the lines it could not read."""
+    user = await _user()
+    job = await views.owned_job(services(), user, job_id)
+    try:
+        again = await resubmit_skipping_bad_lines(services(), user, job)
+    except SubmitError as exc:
+        abort(exc.status, exc.message)
+    return redirect(url_for("jobs.job_page", job_id=again.job_id), 303)
 
 
 @bp.get("/annotations/<job_id>/log")

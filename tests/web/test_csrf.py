@@ -29,6 +29,7 @@ FORMS: dict[str, dict[str, str]] = {
     "auth.logout": {},
     "pages.create_token": {"name": "forged"},
     "pages.revoke_token": {},
+    "jobs.resubmit": {},
     "subscription.pay": {"card_number": "4242424242424242"},
 }
 
