@@ -41,6 +41,7 @@ from app.jobs import (
     PENDING,
     RUNNING,
     Job,
+    file_stem,
     overall_progress,
     result_prefix,
     safe_file_name,
@@ -444,9 +445,7 @@ class Annotator:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            stem = safe_file_name(job.input_file_name)
-            for suffix in (".gz", ".bgz", ".vcf"):
-                stem = stem.removesuffix(suffix)
+            stem = file_stem(job.input_file_name)
             prefix = result_prefix(job.user_id, job.job_id)
             bucket = settings.results_bucket
             result_key, log_key, summary_key = (

@@ -43,6 +43,15 @@ def safe_file_name(name: str, max_length: int = 120) -> str:
     return name or "input.vcf"
 
 
+def file_stem(name: str) -> str:
+    """The name a person gave the input, safe, without its .vcf/.gz/.bgz: what the names of
+    the files made from it start with (``free_1.vcf.gz`` → ``free_1``)."""
+    stem = safe_file_name(name)
+    for suffix in (".gz", ".bgz", ".vcf"):
+        stem = stem.removesuffix(suffix)
+    return stem or "input"
+
+
 def display_file_name(name: str, max_length: int = 255) -> str:
     """The name a person gave, minus what can hide or fake text (controls, bidi)."""
     cleaned = "".join(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import PurePosixPath
 
 from quart import abort
 
-from app.jobs import COMPLETED, Job
+from app.jobs import COMPLETED, Job, file_stem
 from app.services import Services
 from app.users import User
 
@@ -39,7 +38,8 @@ async def result_url(services: Services, job: Job) -> str:
     return await services.objects.presign_get(
         job.result_bucket, job.result_key,
         expires_in=services.settings.download_expiry_seconds,
-        download_name=PurePosixPath(job.result_key).name.split("~", 1)[-1],
+        # The name the person gave the file, not the job's id nor the key's.
+        download_name=f"{file_stem(job.input_file_name)}.annotated.vcf",
     )
 
 
