@@ -82,7 +82,7 @@ def test_full_disk_refuses_uploads_and_fails_jobs_cleanly(
             assert httpx.get(f"{server.url}/health").status_code == 200
             fine = submit(client, VCF.encode(), "small.vcf")
             assert finished(client, fine)["status"] == "completed"
-        assert mails_about(data, failed_id) == [f"Job {failed_id} failed"]
+        assert mails_about(data, failed_id) == ["big.vcf: annotation failed"]
         print(f"\nFIGURE disk full ({'tmpfs' if mounted else 'RLIMIT_FSIZE'} of {DISK >> 20} MiB): "
               f"upload 507, job failed: {failed['error']!r}; next job completed")
     finally:
