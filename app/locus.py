@@ -13,7 +13,8 @@ _RANGE = re.compile(r"^(?P<chrom>[A-Za-z0-9_.]+):(?P<start>[0-9][0-9,]*)-(?P<end
 # HGNC symbols and the other names genes carry in the reference (``hsa-mir-6723``,
 # ``C4orf36``, ``RP11-34P13.3``).
 _GENE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-FORMS = "17:41,196,312-41,277,500, chr17:41196312-41277500, chr17, 17 or a gene name such as BRCA1"
+FORMS = ("a range (17:41,196,312-41,277,500 or chr17:41196312-41277500), a chromosome (chr17 or 17) "
+         "or a gene name (BRCA1)")
 
 
 class LocusError(ValueError):
@@ -50,4 +51,4 @@ def parse(text: str) -> Locus | None:
         return Locus(typed, chrom=bare(typed))
     if _GENE.match(typed) is not None:
         return Locus(typed, gene=typed)
-    raise LocusError(f"The region filter takes {FORMS}; not {typed[:80]!r}.")
+    raise LocusError(f"The Locus filter takes {FORMS}; not {typed[:80]!r}.")

@@ -151,8 +151,7 @@ async def viewer(job_id: str) -> ResponseReturnValue:
     page = await asyncio.to_thread(variant_table.page, table, query, orders(table, path))
     context = {"job": job, "page": page, "query": query, "columns": variant_table.COLUMNS,
                "regions": variant_table.REGION_CLASSES, "impacts": consequences.IMPACTS,
-               "query_args": query_args, "locus_problem": locus_problem,
-               "locus_forms": locus.FORMS}
+               "query_args": query_args, "locus_problem": locus_problem}
     if request.headers.get("HX-Request"):
         return await render_template("fragments/results_table.html", **context)
     assert job.result_bucket and job.summary_key
