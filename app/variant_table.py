@@ -309,6 +309,8 @@ class Orders:
             if len(kept) == self.table.num_rows:
                 return kept
         order = sort_order(self.table, column, descending)
+        if self.table.num_rows < 2**31:  # half the disk and page cache of int64
+            order = order.astype(np.int32)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:

@@ -148,6 +148,8 @@ class VariantsQuery(BaseModel):
                              "whose most severe consequence it is")
     clinvar: Literal["pathogenic"] | None = Field(
         default=None, description="pathogenic or likely pathogenic in GAS's ClinVar subset")
+    locus: str = Field(default="", description="a range (17:41,196,312-41,277,500), a chromosome "
+                       "(chr17 or 17) or a gene's rows (BRCA1, whole name, any case)")
     sort: Literal[tuple(variant_table.COLUMNS)] = "pos"  # type: ignore[valid-type]
     dir: Literal["asc", "desc"] = "asc"
     page: int = Field(default=1, ge=1)
