@@ -20,7 +20,7 @@ from playwright.async_api import Page, expect
 
 from annotator.engine import annotate_file
 from e2e.server import Server, reference_dir
-from e2e.test_browser import sign_up, upload
+from e2e.test_browser import accessibility_violations, sign_up, upload
 
 # Rows with no gene (intergenic), genes whose names start in lower case (snoU13,
 # hsa-mir-6723) beside upper-case ones, rsIDs of 2 to 9 digits, cytobands on both
@@ -162,6 +162,10 @@ async def test_sorts_locus_filter_clear_filters_and_top_pager(
     await expect(page.get_by_role("alert")).to_contain_text("The Locus filter takes a range")
     await expect(page.locator("#result-count")).to_contain_text(f"{total} of {total} variants")
     await page.screenshot(path=Path(output_path) / "results-bad-locus.png", full_page=True)
+    # What a person sees there: the filters, the message, the count and the pager above.
+    await page.locator("#filters").scroll_into_view_if_needed()
+    await page.screenshot(path=Path(output_path) / "table-top-bad-locus.png")
+    assert await accessibility_violations(page) == []
 
     await locus.fill("chr1")
     await locus.press("Enter")
