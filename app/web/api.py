@@ -289,8 +289,9 @@ async def job_variants(job_id: str) -> VariantPage:
     if unavailable:
         raise ApiError(409, *unavailable)
     query = results.request_query()
-    table = variant_table.open_table(await results.table_path(services(), job))
-    page = await asyncio.to_thread(variant_table.page, table, query)
+    path = await results.table_path(services(), job)
+    table = variant_table.open_table(path)
+    page = await asyncio.to_thread(variant_table.page, table, query, results.orders(table, path))
     return VariantPage(total=page.total, all_rows=page.all_rows, page=page.page, pages=page.pages,
                        variants=[VariantOut.model_validate(row) for row in page.rows])
 

@@ -38,12 +38,12 @@ def _choice(name: str, allowed: tuple[str, ...], what: str) -> str:
 
 
 class BadLocus(BadRequest):
-    """The region filter's text is none of the forms it takes."""
+    """The Locus filter's text is none of the forms it takes."""
 
 
 def request_query(with_locus: bool = True) -> Query:
     """The filters, sort and page asked for in the query string; BadLocus for a
-    region filter it cannot read (``with_locus=False``: that filter left out)."""
+    Locus filter it cannot read (``with_locus=False``: that filter left out)."""
     args = request.args
     try:
         where = locus.parse(args.get("locus", "")[:200]) if with_locus else None
@@ -138,8 +138,8 @@ async def viewer(job_id: str) -> ResponseReturnValue:
     if unavailable:
         return await render_template("results.html", job=job, unavailable=unavailable), 409
     gas = services()
-    # A region filter the page cannot read is said beside the table, which shows the
-    # rows without it: a 400 would leave the table HTMX does not swap as it was.
+    # A Locus filter the page cannot read is said beside the table, which shows the
+    # rows without it: HTMX swaps no 4xx, so a 400 would leave the old rows standing.
     locus_problem = None
     try:
         query = request_query()
