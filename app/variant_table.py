@@ -322,7 +322,7 @@ class Orders:
         return order
 
 
-def _order(table: pa.Table, query: Query, orders: Orders | None) -> pa.Array:
+def _order(table: pa.Table, query: Query, orders: Orders | None) -> np.ndarray:
     """The indices of the rows the filters keep, in the asked-for order: the whole
     table's order (``Orders``) with the rows filtered out dropped, never a sorted
     copy of the table."""
@@ -332,7 +332,7 @@ def _order(table: pa.Table, query: Query, orders: Orders | None) -> pa.Array:
     if mask is not None:
         keep = np.asarray(pc.fill_null(mask, False).combine_chunks())
         order = order[keep[order]]
-    return pa.array(order, pa.int64())
+    return order
 
 
 def page(table: pa.Table, query: Query, orders: Orders | None = None) -> Page:
@@ -340,7 +340,9 @@ def page(table: pa.Table, query: Query, orders: Orders | None = None) -> Page:
     total = len(order)
     pages = max(1, -(-total // query.per_page))
     number = min(max(query.page, 1), pages)
-    window = table.take(order.slice((number - 1) * query.per_page, query.per_page))
+    start = (number - 1) * query.per_page
+    # Only the page's indices leave numpy (a kept order is a memory map).
+    window = table.take(pa.array(order[start:start + query.per_page], pa.int64()))
     chromosomes = sorted(pc.unique(table["chrom"]).to_pylist(), key=lambda c: (chrom_order(c), c))
     terms = [t for t in pc.unique(table["consequence"]).to_pylist() if t]
     return Page(window.to_pylist(), total, table.num_rows, number, pages, chromosomes,
@@ -363,7 +365,7 @@ def export_tsv(table: pa.Table, query: Query, orders: Orders | None = None) -> I
     for start in range(0, len(order), BATCH_ROWS):
         buffer.seek(0)
         buffer.truncate()
-        batch = columns.take(order.slice(start, BATCH_ROWS))
+        batch = columns.take(pa.array(order[start:start + BATCH_ROWS], pa.int64()))
         for name in _TEXT_EXPORT:
             batch = batch.set_column(batch.schema.get_field_index(name), name,
                                      _neutralised(batch[name]))
