@@ -301,7 +301,7 @@ class Orders:
         self.name = name
 
     def get(self, column: str, descending: bool) -> np.ndarray:
-        if self.folder is None or (column == "pos" and _position_sorted(self.table)):
+        if self.folder is None:
             return sort_order(self.table, column, descending)
         path = self.folder / f"{self.name}.{column}.{'desc' if descending else 'asc'}.npy"
         with contextlib.suppress(FileNotFoundError, ValueError):
@@ -335,17 +335,27 @@ def _order(table: pa.Table, query: Query, orders: Orders | None) -> np.ndarray:
     return order
 
 
+def _rows_at(table: pa.Table, indices: np.ndarray) -> list[dict[str, object]]:
+    """The rows at ``indices``, in that order, each read from the record batch it is
+    in: Arrow's take on a table of many batches first joins each column's chunks,
+    a copy of the whole table for a page of 50 rows (25-60 ms at 1M rows)."""
+    batches = table.to_batches()
+    starts = np.cumsum([0] + [batch.num_rows for batch in batches])
+    chunks = np.searchsorted(starts, indices, side="right") - 1
+    return [row for chunk, index in zip(chunks, indices, strict=True)
+            for row in batches[chunk].slice(int(index - starts[chunk]), 1).to_pylist()]
+
+
 def page(table: pa.Table, query: Query, orders: Orders | None = None) -> Page:
     order = _order(table, query, orders)
     total = len(order)
     pages = max(1, -(-total // query.per_page))
     number = min(max(query.page, 1), pages)
     start = (number - 1) * query.per_page
-    # Only the page's indices leave numpy (a kept order is a memory map).
-    window = table.take(pa.array(order[start:start + query.per_page], pa.int64()))
+    rows = _rows_at(table, order[start:start + query.per_page])
     chromosomes = sorted(pc.unique(table["chrom"]).to_pylist(), key=lambda c: (chrom_order(c), c))
     terms = [t for t in pc.unique(table["consequence"]).to_pylist() if t]
-    return Page(window.to_pylist(), total, table.num_rows, number, pages, chromosomes,
+    return Page(rows, total, table.num_rows, number, pages, chromosomes,
                 sorted(terms, key=consequences.term_rank), table["consequence"].null_count == 0)
 
 
