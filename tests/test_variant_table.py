@@ -452,3 +452,16 @@ def test_locus_filter_matches_chr_named_rows_and_one_gene_among_several(tmp_path
     for typed, positions in (("17:5-5", [5]), ("chr17", [5, 6]), ("NBPF10", [5]), ("nbpf1", [5, 6])):
         got = variant_table.page(table, Query(locus=locus.parse(typed))).rows
         assert [r["pos"] for r in got] == positions, typed
+
+
+def test_pages_read_rows_across_record_batches(table: tuple[object, list[dict]]) -> None:
+    """A page's rows come from the batches they are in (not a take over the whole
+    table, which joined every column's chunks first): any rows of any batches, in
+    the order asked for, are the rows a take gives."""
+    arrow, _ = table
+    assert len(arrow.to_batches()) > 1  # type: ignore[attr-defined]
+    rng = np.random.default_rng(3)
+    for indices in (rng.integers(0, arrow.num_rows, 50), np.array([arrow.num_rows - 1, 0, 65_536]),  # type: ignore[attr-defined]
+                    np.array([], np.int64)):
+        got = variant_table._rows_at(arrow, indices.astype(np.int32))  # type: ignore[arg-type]
+        assert got == arrow.take(pa.array(indices, pa.int64())).to_pylist()  # type: ignore[attr-defined]
