@@ -7,12 +7,13 @@ import io
 import random
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 
 from annotator.engine import annotate_file
-from app import consequences, variant_table
+from app import consequences, locus, variant_table
 from app.variant_table import Query
 from tests.annotated import plain_input
 from tests.conftest import installed_reference
@@ -341,3 +342,126 @@ def test_a_table_built_before_consequences_still_opens(tmp_path: Path) -> None:
     assert variant_table.page(table, Query(impact="HIGH", clinvar="pathogenic")).total == 0
     header, row = "".join(variant_table.export_tsv(table, Query())).splitlines()
     assert header.split("\t")[-1] == "clinvar_review" and row.startswith("1\t5\trs1")
+
+
+# Rows as a tester's 1M-variant result had them, a few of each: no gene, genes in
+# mixed case, rsIDs of different lengths, bands on several chromosomes and arms.
+SORT_ROWS = [  # (chrom, pos, ID, gene, region, band)
+    ("1", 100, "rs559900608", "", "intergenic", "1p36.33"),
+    ("1", 200, ".", "snoZ178", "", "1p11.1"),
+    ("1", 300, "rs77582345", "BRCA1", "CDS", "1q21.1"),
+    ("2", 400, ".", "", "intergenic", ""),
+    ("10", 500, "rs9", "brca2", "intron", "10p11.1"),
+    ("17", 600, "rs41", "TP53", "UTR3", "17q21.31"),
+    ("17", 700, "COSV1", "ABL1", "CDS", "17p13.1"),
+    ("X", 800, ".", "", "", "Xq28"),
+]
+
+
+@pytest.fixture
+def sort_table(tmp_path: Path) -> object:
+    body = "".join(
+        f"{c}\t{p}\t{i}\tA\tG\t.\t.\tGAS_REGION={r};GAS_BAND={b}{';GAS_GENE=' + g if g else ''}\tGT\t0/1\n"
+        for c, p, i, g, r, b in SORT_ROWS)
+    (tmp_path / "s.vcf").write_bytes(HEADER + body.encode())
+    variant_table.build(tmp_path / "s.vcf", tmp_path / "s.arrow")
+    return variant_table.open_table(tmp_path / "s.arrow")
+
+
+def _column(table: object, column: str, descending: bool, **filters: object) -> list[object]:
+    query = Query(sort=column, descending=descending, **filters)  # type: ignore[arg-type]
+    return [r[column] for r in variant_table.page(table, query).rows]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("column", ["ref", "alt", "id", "genes", "region", "band"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_empty_cells_sort_last_both_ways(sort_table: object, column: str, descending: bool) -> None:
+    """Sorting by gene ascending put ~480k gene-less rows first: in every sortable
+    column the rows with nothing in it come last, ascending and descending."""
+    shown = _column(sort_table, column, descending)
+    filled = [v for v in shown if v]
+    assert shown == filled + [""] * (len(shown) - len(filled)), shown
+    print(column, "descending" if descending else "ascending", shown)
+
+
+def test_gene_rsid_and_band_sort_as_a_person_reads_them(sort_table: object) -> None:
+    """Genes without regard to case (snoZ178 sorted first descending); rsIDs by
+    number, other IDs after them; cytobands in karyotype order (10p11.1 sorted first)."""
+    assert _column(sort_table, "genes", False) == ["ABL1", "BRCA1", "brca2", "snoZ178", "TP53", "", "", ""]
+    assert _column(sort_table, "genes", True) == ["TP53", "snoZ178", "brca2", "BRCA1", "ABL1", "", "", ""]
+    ids = ["rs9", "rs41", "rs77582345", "rs559900608"]
+    assert _column(sort_table, "id", False) == [*ids, "COSV1", "", "", ""]
+    assert _column(sort_table, "id", True) == [*ids[::-1], "COSV1", "", "", ""]
+    bands = ["1p36.33", "1p11.1", "1q21.1", "10p11.1", "17p13.1", "17q21.31", "Xq28"]
+    assert _column(sort_table, "band", False) == [*bands, ""]
+    assert _column(sort_table, "band", True) == [*bands[::-1], ""]
+
+
+def test_ties_keep_row_order_both_ways(sort_table: object) -> None:
+    """Rows with the same value (and the empty ones) stay in position order either way."""
+    for descending in (False, True):
+        rows = variant_table.page(sort_table, Query(sort="region", descending=descending)).rows  # type: ignore[arg-type]
+        for value in ("CDS", "intergenic", ""):
+            positions = [r["pos"] for r in rows if r["region"] == value]
+            assert positions == sorted(positions), (value, descending)
+
+
+def test_kept_orders_page_and_export_as_sorting_does(sort_table: object, tmp_path: Path) -> None:
+    """A table's sort orders are sorted once and kept beside it as .npy; later pages
+    read them (even if the table's values were another order, as a check that they
+    are read) and filter them, with the same rows as a fresh sort."""
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    orders = variant_table.Orders(sort_table, folder, "s")  # type: ignore[arg-type]
+    query = Query(sort="genes", descending=True, chrom="1")
+    kept = variant_table.page(sort_table, query, orders)  # type: ignore[arg-type]
+    fresh = variant_table.page(sort_table, query)  # type: ignore[arg-type]
+    assert kept.rows == fresh.rows and kept.total == 3
+    assert sorted(p.name for p in folder.iterdir()) == ["s.genes.desc.npy"]
+    export = "".join(variant_table.export_tsv(sort_table, query, orders))  # type: ignore[arg-type]
+    assert [line.split("\t")[1] for line in export.splitlines()[1:]] == ["200", "300", "100"]
+    # What is kept is what is used: a reversed order on disk reverses the page.
+    order = np.load(folder / "s.genes.desc.npy")
+    np.save(folder / "s.genes.desc.npy", order[::-1])
+    again = variant_table.page(sort_table, query, variant_table.Orders(sort_table, folder, "s"))  # type: ignore[arg-type]
+    assert again.rows == fresh.rows[::-1]
+
+
+@pytest.mark.parametrize(("typed", "positions"), [
+    ("1:150-300", [200, 300]),
+    ("chr1:1-1,000", [100, 200, 300]),
+    ("chr17", [600, 700]),
+    ("17", [600, 700]),
+    ("x", [800]),
+    ("brca1", [300]),
+    ("BRCA", []),
+    ("snoZ178", [200]),
+])
+def test_locus_filter(sort_table: object, typed: str, positions: list[int]) -> None:
+    """A range (inclusive), a chromosome with or without chr, or a gene's rows
+    (the whole name, in any case)."""
+    query = Query(locus=locus.parse(typed))
+    assert [r["pos"] for r in variant_table.page(sort_table, query).rows] == positions  # type: ignore[arg-type]
+
+
+def test_locus_filter_matches_chr_named_rows_and_one_gene_among_several(tmp_path: Path) -> None:
+    rows = _rows(tmp_path, b"chr17\t5\t.\tA\tG\t.\t.\tGAS_GENE=NBPF1,NBPF10\tGT\t0/1\n"
+                           b"chr17\t6\t.\tA\tG\t.\t.\tGAS_GENE=NBPF1\tGT\t0/1\n")
+    table = variant_table.open_table(tmp_path / "t.arrow")
+    assert len(rows) == 2
+    for typed, positions in (("17:5-5", [5]), ("chr17", [5, 6]), ("NBPF10", [5]), ("nbpf1", [5, 6])):
+        got = variant_table.page(table, Query(locus=locus.parse(typed))).rows
+        assert [r["pos"] for r in got] == positions, typed
+
+
+def test_pages_read_rows_across_record_batches(table: tuple[object, list[dict]]) -> None:
+    """A page's rows come from the batches they are in (not a take over the whole
+    table, which joined every column's chunks first): any rows of any batches, in
+    the order asked for, are the rows a take gives."""
+    arrow, _ = table
+    assert len(arrow.to_batches()) > 1  # type: ignore[attr-defined]
+    rng = np.random.default_rng(3)
+    for indices in (rng.integers(0, arrow.num_rows, 50), np.array([arrow.num_rows - 1, 0, 65_536]),  # type: ignore[attr-defined]
+                    np.array([], np.int64)):
+        got = variant_table._rows_at(arrow, indices.astype(np.int32))  # type: ignore[arg-type]
+        assert got == arrow.take(pa.array(indices, pa.int64())).to_pylist()  # type: ignore[attr-defined]

@@ -152,6 +152,8 @@ class VariantsQuery(BaseModel):
                              "whose most severe consequence it is")
     clinvar: Literal["pathogenic"] | None = Field(
         default=None, description="pathogenic or likely pathogenic in GAS's ClinVar subset")
+    locus: str = Field(default="", description="a range (17:41,196,312-41,277,500), a chromosome "
+                       "(chr17 or 17) or a gene's rows (BRCA1, whole name, any case)")
     sort: Literal[tuple(variant_table.COLUMNS)] = "pos"  # type: ignore[valid-type]
     dir: Literal["asc", "desc"] = "asc"
     page: int = Field(default=1, ge=1)
@@ -292,8 +294,9 @@ async def job_variants(job_id: str) -> VariantPage:
     if unavailable:
         raise ApiError(409, *unavailable)
     query = results.request_query()
-    table = variant_table.open_table(await results.table_path(services(), job))
-    page = await asyncio.to_thread(variant_table.page, table, query)
+    path = await results.table_path(services(), job)
+    table = variant_table.open_table(path)
+    page = await asyncio.to_thread(variant_table.page, table, query, results.orders(table, path))
     return VariantPage(total=page.total, all_rows=page.all_rows, page=page.page, pages=page.pages,
                        variants=[VariantOut.model_validate(row) for row in page.rows])
 

@@ -11,11 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from quart import Blueprint, Response, render_template, request
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
-from app import charts, consequences, variant_table
+from app import charts, consequences, locus, variant_table
 from app.jobs import Job, table_key
 from app.services import Services
 from app.variant_table import Query
@@ -36,9 +37,18 @@ def _choice(name: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
-def request_query() -> Query:
-    """The filters, sort and page asked for in the query string."""
+class BadLocus(BadRequest):
+    """The Locus filter's text is none of the forms it takes."""
+
+
+def request_query(with_locus: bool = True) -> Query:
+    """The filters, sort and page asked for in the query string; BadLocus for a
+    Locus filter it cannot read (``with_locus=False``: that filter left out)."""
     args = request.args
+    try:
+        where = locus.parse(args.get("locus", "")[:200]) if with_locus else None
+    except locus.LocusError as error:
+        raise BadLocus(str(error)) from error
     try:
         page = max(1, int(args.get("page", "1")))
     except ValueError:
@@ -52,10 +62,16 @@ def request_query() -> Query:
         impact=_choice("impact", consequences.IMPACTS, "impact"),
         consequence=_choice("consequence", consequences.TERMS, "consequence"),
         clinvar=_choice("clinvar", variant_table.CLINVAR_FILTERS, "ClinVar"),
+        locus=where,
         sort=sort if sort in variant_table.COLUMNS else "pos",
         descending=args.get("dir") == "desc",
         page=page,
     )
+
+
+def orders(table: pa.Table, path: Path) -> variant_table.Orders:
+    """The table's sort orders, kept beside its cached copy."""
+    return variant_table.Orders(table, path.parent, path.stem)
 
 
 async def table_path(gas: Services, job: Job) -> Path:
@@ -88,6 +104,7 @@ def query_args(query: Query, **changes: Any) -> dict[str, Any]:
     args: dict[str, Any] = {
         "gene": query.gene, "chrom": query.chrom, "region": query.region, "dbsnp": query.dbsnp,
         "impact": query.impact, "consequence": query.consequence, "clinvar": query.clinvar,
+        "locus": query.locus.typed if query.locus else "",
         "sort": query.sort, "dir": "desc" if query.descending else "", "page": query.page,
     }
     args.update(changes)
@@ -121,17 +138,26 @@ async def viewer(job_id: str) -> ResponseReturnValue:
     if unavailable:
         return await render_template("results.html", job=job, unavailable=unavailable), 409
     gas = services()
-    query = request_query()
-    table = variant_table.open_table(await table_path(gas, job))
-    page = await asyncio.to_thread(variant_table.page, table, query)
+    # A Locus filter the page cannot read is said beside the table, which shows the
+    # rows without it: HTMX swaps no 4xx, so a 400 would leave the old rows standing.
+    locus_problem = None
+    try:
+        query = request_query()
+    except BadLocus as error:
+        query = request_query(with_locus=False)
+        locus_problem = (request.args.get("locus", "")[:200], str(error.description))
+    path = await table_path(gas, job)
+    table = variant_table.open_table(path)
+    page = await asyncio.to_thread(variant_table.page, table, query, orders(table, path))
     context = {"job": job, "page": page, "query": query, "columns": variant_table.COLUMNS,
                "regions": variant_table.REGION_CLASSES, "impacts": consequences.IMPACTS,
-               "query_args": query_args}
+               "query_args": query_args, "locus_problem": locus_problem}
     if request.headers.get("HX-Request"):
         return await render_template("fragments/results_table.html", **context)
     assert job.result_bucket and job.summary_key
     summary = json.loads(await gas.objects.get_bytes(job.result_bucket, job.summary_key))
-    return await render_template("results.html", summary=summary, plots=_plots(summary), **context)
+    page_html = await render_template("results.html", summary=summary, plots=_plots(summary), **context)
+    return page_html, 400 if locus_problem else 200
 
 
 @bp.get("/annotations/<job_id>/results.tsv")
@@ -141,8 +167,9 @@ async def export(job_id: str) -> ResponseReturnValue:
     if unavailable:
         return Response(unavailable[1], status=409, mimetype="text/plain")
     query = request_query()
-    table = variant_table.open_table(await table_path(services(), job))
-    rows = variant_table.export_tsv(table, query)
+    path = await table_path(services(), job)
+    table = variant_table.open_table(path)
+    rows = variant_table.export_tsv(table, query, orders(table, path))
     name = f"{job.job_id}-variants.tsv"
     return Response(rows, mimetype="text/tab-separated-values",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

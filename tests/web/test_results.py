@@ -286,3 +286,43 @@ async def test_api_variants_filter_like_the_page(
     assert "HIGH, MODERATE, LOW, MODIFIER" in (await bad.get_json())["error"]["message"]
     _, other = await make_user(services)
     assert (await client.get(url, headers=bearer(other))).status_code == 404
+
+
+async def test_locus_filter_clear_filters_and_what_a_bad_locus_says(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """The Locus filter takes a range, a chromosome or a gene; 'Clear filters' shows
+    only when a filter is on and keeps the sort; a locus it cannot read is said
+    beside the table (in the HTMX fragment, which HTMX swaps only on a 2xx; a whole
+    page is a 400), the rows shown without it; the TSV export and the API refuse it
+    with a 400."""
+    job = await completed_job(client, services, annotator)
+    url = f"/annotations/{job.job_id}/results"
+    hx = {"HX-Request": "true"}
+    for typed, count in (("17:7,000,000-41,245,466", 2), ("chr17", 3), ("brca1", 2), ("MT", 1)):
+        text = await (await client.get(url, query_string={"locus": typed}, headers=hx)).get_data(as_text=True)
+        assert f"{count} of 5 variants" in text, typed
+    filtered = await (await client.get(url, query_string={"locus": "17", "sort": "genes"},
+                                       headers=hx)).get_data(as_text=True)
+    assert f'href="{url}?sort=genes">Clear filters</a>' in filtered
+    unfiltered = await (await client.get(url, query_string={"sort": "genes"},
+                                         headers=hx)).get_data(as_text=True)
+    assert "Clear filters" not in unfiltered
+
+    bad = await client.get(url, query_string={"locus": "17:9-1x", "chrom": "MT"}, headers=hx)
+    assert bad.status_code == 200
+    text = await bad.get_data(as_text=True)
+    assert 'role="alert"' in text and "The Locus filter takes a range" in text and "&#39;17:9-1x&#39;" in text
+    assert "1 of 5 variants" in text and "Clear filters" in text
+    page = await client.get(url, query_string={"locus": "17:9-1x"})
+    assert page.status_code == 400
+    assert 'value="17:9-1x"' in await page.get_data(as_text=True)
+    export = await client.get(f"{url}.tsv", query_string={"locus": "17:9-1x"})
+    assert export.status_code == 400 and "Locus filter" in await export.get_data(as_text=True)
+    token = await users.create_token(services.db, job.user_id)
+    api = await client.get(f"/api/v1/jobs/{job.job_id}/variants", query_string={"locus": "<b>"},
+                           headers=bearer(token))
+    assert api.status_code == 400 and "Locus filter" in (await api.get_json())["error"]["message"]
+    by_gene = await client.get(f"/api/v1/jobs/{job.job_id}/variants", query_string={"locus": "TP53"},
+                               headers=bearer(token))
+    assert [v["pos"] for v in (await by_gene.get_json())["variants"]] == [7577120]
