@@ -171,7 +171,7 @@ class Job:
 
     def summary(self) -> JobSummary:
         return JobSummary(self.job_id, self.submitted_at, self.input_file_name, self.status, self.progress,
-                          self.build, self.build_used)
+                          self.build, self.build_used, self.variant_count, self.storage)
 
 
 class JobSummary(NamedTuple):
@@ -185,3 +185,5 @@ class JobSummary(NamedTuple):
     progress: int
     build: str | None
     build_used: str | None
+    variant_count: int | None
+    storage: Storage | None
