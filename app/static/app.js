@@ -32,13 +32,18 @@
   }
 
   // Live updates come over server-sent events. While the stream is down (the
-  // extension reconnects by itself), poll instead: every 2 s, as a job's end is
-  // to show within 3 s of it with or without the stream.
+  // extension reconnects by itself), poll instead, as a job's end is to show
+  // within 3 s of it, stream or not: every second while the page shows a job
+  // unfinished, every 2 s otherwise (the job list may not show a job yet that is
+  // submitted and done between two polls).
   var streamUp = false;
-  function refresh() {
+  var UNFINISHED = "input[name=shown], input[name=unfinished]";  // fragments/job_*.html
+  var ticks = 0;
+  function refresh(all) {
     if (!window.htmx) return;
-    // The element that asks may be an ancestor of what it shows (job.html).
     document.querySelectorAll("[data-poll]").forEach(function (el) {
+      if (!all && !el.querySelector(UNFINISHED)) return;
+      // The element that asks may be an ancestor of what it shows (job.html).
       var asker = el.closest("[hx-trigger]");
       if (asker) htmx.trigger(asker, "poll");
     });
@@ -46,10 +51,13 @@
   // An event sent before the stream opened (a quick job ending as its page
   // loads) or while it was down is not sent again: on every (re)connect, fetch
   // what the page shows afresh.
-  document.addEventListener("htmx:sseOpen", function () { streamUp = true; refresh(); });
+  document.addEventListener("htmx:sseOpen", function () { streamUp = true; refresh(true); });
   document.addEventListener("htmx:sseError", function () { streamUp = false; });
   document.addEventListener("htmx:sseClose", function () { streamUp = false; });
-  setInterval(function () { if (!streamUp) refresh(); }, 2000);
+  setInterval(function () {
+    ticks += 1;
+    if (!streamUp) refresh(ticks % 2 === 0);
+  }, 1000);
 
   // Send the file with XMLHttpRequest to show upload progress (large premium
   // files take a while); the store's redirect chain ends on the job page.
