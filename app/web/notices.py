@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from app.jobs import FINISHED, PENDING, RUNNING, Status
+from app.jobs import COMPLETED, FINISHED, PENDING, RUNNING, Status
 
 # What the page said the job was when it asked again: only these can have ended since.
 UNFINISHED = (PENDING, RUNNING)
@@ -22,7 +22,7 @@ def notice(job_id: str, file: str | None, status: str) -> str:
     """The notice of job ``job_id`` ending in ``status``; ``file`` names it when known."""
     job = escape(job_id)
     name = escape(file or job_id)
-    verb = "finished" if status == "completed" else "failed"
+    verb = "finished" if status == COMPLETED else "failed"
     return (f'<p class="notice-item notice-{escape(status)}" data-notice="{job}:{escape(status)}">'
             f'Job <a href="/annotations/{job}">{name}</a> {verb}.</p>')
 
