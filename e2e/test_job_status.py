@@ -18,8 +18,9 @@ from e2e.server import Server, Worker, free_port
 from e2e.test_browser import VCF
 
 JOBS = 20
-# Job pages open at once beside the list. Each holds an event stream, and Chromium
-# opens 6 connections a host: more tabs would leave none for the pages' requests.
+# Job pages open at once beside the list, so jobs submitted at once: a premium user
+# runs 2 at a time (a third is put off 5 s), and each page holds an event stream of
+# the 6 connections Chromium opens to a host.
 TABS = 2
 MOST_LAG_SECONDS = 3.0
 ENDED = re.compile(r"^(completed|failed)$")
