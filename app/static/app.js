@@ -62,15 +62,32 @@
   }
 
   // Live updates come over server-sent events. While the stream is down (the
-  // extension reconnects by itself), poll every few seconds instead.
+  // extension reconnects by itself), poll instead, as a job's end is to show
+  // within 3 s of it, stream or not: every second while the page shows a job
+  // unfinished, every 2 s otherwise (the job list may not show a job yet that is
+  // submitted and done between two polls).
   var streamUp = false;
-  document.addEventListener("htmx:sseOpen", function () { streamUp = true; });
+  var UNFINISHED = "input[name=shown], input[name=unfinished]";  // fragments/job_*.html
+  var ticks = 0;
+  function refresh(all) {
+    if (!window.htmx) return;
+    document.querySelectorAll("[data-poll]").forEach(function (el) {
+      if (!all && !el.querySelector(UNFINISHED)) return;
+      // The element that asks may be an ancestor of what it shows (job.html).
+      var asker = el.closest("[hx-trigger]");
+      if (asker) htmx.trigger(asker, "poll");
+    });
+  }
+  // An event sent before the stream opened (a quick job ending as its page
+  // loads) or while it was down is not sent again: on every (re)connect, fetch
+  // what the page shows afresh.
+  document.addEventListener("htmx:sseOpen", function () { streamUp = true; refresh(true); });
   document.addEventListener("htmx:sseError", function () { streamUp = false; });
   document.addEventListener("htmx:sseClose", function () { streamUp = false; });
   setInterval(function () {
-    if (streamUp || !window.htmx) return;
-    document.querySelectorAll("[data-poll]").forEach(function (el) { htmx.trigger(el, "poll"); });
-  }, 4000);
+    ticks += 1;
+    if (!streamUp) refresh(ticks % 2 === 0);
+  }, 1000);
 
   // Send the file with XMLHttpRequest to show upload progress (large premium
   // files take a while); the store's redirect chain ends on the job page.
@@ -150,18 +167,31 @@
     }
   });
 
-  // Finished-job notices fade after a while; the job list keeps the record.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target.id !== "notices") return;
-    var item = event.target.firstElementChild;
-    if (item) setTimeout(function () { item.remove(); }, 30000);
-  });
+  // Finished-job notices fade after a while; the job list keeps the record. A
+  // job's end may be told twice, by the stream and by the fragment that shows
+  // it (app/web/notices.py): the copy that comes second is dropped.
+  var noticed = {};
+  function noticesAdded(area) {
+    Array.prototype.slice.call(area.children).reverse().forEach(function (item) {  // oldest first
+      if (item.dataset.seen) return;
+      var key = item.dataset.notice;
+      if (key && noticed[key]) { item.remove(); return; }
+      if (key) noticed[key] = true;
+      item.dataset.seen = "true";
+      setTimeout(function () { item.remove(); }, 30000);
+    });
+  }
+  function watchNotices() {
+    var area = document.getElementById("notices");
+    if (area) new MutationObserver(function () { noticesAdded(area); }).observe(area, { childList: true });
+  }
 
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     uploadCheck();
     uploadChoices();
     uploadWithProgress();
+    watchNotices();
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     localTimes(event.target.parentNode || document);

@@ -20,13 +20,13 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 from quart import Blueprint, Response, current_app, make_response
 from quart.typing import ResponseReturnValue
 
-from app.ports.events import Events
+from app.jobs import FINISHED
+from app.web import notices
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
 
@@ -58,11 +58,8 @@ def _frame(event: str, data: dict[str, Any]) -> bytes:
 
 def _notice(event: dict[str, Any]) -> bytes:
     """An HTML line for the page's notices area (swapped in by the SSE extension)."""
-    job_id = escape(str(event["job_id"]))
-    name = escape(str(event.get("file") or job_id))
-    verb = "finished" if event["status"] == "completed" else "failed"
-    html = (f'<p class="notice-item notice-{escape(str(event["status"]))}">Job '
-            f'<a href="/annotations/{job_id}">{name}</a> {verb}.</p>')
+    file = event.get("file")
+    html = notices.notice(str(event["job_id"]), str(file) if file else None, str(event["status"]))
     return f"event: notice\ndata: {html}\n\n".encode()
 
 
@@ -80,7 +77,7 @@ def _frames(event: dict[str, Any]) -> bytes:
     frames = [_frame(kind, event)]
     if kind in ("job", "storage") and event.get("job_id"):
         frames.append(_frame(f"job-{event['job_id']}", event))
-        if kind == "job" and event.get("status") in ("completed", "failed"):
+        if kind == "job" and event.get("status") in FINISHED:
             frames.append(_notice(event))
     _latest = (event, b"".join(frames))
     return _latest[1]
@@ -97,10 +94,11 @@ async def _shed_oldest(streams: Streams, user_id: str, cap: int) -> None:
         await oldest.subscription.aclose()  # type: ignore[attr-defined]
 
 
-async def _stream(port: Events, user_id: str, streams: Streams, cap: int) -> AsyncIterator[bytes]:
+async def _stream(
+    subscription: AsyncIterator[dict[str, Any]], user_id: str, streams: Streams, cap: int
+) -> AsyncIterator[bytes]:
     # Tell EventSource to wait 3 s before reconnecting when the stream drops.
     yield b"retry: 3000\n\n"
-    subscription = port.subscribe(user_id)
     this = _Open(subscription)
     streams.setdefault(user_id, weakref.WeakKeyDictionary())[this] = None
     await _shed_oldest(streams, user_id, cap)
@@ -137,8 +135,12 @@ async def events() -> ResponseReturnValue:
     assert user is not None
     streams: Streams = current_app.extensions.setdefault(_STREAMS, {})
     cap = services().settings.max_event_streams_per_user
+    # Subscribed before the browser hears the stream is open: the page then fetches
+    # what it shows afresh (app/static/app.js), so any event it has not seen in that
+    # state is one this subscription holds.
+    subscription = services().events.subscribe(user.user_id)
     response = await make_response(
-        _stream(services().events, user.user_id, streams, cap),
+        _stream(subscription, user.user_id, streams, cap),
         {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
          "X-Accel-Buffering": "no"},
     )

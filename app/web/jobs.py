@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 from quart import Blueprint, abort, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 
+from app.jobs import FINISHED
 from app.ports.objects import PresignedPost
 from app.submissions import SubmitError, max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
 from app.users import User
-from app.web import csp, job_rows, views
+from app.web import csp, job_rows, notices, views
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
 
@@ -126,7 +127,11 @@ async def job_list() -> ResponseReturnValue:
     more = len(jobs) > PAGE_SIZE
     rows = await job_rows.render(jobs[:PAGE_SIZE], more)
     if request.headers.get("HX-Request"):
-        return rows
+        # The rows send back the jobs they showed unfinished (fragments/job_rows.html).
+        unfinished = set(request.args.getlist("unfinished"))
+        return str(rows) + notices.out_of_band(
+            notices.notice(job.job_id, job.input_file_name, job.status)
+            for job in jobs[:PAGE_SIZE] if job.job_id in unfinished and job.status in FINISHED)
     return await render_template("annotations.html", rows=rows, user=user, paged=before is not None)
 
 
@@ -134,8 +139,14 @@ async def job_list() -> ResponseReturnValue:
 @login_required
 async def job_page(job_id: str) -> ResponseReturnValue:
     job = await views.owned_job(services(), await _user(), job_id)
-    template = "fragments/job_status.html" if request.headers.get("HX-Request") else "job.html"
-    return await render_template(template, job=job, unavailable=views.result_unavailable(job))
+    unavailable = views.result_unavailable(job)
+    if not request.headers.get("HX-Request"):
+        return await render_template("job.html", job=job, unavailable=unavailable)
+    fragment = await render_template("fragments/job_status.html", job=job, unavailable=unavailable)
+    # ``shown``: the status the page showed when it asked (fragments/job_status.html).
+    if notices.ended(request.args.get("shown"), job.status):
+        return fragment + notices.out_of_band([notices.notice(job.job_id, job.input_file_name, job.status)])
+    return fragment
 
 
 @bp.post("/annotations/<job_id>/resubmit")

@@ -382,6 +382,8 @@ async def test_job_page_says_how_long_a_restore_takes(client: QuartClient, servi
                                           restore_tier="Standard")
     page = await (await client.get(f"/annotations/{job.job_id}")).get_data(as_text=True)
     assert "Being restored — usually within 5 minutes." in page
-    # The section keeps itself fresh: it listens for the job's events and polls while the stream is down.
-    section = page.split('id="job-status"', 1)[1].split(">", 1)[0]
-    assert f"sse:job-{job.job_id}" in section and "data-poll" in section
+    # The section is kept fresh: its wrapper listens for the job's events, and it is
+    # polled while the stream is down.
+    wrapper, section = page.split('id="job-status"', 1)
+    assert f"sse:job-{job.job_id}" in wrapper.rsplit("<div", 1)[1]
+    assert "data-poll" in section.split(">", 1)[0]
