@@ -138,11 +138,13 @@ async def job_list() -> ResponseReturnValue:
 @bp.get("/annotations/<job_id>")
 @login_required
 async def job_page(job_id: str) -> ResponseReturnValue:
-    job = await views.owned_job(services(), await _user(), job_id)
-    unavailable = views.result_unavailable(job)
+    user = await _user()
+    job = await views.owned_job(services(), user, job_id)
+    shown = {"job": job, "unavailable": views.result_unavailable(job),
+             "archive_at": views.archive_at(services(), user, job)}
     if not request.headers.get("HX-Request"):
-        return await render_template("job.html", job=job, unavailable=unavailable)
-    fragment = await render_template("fragments/job_status.html", job=job, unavailable=unavailable)
+        return await render_template("job.html", **shown)
+    fragment = await render_template("fragments/job_status.html", **shown)
     # ``shown``: the status the page showed when it asked (fragments/job_status.html).
     if notices.ended(request.args.get("shown"), job.status):
         return fragment + notices.out_of_band([notices.notice(job.job_id, job.input_file_name, job.status)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from quart import abort
 
@@ -20,6 +21,15 @@ async def owned_job(services: Services, user: User, job_id: str) -> Job:
     if job is None or job.user_id != user.user_id:
         abort(404, "No such job.")
     return job
+
+
+def archive_at(services: Services, user: User, job: Job) -> datetime | None:
+    """When a free user's result goes to the archive (the archiver moves it once the retention
+    after completion has passed), for the job page to say how long it can be downloaded; None
+    for a Premium user's result or one not downloadable now."""
+    if user.premium or job.status != COMPLETED or job.storage != "hot" or job.completed_at is None:
+        return None
+    return job.completed_at + timedelta(seconds=services.settings.free_retention_seconds)
 
 
 def result_unavailable(job: Job) -> tuple[str, str] | None:
