@@ -35,9 +35,12 @@ RECORDER = """
   const look = () => {
     const now = Date.now();
     document.querySelectorAll("#job-status, #job-rows tr").forEach((shown) => {
-      const id = shown.querySelector("code"), badge = shown.querySelector(".badge");
+      // The job page shows the id; a row of the list links the job's page.
+      const code = shown.querySelector("code"), link = shown.querySelector("a[href^='/annotations/']");
+      const id = code ? code.textContent : link ? link.getAttribute("href").split("/").pop() : null;
+      const badge = shown.querySelector(".badge");
       if (id && badge && /^(completed|failed)$/.test(badge.textContent.trim())
-          && !(id.textContent in window.__ended)) window.__ended[id.textContent] = now;
+          && !(id in window.__ended)) window.__ended[id] = now;
     });
   };
   document.addEventListener("DOMContentLoaded", () => {
