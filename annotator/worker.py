@@ -158,8 +158,9 @@ def run_engine(
         progress=lambda pct: progress("annotating", pct / 100),
     )
     try:
+        rows = max(1, summary.get("variant_count") or 0)
         variant_table.build(
-            work / OUTPUT, work / TABLE, summary.get("longest_line", 0), lambda f: progress("table", f)
+            work / OUTPUT, work / TABLE, summary.get("longest_line", 0), lambda n: progress("table", n / rows)
         )
     except OSError:
         raise  # the scratch disk's: a full disk is told apart by the worker

@@ -140,12 +140,13 @@ def _convert(batch: pa.RecordBatch, first_row: int, csq: tuple[str, ...] | None)
 
 
 def build(
-    vcf: Path, out: Path, longest_line: int = 0, progress: Callable[[float], None] | None = None
+    vcf: Path, out: Path, longest_line: int = 0, progress: Callable[[int], None] | None = None
 ) -> int:
     """Write the table for an annotated VCF, streaming; the number of rows.
 
     `longest_line`: the longest input line in bytes (the engine's summary says); `progress` is
-    told how far through the file it is (0-1) after each batch.
+    told the rows written so far after each batch (rows, not bytes read: the CSV reader reads
+    ahead, so its place in the file runs well before the rows converted).
     """
     start, width, csq = _header(vcf)
     if start == vcf.stat().st_size:  # no records: the CSV reader wants at least one line
@@ -170,14 +171,13 @@ def build(
         ),
     )
     total = 0
-    size = vcf.stat().st_size
     with source, pa.OSFile(str(out), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
         for batch in reader:
-            if progress is not None:
-                progress(source.tell() / size)  # the reader reads ahead a block: close enough
             if batch.num_rows:
                 writer.write_batch(_convert(batch, total, csq))
                 total += batch.num_rows
+                if progress is not None:
+                    progress(total)
     return total
 
 
