@@ -8,16 +8,17 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from quart import Blueprint, Response, render_template, request
 from quart.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, InternalServerError, ServiceUnavailable
 
-from app import charts, consequences, locus, variant_table
-from app.jobs import Job, table_key
+from app import charts, consequences, locus, variant_table, vcf_export
+from app.jobs import Job, file_stem, table_key
 from app.services import Services
 from app.variant_table import Query
 from app.web import views
@@ -74,22 +75,27 @@ def orders(table: pa.Table, path: Path) -> variant_table.Orders:
     return variant_table.Orders(table, path.parent, path.stem)
 
 
-async def table_path(gas: Services, job: Job) -> Path:
-    """The job's table in this instance's cache, fetched from the store once."""
+async def _cached(gas: Services, job: Job, key: str, suffix: str) -> Path:
+    """The job's object ``key`` in this instance's cache, fetched from the store once."""
     cache = gas.settings.data_path / "cache" / "tables"
-    path = cache / f"{job.job_id}.arrow"
+    path = cache / f"{job.job_id}{suffix}"
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
         os.close(fd)
         try:
             assert job.result_bucket
-            await gas.objects.get_file(job.result_bucket, table_key(job), Path(tmp))
+            await gas.objects.get_file(job.result_bucket, key, Path(tmp))
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
     return path
+
+
+async def table_path(gas: Services, job: Job) -> Path:
+    """The job's table in this instance's cache, fetched from the store once."""
+    return await _cached(gas, job, table_key(job), ".arrow")
 
 
 async def _job() -> tuple[Job, tuple[str, str] | None]:
@@ -170,6 +176,49 @@ async def export(job_id: str) -> ResponseReturnValue:
     path = await table_path(services(), job)
     table = variant_table.open_table(path)
     rows = variant_table.export_tsv(table, query, orders(table, path))
-    name = f"{job.job_id}-variants.tsv"
+    name = f"{file_stem(job.input_file_name)}.variants.tsv"
     return Response(rows, mimetype="text/tab-separated-values",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# VCF exports under way in this process: each holds a core compressing, so more
+# wait their turn (503, Retry-After) rather than slow every page down.
+_VCF_EXPORTS = asyncio.Semaphore(2)
+# A 1M-row export takes about a minute (README); Quart's default cuts a body at 60 s.
+_VCF_EXPORT_SECONDS = 900
+
+
+@bp.get("/annotations/<job_id>/results.vcf.gz")
+@login_required
+async def export_vcf(job_id: str) -> ResponseReturnValue:
+    """The filtered rows as a bgzipped VCF, in position order whatever the sort
+    (a VCF's records must be): the stored result's header and records, streamed."""
+    job, unavailable = await _job()
+    if unavailable:
+        return Response(unavailable[1], status=409, mimetype="text/plain")
+    query = request_query()
+    if _VCF_EXPORTS.locked():
+        raise ServiceUnavailable("Other VCF exports are being made; try again in a minute.",
+                                 retry_after=60)
+    gas = services()
+    path = await table_path(gas, job)
+    assert job.result_key
+    vcf = await _cached(gas, job, job.result_key, ".vcf")
+    spans = await asyncio.to_thread(vcf_export.kept_offsets, vcf, path.with_suffix(".records.npy"))
+    table = variant_table.open_table(path)
+    if len(spans) != table.num_rows:
+        raise InternalServerError("The stored result and its table disagree; the export is not made.")
+    rows = await asyncio.to_thread(variant_table.position_rows, table, query, orders(table, path))
+
+    async def body() -> AsyncIterator[bytes]:
+        async with _VCF_EXPORTS:
+            pieces = vcf_export.export(vcf, spans, rows)
+            # Each piece is read and compressed off the event loop.
+            while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+                yield piece
+
+    name = f"{file_stem(job.input_file_name)}.filtered.vcf.gz"
+    response = Response(body(), mimetype="application/gzip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response.timeout = _VCF_EXPORT_SECONDS
+    return response
