@@ -348,6 +348,13 @@ def position_rows(table: pa.Table, query: Query, orders: Orders | None = None) -
     return np.asarray(table["row"].combine_chunks())[order]
 
 
+def matching(table: pa.Table, query: Query, columns: list[str]) -> pa.Table:
+    """``columns`` of the rows the filters keep (the query's sort and page ignored)."""
+    chosen = table.select(columns)
+    mask = _mask(table, query)
+    return chosen if mask is None else chosen.filter(pc.fill_null(mask, False))
+
+
 def _rows_at(table: pa.Table, indices: np.ndarray) -> list[dict[str, object]]:
     """The rows at ``indices``, in that order, each read from the record batch it is
     in: Arrow's take on a table of many batches first joins each column's chunks,

@@ -9,9 +9,11 @@ import gzip
 import io
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
+from html import unescape
 from pathlib import Path
 
 import pyarrow as pa
@@ -426,3 +428,36 @@ async def test_vcf_export_of_an_unsorted_input_is_position_sorted(
     print("exported order:", where)
     assert where == [("1", "1000000"), ("17", "7577120"), ("17", "41245466"), ("17", "41246000"),
                      ("MT", "750")]
+
+
+def _bar_links(html: str) -> dict[str, str]:
+    """Each plot bar's accessible name and address."""
+    found = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)" class="chart-link">', html)
+    return {name: unescape(href) for href, name in found}
+
+
+async def test_plots_count_the_filtered_rows_and_a_bar_sets_its_filter(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """The plots count the rows the filters keep, on the page and in the table's swap
+    (out of band, as they stand outside the table); each bar is a link named for the
+    filter it sets and its count, and following it shows that many rows."""
+    job = await completed_job(client, services, annotator)
+    url = f"/annotations/{job.job_id}/results"
+    bars = _bar_links(await (await client.get(url)).get_data(as_text=True))
+    print("bars, unfiltered:", sorted(bars))
+    assert "Filter to chromosome 17 (3 variants)" in bars and "Filter to chromosome MT (1 variant)" in bars
+    assert "Filter to gene BRCA1 (2 variants)" in bars
+    swap = await (await client.get(url, query_string={"chrom": "17"}, headers={"HX-Request": "true"})
+                  ).get_data(as_text=True)
+    assert 'id="plots" class="plots" aria-live="polite" hx-swap-oob="true"' in swap
+    filtered = _bar_links(swap)
+    print("bars, chromosome 17:", sorted(filtered))
+    assert [name for name in filtered if "chromosome" in name] == ["Filter to chromosome 17 (3 variants)"]
+    assert "Filter to gene BRCA1 (2 variants)" in filtered and not any("MT-" in name for name in filtered)
+    for name, href in bars.items():
+        count = int(re.search(r"\(([\d,]+) ", name).group(1).replace(",", ""))  # type: ignore[union-attr]
+        page = await (await client.get(href)).get_data(as_text=True)
+        shown = int(re.search(r"([\d,]+) of 5 variants", page).group(1).replace(",", ""))  # type: ignore[union-attr]
+        # An impact bar counts that impact; its filter keeps the more severe too.
+        assert shown == count or ("or more severe" in name and shown > count), (name, href, shown)
