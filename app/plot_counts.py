@@ -3,6 +3,7 @@ say what the table holds, not what the whole result held."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -38,8 +39,12 @@ def plots(table: pa.Table, query: Query) -> list[Plot]:
     terms = sorted(_counts(rows["consequence"]).items(), key=lambda kv: consequences.term_rank(kv[0]))
     impacts = sorted(_counts(rows["impact"]).items(), key=lambda kv: (
         consequences.IMPACTS.index(kv[0]) if kv[0] in consequences.IMPACTS else len(consequences.IMPACTS)))
-    # A row names each of its genes once, joined with ", ".
-    genes = _counts(pc.list_flatten(pc.split_pattern(rows["genes"], ", ")))
+    # A row names each of its genes once, joined with ", ". Far fewer distinct lists
+    # than rows: counted as lists, then split (splitting every row: 4x the time).
+    genes: Counter[str] = Counter()
+    for names, n in _counts(rows["genes"]).items():
+        for name in names.split(", "):
+            genes[name] += n
     top = sorted(genes.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_GENES]
     every = [
         Plot("Variants per chromosome", "chrom", "chromosome", per_chrom),
