@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 from quart import Blueprint, Response, render_template, request, url_for
 from quart.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import BadRequest, InternalServerError
 
 from app import charts, consequences, locus, plot_counts, variant_table, vcf_export
 from app.jobs import Job, file_stem, table_key
@@ -201,8 +201,8 @@ async def export_vcf(job_id: str) -> ResponseReturnValue:
         return Response(unavailable[1], status=409, mimetype="text/plain")
     query = request_query()
     if _VCF_EXPORTS.locked():
-        raise ServiceUnavailable("Other VCF exports are being made; try again in a minute.",
-                                 retry_after=60)
+        return Response("Other VCF exports are being made; try again in a minute.", status=503,
+                        mimetype="text/plain", headers={"Retry-After": "60"})
     gas = services()
     path = await table_path(gas, job)
     assert job.result_key

@@ -27,6 +27,7 @@ from app import bgzf, users, variant_table
 from app.jobs import Job, input_key, table_key, utcnow
 from app.ports.bus import Message
 from app.services import Services
+from app.web import results
 from tests.annotated import ANNOTATED_VCF, SUMMARY, plain_input
 from tests.web.conftest import bearer, make_user
 from tests.web.test_pages import signed_up_user, signed_up_with_job, signup
@@ -461,3 +462,18 @@ async def test_plots_count_the_filtered_rows_and_a_bar_sets_its_filter(
         shown = int(re.search(r"([\d,]+) of 5 variants", page).group(1).replace(",", ""))  # type: ignore[union-attr]
         # An impact bar counts that impact; its filter keeps the more severe too.
         assert shown == count or ("or more severe" in name and shown > count), (name, href, shown)
+
+
+async def test_vcf_exports_at_once_are_limited(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """While two VCF exports are being made in this process, a third is a 503 that
+    says to come back (Retry-After), not a third core's worth of compression."""
+    job = await completed_job(client, services, annotator)
+    async with results._VCF_EXPORTS, results._VCF_EXPORTS:
+        # Without the limit the export would wait for a turn: fail, not hang.
+        busy = await asyncio.wait_for(client.get(f"/annotations/{job.job_id}/results.vcf.gz"), 10)
+        print("while two run:", busy.status_code, busy.headers.get("Retry-After"))
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "60"
+    _, data = await _vcf_export(client, job)
+    assert gzip.decompress(data).decode().count("\n") > 5
