@@ -122,3 +122,13 @@ async def test_plot_bar_filters_and_exports_download_the_filtered_rows(
     expected = Counter(r[0] for r in every if region(r) == chosen)
     print(f"region {chosen} by chromosome:", dict(expected))
     assert await plotted(page, "Variants per chromosome") == dict(expected) != dict(per_chrom)
+
+    # A bar is reached and followed from the keyboard too; the region filter stays.
+    chrom, n = expected.most_common(1)[0]
+    bar = page.get_by_role("link", name=f"Filter to chromosome {chrom} ({n} variant{'s' if n != 1 else ''})")
+    await bar.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#result-count")).to_contain_text(f"{n} of {total} variants")
+    await expect(page.get_by_label("Chromosome", exact=True)).to_have_value(chrom)
+    await expect(page.get_by_label("Region class", exact=True)).to_have_value(chosen)
+    assert await plotted(page, "Variants per chromosome") == {chrom: n}
