@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -341,6 +341,20 @@ def _order(table: pa.Table, query: Query, orders: Orders | None) -> np.ndarray:
     return order
 
 
+def position_rows(table: pa.Table, query: Query, orders: Orders | None = None) -> np.ndarray:
+    """The ``row`` (record index) of each row the filters keep, in position order
+    whatever the query's sort: the order a VCF's records must have."""
+    order = _order(table, replace(query, sort="pos", descending=False), orders)
+    return np.asarray(table["row"].combine_chunks())[order]
+
+
+def matching(table: pa.Table, query: Query, columns: list[str]) -> pa.Table:
+    """``columns`` of the rows the filters keep (the query's sort and page ignored)."""
+    chosen = table.select(columns)
+    mask = _mask(table, query)
+    return chosen if mask is None else chosen.filter(pc.fill_null(mask, False))
+
+
 def _rows_at(table: pa.Table, indices: np.ndarray) -> list[dict[str, object]]:
     """The rows at ``indices``, in that order, each read from the record batch it is
     in: Arrow's take on a table of many batches first joins each column's chunks,
@@ -370,6 +384,16 @@ def _neutralised(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.match_substring_regex(column, _FORMULA), quoted, column)
 
 
+def _cell(value: object) -> object:
+    """A TSV cell: nothing for no value; booleans as true/false, which R, pandas and
+    spreadsheets read as booleans (Python's False/True they read as text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
 def export_tsv(table: pa.Table, query: Query, orders: Orders | None = None) -> Iterator[str]:
     """The filtered rows as TSV, streamed batch by batch; no text cell starts a formula."""
     order = _order(table, query, orders)
@@ -386,5 +410,5 @@ def export_tsv(table: pa.Table, query: Query, orders: Orders | None = None) -> I
             batch = batch.set_column(batch.schema.get_field_index(name), name,
                                      _neutralised(batch[name]))
         for record in batch.to_pylist():
-            writer.writerow(["" if record[c] is None else record[c] for c in EXPORT])
+            writer.writerow([_cell(record[c]) for c in EXPORT])
         yield buffer.getvalue()

@@ -150,7 +150,7 @@ def test_export_neutralises_formulas_in_every_text_column() -> None:
     for row, start in zip(cells, starts, strict=True):
         record = dict(zip(header, row, strict=True))
         assert all(record[name] == "'" + start for name in texts), record
-        assert (record["pos"], record["distance"], record["in_dbsnp"]) == ("5", "-40", "False")
+        assert (record["pos"], record["distance"], record["in_dbsnp"]) == ("5", "-40", "false")
     # A CR cannot come from a VCF (the table's reader ends lines there), and the TSV
     # writer leaves it unquoted, so it is checked in the text: each cell quoted once.
     lone = pa.Table.from_pylist([rows[0] | dict.fromkeys(texts, "\ry")], schema=variant_table.SCHEMA)

@@ -1,5 +1,5 @@
 """The results viewer: a filterable, sortable, paged table of annotated variants,
-plots of the summary, and TSV export of the filtered rows."""
+plots of the filtered rows (a bar sets its filter), and TSV and VCF exports of them."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from quart import Blueprint, Response, render_template, request
+from quart import Blueprint, Response, render_template, request, url_for
 from quart.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, InternalServerError
 
-from app import charts, consequences, locus, variant_table
-from app.jobs import Job, table_key
+from app import charts, consequences, locus, plot_counts, variant_table, vcf_export
+from app.jobs import Job, file_stem, table_key
 from app.services import Services
 from app.variant_table import Query
 from app.web import views
@@ -74,22 +75,27 @@ def orders(table: pa.Table, path: Path) -> variant_table.Orders:
     return variant_table.Orders(table, path.parent, path.stem)
 
 
-async def table_path(gas: Services, job: Job) -> Path:
-    """The job's table in this instance's cache, fetched from the store once."""
+async def _cached(gas: Services, job: Job, key: str, suffix: str) -> Path:
+    """The job's object ``key`` in this instance's cache, fetched from the store once."""
     cache = gas.settings.data_path / "cache" / "tables"
-    path = cache / f"{job.job_id}.arrow"
+    path = cache / f"{job.job_id}{suffix}"
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
         os.close(fd)
         try:
             assert job.result_bucket
-            await gas.objects.get_file(job.result_bucket, table_key(job), Path(tmp))
+            await gas.objects.get_file(job.result_bucket, key, Path(tmp))
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
     return path
+
+
+async def table_path(gas: Services, job: Job) -> Path:
+    """The job's table in this instance's cache, fetched from the store once."""
+    return await _cached(gas, job, table_key(job), ".arrow")
 
 
 async def _job() -> tuple[Job, tuple[str, str] | None]:
@@ -112,23 +118,24 @@ def query_args(query: Query, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in args.items() if v and defaults.get(k) != v}
 
 
-def _plots(summary: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """Each plot's title, SVG, and whether its labels (SO terms) need a whole row."""
-    per_chrom = sorted(summary.get("per_chromosome", {}).items(),
-                       key=lambda kv: (variant_table.chrom_order(kv[0]), kv[0]))
-    regions = sorted(summary.get("per_region_class", {}).items(), key=lambda kv: -kv[1])
-    genes = [(str(g), int(n)) for g, n in summary.get("top_genes", [])[:15]]
-    # Results annotated before consequences existed have neither count: no plot.
-    terms = sorted(summary.get("per_consequence", {}).items(),
-                   key=lambda kv: consequences.term_rank(kv[0]))
-    impacts = sorted(summary.get("per_impact", {}).items(),
-                     key=lambda kv: consequences.IMPACTS.index(kv[0]) if kv[0] in consequences.IMPACTS
-                     else len(consequences.IMPACTS))
-    plots = [("Variants per chromosome", per_chrom), ("Variants per region class", regions),
-             ("Variants per consequence", terms), ("Variants per impact", impacts),
-             ("Top genes", genes)]
-    return [(title, charts.horizontal_bars(title, items), max(len(label) for label, _ in items) > 16)
-            for title, items in plots if items]
+def _plots(job: Job, counted: list[plot_counts.Plot], query: Query) -> list[tuple[str, str, bool]]:
+    """Each plot of the filtered rows: its title, SVG (a bar is a link that adds its
+    filter), and whether its labels (SO terms) need a whole row."""
+    shown = []
+    for plot in counted:
+        links = []
+        for label, count in plot.items:
+            args = query_args(query, page=None, **{plot.filter: label})
+            href = url_for("results.viewer", job_id=job.job_id, **args)
+            # The impact filter keeps that impact and the more severe: the name says so.
+            severer = plot.filter == "impact" and label != consequences.IMPACTS[0]
+            what = f"{label} or more severe" if severer else label
+            counted_as = f"{count:,} {label} variant" if severer else f"{count:,} variant"
+            plural = "s" if count != 1 else ""
+            links.append((href, f"Filter to {plot.noun} {what} ({counted_as}{plural})"))
+        svg = charts.horizontal_bars(plot.title, plot.items, links=links)
+        shown.append((plot.title, svg, max(len(label) for label, _ in plot.items) > 16))
+    return shown
 
 
 @bp.get("/annotations/<job_id>/results")
@@ -149,14 +156,16 @@ async def viewer(job_id: str) -> ResponseReturnValue:
     path = await table_path(gas, job)
     table = variant_table.open_table(path)
     page = await asyncio.to_thread(variant_table.page, table, query, orders(table, path))
-    context = {"job": job, "page": page, "query": query, "columns": variant_table.COLUMNS,
+    plots = _plots(job, await asyncio.to_thread(plot_counts.plots, table, query), query)
+    context = {"job": job, "page": page, "query": query, "columns": variant_table.COLUMNS, "plots": plots,
                "regions": variant_table.REGION_CLASSES, "impacts": consequences.IMPACTS,
                "query_args": query_args, "locus_problem": locus_problem}
     if request.headers.get("HX-Request"):
-        return await render_template("fragments/results_table.html", **context)
+        table_html = await render_template("fragments/results_table.html", **context)
+        return table_html + await render_template("fragments/plots.html", oob=True, **context)
     assert job.result_bucket and job.summary_key
     summary = json.loads(await gas.objects.get_bytes(job.result_bucket, job.summary_key))
-    page_html = await render_template("results.html", summary=summary, plots=_plots(summary), **context)
+    page_html = await render_template("results.html", summary=summary, **context)
     return page_html, 400 if locus_problem else 200
 
 
@@ -170,6 +179,49 @@ async def export(job_id: str) -> ResponseReturnValue:
     path = await table_path(services(), job)
     table = variant_table.open_table(path)
     rows = variant_table.export_tsv(table, query, orders(table, path))
-    name = f"{job.job_id}-variants.tsv"
+    name = f"{file_stem(job.input_file_name)}.variants.tsv"
     return Response(rows, mimetype="text/tab-separated-values",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# VCF exports under way in this process: each holds a core compressing, so more
+# wait their turn (503, Retry-After) rather than slow every page down.
+_VCF_EXPORTS = asyncio.Semaphore(2)
+# A 1M-row export takes about a minute (README); Quart's default cuts a body at 60 s.
+_VCF_EXPORT_SECONDS = 900
+
+
+@bp.get("/annotations/<job_id>/results.vcf.gz")
+@login_required
+async def export_vcf(job_id: str) -> ResponseReturnValue:
+    """The filtered rows as a bgzipped VCF, in position order whatever the sort
+    (a VCF's records must be): the stored result's header and records, streamed."""
+    job, unavailable = await _job()
+    if unavailable:
+        return Response(unavailable[1], status=409, mimetype="text/plain")
+    query = request_query()
+    if _VCF_EXPORTS.locked():
+        return Response("Other VCF exports are being made; try again in a minute.", status=503,
+                        mimetype="text/plain", headers={"Retry-After": "60"})
+    gas = services()
+    path = await table_path(gas, job)
+    assert job.result_key
+    vcf = await _cached(gas, job, job.result_key, ".vcf")
+    spans = await asyncio.to_thread(vcf_export.kept_offsets, vcf, path.with_suffix(".records.npy"))
+    table = variant_table.open_table(path)
+    if len(spans) != table.num_rows:
+        raise InternalServerError("The stored result and its table disagree; the export is not made.")
+    rows = await asyncio.to_thread(variant_table.position_rows, table, query, orders(table, path))
+
+    async def body() -> AsyncIterator[bytes]:
+        async with _VCF_EXPORTS:
+            pieces = vcf_export.export(vcf, spans, rows)
+            # Each piece is read and compressed off the event loop.
+            while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+                yield piece
+
+    name = f"{file_stem(job.input_file_name)}.filtered.vcf.gz"
+    response = Response(body(), mimetype="application/gzip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response.timeout = _VCF_EXPORT_SECONDS
+    return response

@@ -81,6 +81,7 @@ ROUTES: dict[str, Public | Page | Api] = {
     "jobs.input_file": Page(owned="job_id"),
     "results.viewer": Page(owned="job_id"),
     "results.export": Page(owned="job_id"),
+    "results.export_vcf": Page(owned="job_id"),
     "events.events": Page(stream=True),
     "subscription.subscribe": Page(),
     "subscription.pay": Page(),

@@ -3,23 +3,31 @@ and nobody else's results."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import gzip
 import io
 import json
+import os
+import re
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
+from html import unescape
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 from quart.testing import QuartClient
+from quart.wrappers import Response
 
 from annotator.worker import Annotator
-from app import users, variant_table
+from app import bgzf, users, variant_table
 from app.jobs import Job, input_key, table_key, utcnow
 from app.ports.bus import Message
 from app.services import Services
+from app.web import results
 from tests.annotated import ANNOTATED_VCF, SUMMARY, plain_input
 from tests.web.conftest import bearer, make_user
 from tests.web.test_pages import signed_up_user, signed_up_with_job, signup
@@ -326,3 +334,146 @@ async def test_locus_filter_clear_filters_and_what_a_bad_locus_says(
     by_gene = await client.get(f"/api/v1/jobs/{job.job_id}/variants", query_string={"locus": "TP53"},
                                headers=bearer(token))
     assert [v["pos"] for v in (await by_gene.get_json())["variants"]] == [7577120]
+
+
+async def test_tsv_export_is_named_for_the_input_and_writes_booleans_as_true_false(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """The TSV downloads as <input stem>.variants.tsv (not the job's id), and its
+    boolean column reads true/false, as R, pandas and spreadsheets read booleans."""
+    job = await completed_job(client, services, annotator)
+    response = await client.get(f"/annotations/{job.job_id}/results.tsv")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="sample.variants.tsv"'
+    header, *rows = csv.reader(io.StringIO(await response.get_data(as_text=True)), delimiter="\t")
+    flags = [row[header.index("in_dbsnp")] for row in rows]
+    print("in_dbsnp cells:", flags)
+    assert flags and set(flags) <= {"true", "false"}
+
+
+def bcftools_records(path: Path) -> list[str]:
+    """The records Debian's bcftools reads from a (bgzipped) VCF."""
+    view = subprocess.run(["bcftools", "view", "-H", str(path)], capture_output=True, text=True, check=False)
+    assert view.returncode == 0, view.stderr
+    return view.stdout.splitlines()
+
+
+async def _vcf_export(client: QuartClient, job: Job, **filters: str) -> tuple[Response, bytes]:
+    response = await client.get(f"/annotations/{job.job_id}/results.vcf.gz", query_string=filters)
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    return response, await response.get_data()
+
+
+async def test_vcf_export_is_the_filtered_records_with_gas_header_in_position_order(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> None:
+    """The VCF export, named <input stem>.filtered.vcf.gz, is BGZF that bcftools reads:
+    the stored result's header lines and the filtered rows' records exactly as stored,
+    in position order even when the table is sorted another way; bcftools counts as
+    many records as the page says match."""
+    job = await completed_job(client, services, annotator)
+    assert job.result_bucket and job.result_key
+    stored = (await services.objects.get_bytes(job.result_bucket, job.result_key)).decode()
+    header = [line for line in stored.splitlines() if line.startswith("#")]
+    records = [line for line in stored.splitlines() if line and not line.startswith("#")]
+    url = f"/annotations/{job.job_id}/results"
+    for filters in ({}, {"chrom": "17", "sort": "pos", "dir": "desc"}, {"gene": "brca1", "sort": "genes"},
+                    {"chrom": "no-such"}):
+        page = await (await client.get(url, query_string={**filters, "page": "1"})).get_data(as_text=True)
+        count = int(page.split(' of 5 variants')[0].rsplit(">", 1)[-1].strip().replace(",", ""))
+        response, data = await _vcf_export(client, job, **filters)
+        assert response.headers["Content-Disposition"] == 'attachment; filename="sample.filtered.vcf.gz"'
+        assert data.endswith(bgzf.EOF)
+        path = tmp_path / "export.vcf.gz"
+        path.write_bytes(data)
+        read = await asyncio.to_thread(bcftools_records, path)
+        lines = gzip.decompress(data).decode().splitlines()
+        exported = [line for line in lines if not line.startswith("#")]
+        print(f"{filters}: page count {count}, bcftools records {len(read)}")
+        assert len(read) == count == len(exported)
+        assert [line for line in lines if line.startswith("#")] == header
+        # The stored records, in their (position-sorted) file order.
+        assert exported == [record for record in records if record in exported]
+    _, chr17 = await _vcf_export(client, job, chrom="17", sort="pos", dir="desc")
+    assert [line.split("\t")[1] for line in gzip.decompress(chr17).decode().splitlines()
+            if not line.startswith("#")] == ["7577120", "41245466", "41246000"]
+
+
+def test_bgzf_blocks_are_gzip_members_of_at_most_64k() -> None:
+    """Each block is a gzip member with the BC extra field holding its size, the data
+    decompresses whole (across blocks, incompressible data too), and the file ends
+    with the empty EOF block."""
+    data = bytes(range(256)) * 300 + os.urandom(200_000)
+    out = b"".join(bgzf.compress([data[:1000], data[1000:]], level=6))
+    assert gzip.decompress(out) == data
+    at, sizes = 0, []
+    while at < len(out):
+        assert out[at:at + 4] == b"\x1f\x8b\x08\x04" and out[at + 12:at + 16] == b"BC\x02\x00"
+        size = int.from_bytes(out[at + 16:at + 18], "little") + 1
+        sizes.append(size)
+        at += size
+    assert at == len(out) and max(sizes) <= 65536 and out.endswith(bgzf.EOF)
+
+
+async def test_vcf_export_of_an_unsorted_input_is_position_sorted(
+    client: QuartClient, services: Services, annotator: Annotator, tmp_path: Path
+) -> None:
+    """An input whose records came out of order exports them in position order (a VCF
+    must be sorted; bcftools index would refuse it otherwise), each record as stored."""
+    head, body = VCF.split("#CHROM", 1)
+    header_line, *lines = ("#CHROM" + body).splitlines(keepends=True)
+    job = await completed_job(client, services, annotator, head + header_line + "".join(reversed(lines)))
+    _, data = await _vcf_export(client, job)
+    path = tmp_path / "unsorted.vcf.gz"
+    path.write_bytes(data)
+    where = [tuple(line.split("\t")[:2]) for line in await asyncio.to_thread(bcftools_records, path)]
+    print("exported order:", where)
+    assert where == [("1", "1000000"), ("17", "7577120"), ("17", "41245466"), ("17", "41246000"),
+                     ("MT", "750")]
+
+
+def _bar_links(html: str) -> dict[str, str]:
+    """Each plot bar's accessible name and address."""
+    found = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)" class="chart-link">', html)
+    return {name: unescape(href) for href, name in found}
+
+
+async def test_plots_count_the_filtered_rows_and_a_bar_sets_its_filter(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """The plots count the rows the filters keep, on the page and in the table's swap
+    (out of band, as they stand outside the table); each bar is a link named for the
+    filter it sets and its count, and following it shows that many rows."""
+    job = await completed_job(client, services, annotator)
+    url = f"/annotations/{job.job_id}/results"
+    bars = _bar_links(await (await client.get(url)).get_data(as_text=True))
+    print("bars, unfiltered:", sorted(bars))
+    assert "Filter to chromosome 17 (3 variants)" in bars and "Filter to chromosome MT (1 variant)" in bars
+    assert "Filter to gene BRCA1 (2 variants)" in bars
+    swap = await (await client.get(url, query_string={"chrom": "17"}, headers={"HX-Request": "true"})
+                  ).get_data(as_text=True)
+    assert 'id="plots" class="plots" aria-live="polite" hx-swap-oob="true"' in swap
+    filtered = _bar_links(swap)
+    print("bars, chromosome 17:", sorted(filtered))
+    assert [name for name in filtered if "chromosome" in name] == ["Filter to chromosome 17 (3 variants)"]
+    assert "Filter to gene BRCA1 (2 variants)" in filtered and not any("MT-" in name for name in filtered)
+    for name, href in bars.items():
+        count = int(re.search(r"\(([\d,]+) ", name).group(1).replace(",", ""))  # type: ignore[union-attr]
+        page = await (await client.get(href)).get_data(as_text=True)
+        shown = int(re.search(r"([\d,]+) of 5 variants", page).group(1).replace(",", ""))  # type: ignore[union-attr]
+        # An impact bar counts that impact; its filter keeps the more severe too.
+        assert shown == count or ("or more severe" in name and shown > count), (name, href, shown)
+
+
+async def test_vcf_exports_at_once_are_limited(
+    client: QuartClient, services: Services, annotator: Annotator
+) -> None:
+    """While two VCF exports are being made in this process, a third is a 503 that
+    says to come back (Retry-After), not a third core's worth of compression."""
+    job = await completed_job(client, services, annotator)
+    async with results._VCF_EXPORTS, results._VCF_EXPORTS:
+        # Without the limit the export would wait for a turn: fail, not hang.
+        busy = await asyncio.wait_for(client.get(f"/annotations/{job.job_id}/results.vcf.gz"), 10)
+        print("while two run:", busy.status_code, busy.headers.get("Retry-After"))
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "60"
+    _, data = await _vcf_export(client, job)
+    assert gzip.decompress(data).decode().count("\n") > 5
