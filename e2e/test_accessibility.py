@@ -91,7 +91,7 @@ async def finished(page: Page, server: Server, path: Path, status: str) -> str:
 async def test_every_page_is_accessible_and_fits_a_phone(
     page: Page, server: Server, tmp_path: Path, output_path: str
 ) -> None:
-    """The anonymous pages (home, log in, sign up, a 404) and a free user's (annotate,
+    """The anonymous pages (home, log in and its refusal, sign up, a 404) and a free user's (annotate,
     the job list, a completed job, its results, a failed job with its reason and its
     log, an archived job and its results, the profile showing a new token, subscribe):
     each at 1280x800 and 390x844 has no serious or critical axe-core violation and a
@@ -112,6 +112,13 @@ async def test_every_page_is_accessible_and_fits_a_phone(
     for name, path in (("home", "/"), ("login", "/login"), ("signup", "/signup"),
                        ("not-found", "/no-such-page")):
         await visit(name, server.url + path)
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{server.url}/login")
+    await page.get_by_label("Email").fill("nobody@example.org")
+    await page.get_by_label("Password").fill("not the password")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("incorrect")
+    findings.extend(await check(page, "login-refused", shots))
 
     # The archived job first: only its retention of seconds may pass before the others
     # are looked at, so the server is restarted with a long one after it is cold.
