@@ -167,6 +167,11 @@ async def test_every_page_is_accessible_and_fits_a_phone(
                 lambda: expect(page.locator("#job-status")).to_contain_text("line 7"))
     await visit("failed-log", f"{failed}/log")
     await visit("archived-job", archived)
+    # The sentence reads as one: its text, link and full stop are not flex items apart.
+    said = await page.locator("#job-status .actions").inner_text()
+    print(f"archived job says: {said!r}")
+    if "Results archived — upgrade to Premium to restore them." not in said:
+        findings.append(Finding("archived-job", "phone", f"the archive notice falls apart: {said!r}"))
     await visit("archived-results", f"{archived}/results")
     await visit("subscribe", f"{server.url}/subscribe")
 
