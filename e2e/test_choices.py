@@ -101,7 +101,9 @@ async def test_failed_job_resubmitted_skipping_bad_lines_completes(
     failed_id = job_id_of(page)
     await expect(page.locator("#status")).to_contain_text("failed", timeout=60_000)
     await expect(page.get_by_role("alert")).to_contain_text(f"line {BAD_LINE + 1}")
-    await expect(page.locator("#skip-bad-lines")).to_have_text("Not skipped: the job stops at the first line it cannot read")
+    await expect(page.locator("#skip-bad-lines")).to_have_text(
+        "Not skipped: the job stops at the first line it cannot read"
+    )
 
     uploads: list[str] = []
     page.on("request", lambda r: uploads.append(r.url) if "/objects/" in r.url else None)
