@@ -156,23 +156,18 @@ class StripeStandIn(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         StripeStandIn.requests.append((self.path, {}))
         if self.path == f"/v1/prices/{PRICE}":
-            status, body = 200, {"id": PRICE, "object": "price", "unit_amount": 1500, "currency": "eur",
-                                 "recurring": {"interval": "month", "interval_count": 1}}
+            self._send(200, {"id": PRICE, "object": "price", "unit_amount": 1500, "currency": "eur",
+                             "recurring": {"interval": "month", "interval_count": 1}})
         else:
-            status, body = 404, {"error": {"type": "invalid_request_error", "message": f"no {self.path}"}}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Request-Id", "req_standin")
-        self.end_headers()
-        self.wfile.write(data)
+            self._send(404, {"error": {"type": "invalid_request_error", "message": f"no {self.path}"}})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         form = urllib.parse.parse_qs(self.rfile.read(length).decode())
         StripeStandIn.requests.append((self.path, form))
-        status, body = self._answer(self.path, form)
+        self._send(*self._answer(self.path, form))
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
