@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from annotator.infotext import info_safe
 from annotator.liftover import Chain
 from annotator.manifest import MANIFEST_PATH, OPERATOR_MANIFEST
 
@@ -123,7 +122,6 @@ class Reference:
     tracks: list[dict[str, str]] = field(init=False)
     _chains: dict[str, Chain | None] = field(init=False, default_factory=dict)
     cache: dict[str, Any] = field(init=False, default_factory=dict)  # per-process tables built from it
-    _safe_names: list[str] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.contig_names = self.meta["contigs"]["names"]
@@ -132,12 +130,6 @@ class Reference:
         self.gene_types = self.meta.get("gene_types", [])
         self.band_labels = self.meta.get("band_labels", [])
         self.tracks = self.meta["tracks"]
-
-    def safe_gene_names(self) -> list[str]:
-        """Gene symbols made safe for INFO values, computed once per process."""
-        if self._safe_names is None:
-            self._safe_names = [info_safe(g) for g in self.gene_names]
-        return self._safe_names
 
     def contig_index(self, name: str) -> int:
         return self.aliases.get(name.lower(), -1)

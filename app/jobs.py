@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
@@ -151,19 +151,16 @@ class Job:
     restore_tier: str | None = None
     storage_error: str | None = None
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_row(cls, row: Any) -> Job:
-        data = {k: row[k] for k in cls.__dataclass_fields__ if k != "extra" and k in row}
+        data = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
         for key in ("job_id", "user_id"):
             data[key] = str(data[key])
         return cls(**data)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("extra")
-        return data
+        return asdict(self)
 
     @property
     def finished(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -340,11 +341,15 @@ async def test_completion_for_no_job_is_poison(services: Services) -> None:
             await thaw.handle(services, message(thaw.QUEUE, body), body)
 
 
-async def test_s3_test_event_is_acknowledged_not_dead_lettered(services: Services) -> None:
+async def test_s3_test_event_is_acknowledged_not_dead_lettered(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
     """The s3:TestEvent S3 sends when the bucket notification is set up is no
-    completion, and no poison either: it is taken and logged."""
+    completion, and no poison either: it is taken (no exception) and logged."""
     body = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "gas-results"}
-    await thaw.handle(services, message(thaw.QUEUE, body), body)
+    with caplog.at_level(logging.INFO, logger="daemons.thaw"):
+        await thaw.handle(services, message(thaw.QUEUE, body), body)
+    assert "S3 test event for bucket gas-results" in caplog.text
 
 
 # -- races between the archiver and an upgrade --------------------------------------

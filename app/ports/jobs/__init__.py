@@ -10,7 +10,7 @@ from typing import Any
 from app.jobs import Job, JobSummary, Status
 
 # A job's stored fields: every dataclass field but ``extra``.
-COLUMNS = tuple(name for name in Job.__dataclass_fields__ if name != "extra")
+COLUMNS = tuple(Job.__dataclass_fields__)
 
 
 def check_fields(fields: Iterable[str], when: dict[str, Any] | None) -> None:
