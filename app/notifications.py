@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from databases import Database
 
@@ -48,17 +49,34 @@ async def release(db: Database, job_id: str, kind: str) -> None:
     )
 
 
+async def send_once_about(
+    db: Database, mail: Mailer, *, job_ids: list[str], kind: str, lease_seconds: float, to: str,
+    compose: Callable[[list[str]], tuple[str, str, str]],
+) -> list[str]:
+    """One mail about those of ``job_ids`` no ``kind`` mail was sent or is being sent about: each
+    claimed, the mail composed (subject, text, HTML) from the ids claimed, sent, each marked sent;
+    the ids it told of (none: no mail)."""
+    claimed = [job_id for job_id in job_ids if await claim(db, job_id, kind, lease_seconds)]
+    if not claimed:
+        return []
+    try:
+        await mail.send(to, *compose(claimed))
+    except BaseException:
+        for job_id in claimed:
+            await release(db, job_id, kind)
+        raise
+    for job_id in claimed:
+        await mark_sent(db, job_id, kind)
+    return claimed
+
+
 async def send_once(
     db: Database, mail: Mailer, *, job_id: str, kind: str, lease_seconds: float,
     to: str, subject: str, text: str, html: str,
 ) -> bool:
     """Send unless this (job, kind) was sent or is being sent; True if this call sent it."""
-    if not await claim(db, job_id, kind, lease_seconds):
-        return False
-    try:
-        await mail.send(to, subject, text, html)
-    except BaseException:
-        await release(db, job_id, kind)
-        raise
-    await mark_sent(db, job_id, kind)
-    return True
+    told = await send_once_about(
+        db, mail, job_ids=[job_id], kind=kind, lease_seconds=lease_seconds, to=to,
+        compose=lambda _: (subject, text, html),
+    )
+    return bool(told)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
 from typing import Any
 
 from app import users
@@ -34,15 +33,6 @@ async def request_restore(services: Services, job: Job) -> Restore:
     return await services.cold.restore(job.result_bucket, job.result_key, TIERS[-1])
 
 
-async def _all_jobs(services: Services, user_id: str) -> list[Job]:
-    found: list[Job] = []
-    before: tuple[datetime, str] | None = None
-    while page := await services.jobs.list_for_user(user_id, limit=200, before=before):
-        found += page
-        before = (page[-1].submitted_at, page[-1].job_id)
-    return found
-
-
 def _user_id(body: dict[str, Any]) -> str:
     try:
         return str(uuid.UUID(str(body.get("user_id"))))
@@ -58,7 +48,7 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
     if not user.premium:
         log.warning("user-upgraded for a free account; nothing restored", extra={"user_id": user_id})
         return
-    for job in await _all_jobs(services, user_id):
+    for job in await services.jobs.all_for_user(user_id):
         if job.status != COMPLETED:
             continue
         ctx = {"job_id": job.job_id, "user_id": user_id}
@@ -85,7 +75,7 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
 async def give_up(services: Services, message: Message, body: dict[str, Any], exc: Exception) -> None:
     """Asking the cold tier kept failing: every result of the user's still archived
     says so, instead of offering an upgrade they have made."""
-    for job in await _all_jobs(services, _user_id(body)):
+    for job in await services.jobs.all_for_user(_user_id(body)):
         if job.status == COMPLETED and job.storage == "cold":
             await stuck(services, job, "cold", "Bringing this result back from the archive failed",
                         exc, message)

@@ -61,25 +61,19 @@ async def _tell_owner(services: Services, job: Job) -> None:
     owner = await users.get(services.db, job.user_id)
     if owner is None:
         return
-    jobs = await _all_jobs(services, job.user_id)
+    jobs = await services.jobs.all_for_user(job.user_id)
     if any(j.storage == "restoring" and not j.storage_error for j in jobs):
         return  # the last one back tells about all
     back = [j for j in jobs if j.storage == "hot" and j.restore_requested_at is not None]
-    lease = services.settings.queue_visibility_seconds / 2
-    claimed = [j for j in back if await notifications.claim(services.db, j.job_id, "restored", lease)]
-    if not claimed:
-        return
-    try:
-        subject, text, html = _compose(services, claimed)
-        await services.mail.send(owner.email, subject, text, html)
-    except BaseException:
-        for j in claimed:
-            await notifications.release(services.db, j.job_id, "restored")
-        raise
-    for j in claimed:
-        await notifications.mark_sent(services.db, j.job_id, "restored")
-    log.info("told the owner %d result(s) are back", len(claimed),
-             extra={"job_id": job.job_id, "user_id": job.user_id})
+    by_id = {j.job_id: j for j in back}
+    told = await notifications.send_once_about(
+        services.db, services.mail, job_ids=list(by_id), kind="restored",
+        lease_seconds=services.settings.queue_visibility_seconds / 2, to=owner.email,
+        compose=lambda ids: _compose(services, [by_id[i] for i in ids]),
+    )
+    if told:
+        log.info("told the owner %d result(s) are back", len(told),
+                 extra={"job_id": job.job_id, "user_id": job.user_id})
 
 
 def _compose(services: Services, jobs: list[Job]) -> tuple[str, str, str]:
@@ -94,17 +88,6 @@ def _compose(services: Services, jobs: list[Job]) -> tuple[str, str, str]:
     lines += [f"{j.input_file_name}: {job_url(services, j)}" for j in listed]
     text, html = bodies(lines, f"{services.settings.public_url.rstrip('/')}/annotations", "See your jobs")
     return f"{len(jobs)} results are back from the archive", text, html
-
-
-async def _all_jobs(services: Services, user_id: str) -> list[Job]:
-    """Every job of the user, a page at a time."""
-    jobs: list[Job] = []
-    while True:
-        before = (jobs[-1].submitted_at, jobs[-1].job_id) if jobs else None
-        page = await services.jobs.list_for_user(user_id, limit=200, before=before)
-        jobs += page
-        if len(page) < 200:
-            return jobs
 
 
 async def _restored_job(services: Services, body: dict[str, Any]) -> Job:

@@ -5,7 +5,9 @@ unfinished says so with the notice the stream would have sent."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,22 @@ async def test_every_page_shows_the_end_within_3s(
 BROKEN = VCF + "17\tnot-a-position\t.\tA\tG\t.\t.\t.\n"
 
 
+@contextlib.contextmanager
+def web_without_annotator(tmp_path: Path) -> Iterator[tuple[Server, Worker, Path]]:
+    """``gas serve`` with no worker roles and an annotator of its data dir not started yet (jobs
+    stay pending until the test starts it); both stopped at the end."""
+    data = tmp_path / "var"
+    data.mkdir()
+    server = Server(data, free_port(), roles="")
+    annotator = Worker(data, "annotator")
+    server.start()
+    try:
+        yield server, annotator, data
+    finally:
+        annotator.stop()
+        server.stop()
+
+
 @pytest.mark.parametrize("mode", ["events-blocked", "stream"])
 async def test_pages_show_the_end_with_one_notice(page: Page, tmp_path: Path, mode: str) -> None:
     """A job page and the job list showing jobs pending (no annotator yet) show each
@@ -137,12 +155,7 @@ async def test_pages_show_the_end_with_one_notice(page: Page, tmp_path: Path, mo
     for one, "failed" and the reason for the broken one. With /events blocked the
     polled fragments bring the notice; with the stream up the notice comes twice (the
     stream's and the fragment's) and the page shows it once."""
-    data = tmp_path / "var"
-    data.mkdir()
-    server = Server(data, free_port(), roles="")
-    annotator = Worker(data, "annotator")
-    server.start()
-    try:
+    with web_without_annotator(tmp_path) as (server, annotator, data):
         with api_client(server.url, data, "notice@example.org") as client:
             good = submit(client, VCF.encode(), "good.vcf")
             bad = submit(client, BROKEN.encode(), "broken.vcf")
@@ -175,9 +188,6 @@ async def test_pages_show_the_end_with_one_notice(page: Page, tmp_path: Path, mo
             for tab, notice in ((page, failed), (other, finished), (jobs, failed), (jobs, finished)):
                 await expect(tab.locator(notice)).to_have_count(1)
             assert job(client, good)["status"] == "completed" and job(client, bad)["status"] == "failed"
-    finally:
-        annotator.stop()
-        server.stop()
 
 
 
@@ -193,12 +203,7 @@ async def test_job_page_hears_an_event_that_comes_as_it_settles(page: Page, tmp_
     "running" event fetched, while that settles (20 ms here, 1.5 s in this test). The
     page shows the end anyway: what listens for the job's events is not the section
     being replaced."""
-    data = tmp_path / "var"
-    data.mkdir()
-    server = Server(data, free_port(), roles="")
-    annotator = Worker(data, "annotator")
-    server.start()
-    try:
+    with web_without_annotator(tmp_path) as (server, annotator, data):
         with api_client(server.url, data, "settle@example.org") as client:
             job_id = submit(client, VCF.encode(), "settle.vcf")
             await page.context.add_init_script(RECORDER)
@@ -214,6 +219,3 @@ async def test_job_page_hears_an_event_that_comes_as_it_settles(page: Page, tmp_
             lag = (await page.evaluate("window.__ended"))[job_id] / 1000 - ended_at(job(client, job_id))
             print(f"\nFIGURE job page settling for 1.5 s: the end shown {lag:.2f}s after it")
             assert lag <= MOST_LAG_SECONDS
-    finally:
-        annotator.stop()
-        server.stop()

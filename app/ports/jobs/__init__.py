@@ -34,6 +34,16 @@ class JobStore(abc.ABC):
     ) -> list[Job]:
         """The user's jobs, newest first; ``before`` is the last (submitted_at, job_id) seen."""
 
+    async def all_for_user(self, user_id: str) -> list[Job]:
+        """Every job of the user, newest first, read a page at a time (the daemons that act on all
+        of a user's results: restore, and thaw's one mail about them)."""
+        found: list[Job] = []
+        before: tuple[datetime, str] | None = None
+        while page := await self.list_for_user(user_id, limit=200, before=before):
+            found += page
+            before = (page[-1].submitted_at, page[-1].job_id)
+        return found
+
     async def summaries_for_user(
         self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
     ) -> list[JobSummary]:
