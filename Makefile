@@ -43,7 +43,7 @@ system-deps:
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
-	$(BIN)/mypy app annotator daemons
+	$(BIN)/mypy app annotator daemons gas
 
 test: $(VENV)/.test-deps system-deps reference lint
 	$(BIN)/pytest -q

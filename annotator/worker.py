@@ -1,7 +1,7 @@
 """The annotator worker: consumes both job-request lanes and turns a pending job
 into a completed (or failed) one, exactly once per job however often the message comes.
 
-Each lane (app/scheduling.py) has its own engine processes and jobs in hand, so a
+Each lane (app/jobs/scheduling.py) has its own engine processes and jobs in hand, so a
 small job never waits for an engine busy with a large one; a request whose user
 already has their plan's most jobs running goes back to its queue for later.
 """
@@ -31,11 +31,13 @@ import pyarrow as pa
 from annotator import engine
 from annotator.limits import LimitExceeded, Limits
 from annotator.reference import ReferenceMissing, installed_builds
-from app import processes, scheduling, users, variant_table
+from app.accounts import users
 from app.config import Settings
-from app.consumer import PoisonMessage, consume
-from app.disk_full import is_disk_full
-from app.jobs import (
+from app.infra import processes
+from app.infra.consumer import PoisonMessage, consume
+from app.infra.disk_full import is_disk_full
+from app.jobs import scheduling
+from app.jobs.job import (
     COMPLETED,
     FAILED,
     PENDING,
@@ -48,9 +50,10 @@ from app.jobs import (
     table_key,
     utcnow,
 )
+from app.jobs.scheduling import LARGE, SMALL, Lane
 from app.ports.bus import Message
 from app.ports.objects import ObjectNotFound
-from app.scheduling import LARGE, SMALL, Lane
+from app.results import variant_table
 from app.services import Services
 
 log = logging.getLogger(__name__)

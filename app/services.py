@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from databases import Database
 
-from app import db as dbmod
 from app.config import Settings
+from app.infra import db as dbmod
 from app.ports.bus import TOPICS, Bus, QueueSpec
 from app.ports.cold import ColdTier
 from app.ports.events import Events

@@ -64,7 +64,7 @@ import aiohttp
 # Run as a script (`python bench/events.py`): the repo root holds `bench` and `e2e`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.jobs import RUNNING
+from app.jobs.job import RUNNING
 from app.ports.events.local import PostgresEvents
 from app.ports.jobs.local import PostgresJobStore
 from bench.server import (

@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from app import plot_counts, variant_table, vcf_export
-from app.variant_table import Query
+from app.results import plot_counts, variant_table, vcf_export
+from app.results.variant_table import Query
 from bench.viewer import make_vcf
 
 

@@ -47,7 +47,7 @@ from databases import Database
 # Run as a script (`python bench/fairness.py`): the repo root holds `bench` and `e2e`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import users
+from app.accounts import users
 from app.config import Settings
 from bench.engine import make_vcf, reference_root
 from bench.server import (

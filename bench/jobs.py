@@ -84,7 +84,7 @@ import httpx
 # Run as a script (`python bench/jobs.py`): the repo root holds `bench` and `e2e`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import users
+from app.accounts import users
 from bench.engine import make_vcf, reference_root
 from bench.server import (
     annotators,

@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 from databases import Database
 
-from app import db as dbmod
-from app import users
-from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, input_key, utcnow
+from app.accounts import users
+from app.infra import db as dbmod
+from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, input_key, utcnow
 from app.ports.jobs.local import PostgresJobStore
 from e2e.server import Server, Worker, free_port
 

@@ -45,9 +45,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from app import locus, variant_table
-from app.consequences import term_rank
-from app.variant_table import Query
+from app.results import locus, variant_table
+from app.results.consequences import term_rank
+from app.results.variant_table import Query
 
 CSQ_FORMAT = ("Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|"
               "HGVSp|cDNA_position|CDS_position|Protein_position|Amino_acids|Codons|DISTANCE|STRAND|"

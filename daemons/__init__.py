@@ -1,6 +1,6 @@
 """The lifecycle daemons, one module each: notify, archive, restore, thaw.
 
-Each runs :func:`app.consumer.consume` with its own ``handle``; every handle is
+Each runs :func:`app.infra.consumer.consume` with its own ``handle``; every handle is
 idempotent and re-entrant, moving a job only with a conditional transition.
 """
 
@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.consumer import PoisonMessage, consume
-from app.jobs import COMPLETED, Job, Storage
+from app.infra.consumer import PoisonMessage, consume
+from app.jobs.job import COMPLETED, Job, Storage
 from app.ports.bus import Message
 from app.services import Services
 

@@ -18,8 +18,8 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from app import users
-from app.jobs import COMPLETED, Job, utcnow
+from app.accounts import users
+from app.jobs.job import COMPLETED, Job, utcnow
 from app.ports.bus import Message
 from app.services import MAX_QUEUE_DELAY_SECONDS, Services
 from daemons import job_in, move, serve, stuck, unclaimed_uploads

@@ -6,9 +6,10 @@ import logging
 from html import escape
 from typing import Any
 
-from app import notifications, users
-from app.consumer import PoisonMessage
-from app.jobs import COMPLETED, Job
+from app.accounts import users
+from app.infra.consumer import PoisonMessage
+from app.jobs import notifications
+from app.jobs.job import COMPLETED, Job
 from app.ports.bus import Message
 from app.services import Services
 from daemons import job_in, serve

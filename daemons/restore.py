@@ -8,9 +8,9 @@ import logging
 import uuid
 from typing import Any
 
-from app import users
-from app.consumer import PoisonMessage
-from app.jobs import COMPLETED, Job, utcnow
+from app.accounts import users
+from app.infra.consumer import PoisonMessage
+from app.jobs.job import COMPLETED, Job, utcnow
 from app.ports.bus import Message
 from app.ports.cold import TIERS, Restore, RestoreRefused
 from app.ports.objects import ObjectNotFound

@@ -10,9 +10,10 @@ import logging
 import uuid
 from typing import Any
 
-from app import notifications, users
-from app.consumer import PoisonMessage
-from app.jobs import Job
+from app.accounts import users
+from app.infra.consumer import PoisonMessage
+from app.jobs import notifications
+from app.jobs.job import Job
 from app.ports.bus import Message
 from app.services import Services
 from daemons import move, serve, stuck

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 
-from app.jobs import INPUTS_PREFIX, parse_input_key
+from app.jobs.job import INPUTS_PREFIX, parse_input_key
 from app.ports.objects.local import LocalObjectStore
 from app.services import Services
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.db import EmbeddedPostgres
+from app.infra.db import EmbeddedPostgres
 
 
 class Database:

@@ -54,7 +54,7 @@ def gas(
 ) -> str:
     """Run the ``gas`` CLI against the same data dir (and database) as the server; its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], env=gas_env(data_dir, database_url=database_url),
+        [sys.executable, "-m", "gas.cli", *args], env=gas_env(data_dir, database_url=database_url),
         cwd=REPO,
         capture_output=True, text=True, input=input, timeout=120,
     )
@@ -87,7 +87,7 @@ class Server:
         log = open(self.data_dir / "serve.log", "ab")
         roles = [] if self.roles is None else ["--roles", self.roles]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), *roles],
+            [sys.executable, "-m", "gas.cli", "serve", "--port", str(self.port), *roles],
             env={**gas_env(self.data_dir, self.port, self.database_url), **self.env},
             cwd=REPO, stdout=log, stderr=log,
         )
@@ -162,7 +162,7 @@ class Worker:
     def start(self) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", *self.args],
+            [sys.executable, "-m", "gas.cli", *self.args],
             env={**gas_env(self.data_dir, database_url=self.database_url), **self.env},
             cwd=REPO, stdout=log, stderr=log, start_new_session=True,
         )

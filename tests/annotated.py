@@ -3,7 +3,7 @@ transcripts, GAS_CONSEQUENCE/GAS_IMPACT, ClinVar keys, and one record without th
 a job's summary says of it, for the viewer's unit tests. It is hand-written for cases
 the engine on the default GRCh37 reference does not give (ENST/ENSP accessions, MANE
 Select, codon terms off MT, a record without the keys); its ##INFO lines are the
-engine's own (tests/test_variant_table.py checks). Seeding a job with it replaces a
+engine's own (tests/results/test_variant_table.py checks). Seeding a job with it replaces a
 real job's result, summary and table; the table is built by ``variant_table.build``,
 as the annotator builds it. The browser test uses a real annotation instead."""
 

@@ -17,7 +17,7 @@ import pytest
 from databases import Database
 
 from app.config import Settings
-from app.db import EmbeddedPostgres, connect, migrate
+from app.infra.db import EmbeddedPostgres, connect, migrate
 from app.ports.aws import AwsSession
 from app.services import Services, open_services
 

@@ -27,13 +27,13 @@ from cfnlint.decode import decode_str
 from click.testing import CliRunner
 from hypercorn.config import Config
 
-from app import users
-from app.cli import main
+from app.accounts import users
 from app.config import Settings
-from app.db import connect
-from app.jobs import Job, input_key, utcnow
+from app.infra.db import connect
+from app.jobs.job import Job, input_key, utcnow
 from app.ports.jobs.local import PostgresJobStore
 from app.services import queue_specs
+from gas.cli import main
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 GAS = DEPLOY / "gas.yaml"
@@ -382,7 +382,7 @@ def test_hypercorn_outlasts_the_balancer_and_stops_in_time() -> None:
 def test_units_run_gas_roles_that_exist() -> None:
     """Every unit restarts on failure, stops with SIGTERM in bounded time, reads the
     file boot.sh writes, and runs a `gas` command the CLI has (each daemon role)."""
-    from app.serve import DAEMONS
+    from gas.serve import DAEMONS
 
     boot = (DEPLOY / "boot.sh").read_text()
     units = sorted(UNITS.glob("*.service"))

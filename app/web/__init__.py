@@ -14,9 +14,9 @@ from quart_auth import QuartAuth
 from quart_schema import QuartSchema
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
-from app import db
 from app.config import Settings
-from app.jobs import PHASE_NAMES
+from app.infra import db
+from app.jobs.job import PHASE_NAMES
 from app.services import Services, open_services
 from app.web import csrf
 from app.web.bodies import Request

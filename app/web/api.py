@@ -20,11 +20,12 @@ from quart_schema import (
 )
 from werkzeug.exceptions import HTTPException
 
-from app import users, variant_table
-from app.consequences import IMPACTS
-from app.jobs import Job
-from app.submissions import SubmitError, new_upload, submit
-from app.users import User
+from app.accounts import users
+from app.accounts.users import User
+from app.jobs.job import Job
+from app.jobs.submissions import SubmitError, new_upload, submit
+from app.results import variant_table
+from app.results.consequences import IMPACTS
 from app.web import results, views
 from app.web.context import services
 

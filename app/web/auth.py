@@ -11,8 +11,8 @@ from quart import Blueprint, g, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
-from app import login_limits, sessions, users
-from app.users import User
+from app.accounts import login_limits, sessions, users
+from app.accounts.users import User
 from app.web import csrf
 from app.web.context import services
 

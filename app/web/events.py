@@ -25,7 +25,7 @@ from typing import Any
 from quart import Blueprint, Response, current_app, make_response
 from quart.typing import ResponseReturnValue
 
-from app.jobs import FINISHED
+from app.jobs.job import FINISHED
 from app.web import notices
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services

@@ -15,7 +15,7 @@ from cachetools import LRUCache
 from markupsafe import Markup
 from quart import current_app, render_template
 
-from app.jobs import JobSummary
+from app.jobs.job import JobSummary
 
 # Rendered rows kept per process, counted in characters (~17,000 for 50 jobs).
 CACHE_CHARACTERS = 8 << 20

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from quart import Blueprint, abort, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 
-from app.jobs import FINISHED
+from app.accounts.users import User
+from app.jobs.job import FINISHED
+from app.jobs.submissions import SubmitError, max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
 from app.ports.objects import PresignedPost
-from app.submissions import SubmitError, max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
-from app.users import User
 from app.web import csp, job_rows, notices, views
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services

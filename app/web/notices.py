@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from app.jobs import COMPLETED, FINISHED, PENDING, RUNNING, Status
+from app.jobs.job import COMPLETED, FINISHED, PENDING, RUNNING, Status
 
 # What the page said the job was when it asked again: only these can have ended since.
 UNFINISHED = (PENDING, RUNNING)

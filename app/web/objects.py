@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 from quart import Blueprint, ResponseReturnValue, current_app, redirect, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.disk_full import is_disk_full
+from app.infra.disk_full import is_disk_full
 from app.ports.objects import (
     DOWNLOAD_CSP,
     KeyConflict,

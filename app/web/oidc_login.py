@@ -14,9 +14,9 @@ from hmac import compare_digest
 from quart import Blueprint, Quart, abort, current_app, redirect, render_template, request, session
 from quart.typing import ResponseReturnValue
 
-from app import identities
+from app.accounts import identities
+from app.accounts.oidc import OidcError, RelyingParty
 from app.config import Settings
-from app.oidc import OidcError, RelyingParty
 from app.web.auth import safe_next, start_session
 from app.web.context import services
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
 from quart.typing import ResponseReturnValue
 
-from app import users
+from app.accounts import users
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
 

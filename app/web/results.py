@@ -17,10 +17,10 @@ from quart import Blueprint, Response, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, InternalServerError
 
-from app import charts, consequences, locus, plot_counts, variant_table, vcf_export
-from app.jobs import Job, file_stem, table_key
+from app.jobs.job import Job, file_stem, table_key
+from app.results import charts, consequences, locus, plot_counts, variant_table, vcf_export
+from app.results.variant_table import Query
 from app.services import Services
-from app.variant_table import Query
 from app.web import views
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services

@@ -2,7 +2,7 @@
 
 With Stripe keys the page sends the browser to Stripe Checkout and the webhook
 confirms; without, a test mode takes Stripe's test cards only and says so. Every
-way in ends in :func:`app.subscriptions.upgrade`: the record and the role in one
+way in ends in :func:`app.accounts.subscriptions.upgrade`: the record and the role in one
 transaction, then ``user-upgraded`` for the restorer.
 """
 
@@ -17,11 +17,11 @@ from quart import Blueprint, jsonify, redirect, render_template, request, url_fo
 from quart.typing import ResponseReturnValue
 from quart_schema import validate_request, validate_response
 
-from app import subscriptions
-from app.jobs import Job
+from app.accounts import subscriptions
+from app.accounts.users import User
+from app.jobs.job import Job
 from app.ports.cold import TIERS
 from app.ports.payments import PaymentDeclined, PaymentInvalid, WebhookInvalid
-from app.users import User
 from app.web import csrf
 from app.web.api import ApiError, ErrorOut, answer_api_errors, api_user, token_required
 from app.web.auth import login_required, signed_in_user

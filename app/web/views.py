@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from quart import abort
 
-from app.jobs import COMPLETED, Job, file_stem
+from app.accounts.users import User
+from app.jobs.job import COMPLETED, Job, file_stem
 from app.services import Services
-from app.users import User
 
 
 async def owned_job(services: Services, user: User, job_id: str) -> Job:

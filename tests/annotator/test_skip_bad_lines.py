@@ -87,7 +87,7 @@ def test_output_after_skipping_is_valid_vcf(annotate):
 
 def test_cli_flag(tmp_path, reference_root, monkeypatch):
     """`gas annotate --skip-bad-lines` passes the option through; without it the CLI fails cleanly."""
-    from app.cli import main
+    from gas.cli import main
 
     monkeypatch.setenv("GAS_REFERENCE_DIR", str(reference_root))
     src, out, summary = tmp_path / "in.vcf", tmp_path / "out.vcf", tmp_path / "s.json"

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from annotator.worker import DISK_FULL_MESSAGE, Annotator
-from app import users
-from app.consumer import PoisonMessage, consume
-from app.jobs import Job, input_key, utcnow
+from app.accounts import users
+from app.infra.consumer import PoisonMessage, consume
+from app.jobs.job import Job, input_key, utcnow
+from app.jobs.scheduling import LARGE, SMALL, lane_for
 from app.ports.bus import Message, QueueSpec
-from app.scheduling import LARGE, SMALL, lane_for
 from app.services import Services
 
 VCF = (
@@ -101,7 +101,7 @@ async def test_job_left_running_completes_when_its_request_is_redriven(
     """A job whose worker could not even fail it (the database was down for every
     delivery) stays running with its request dead-lettered; `gas queues redrive`
     sends the request back and the job is finished from the start."""
-    from app.queues import redrive
+    from app.ops.queues import redrive
     from app.services import queue_specs
 
     job = await new_job(services, VCF)
@@ -377,7 +377,7 @@ async def test_a_small_job_completes_while_a_large_one_runs(services: Services, 
     """The annotator serves both lanes, each with its own engine process: another
     user's small job completes while a 1M-variant job holds the large lane's engine."""
     from annotator.worker import run as run_annotator
-    from app.scheduling import LARGE, SMALL, request_annotation
+    from app.jobs.scheduling import LARGE, SMALL, request_annotation
 
     big = tmp_path / "big.vcf"
     with big.open("w") as out:
@@ -414,8 +414,8 @@ async def test_closing_ends_a_busy_engine_process_at_once() -> None:
     import time
 
     from annotator.worker import LanePool
-    from app import processes
-    from app.scheduling import LARGE
+    from app.infra import processes
+    from app.jobs.scheduling import LARGE
 
     pool = LanePool(LARGE, processes=1, concurrency=1)
     busy = asyncio.get_running_loop().run_in_executor(pool.executor, time.sleep, 120)

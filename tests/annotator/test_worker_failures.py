@@ -18,9 +18,9 @@ import pytest
 
 from annotator import worker
 from annotator.worker import Annotator, TableFailed, run_engine
-from app import variant_table
 from app.config import Settings
-from app.jobs import Job, table_key
+from app.jobs.job import Job, table_key
+from app.results import variant_table
 from app.services import Services
 
 from .test_worker import VCF, new_job, run

@@ -13,12 +13,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from app import users
+from app.accounts import users
+from app.accounts.users import User
 from app.config import Settings
-from app.jobs import COMPLETED, PENDING, Job, input_key, result_prefix, utcnow
+from app.jobs.job import COMPLETED, PENDING, Job, input_key, result_prefix, utcnow
 from app.ports.bus import Message
 from app.services import Services, open_services
-from app.users import User
 from tests.conftest import installed_reference
 
 RETENTION = 2

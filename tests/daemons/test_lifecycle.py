@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from app import subscriptions
-from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, utcnow
+from app.accounts import subscriptions
+from app.accounts.users import User
+from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, utcnow
 from app.ports.cold import ColdTier, ObjectRef, Restore, Tier
 from app.ports.cold.local import LocalColdTier
 from app.ports.jobs import JobStore
 from app.ports.objects import ObjectNotFound
 from app.ports.payments import Paid
 from app.services import Services
-from app.users import User
 from daemons import archive, restore, thaw
 from tests.daemons.conftest import RETENTION, mail_to, make_job, make_user, message
 
@@ -334,7 +334,7 @@ async def test_completion_before_the_job_is_restoring_is_retried(services: Servi
 
 async def test_completion_for_no_job_is_poison(services: Services) -> None:
     """A completion naming an object that is no job's result goes to the DLQ path."""
-    from app.consumer import PoisonMessage
+    from app.infra.consumer import PoisonMessage
 
     for body in ({"bucket": "gas-results", "key": "results/x/y~z"}, {"nothing": 1}):
         with pytest.raises(PoisonMessage):
@@ -435,7 +435,7 @@ async def last_delivery(services: Services, queue: str, body: dict[str, Any],
                         handle: Callable[..., Awaitable[None]],
                         give_up: Callable[..., Awaitable[None]]) -> None:
     """``body`` on its last allowed delivery, through the consumer, as it fails again."""
-    from app.consumer import handle_one
+    from app.infra.consumer import handle_one
     from app.ports.bus import Message
 
     limit = services.settings.queue_max_receives

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from annotator.worker import Annotator
-from app import notifications
-from app.consumer import PoisonMessage
-from app.jobs import FAILED, PENDING
+from app.infra.consumer import PoisonMessage
+from app.jobs import notifications
+from app.jobs.job import FAILED, PENDING
 from app.ports.mail import Mailer
 from app.services import Services
 from daemons import notify
@@ -164,7 +164,7 @@ async def test_gas_daemon_notify_runs_alone(services: Services, database_url: st
            "GAS_PUBLIC_URL": "http://gas.test", "GAS_QUEUE_WAIT_SECONDS": "1"}
     # Started once and waited for in a thread: nothing blocks the event loop for long.
     process = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, "-m", "app.cli", "daemon", "notify"], env=env,
+        [sys.executable, "-m", "gas.cli", "daemon", "notify"], env=env,
         cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:

@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 
-from app.jobs import PENDING, input_key
+from app.jobs.job import PENDING, input_key
 from app.ports.objects.local import LocalObjectStore
 from app.services import Services
 from daemons import archive, unclaimed_uploads

@@ -23,7 +23,7 @@ import pytest
 from databases import Database
 from quart import Quart, Response
 
-from app.db import connect
+from app.infra.db import connect
 from app.ports.aws import AwsSession
 from app.ports.bus import Bus
 from app.ports.bus.aws import SnsSqsBus

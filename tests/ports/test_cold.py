@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from databases import Database
 
+from app.ops.provision import RESTORE_EVENT
 from app.ports.aws import AwsSession
 from app.ports.bus import TOPICS, Bus, QueueSpec
 from app.ports.bus.aws import SnsSqsBus
@@ -28,7 +29,6 @@ from app.ports.cold.local import LocalColdTier
 from app.ports.objects import ObjectNotFound, ObjectStore
 from app.ports.objects.aws import S3ObjectStore
 from app.ports.objects.local import LocalObjectStore
-from app.provision import RESTORE_EVENT
 
 QUEUE = TOPICS[TOPIC][0]
 

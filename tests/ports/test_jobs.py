@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, utcnow
+from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, Job, utcnow
 from app.ports.jobs import JobStore
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from app.jobs import safe_file_name
+from app.jobs.job import safe_file_name
 from app.ports.objects import KeyConflict, ObjectNotFound, PresignedPost
 from app.ports.objects.local import LocalObjectStore
 
@@ -37,7 +37,7 @@ def store_enforces_policy(objects: ObjectsHarness) -> None:
 
     S3 does; moto (standing in for it) checks no policy, signature or expiry. The
     app does not rely on the store: it re-checks each upload's key and size when the
-    job is created (``app/submissions.py``, covered by the API tests).
+    job is created (``app/jobs/submissions.py``, covered by the API tests).
     """
     if objects.adapter == "aws":
         pytest.skip("moto does not enforce presigned policies, signatures or expiry")

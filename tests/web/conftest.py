@@ -12,9 +12,9 @@ import pytest
 from quart import Quart, Response
 from quart.testing import QuartClient
 
-from app import users
+from app.accounts import users
+from app.accounts.users import User
 from app.services import Services
-from app.users import User
 from app.web import create_app
 from tests.ports.conftest import multipart
 

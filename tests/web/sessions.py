@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from quart import Quart
 from quart.testing import QuartClient
 
-from app import users
+from app.accounts import users
+from app.accounts.users import User
 from app.services import Services
-from app.users import User
 from tests.web.conftest import csrf_from
 
 PASSWORD = "correct horse battery"

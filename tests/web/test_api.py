@@ -9,9 +9,9 @@ import uuid
 import pytest
 from quart.testing import QuartClient
 
-from app.jobs import input_key
+from app.accounts.users import User
+from app.jobs.job import input_key
 from app.services import Services
-from app.users import User
 from tests.web.conftest import SMALL_VCF, bearer, make_user, upload
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from quart.testing import QuartClient
 
 from annotator.worker import Annotator
-from app import users
-from app.jobs import COMPLETED
+from app.accounts import users
+from app.jobs.job import COMPLETED
 from app.services import Services
 from tests.web.test_results import annotator, completed_job  # noqa: F401  (annotator: a fixture)
 

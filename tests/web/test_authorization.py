@@ -16,8 +16,8 @@ from quart.testing import QuartClient
 from werkzeug.routing import Map
 
 from annotator.worker import Annotator
-from app import users
-from app.jobs import Job, input_key, utcnow
+from app.accounts import users
+from app.jobs.job import Job, input_key, utcnow
 from app.ports.bus import Message
 from app.services import Services
 from tests.web.conftest import csrf_from

@@ -9,7 +9,7 @@ import pytest
 from quart import render_template_string
 from quart.testing import QuartClient
 
-from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, utcnow
+from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, utcnow
 
 LABEL = '{% from "fragments/build_label.html" import build_label %}{{ build_label(job) }}'
 

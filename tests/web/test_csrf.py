@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from quart import Quart
 
-from app import users
+from app.accounts import users
 from app.services import Services
 from tests.web.sessions import Person, person
 from tests.web.test_authorization import url_map

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from quart.testing import QuartClient
 
+from app.accounts.users import User
 from app.services import Services
-from app.users import User
 from tests.web.conftest import bearer, csrf_from
 
 

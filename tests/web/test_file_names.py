@@ -17,7 +17,7 @@ from quart import Quart
 from werkzeug.http import parse_options_header
 
 from annotator.worker import Annotator
-from app.jobs import display_file_name
+from app.jobs.job import display_file_name
 from app.ports.bus import Message
 from app.services import Services
 from tests.web.conftest import SMALL_VCF, bearer, post_form, upload

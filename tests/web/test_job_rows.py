@@ -8,7 +8,7 @@ from datetime import timedelta
 from quart import render_template
 from quart.testing import QuartClient
 
-from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, Job, input_key, utcnow
+from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, Job, input_key, utcnow
 from app.services import Services
 from app.web import job_rows
 from tests.web.test_pages import signed_up_with_job

@@ -14,7 +14,7 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
-from app import users
+from app.accounts import users
 from app.config import Settings
 from app.services import Services, open_services
 from app.web import create_app

@@ -9,7 +9,7 @@ from html import unescape
 
 from quart.testing import QuartClient
 
-from app.jobs import COMPLETED, FAILED, PENDING, RUNNING, utcnow
+from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, utcnow
 from app.services import Services
 from app.web import events
 from tests.web.test_events import read_until

@@ -13,7 +13,7 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from app import users
+from app.accounts import users
 from app.services import Services
 from app.web import create_app
 from tests.web.conftest import csrf_from

@@ -9,8 +9,8 @@ from html import unescape as html_unescape
 import pytest
 from quart.testing import QuartClient
 
-from app import users
-from app.jobs import COMPLETED, PENDING, Job, utcnow
+from app.accounts import users
+from app.jobs.job import COMPLETED, PENDING, Job, utcnow
 from app.services import Services
 from tests.web.conftest import SMALL_VCF, csrf_from, post_form
 

@@ -11,7 +11,7 @@ from quart import Quart, jsonify, request
 from quart.typing import ResponseReturnValue
 
 from app.config import Settings
-from app.jobs import Job, input_key, utcnow
+from app.jobs.job import Job, input_key, utcnow
 from app.services import Services
 from app.web import create_app
 

@@ -8,10 +8,10 @@ import uuid
 from quart.testing import QuartClient
 
 from annotator.worker import Annotator
-from app.jobs import COMPLETED, FAILED, PENDING, Job, input_key, utcnow
+from app.jobs.job import COMPLETED, FAILED, PENDING, Job, input_key, utcnow
+from app.jobs.submissions import resubmitted_id
 from app.ports.bus import Message
 from app.services import Services
-from app.submissions import resubmitted_id
 from tests.web.conftest import csrf_from
 from tests.web.test_pages import signed_up_user, signup
 

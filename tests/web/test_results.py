@@ -23,9 +23,10 @@ from quart.testing import QuartClient
 from quart.wrappers import Response
 
 from annotator.worker import Annotator
-from app import bgzf, users, variant_table
-from app.jobs import Job, input_key, table_key, utcnow
+from app.accounts import users
+from app.jobs.job import Job, input_key, table_key, utcnow
 from app.ports.bus import Message
+from app.results import bgzf, variant_table
 from app.services import Services
 from app.web import results
 from tests.annotated import ANNOTATED_VCF, SUMMARY, plain_input

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from annotator.worker import Annotator
-from app import users
+from app.accounts import users
 from app.config import Settings
-from app.logs import JsonFormatter, TextFormatter
+from app.infra.logs import JsonFormatter, TextFormatter
 from app.ports.bus import Message
 from app.services import Services, open_services
 from app.web import create_app

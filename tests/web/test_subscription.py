@@ -20,11 +20,11 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
-from app import users
+from app.accounts import users
+from app.accounts.users import User
 from app.ports.payments import Price
 from app.ports.payments.stripe import StripePayments
 from app.services import Services
-from app.users import User
 from app.web import create_app
 from tests.web.conftest import bearer, csrf_from, make_user
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from app.jobs import Job, JobSummary, Status
+from app.jobs.job import Job, JobSummary, Status
 
 # A job's stored fields: every dataclass field but ``extra``.
 COLUMNS = tuple(Job.__dataclass_fields__)

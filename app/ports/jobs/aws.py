@@ -16,7 +16,7 @@ from typing import Any, get_args, get_type_hints
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from app.jobs import Job, Status
+from app.jobs.job import Job, Status
 from app.ports.aws import AwsSession, error_code
 from app.ports.jobs import COLUMNS, JobStore, check_fields
 

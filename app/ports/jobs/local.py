@@ -9,7 +9,7 @@ from typing import Any
 
 from databases import Database
 
-from app.jobs import Job, JobSummary, Status
+from app.jobs.job import Job, JobSummary, Status
 from app.ports.jobs import COLUMNS, JobStore, check_fields
 
 _SUMMARY_COLUMNS = ", ".join(JobSummary._fields)

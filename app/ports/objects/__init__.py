@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from app.jobs import safe_file_name
+from app.jobs.job import safe_file_name
 
 
 class ObjectNotFound(Exception):

@@ -30,7 +30,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from app.jobs import safe_file_name
+from app.jobs.job import safe_file_name
 from app.ports.objects import (
     KeyConflict,
     ObjectInfo,

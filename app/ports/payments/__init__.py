@@ -3,7 +3,7 @@
 Two ways in: the browser goes through a hosted checkout and the payment service
 confirms with a signed webhook; an API client pays at once with a payment method.
 Either way the port says who paid and under which reference; recording the
-subscription and changing the role is :mod:`app.subscriptions`' job.
+subscription and changing the role is :mod:`app.accounts.subscriptions`' job.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
-from app.users import User
+from app.accounts.users import User
 
 
 class PaymentDeclined(Exception):

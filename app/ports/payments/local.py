@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from app.accounts.users import User
 from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, Price, WebhookInvalid
-from app.users import User
 
 SUCCEEDS = frozenset({"4242424242424242", "pm_card_visa"})
 DECLINED = frozenset({"4000000000000002", "pm_card_chargeDeclined"})

@@ -14,8 +14,8 @@ import time
 
 import stripe
 
+from app.accounts.users import User
 from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, Price, WebhookInvalid
-from app.users import User
 
 log = logging.getLogger(__name__)
 # How long Stripe's answer about the price is reused: a page view is not worth an API call, and

@@ -1,0 +1,75 @@
+"""Accounts at OpenID Connect providers, linked to GAS users: plain SQL over ``identities``."""
+
+from __future__ import annotations
+
+import uuid
+
+from databases import Database
+
+from app.accounts import users
+from app.accounts.oidc import Identity
+from app.accounts.users import User
+
+# Two first sign-ins of one identity at once: the loser starts over and finds the winner's link.
+_ATTEMPTS = 3
+
+
+class EmailInUse(Exception):
+    """A GAS account has this email, and the provider does not vouch for the address."""
+
+
+class NoEmail(Exception):
+    """The provider shared no email address, and a GAS account needs one."""
+
+
+class _Raced(Exception):
+    pass
+
+
+async def user_for(db: Database, issuer: str, subject: str) -> User | None:
+    """The user this identity is linked to, noting the sign-in."""
+    row = await db.fetch_one(
+        "UPDATE identities SET last_login_at = now() WHERE issuer = :issuer AND subject = :subject"
+        " RETURNING user_id",
+        {"issuer": issuer, "subject": subject},
+    )
+    return await users.get(db, str(row["user_id"])) if row else None
+
+
+async def sign_in(db: Database, identity: Identity) -> User:
+    """The user of this identity: the one already linked; else the account with the same
+    email when the provider says the address is verified; else a new account.
+
+    Linking to an existing account on an unverified email would let anyone who can make
+    an account at the provider with someone else's address take over their GAS account.
+    """
+    for _ in range(_ATTEMPTS):
+        found = await user_for(db, identity.issuer, identity.subject)
+        if found is not None:
+            return found
+        if not identity.email:
+            raise NoEmail(identity.subject)
+        try:
+            return await _link_or_create(db, identity, identity.email)
+        except (_Raced, users.EmailTaken):
+            continue
+    raise RuntimeError(f"could not link {identity.issuer} {identity.subject} after {_ATTEMPTS} attempts")
+
+
+async def _link_or_create(db: Database, identity: Identity, email: str) -> User:
+    async with db.transaction():
+        user = await users.get_by_email(db, email)
+        if user is not None and not identity.email_verified:
+            raise EmailInUse(email)
+        if user is None:
+            user = await users.create(db, email, None, name=identity.name)
+        row = await db.fetch_one(
+            "INSERT INTO identities (issuer, subject, user_id, email)"
+            " VALUES (:issuer, :subject, :user_id, :email)"
+            " ON CONFLICT (issuer, subject) DO NOTHING RETURNING user_id",
+            {"issuer": identity.issuer, "subject": identity.subject,
+             "user_id": uuid.UUID(user.user_id), "email": email},
+        )
+        if row is None:
+            raise _Raced  # rolls back the account made above, if any
+        return user

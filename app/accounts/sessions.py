@@ -1,0 +1,54 @@
+"""Signed-in browser sessions, kept in PostgreSQL.
+
+The login cookie (signed by quart-auth) holds a random session id; the table
+holds its hash, its user and when it expires. Every signed-in request reads
+the user through its session in one query, so logging out (deleting the row)
+ends that session everywhere a copy of the cookie went.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from databases import Database
+
+from app.accounts.users import User, user_from_row
+
+
+def _hash(session_id: str) -> bytes:
+    # 256 random bits: a fast hash is enough, and lets us look the session up.
+    return hashlib.sha256(session_id.encode()).digest()
+
+
+async def start(db: Database, user_id: str, lifetime: timedelta) -> str:
+    """A new session of ``user_id``; the id goes in the cookie, never in the database.
+    Expired sessions (anyone's) are cleared on the way: log-ins are rare enough."""
+    session_id = secrets.token_urlsafe(32)
+    uid = uuid.UUID(user_id)
+    async with db.connection() as connection:
+        raw = connection.raw_connection
+        await raw.execute("DELETE FROM sessions WHERE expires_at <= now()")
+        await raw.execute(
+            "INSERT INTO sessions (session_hash, user_id, expires_at) VALUES ($1, $2, now() + $3)",
+            _hash(session_id), uid, lifetime,
+        )
+    return session_id
+
+
+async def user(db: Database, session_id: str) -> User | None:
+    """The user of a live session; None once it was ended or has expired."""
+    # Straight to asyncpg, as app.accounts.users.get: this runs on every signed-in request.
+    async with db.connection() as connection:
+        row = await connection.raw_connection.fetchrow(
+            "SELECT users.* FROM sessions JOIN users USING (user_id)"
+            " WHERE session_hash = $1 AND expires_at > now()",
+            _hash(session_id),
+        )
+    return user_from_row(row) if row else None
+
+
+async def end(db: Database, session_id: str) -> None:
+    await db.execute("DELETE FROM sessions WHERE session_hash = :hash", {"hash": _hash(session_id)})

