@@ -148,13 +148,14 @@ def reference() -> None:
               type=click.Choice(["GRCh37", "GRCh38", "all"]))
 def reference_install(builds: str) -> None:
     """Download the public reference data and build the index (idempotent)."""
-    from annotator import reference as ref
+    from annotator import installer
+    from annotator.install_error import ReferenceInstallError
 
     settings = _settings()
     chosen = ["GRCh37", "GRCh38"] if builds == "all" else [builds]
     try:
-        ref.install(settings.reference_path, chosen)
-    except ref.ReferenceInstallError as exc:
+        installer.install(settings.reference_path, chosen)
+    except ReferenceInstallError as exc:
         # An operator's file refused (another build, damaged, wrong sha256): the reason, not a traceback.
         raise click.ClickException(str(exc)) from None
 

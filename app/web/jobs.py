@@ -13,9 +13,10 @@ from app.accounts.users import User
 from app.jobs.job import FINISHED
 from app.jobs.submissions import SubmitError, max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
 from app.ports.objects import PresignedPost
-from app.web import csp, job_rows, notices, views
+from app.web import job_rows, notices, views
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
+from app.web.headers import csp
 
 bp = Blueprint("jobs", __name__)
 PAGE_SIZE = 50
