@@ -19,6 +19,7 @@ import uvloop
 
 from app.config import Settings
 from app.infra import logs
+from app.jobs.builds import BUILDS
 
 log = logging.getLogger("gas")
 
@@ -112,7 +113,7 @@ def daemon(role: str) -> None:
 @click.argument("input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--build", default="auto", show_default=True,
-              type=click.Choice(["auto", "GRCh37", "GRCh38", "NCBI36"]))
+              type=click.Choice(["auto", *BUILDS]))
 @click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the JSON summary here.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     _inline_context_processors(app)
 
     @app.context_processor
-    async def _user() -> dict[str, object]:
+    async def _signed_in_user() -> dict[str, object]:
         try:
             return {"user": await signed_in_user()}
         except Exception:  # the database is down: pages still render, signed out
