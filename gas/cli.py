@@ -19,7 +19,7 @@ import uvloop
 
 from app.config import Settings
 from app.infra import logs
-from app.jobs.builds import BUILDS
+from app.jobs.builds import BUILDS, INDEXED
 
 log = logging.getLogger("gas")
 
@@ -146,16 +146,15 @@ def reference() -> None:
 
 @reference.command("install")
 @click.option("--build", "builds", default="GRCh37", show_default=True,
-              type=click.Choice(["GRCh37", "GRCh38", "all"]))
+              type=click.Choice([*INDEXED, "all"]))
 def reference_install(builds: str) -> None:
     """Download the public reference data and build the index (idempotent)."""
     from annotator import installer
     from annotator.install_error import ReferenceInstallError
 
     settings = _settings()
-    chosen = ["GRCh37", "GRCh38"] if builds == "all" else [builds]
     try:
-        installer.install(settings.reference_path, chosen)
+        installer.install(settings.reference_path, [builds])  # "all": every build the manifest has
     except ReferenceInstallError as exc:
         # An operator's file refused (another build, damaged, wrong sha256): the reason, not a traceback.
         raise click.ClickException(str(exc)) from None

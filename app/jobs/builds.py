@@ -8,6 +8,9 @@ from typing import Literal, get_args
 # NCBI36 is annotated lifted over to GRCh37 (annotator/tracks.toml's liftover).
 Build = Literal["GRCh37", "GRCh38", "NCBI36"]
 BUILDS: tuple[Build, ...] = get_args(Build)
+# The builds with a reference index of their own: tracks.toml's [builds.*], which
+# `gas reference install` offers (tests/annotator/test_builds.py checks they agree).
+INDEXED: tuple[Build, ...] = ("GRCh37", "GRCh38")
 
 # As the upload form names them: with UCSC's name, and what is done to an NCBI36 input.
 # Keyed by str, not Build, so that a page can put its own choices beside them (a dict's
