@@ -30,8 +30,8 @@ def test_no_module_imports_itself_round_a_cycle() -> None:
 
 
 def test_layers_are_kept() -> None:
-    """pyproject.toml's contracts: gas above annotator and daemons above app, and app's
-    layers (`make lint` runs the same command)."""
+    """pyproject.toml's contracts: gas above annotator and daemons above app, app's
+    layers, no cycle between the annotator's packages (`make lint` runs the same command)."""
     lint_imports = Path(sys.executable).parent / "lint-imports"
     run = subprocess.run([lint_imports, "--no-cache"], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
