@@ -8,6 +8,7 @@ own message, said the way a person can act on it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -16,6 +17,12 @@ from quart import request
 from werkzeug.exceptions import BadRequest
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def cut(length: int) -> Callable[[str], str]:
+    """For an ``AfterValidator``: the text's first ``length`` characters (no page needs
+    more, and a log line or a query is not made of whatever length was sent)."""
+    return lambda text: text[:length]
 
 
 def refuse(message: str) -> PydanticCustomError:

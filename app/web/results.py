@@ -38,10 +38,6 @@ from app.web.context import services
 bp = Blueprint("results", __name__)
 
 
-def _cut(length: int) -> Callable[[str], str]:
-    return lambda text: text[:length]
-
-
 def _or_default(allowed: Collection[str], default: str = "") -> Callable[[str], str]:
     """An argument whose other values are read as its default (no filter)."""
     return lambda value: value if value in allowed else default
@@ -79,8 +75,8 @@ class Filters(BaseModel):
 
     # First, so that a Locus filter it cannot read is said before any other filter's fault.
     where: Locus | None = Field(default=None, alias="locus")
-    gene: Annotated[str, AfterValidator(_cut(100))] = ""
-    chrom: Annotated[str, AfterValidator(_cut(50))] = ""
+    gene: Annotated[str, AfterValidator(query.cut(100))] = ""
+    chrom: Annotated[str, AfterValidator(query.cut(50))] = ""
     region: Annotated[str, AfterValidator(_or_default(variant_table.REGION_CLASSES))] = ""
     dbsnp: Annotated[str, AfterValidator(_or_default(("yes", "no")))] = ""
     impact: Annotated[str, AfterValidator(_one_of("impact", consequences.IMPACTS, "impact"))] = ""
