@@ -10,9 +10,9 @@ puts every query the task runs until it ends on the transaction's connection.
 Why: one dialect to read and to grep (``databases``' own ``:name`` queries were the
 second); and asyncpg's is the fast one. ``databases`` compiles every ``:name`` query
 through SQLAlchemy and wraps every row (reading a user: 0.21 -> 0.13 ms of CPU; the
-50-job list: 0.71 -> 0.55 ms, bench/web.py). asyncpg types each parameter by what
-the server says it is and parses no strings but a uuid's: pass ``datetime``,
-``timedelta``, ``int`` and ``float`` values as such.
+50-job list: 0.71 -> 0.55 ms, bench/web.py). asyncpg encodes each parameter as the
+type the server infers for it and, but for a uuid, does not parse strings: pass
+``datetime``, ``timedelta``, ``int`` and ``float`` values as such.
 """
 
 from __future__ import annotations
