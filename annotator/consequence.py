@@ -23,70 +23,15 @@ from annotator.codon_effect import CodonEffect, codon_effect
 from annotator.transcript_map import TranscriptMap, transcript_map
 from annotator.transcripts import Fetch, Transcript
 from annotator.variant_location import Location, overlap
+from app.results.consequences import IMPACT, RANK, TERMS
 
 __all__ = [
-    "IMPACT", "SEVERITY", "Effect", "csq_entry", "effect", "entry", "escape", "fixed_fields", "most_severe",
-    "trim", "vep_alleles",
+    "IMPACT", "RANK", "TERMS", "Effect", "csq_entry", "effect", "entry", "escape", "fixed_fields",
+    "most_severe", "trim", "vep_alleles",
 ]
 
-# VEP's consequence ranks (Constants.pm), most severe first.
-SEVERITY: tuple[str, ...] = (
-    "transcript_ablation",
-    "splice_acceptor_variant",
-    "splice_donor_variant",
-    "stop_gained",
-    "frameshift_variant",
-    "stop_lost",
-    "start_lost",
-    "transcript_amplification",
-    "feature_elongation",
-    "feature_truncation",
-    "inframe_insertion",
-    "inframe_deletion",
-    "missense_variant",
-    "protein_altering_variant",
-    "splice_donor_5th_base_variant",
-    "splice_region_variant",
-    "splice_donor_region_variant",
-    "splice_polypyrimidine_tract_variant",
-    "incomplete_terminal_codon_variant",
-    "start_retained_variant",
-    "stop_retained_variant",
-    "synonymous_variant",
-    "coding_sequence_variant",
-    "mature_miRNA_variant",
-    "5_prime_UTR_variant",
-    "3_prime_UTR_variant",
-    "non_coding_transcript_exon_variant",
-    "intron_variant",
-    "NMD_transcript_variant",
-    "non_coding_transcript_variant",
-    "coding_transcript_variant",
-    "upstream_gene_variant",
-    "downstream_gene_variant",
-    "TFBS_ablation",
-    "TFBS_amplification",
-    "TF_binding_site_variant",
-    "regulatory_region_ablation",
-    "regulatory_region_amplification",
-    "regulatory_region_variant",
-    "intergenic_variant",
-    "sequence_variant",
-)
-_HIGH = SEVERITY[:10]
-_MODERATE = (*SEVERITY[10:14], "TFBS_ablation")
-_LOW = SEVERITY[14:22]
-IMPACT: dict[str, str] = {
-    **dict.fromkeys(SEVERITY, "MODIFIER"),
-    **dict.fromkeys(_LOW, "LOW"),
-    **dict.fromkeys(_MODERATE, "MODERATE"),
-    **dict.fromkeys(_HIGH, "HIGH"),
-}
-_RANK = {term: rank for rank, term in enumerate(SEVERITY)}
-
-
 def most_severe(terms: tuple[str, ...] | list[str]) -> str:
-    return min(terms, key=_RANK.__getitem__)
+    return min(terms, key=RANK.__getitem__)
 
 
 # Not frozen: a frozen dataclass's __init__ costs more than the rest of an intronic call.
@@ -200,7 +145,7 @@ def effect(
 
 
 def _ordered(terms: set[str]) -> tuple[tuple[str, ...], str]:
-    ordered = tuple(sorted(terms, key=_RANK.__getitem__))
+    ordered = tuple(sorted(terms, key=RANK.__getitem__))
     return ordered, IMPACT[ordered[0]]
 
 

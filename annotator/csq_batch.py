@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from annotator import csq_codons, csq_kernel, indel_names
-from annotator.consequence import ESCAPED, IMPACT, SEVERITY
+from annotator.consequence import ESCAPED, IMPACT, RANK
 from annotator.hgvs import SHIFT_LIMIT
 from annotator.sequence import Sequence
 from annotator.textjoin import (
@@ -70,15 +70,14 @@ Bool = npt.NDArray[np.bool_]
 
 _ESCAPES = str.maketrans(ESCAPED)
 BYTE_ESCAPES = {ord(k): v.encode() for k, v in ESCAPED.items()}  # for `textjoin.translate`
-_RANK = {term: k for k, term in enumerate(SEVERITY)}
 ACGT = _ACGT = np.array([65, 67, 71, 84], np.uint8)  # in code order: A, C, G, T = 0-3
 assert CSQ_FIELDS.index("EXON") == 8 and len(CSQ_FIELDS) == 21  # the layout `entries` writes
 
 
 def _terms(mask: int) -> tuple[str, int]:
     """The Consequence|IMPACT text of a set of term bits, and the rank of its most severe term."""
-    terms = sorted((t for k, t in enumerate(csq_kernel.TERMS) if mask >> k & 1), key=_RANK.__getitem__)
-    return f"{'&'.join(terms)}|{IMPACT[terms[0]]}", _RANK[terms[0]]
+    terms = sorted((t for k, t in enumerate(csq_kernel.TERMS) if mask >> k & 1), key=RANK.__getitem__)
+    return f"{'&'.join(terms)}|{IMPACT[terms[0]]}", RANK[terms[0]]
 
 
 @dataclass

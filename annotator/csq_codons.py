@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from annotator import hgvs
 from annotator.codons import MITOCHONDRIAL, STANDARD, THREE_LETTER, revcomp, translate_to_stop
-from annotator.consequence import ESCAPED, IMPACT, SEVERITY
+from annotator.consequence import ESCAPED, IMPACT, RANK
 from annotator.intervals import SHIFT
 from annotator.textjoin import INT, A, B, Runs, Strings, chain, template
 from annotator.transcript_index import FRAME_INFERRED
@@ -68,7 +68,6 @@ _TERMS = (
 GAINED, LOST, START_LOST, MISSENSE, REGION, START_KEPT, STOP_KEPT, SYNONYMOUS, NMD, CODING = (
     np.int64(1) << k for k in range(len(_TERMS))
 )
-_RANK = {term: k for k, term in enumerate(SEVERITY)}
 # A/C/G/T to their place in NCBI's codon order (T, C, A, G); anything else -1.
 _BASE_CODE = np.full(256, -1, np.int64)
 _BASE_CODE[list(b"TCAG")] = np.arange(4)
@@ -99,8 +98,8 @@ def _terms(mask: int) -> tuple[str, int]:
     """Consequence|IMPACT of a set of term bits and the rank of the most severe, made once per set."""
     got = _term_text.get(mask)
     if got is None:
-        terms = sorted((t for k, t in enumerate(_TERMS) if mask >> k & 1), key=_RANK.__getitem__)
-        got = _term_text[mask] = f"{'&'.join(terms)}|{IMPACT[terms[0]]}", _RANK[terms[0]]
+        terms = sorted((t for k, t in enumerate(_TERMS) if mask >> k & 1), key=RANK.__getitem__)
+        got = _term_text[mask] = f"{'&'.join(terms)}|{IMPACT[terms[0]]}", RANK[terms[0]]
     return got
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from annotator import allele_list, csq_batch, csq_kernel
-from annotator.consequence import IMPACT, SEVERITY, Effect, effect, entry, most_severe, vep_alleles
+from annotator.consequence import IMPACT, RANK, TERMS, Effect, effect, entry, most_severe, vep_alleles
 from annotator.csq_batch import ACGT as _ACGT
 from annotator.csq_batch import BYTE_ESCAPES
 from annotator.ops.base import (
@@ -49,6 +49,7 @@ from annotator.sequence import Sequence
 from annotator.textjoin import A, Arena, B, Runs, Strings, translate
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
+from app.results.consequences import IMPACTS
 
 if TYPE_CHECKING:
     from annotator.indexer import Contigs
@@ -56,23 +57,22 @@ if TYPE_CHECKING:
     from annotator.reference import Reference
 
 _INTERGENIC = "intergenic_variant"
-_RANK = {term: k for k, term in enumerate(SEVERITY)}
 # The fields of an intergenic entry after Allele, Consequence and IMPACT: all empty.
 _EMPTY_TAIL = "|" * (len(CSQ_FIELDS) - 3)
-_NONE = len(SEVERITY)  # rank of a pair with no entry
+_NONE = len(TERMS)  # rank of a pair with no entry
 # An ALT allele's state: a change to pair with transcripts, no change (REF), "." (no allele).
 _CHANGE, _NOCHANGE, _SKIP = allele_list.CHANGE, allele_list.NOCHANGE, allele_list.SKIP
-_DOT = len(SEVERITY) + 1  # an allele's "." (sorts after every term)
+_DOT = len(TERMS) + 1  # an allele's "." (sorts after every term)
 _SLICE = 32768  # rows
-_TAIL = {r: f";GAS_CONSEQUENCE={t};GAS_IMPACT={IMPACT[t]}" for r, t in enumerate(SEVERITY)}
+_TAIL = {r: f";GAS_CONSEQUENCE={t};GAS_IMPACT={IMPACT[t]}" for r, t in enumerate(TERMS)}
 _LONE = f"|{_INTERGENIC}|{IMPACT[_INTERGENIC]}{_EMPTY_TAIL}"  # after the Allele: an intergenic entry
 _CONSTS = [";CSQ=", ",", _LONE, *_TAIL.values()]  # the op's own pieces of its texts
 
 
 def _tails(worst: tuple[int, ...]) -> str:
     """The GAS_CONSEQUENCE/GAS_IMPACT text of a record's alleles' most severe terms (ranks; `_DOT`: ".")."""
-    terms = ",".join(SEVERITY[w] if w != _DOT else "." for w in worst)
-    impacts = ",".join(IMPACT[SEVERITY[w]] if w != _DOT else "." for w in worst)
+    terms = ",".join(TERMS[w] if w != _DOT else "." for w in worst)
+    impacts = ",".join(IMPACT[TERMS[w]] if w != _DOT else "." for w in worst)
     return f";GAS_CONSEQUENCE={terms};GAS_IMPACT={impacts}"
 
 
@@ -92,7 +92,7 @@ class Consequences(Op):
             self.fixed = cached(ref, "csq_batch_fixed", lambda: csq_batch.Fixed(self.index, _CONSTS))
             self.masks = csq_batch.Mask()
             self.rows = Arena()  # a batch's row texts, slice after slice
-            self.tail_ids = np.array([self.fixed.const(_TAIL[r]) for r in range(len(SEVERITY))], np.int64)
+            self.tail_ids = np.array([self.fixed.const(_TAIL[r]) for r in range(len(TERMS))], np.int64)
 
     @classmethod
     def build(
@@ -228,7 +228,7 @@ class Consequences(Op):
             if e is not None:
                 made_pair.append(k)
                 made_text.append(entry(allele, *self.fixed.get(t)[:2], e))
-                rank[k] = _RANK[e.terms[0]]
+                rank[k] = RANK[e.terms[0]]
         made, made_ids = np.array(made_pair, np.int64), strings.add(made_text)
         self._texts(len(rows), a_rows, state, n_near, p_a, rank, raw, got, made, made_ids, strings)
 
@@ -241,10 +241,10 @@ class Consequences(Op):
         c = self.fixed.const
         kind, value, ptr, worst, counts, many_at, many_alleles = csq_kernel.rows(
             n, a_rows, state, n_near, p_a, rank, got.taken, made, made_ids, raw[0], raw[1], self.tail_ids,
-            c(";CSQ="), c(","), c(_LONE), _SKIP, _NONE, _DOT, _RANK[_INTERGENIC], len(SEVERITY),
+            c(";CSQ="), c(","), c(_LONE), _SKIP, _NONE, _DOT, RANK[_INTERGENIC], len(TERMS),
         )  # fmt: skip
         for r in np.flatnonzero(counts).tolist():
-            self.per_consequence[SEVERITY[r]] += int(counts[r])
+            self.per_consequence[TERMS[r]] += int(counts[r])
         # GAS_CONSEQUENCE/GAS_IMPACT of the rows of several alleles: a Python text per distinct list of
         # terms, added to the slice's strings once.
         worst_l = worst.tolist()
@@ -290,7 +290,7 @@ class Consequences(Op):
         changes = [w for w in worst if w != "."]
         if not changes:
             return b""
-        self.per_consequence[min(changes, key=_RANK.__getitem__)] += 1
+        self.per_consequence[min(changes, key=RANK.__getitem__)] += 1
         impacts = ",".join(IMPACT[w] if w != "." else "." for w in worst)
         text = f";CSQ={','.join(entries)};GAS_CONSEQUENCE={','.join(worst)};GAS_IMPACT={impacts}"
         return text.encode()
@@ -302,8 +302,8 @@ class Consequences(Op):
         per_impact: Counter[str] = Counter()
         for term, n in self.per_consequence.items():
             per_impact[IMPACT[term]] += n
-        order = sorted(self.per_consequence, key=_RANK.__getitem__)
-        impacts = [i for i in ("HIGH", "MODERATE", "LOW", "MODIFIER") if per_impact[i]]
+        order = sorted(self.per_consequence, key=RANK.__getitem__)
+        impacts = [i for i in IMPACTS if per_impact[i]]
         return {
             "per_consequence": {t: self.per_consequence[t] for t in order},
             "per_impact": {i: per_impact[i] for i in impacts},

@@ -1,16 +1,12 @@
 """Sequence Ontology consequence terms and IMPACT classes in Ensembl VEP's order:
-what the results viewer orders, filters and plots consequences by.
-
-The engine writes the terms (INFO CSQ, GAS_CONSEQUENCE, GAS_IMPACT); the viewer
-only reads them, so it keeps VEP's published order here rather than importing
-the engine (``app`` imports no higher package).
+the one list the engine ranks and classes consequences by (annotator/consequence.py)
+and the results viewer orders, filters and plots them by. It lives in ``app``, which
+both can import (``app`` imports no higher package).
 """
 
 from __future__ import annotations
 
-# Most severe first: VEP's consequence ranks (Constants.pm), the order the
-# engine's annotator/consequence.SEVERITY holds too. A term's IMPACT is the
-# engine's to say (GAS_IMPACT, CSQ's IMPACT); the viewer does not derive it.
+# Most severe first: VEP's consequence ranks (ensembl-variation Utils/Constants.pm).
 TERMS: tuple[str, ...] = (
     "transcript_ablation",
     "splice_acceptor_variant",
@@ -55,16 +51,23 @@ TERMS: tuple[str, ...] = (
     "sequence_variant",
 )
 IMPACTS = ("HIGH", "MODERATE", "LOW", "MODIFIER")  # most severe first
+# Each term's IMPACT class, as VEP's Constants.pm gives it. The engine writes it (GAS_IMPACT,
+# CSQ's IMPACT); the viewer reads what was written and never derives it.
+IMPACT: dict[str, str] = {
+    **dict.fromkeys(TERMS, "MODIFIER"),
+    **dict.fromkeys(TERMS[14:22], "LOW"),
+    **dict.fromkeys((*TERMS[10:14], "TFBS_ablation"), "MODERATE"),
+    **dict.fromkeys(TERMS[:10], "HIGH"),
+}
+RANK = {term: n for n, term in enumerate(TERMS)}
 
 
 def term_rank(term: str) -> int:
     """A term's place in VEP's order; a term VEP does not list ranks last."""
-    return _RANK.get(term, len(TERMS))
+    return RANK.get(term, len(TERMS))
 
 
 def at_least(impact: str) -> tuple[str, ...]:
     """The IMPACT classes as severe as ``impact`` or more."""
     return IMPACTS[: IMPACTS.index(impact) + 1]
 
-
-_RANK = {term: n for n, term in enumerate(TERMS)}

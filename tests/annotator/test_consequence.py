@@ -8,7 +8,7 @@ import pytest
 
 from annotator.consequence import (
     IMPACT,
-    SEVERITY,
+    TERMS,
     Effect,
     csq_entry,
     effect,
@@ -296,8 +296,8 @@ def test_symbolic_alleles() -> None:
 
 def test_severity_and_impact_tables() -> None:
     """VEP's ranks and impacts: the table is ordered, complete and has intergenic_variant."""
-    assert len(SEVERITY) == len(set(SEVERITY)) == len(IMPACT)
-    assert SEVERITY[0] == "transcript_ablation" and IMPACT["transcript_ablation"] == "HIGH"
+    assert len(TERMS) == len(set(TERMS)) == len(IMPACT)
+    assert TERMS[0] == "transcript_ablation" and IMPACT["transcript_ablation"] == "HIGH"
     assert IMPACT["missense_variant"] == "MODERATE"
     assert IMPACT["splice_region_variant"] == "LOW"
     assert IMPACT["intergenic_variant"] == "MODIFIER"

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotator.consequence import SEVERITY
+from annotator.consequence import TERMS
 from annotator.engine import annotate_file
 from annotator.reference import load
 from annotator.transcript_gff3 import gff3
@@ -251,7 +251,7 @@ def test_chr20_most_severe_per_alt(chr20_out: Result) -> None:
         alleles = [a[1:] or "-" if len(chr20_out.records[k][3]) > 1 else a for a in alts]
         for allele, term in zip(alleles, worst, strict=True):
             terms = [t for e in entries if e["Allele"] == allele for t in e["Consequence"].split("&")]
-            assert term == min(terms, key=SEVERITY.index), (chr20_out.records[k][1], allele)
+            assert term == min(terms, key=TERMS.index), (chr20_out.records[k][1], allele)
 
 
 def test_chr20_intergenic(chr20_out: Result) -> None:
@@ -348,7 +348,7 @@ def test_split_vep_reads_gas_output(chr20_out: Result) -> None:
         pos, term, hgvsc = line.split("\t")
         info = chr20_out.info(k)
         assert int(pos) == int(chr20_out.records[k][1])
-        assert term == min(info["GAS_CONSEQUENCE"].split(","), key=SEVERITY.index), pos
+        assert term == min(info["GAS_CONSEQUENCE"].split(","), key=TERMS.index), pos
         candidates = {e["HGVSc"] or "." for e in csq(chr20_out, k) if term in e["Consequence"].split("&")}
         assert hgvsc in candidates, pos
     by_pos = {int(line.split("\t")[0]): line.split("\t")[1:] for line in worst}
