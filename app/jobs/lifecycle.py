@@ -7,8 +7,7 @@ function that announces a change.
 2. The messages on those queues and the live events, as typed values, each with its JSON in
    one place. The JSON is what deployed queues and the browser (app/static, app/templates)
    already read: its keys and their order do not change.
-3. The job's two state machines, defined beside the Job (app/jobs/job.py) so that the job
-   store can refuse any other move (app/ports/jobs).
+3. The job's two state machines: where they are, and who enforces them.
 4. :func:`announce`: a job moved, its topic is told and its owner's pages hear of it.
 
 A job's path: web (app/jobs/submissions.py) → ``job-requests[-small]`` → annotator
@@ -28,12 +27,10 @@ from typing import Any, Final, Literal, Protocol
 
 from app.config import Settings
 from app.infra.consumer import PoisonMessage
-from app.jobs.job import STATUS_MOVES, STORAGE_MOVES, Job, Status, Storage
+from app.jobs.job import Job, Status, Storage
 from app.ports.bus import Bus, QueueSpec
 from app.ports.events import Events
 from app.ports.jobs import JobStore
-
-__all__ = ["STATUS_MOVES", "STORAGE_MOVES"]  # the state machines, read here with the rest
 
 # -- 1. topology -----------------------------------------------------------------------
 
@@ -82,9 +79,9 @@ QUEUES: tuple[Queue, ...] = (
 )
 
 # Each topic and the queues subscribed to it: what every bus backend provides.
-TOPICS: dict[str, list[str]] = {}
-for _queue in QUEUES:
-    TOPICS.setdefault(_queue.topic, []).append(_queue.name)
+TOPICS: dict[str, list[str]] = {
+    topic: [q.name for q in QUEUES if q.topic == topic] for topic in dict.fromkeys(q.topic for q in QUEUES)
+}
 
 
 def queue_specs(settings: Settings) -> list[QueueSpec]:
@@ -230,8 +227,10 @@ def live_event(event: dict[str, Any]) -> LiveEvent | None:
 
 
 # -- 3. the state machines ----------------------------------------------------------------
-# STATUS_MOVES and STORAGE_MOVES (app/jobs/job.py, beside the states they join): every move
-# the job store makes; it refuses any other with ForbiddenMove and writes nothing.
+# STATUS_MOVES and STORAGE_MOVES are in app/jobs/job.py, beside the states they join, because
+# the job store (app/ports/jobs), which this module's announce() writes through, enforces
+# them: every transition is checked against them, and any other move raises ForbiddenMove
+# and writes nothing.
 
 
 # -- 4. announcing a change --------------------------------------------------------------
