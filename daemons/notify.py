@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.accounts import users
-from app.infra.consumer import PoisonMessage
+from app.infra.poison import PoisonMessage
 from app.jobs import mails, notifications
 from app.jobs.lifecycle import JOB_RESULTS_NOTIFY, JobResult
 from app.ports.bus import Message

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from app.accounts import users
-from app.infra.consumer import PoisonMessage
+from app.infra.poison import PoisonMessage
 from app.jobs.job import COMPLETED, utcnow
 from app.jobs.lifecycle import USER_UPGRADED, UserUpgraded
 from app.jobs.storage import move, request_restore, stuck

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app.infra.consumer import PoisonMessage
+from app.infra.poison import PoisonMessage
 from app.jobs.job import Job, result_job_id
 from app.jobs.lifecycle import RESTORE_COMPLETE, RestoreCompleted
 from app.jobs.storage import bring_back, stuck, tell_owner

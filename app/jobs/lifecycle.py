@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
 from app.config import Settings
-from app.infra.consumer import PoisonMessage
+from app.infra.poison import PoisonMessage
 from app.jobs.job import Job, Status, Storage
 from app.ports.bus import Bus, QueueSpec
 from app.ports.events import Events
