@@ -44,6 +44,7 @@ system-deps:
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy app annotator daemons gas
+	$(BIN)/lint-imports --no-cache
 
 test: $(VENV)/.test-deps system-deps reference lint
 	$(BIN)/pytest -q

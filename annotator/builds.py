@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.jobs.builds import Build
+
 
 def _pattern(number: int, names: str) -> re.Pattern[str]:
     # b37 / v37 stand alone (not inside "hub37"); "build36", "Build 37" is how
@@ -22,7 +24,8 @@ def _pattern(number: int, names: str) -> re.Pattern[str]:
 
 # Order matters: "hg19" must not be read as a b36 build, and rCRS alone (a
 # mitochondrial-only file) is the MT sequence of GRCh37/GRCh38, checked last.
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+# Keyed by app's Build, so that mypy refuses a build a job cannot name.
+_PATTERNS: list[tuple[Build, re.Pattern[str]]] = [
     ("NCBI36", _pattern(36, "ncbi-?36|grch36|hg18")),
     ("GRCh37", _pattern(37, "grch37|hg19|hs37|ncbi-?37")),
     ("GRCh38", _pattern(38, "grch38|hg38|hs38")),
@@ -33,7 +36,7 @@ _RCRS = re.compile(r"rcrs|nc_012920")
 # the hg18ToHg19 chain, hg19 and hg38 as in bioframe's seqinfo). No length
 # recurs across builds, so each one identifies its build.
 _CHROMOSOMES = [*map(str, range(1, 23)), "X", "Y"]
-_BUILD_LENGTHS = {
+_BUILD_LENGTHS: dict[Build, list[int]] = {
     "NCBI36": [
         247249719, 242951149, 199501827, 191273063, 180857866, 170899992, 158821424, 146274826,
         140273252, 135374737, 134452384, 132349534, 114142980, 106368585, 100338915, 88827254,
@@ -50,7 +53,7 @@ _BUILD_LENGTHS = {
         83257441, 80373285, 58617616, 64444167, 46709983, 50818468, 156040895, 57227415,
     ],
 }
-CHROMOSOME_LENGTHS: dict[tuple[str, int], str] = {
+CHROMOSOME_LENGTHS: dict[tuple[str, int], Build] = {
     (chrom, length): build
     for build, lengths in _BUILD_LENGTHS.items()
     for chrom, length in zip(_CHROMOSOMES, lengths, strict=True)
@@ -63,7 +66,7 @@ _CONTIG_ATTR = re.compile(r"(\w+)=(\"[^\"]*\"|[^,>]*)")
 
 @dataclass(frozen=True)
 class Detected:
-    build: str | None  # NCBI36, GRCh37, GRCh38 or None
+    build: Build | None
     evidence: str  # what it was read from, for the log
     mito_only_rcrs: bool = False
     contig_lengths: dict[str, int] | None = None
@@ -71,10 +74,12 @@ class Detected:
 
 # Every pattern above needs one of these: a search is skipped where none is
 # (the lookbehinds make a search slow, ~40 ms a MB, on a long header line).
-_MARKERS = {"NCBI36": ("36", "hg18"), "GRCh37": ("37", "hg19"), "GRCh38": ("38",)}
+_MARKERS: dict[Build, tuple[str, ...]] = {
+    "NCBI36": ("36", "hg18"), "GRCh37": ("37", "hg19"), "GRCh38": ("38",),
+}
 
 
-def build_in(text: str) -> str | None:
+def build_in(text: str) -> Build | None:
     low = text.lower()
     for build, pattern in _PATTERNS:
         if any(m in low for m in _MARKERS[build]) and pattern.search(low):
@@ -89,8 +94,8 @@ def contig_attributes(line: str) -> dict[str, str]:
 
 def detect(meta_lines: list[str]) -> Detected:
     """meta_lines: the ``##`` header lines, newline-free."""
-    declared: list[tuple[str, str]] = []
-    hinted: list[tuple[str, str]] = []
+    declared: list[tuple[Build, str]] = []
+    hinted: list[tuple[Build, str]] = []
     lengths: dict[str, int] = {}
     rcrs = False
     for line in meta_lines:
@@ -130,10 +135,10 @@ def detect(meta_lines: list[str]) -> Detected:
     return Detected(None, "no build declared in the header", contig_lengths=lengths or None)
 
 
-def _by_lengths(lengths: dict[str, int]) -> tuple[tuple[str, str] | None, str]:
+def _by_lengths(lengths: dict[str, int]) -> tuple[tuple[Build, str] | None, str]:
     """The build most declared contig lengths belong to (with its evidence), and
     a remark naming the contigs whose lengths say another build ("" if none)."""
-    votes: dict[str, list[str]] = {}
+    votes: dict[Build, list[str]] = {}
     for name, length in lengths.items():
         short = name[3:] if name.lower().startswith("chr") else name
         build = CHROMOSOME_LENGTHS.get((short.upper(), length))
@@ -155,7 +160,7 @@ def _by_lengths(lengths: dict[str, int]) -> tuple[tuple[str, str] | None, str]:
     return (build, evidence), disagreement
 
 
-def _mention(value: str, build: str) -> str:
+def _mention(value: str, build: Build) -> str:
     """The word in a long header value that named the build (keeps logs short)."""
     pattern = dict(_PATTERNS)[build]
     for word in re.split(r"[\s,;=\[\]\"']+", value):

@@ -29,9 +29,9 @@ import pyarrow as pa
 
 from annotator.indexer import MITO_ALIASES, Contigs
 from annotator.infotext import info_safe
+from annotator.install_error import ReferenceInstallError
 from annotator.knownsites import Sites
 from annotator.liftover import LIFT_STATUS, Chain
-from annotator.reference import ReferenceInstallError
 
 COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "DISEASE_IDS", "CLNREVSTAT", "CLNSIG")
 KEYS = ("disease_mondo_ids_and_names", "clinical_significances", "clinical_review_statuses")

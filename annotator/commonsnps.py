@@ -21,8 +21,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from annotator.indexer import Contigs
+from annotator.install_error import ReferenceInstallError
 from annotator.knownsites import Sites, info_safe_array
-from annotator.reference import ReferenceInstallError
 
 HAPMAP3_COLUMNS = ("rsid", "A1", "A2", "#CHROM", "POS")
 

@@ -27,8 +27,8 @@ import numpy as np
 
 from annotator.builds import CHROMOSOME_LENGTHS, UCSC_HG19_CHRM_LENGTH
 from annotator.indexer import Contigs
+from annotator.install_error import ReferenceInstallError
 from annotator.manifest import GenomeSequence
-from annotator.reference import ReferenceInstallError
 
 SEQUENCE_ARRAY = "seq_bases"
 _HEADER = 128  # bytes of a 1-D uint8 .npy header, whatever its length (numpy pads to 64)

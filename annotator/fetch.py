@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from annotator.install_error import ReferenceInstallError
 from annotator.manifest import Archive, ManifestError, Source, check_url
-from annotator.reference import ReferenceInstallError
 
-__all__ = ["ReferenceInstallError", "download", "extract", "fetch_source", "verify"]
+__all__ = ["download", "extract", "fetch_source", "verify"]
 
 
 def sha256_of(path: Path) -> str:

@@ -8,8 +8,9 @@ directory of .npy files plus `index.json` (names, labels, provenance), which
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,11 +20,12 @@ import pyarrow.parquet as pq
 
 from annotator import intervals as iv
 from annotator.infotext import info_safe, text_blob
-from annotator.manifest import Track
-from annotator.ops.genes import GENE_MASKS
 from annotator.region_masks import splice_and_utr_masks
 from annotator.transcript_link import link
-from annotator.usertracks import Features
+
+if TYPE_CHECKING:
+    from annotator.manifest import Track
+    from annotator.usertracks import Features
 
 I64 = npt.NDArray[np.int64]
 
@@ -101,8 +103,11 @@ def _span(contigs: Contigs, t: pa.Table, zero_based: bool) -> tuple[I64, I64, np
     return iv.keys(cc, s), iv.keys(cc, e), ok
 
 
-def build_genes(contigs: Contigs, files: dict[str, Path], out: dict[str, Any]) -> dict[str, Any]:
-    """Gene overlap segments, region-class masks and nearest-gene arrays."""
+def build_genes(
+    contigs: Contigs, files: dict[str, Path], out: dict[str, Any], priority: Sequence[str]
+) -> dict[str, Any]:
+    """Gene overlap segments, region-class masks and nearest-gene arrays; ``priority``:
+    the masks' names, the first the class of a base that several cover (the genes op's)."""
     cols = ["gene_name", "Strand", "gene_type", "_labels", "_starts", "_ends"]
     genes = _table(files["genes"], cols)
     gs, ge, ok = _span(contigs, genes, zero_based=False)
@@ -153,8 +158,8 @@ def build_genes(contigs: Contigs, files: dict[str, Path], out: dict[str, Any]) -
     }
     for name, (s, e) in masks.items():
         out[f"mask_{name}_s"], out[f"mask_{name}_e"] = s, e
-    # Codes are indexes into ops.genes.REGION_CLASSES: the masks in its priority order.
-    out["class_bounds"], out["class_code"] = point_classes([masks[m] for m in GENE_MASKS])
+    # Codes are indexes into ``priority``, the order the genes op reads them in.
+    out["class_bounds"], out["class_code"] = point_classes([masks[m] for m in priority])
     names = [info_safe(g) for g in genes["gene_name"].to_pylist()]
     out["gene_name_text"] = text_blob(names)
     _segment_genes(names, type_names, gtype, indptr, ids, out)

@@ -20,7 +20,8 @@ import numpy as np
 from tqdm import tqdm
 
 from annotator import fasta, indexer, transcript_link, usertracks
-from annotator.fetch import ReferenceInstallError, download, extract, fetch_source
+from annotator.fetch import download, extract, fetch_source
+from annotator.install_error import ReferenceInstallError
 from annotator.liftover import build_chain_arrays
 from annotator.manifest import OPERATOR_MANIFEST, Manifest, ManifestError, load_manifest
 from annotator.ops import OPS

@@ -1,4 +1,4 @@
-"""Load the reference bundle: one memory-mapped index per build (`installer` builds it).
+"""Load the reference bundle: one memory-mapped index per build (`installer.install` builds it).
 
 Layout under ``reference_root``::
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,16 +27,10 @@ INDEX_FILE = "index.json"
 
 __all__ = [
     "Reference",
-    "ReferenceInstallError",
     "ReferenceMissing",
-    "install",
     "installed_builds",
     "load",
 ]
-
-
-class ReferenceInstallError(Exception):
-    """The reference could not be installed; the message says why and what to do."""
 
 
 class ReferenceMissing(Exception):
@@ -95,15 +88,6 @@ def installed_builds(reference_root: Path) -> list[str]:
     if not reference_root.is_dir():
         return []
     return sorted(p.name for p in reference_root.iterdir() if p.is_dir() and is_current(p))
-
-
-def install(reference_root: Path, builds: Sequence[str] = ("GRCh37",), *, progress: bool = True) -> None:
-    """Download, verify and index the reference for each build (idempotent)."""
-    # Imported here: the installer's dependencies (pyarrow, tqdm) would slow
-    # every engine process's start for nothing.
-    from annotator.installer import install as run
-
-    run(Path(reference_root), builds, progress=progress)
 
 
 @dataclass

@@ -56,7 +56,7 @@ import pyarrow.parquet as pq
 from annotator import intervals as iv
 from annotator.indexer import MITO_ALIASES, Contigs
 from annotator.infotext import info_safe, text_blob
-from annotator.reference import ReferenceInstallError
+from annotator.install_error import ReferenceInstallError
 from annotator.transcript_index import CANONICAL, FRAME_INFERRED, MANE_SELECT, NO_STOP, WINDOW
 from annotator.transcript_link import Linked, cds_span, link
 

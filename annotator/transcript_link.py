@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from annotator.reference import ReferenceInstallError
+from annotator.install_error import ReferenceInstallError
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from annotator.install_error import ReferenceInstallError
 from annotator.manifest import Track
-from annotator.reference import ReferenceInstallError
 
 _GTF_ATTR = re.compile(r'(\S+)\s+"?([^";]*)"?')
 _END = re.compile(r"(?:^|;)END=(\d+)")

@@ -37,7 +37,7 @@ def reference_dir(repo: Path) -> Path:
 
 def install_reference(root: Path, downloads: Path) -> Path:
     """The GRCh37 index with chr20's sequence in `root` (a no-op once built there)."""
-    from annotator import reference
+    from annotator import installer
 
     (root / "downloads").mkdir(parents=True, exist_ok=True)
     for f in downloads.iterdir():
@@ -48,7 +48,7 @@ def install_reference(root: Path, downloads: Path) -> Path:
             except OSError:  # another file system
                 shutil.copy(f, target)
     (root / "tracks.toml").write_text(f'[[sequence]]\nbuild = "{BUILD}"\npath = "{FASTA}"\n')
-    reference.install(root, [BUILD], progress=False)
+    installer.install(root, [BUILD], progress=False)
     return root
 
 

@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.accounts import users
 from app.config import Settings
+from app.infra.db import fetchrow, fetchval
 from bench.engine import make_vcf, reference_root
 from bench.server import (
     connected,
@@ -90,12 +91,12 @@ async def submit(http: httpx.AsyncClient, token: str, name: str, content: bytes)
 
 
 async def job_row(database: Database, job_id: str) -> dict[str, object]:
-    row = await database.fetch_one(
-        "SELECT status, progress, submitted_at, completed_at, error FROM jobs WHERE job_id = :id",
-        {"id": job_id},
+    row = await fetchrow(
+        database, "SELECT status, progress, submitted_at, completed_at, error FROM jobs WHERE job_id = $1",
+        job_id,
     )
     assert row is not None
-    return dict(row._mapping)
+    return dict(row)
 
 
 async def until_finished(database: Database, job_id: str, within: float) -> dict[str, object] | None:
@@ -165,8 +166,8 @@ async def fairness(args: argparse.Namespace, folder: Path) -> tuple[list[float],
                     print(f"loaded: {args.tries} x {args.sample.name} ...", flush=True)
                     loaded = await small_jobs(http, database, free, args.sample.name, small, args.tries)
                     state = await job_row(database, running)
-                    waiting = await database.fetch_val(
-                        "SELECT count(*) FROM jobs WHERE status = 'pending'")
+                    waiting = await fetchval(
+                        database, "SELECT count(*) FROM jobs WHERE status = 'pending'")
                     after = (f"after the loaded tries the large job was {state['status']} at "
                              f"{state['progress']}% and {waiting} premium jobs were pending")
     return idle, loaded, after

@@ -85,6 +85,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.accounts import users
+from app.infra.db import fetch
 from bench.engine import make_vcf, reference_root
 from bench.server import (
     annotators,
@@ -143,8 +144,9 @@ async def submit_all(url: str, db_url: str, token: str, name: str, content: byte
         raise RuntimeError(f"{len(bad)} submissions refused: {bad[:5]}")
     async with connected(db_url, max_size=1) as database:
         while True:
-            rows = await database.fetch_all(
-                "SELECT submitted_at, completed_at, status FROM jobs WHERE status IN ('completed', 'failed')"
+            rows = await fetch(
+                database,
+                "SELECT submitted_at, completed_at, status FROM jobs WHERE status IN ('completed', 'failed')",
             )
             if len(rows) == count:
                 break

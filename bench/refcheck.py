@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from annotator import reference  # noqa: E402
+from annotator import installer, reference  # noqa: E402
 from annotator.engine import annotate_file  # noqa: E402
 from annotator.records import Skipped, parse  # noqa: E402
 from annotator.refcheck import RefCheck  # noqa: E402
@@ -51,7 +51,7 @@ def chr20_reference(base: Path, into: Path) -> Path:
     for f in (base / "downloads").iterdir():
         os.link(f, into / "downloads" / f.name)
     (into / "tracks.toml").write_text(f'[[sequence]]\nbuild = "GRCh37"\npath = "{CHR20}"\n')
-    reference.install(into, ["GRCh37"], progress=False)
+    installer.install(into, ["GRCh37"], progress=False)
     return into
 
 
@@ -112,7 +112,7 @@ def main() -> None:
     if not CHR20.is_file():
         sys.exit(f"{CHR20} is absent: install Debian's vt-examples (make system-deps)")
     base = Path(os.environ.get("GAS_REFERENCE_DIR", REPO / "var" / "reference"))
-    reference.install(base, ["GRCh37"], progress=False)
+    installer.install(base, ["GRCh37"], progress=False)
     tmp = Path(tempfile.mkdtemp(prefix="gas-refcheck-"))
     try:
         root = chr20_reference(base, tmp / "reference")

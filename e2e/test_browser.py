@@ -380,9 +380,20 @@ async def test_premium_user_uploads_a_large_file_with_progress(
     await page.get_by_role("button", name="Log in").click()
     await page.goto(f"{server.url}/annotate")
     await expect(page.get_by_text("Premium: any size.")).to_be_visible()
+    # The bar lives on a page left as soon as the upload ends: what it showed is sent out.
+    shown: list[str] = []
+    await page.expose_function("uploadShown", lambda seen: shown.append(seen))
+    await page.evaluate("""() => {
+        const percent = document.getElementById("upload-percent");
+        new MutationObserver(() => window.uploadShown(
+            `${document.getElementById("upload-status").hidden ? "hidden" : "shown"} `
+            + `${document.getElementById("upload-progress").value} ${percent.textContent}`,
+        )).observe(percent, {childList: true, characterData: true, subtree: true});
+    }""")
     await page.get_by_label("VCF file (plain or gzipped)").set_input_files(big)
     await expect(page.get_by_role("button", name="Upload and annotate")).to_be_enabled()
     await page.get_by_role("button", name="Upload and annotate").click()
     await expect(page).to_have_url(re.compile(r"/annotations/[0-9a-f-]{36}$"))
+    assert shown and shown[-1] == "shown 100 100%", shown
     await expect(page.locator("#status")).to_contain_text("completed", timeout=90_000)
     await expect(page.get_by_text("12,000", exact=True)).to_be_visible()

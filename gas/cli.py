@@ -19,6 +19,7 @@ import uvloop
 
 from app.config import Settings
 from app.infra import logs
+from app.jobs.builds import BUILDS, INDEXED
 
 log = logging.getLogger("gas")
 
@@ -112,7 +113,7 @@ def daemon(role: str) -> None:
 @click.argument("input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--build", default="auto", show_default=True,
-              type=click.Choice(["auto", "GRCh37", "GRCh38", "NCBI36"]))
+              type=click.Choice(["auto", *BUILDS]))
 @click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the JSON summary here.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -145,16 +146,16 @@ def reference() -> None:
 
 @reference.command("install")
 @click.option("--build", "builds", default="GRCh37", show_default=True,
-              type=click.Choice(["GRCh37", "GRCh38", "all"]))
+              type=click.Choice([*INDEXED, "all"]))
 def reference_install(builds: str) -> None:
     """Download the public reference data and build the index (idempotent)."""
-    from annotator import reference as ref
+    from annotator import installer
+    from annotator.install_error import ReferenceInstallError
 
     settings = _settings()
-    chosen = ["GRCh37", "GRCh38"] if builds == "all" else [builds]
     try:
-        ref.install(settings.reference_path, chosen)
-    except ref.ReferenceInstallError as exc:
+        installer.install(settings.reference_path, [builds])  # "all": every build the manifest has
+    except ReferenceInstallError as exc:
         # An operator's file refused (another build, damaged, wrong sha256): the reason, not a traceback.
         raise click.ClickException(str(exc)) from None
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from annotator.install_error import ReferenceInstallError
+
 if TYPE_CHECKING:
     from annotator.indexer import Contigs
     from annotator.manifest import Track
@@ -133,9 +135,6 @@ class Op(ABC):
     ) -> dict[str, Any]:
         """Index the track's packaged files (role -> path) into `out`'s arrays; returns
         what goes into index.json: ``counts`` (merged into the index's) and any other keys."""
-        # Imported here: reference imports manifest, which imports the ops.
-        from annotator.reference import ReferenceInstallError
-
         raise ReferenceInstallError(f"track {track.name}: op {track.op!r} reads an operator's own file only")
 
     @classmethod
@@ -144,11 +143,11 @@ class Op(ABC):
     ) -> dict[str, Any]:
         """Index an operator's file (read into `features`); only for ops with `user` set."""
         if cls.user:
+            # Imported here, as in every op's ``build``: the indexers' pyarrow tables
+            # are for installing, not for the engine processes that import the ops.
             from annotator import indexer
 
             return indexer.build_user(contigs, track, features, out)
-        from annotator.reference import ReferenceInstallError
-
         raise ReferenceInstallError(f"track {track.name}: op {track.op!r} is not for a file of yours")
 
     # -- run --------------------------------------------------------------------

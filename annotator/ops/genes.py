@@ -100,7 +100,7 @@ class Genes(Op):
     ) -> dict[str, Any]:
         from annotator import indexer
 
-        return indexer.build_genes(contigs, files, out)
+        return indexer.build_genes(contigs, files, out, GENE_MASKS)
 
     def declare(self, track: TrackInfo) -> list[Decl]:
         w = self.window

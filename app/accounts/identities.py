@@ -9,6 +9,7 @@ from databases import Database
 from app.accounts import users
 from app.accounts.oidc import Identity
 from app.accounts.users import User
+from app.infra.db import fetchrow
 
 # Two first sign-ins of one identity at once: the loser starts over and finds the winner's link.
 _ATTEMPTS = 3
@@ -28,10 +29,10 @@ class _Raced(Exception):
 
 async def user_for(db: Database, issuer: str, subject: str) -> User | None:
     """The user this identity is linked to, noting the sign-in."""
-    row = await db.fetch_one(
-        "UPDATE identities SET last_login_at = now() WHERE issuer = :issuer AND subject = :subject"
+    row = await fetchrow(
+        db, "UPDATE identities SET last_login_at = now() WHERE issuer = $1 AND subject = $2"
         " RETURNING user_id",
-        {"issuer": issuer, "subject": subject},
+        issuer, subject,
     )
     return await users.get(db, str(row["user_id"])) if row else None
 
@@ -63,12 +64,10 @@ async def _link_or_create(db: Database, identity: Identity, email: str) -> User:
             raise EmailInUse(email)
         if user is None:
             user = await users.create(db, email, None, name=identity.name)
-        row = await db.fetch_one(
-            "INSERT INTO identities (issuer, subject, user_id, email)"
-            " VALUES (:issuer, :subject, :user_id, :email)"
+        row = await fetchrow(
+            db, "INSERT INTO identities (issuer, subject, user_id, email) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (issuer, subject) DO NOTHING RETURNING user_id",
-            {"issuer": identity.issuer, "subject": identity.subject,
-             "user_id": uuid.UUID(user.user_id), "email": email},
+            identity.issuer, identity.subject, uuid.UUID(user.user_id), email,
         )
         if row is None:
             raise _Raced  # rolls back the account made above, if any

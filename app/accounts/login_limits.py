@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from databases import Database
 
 from app.accounts.users import normalise_email
+from app.infra.db import execute, fetchrow
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,10 @@ async def locked(db: Database, email: str, ip: str, limits: Limits) -> Locked | 
                                          strict=True):
         # The allowed-th most recent failure in the window: once it ages out, one more
         # attempt is allowed again.
-        row = await db.fetch_one(
-            "SELECT failed_at FROM login_failures WHERE scope = :scope AND subject = :subject"
-            " AND failed_at > :since ORDER BY failed_at DESC OFFSET :skip LIMIT 1",
-            {"scope": scope, "subject": subject, "since": now - window, "skip": allowed - 1},
+        row = await fetchrow(
+            db, "SELECT failed_at FROM login_failures WHERE scope = $1 AND subject = $2"
+            " AND failed_at > $3 ORDER BY failed_at DESC OFFSET $4 LIMIT 1",
+            scope, subject, now - window, allowed - 1,
         )
         if row is not None:
             wait = math.ceil((row["failed_at"] + window - now).total_seconds())
@@ -70,19 +71,18 @@ async def locked(db: Database, email: str, ip: str, limits: Limits) -> Locked | 
 async def record_failure(db: Database, email: str, ip: str, limits: Limits) -> None:
     async with db.transaction():
         for scope, subject in _subjects(email, ip):
-            await db.execute(
-                "INSERT INTO login_failures (scope, subject) VALUES (:scope, :subject)",
-                {"scope": scope, "subject": subject},
+            await execute(
+                db, "INSERT INTO login_failures (scope, subject) VALUES ($1, $2)", scope, subject
             )
         # Keep the table as small as the window: what is older no longer counts.
-        await db.execute(
-            "DELETE FROM login_failures WHERE failed_at < :before",
-            {"before": datetime.now(UTC) - timedelta(seconds=limits.window_seconds)},
+        await execute(
+            db, "DELETE FROM login_failures WHERE failed_at < $1",
+            datetime.now(UTC) - timedelta(seconds=limits.window_seconds),
         )
 
 
 async def clear_account(db: Database, email: str) -> None:
-    await db.execute(
-        "DELETE FROM login_failures WHERE scope = 'account' AND subject = :subject",
-        {"subject": _subjects(email, "")[0][1]},
+    await execute(
+        db, "DELETE FROM login_failures WHERE scope = 'account' AND subject = $1",
+        _subjects(email, "")[0][1],
     )

@@ -16,6 +16,7 @@ from datetime import timedelta
 from databases import Database
 
 from app.accounts.users import User, user_from_row
+from app.infra.db import connection, execute, fetchrow
 
 
 def _hash(session_id: str) -> bytes:
@@ -28,8 +29,7 @@ async def start(db: Database, user_id: str, lifetime: timedelta) -> str:
     Expired sessions (anyone's) are cleared on the way: log-ins are rare enough."""
     session_id = secrets.token_urlsafe(32)
     uid = uuid.UUID(user_id)
-    async with db.connection() as connection:
-        raw = connection.raw_connection
+    async with connection(db) as raw:
         await raw.execute("DELETE FROM sessions WHERE expires_at <= now()")
         await raw.execute(
             "INSERT INTO sessions (session_hash, user_id, expires_at) VALUES ($1, $2, now() + $3)",
@@ -40,15 +40,13 @@ async def start(db: Database, user_id: str, lifetime: timedelta) -> str:
 
 async def user(db: Database, session_id: str) -> User | None:
     """The user of a live session; None once it was ended or has expired."""
-    # Straight to asyncpg, as app.accounts.users.get: this runs on every signed-in request.
-    async with db.connection() as connection:
-        row = await connection.raw_connection.fetchrow(
-            "SELECT users.* FROM sessions JOIN users USING (user_id)"
-            " WHERE session_hash = $1 AND expires_at > now()",
-            _hash(session_id),
-        )
+    row = await fetchrow(
+        db, "SELECT users.* FROM sessions JOIN users USING (user_id)"
+        " WHERE session_hash = $1 AND expires_at > now()",
+        _hash(session_id),
+    )
     return user_from_row(row) if row else None
 
 
 async def end(db: Database, session_id: str) -> None:
-    await db.execute("DELETE FROM sessions WHERE session_hash = :hash", {"hash": _hash(session_id)})
+    await execute(db, "DELETE FROM sessions WHERE session_hash = $1", _hash(session_id))

@@ -15,6 +15,7 @@ import uuid
 
 from databases import Database
 
+from app.infra.db import execute, fetchrow, fetchval
 from app.jobs.lifecycle import USER_UPGRADED, UserUpgraded
 from app.ports.bus import Bus
 from app.ports.payments import Paid
@@ -31,38 +32,34 @@ async def record(db: Database, paid: Paid) -> bool:
     (the same webhook event, or the same provider reference, again)."""
     async with db.transaction():
         # Locked until commit, so the account cannot be deleted under the new row.
-        if await db.fetch_val("SELECT 1 FROM users WHERE user_id = :id FOR KEY SHARE",
-                              {"id": uuid.UUID(paid.user_id)}) is None:
+        if await fetchval(db, "SELECT 1 FROM users WHERE user_id = $1 FOR KEY SHARE",
+                          uuid.UUID(paid.user_id)) is None:
             raise UnknownUser(paid.user_id)
         # No conflict target: a repeated event id or provider reference is a no-op,
         # also when a concurrent delivery of it commits first.
-        row = await db.fetch_one(
-            "INSERT INTO subscriptions (subscription_id, user_id, provider, reference, event_id)"
-            " VALUES (:id, :user_id, :provider, :reference, :event_id)"
-            " ON CONFLICT DO NOTHING RETURNING subscription_id",
-            {"id": uuid.uuid4(), "user_id": uuid.UUID(paid.user_id), "provider": paid.provider,
-             "reference": paid.reference, "event_id": paid.event_id},
+        row = await fetchrow(
+            db, "INSERT INTO subscriptions (subscription_id, user_id, provider, reference, event_id)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING subscription_id",
+            uuid.uuid4(), uuid.UUID(paid.user_id), paid.provider, paid.reference, paid.event_id,
         )
         if row is None:
             return False
-        await db.execute(
-            "UPDATE users SET role = 'premium' WHERE user_id = :id", {"id": uuid.UUID(paid.user_id)}
-        )
+        await execute(db, "UPDATE users SET role = 'premium' WHERE user_id = $1", uuid.UUID(paid.user_id))
     return True
 
 
 async def announce(db: Database, bus: Bus, user_id: str) -> None:
     """Publish ``user-upgraded`` if any of the user's subscriptions has not been yet."""
-    pending = await db.fetch_val(
-        "SELECT count(*) FROM subscriptions WHERE user_id = :id AND announced_at IS NULL",
-        {"id": uuid.UUID(user_id)},
+    pending = await fetchval(
+        db, "SELECT count(*) FROM subscriptions WHERE user_id = $1 AND announced_at IS NULL",
+        uuid.UUID(user_id),
     )
     if not pending:
         return
     await bus.publish(USER_UPGRADED, UserUpgraded(user_id).encode())
-    await db.execute(
-        "UPDATE subscriptions SET announced_at = now() WHERE user_id = :id AND announced_at IS NULL",
-        {"id": uuid.UUID(user_id)},
+    await execute(
+        db, "UPDATE subscriptions SET announced_at = now() WHERE user_id = $1 AND announced_at IS NULL",
+        uuid.UUID(user_id),
     )
     log.info("user upgraded", extra={"user_id": user_id})
 

@@ -13,24 +13,26 @@ import math
 
 from databases import Database
 
+from app.infra.db import fetchrow
+
 WINDOW_SECONDS = 3600
 
 _GRANT = """
-INSERT INTO upload_grants AS g (user_id, window_start, granted) VALUES (:user_id, now(), 1)
+INSERT INTO upload_grants AS g (user_id, window_start, granted) VALUES ($1, now(), 1)
 ON CONFLICT (user_id) DO UPDATE SET
-    window_start = CASE WHEN g.window_start <= now() - make_interval(secs => :window)
+    window_start = CASE WHEN g.window_start <= now() - make_interval(secs => $2)
                         THEN now() ELSE g.window_start END,
-    granted = CASE WHEN g.window_start <= now() - make_interval(secs => :window)
+    granted = CASE WHEN g.window_start <= now() - make_interval(secs => $2)
                    THEN 1 ELSE g.granted + 1 END
 RETURNING granted,
-    extract(epoch FROM window_start + make_interval(secs => :window) - now())::float8 AS seconds_left
+    extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8 AS seconds_left
 """
 
 
 async def grant(db: Database, user_id: str, per_window: int) -> int | None:
     """Count one more policy for the user; None if it is within ``per_window``, else
     the seconds until the window ends and policies may be given again."""
-    row = await db.fetch_one(_GRANT, {"user_id": user_id, "window": WINDOW_SECONDS})
+    row = await fetchrow(db, _GRANT, user_id, WINDOW_SECONDS)
     assert row is not None
     if row["granted"] <= per_window:
         return None

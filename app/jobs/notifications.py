@@ -15,37 +15,36 @@ from collections.abc import Callable
 
 from databases import Database
 
+from app.infra.db import execute, fetchrow
 from app.ports.mail import Mailer
 
 log = logging.getLogger(__name__)
 
 _CLAIM = """
-INSERT INTO notifications (job_id, kind) VALUES (:job_id, :kind)
+INSERT INTO notifications (job_id, kind) VALUES ($1, $2)
 ON CONFLICT (job_id, kind) DO UPDATE SET claimed_at = now()
 WHERE notifications.sent_at IS NULL
-  AND notifications.claimed_at < now() - make_interval(secs => :lease)
+  AND notifications.claimed_at < now() - make_interval(secs => $3)
 RETURNING job_id
 """
 
 
 async def claim(db: Database, job_id: str, kind: str, lease_seconds: float) -> bool:
-    row = await db.fetch_one(
-        _CLAIM, {"job_id": uuid.UUID(job_id), "kind": kind, "lease": float(lease_seconds)}
-    )
+    row = await fetchrow(db, _CLAIM, uuid.UUID(job_id), kind, float(lease_seconds))
     return row is not None
 
 
 async def mark_sent(db: Database, job_id: str, kind: str) -> None:
-    await db.execute(
-        "UPDATE notifications SET sent_at = now() WHERE job_id = :job_id AND kind = :kind",
-        {"job_id": uuid.UUID(job_id), "kind": kind},
+    await execute(
+        db, "UPDATE notifications SET sent_at = now() WHERE job_id = $1 AND kind = $2",
+        uuid.UUID(job_id), kind,
     )
 
 
 async def release(db: Database, job_id: str, kind: str) -> None:
-    await db.execute(
-        "DELETE FROM notifications WHERE job_id = :job_id AND kind = :kind AND sent_at IS NULL",
-        {"job_id": uuid.UUID(job_id), "kind": kind},
+    await execute(
+        db, "DELETE FROM notifications WHERE job_id = $1 AND kind = $2 AND sent_at IS NULL",
+        uuid.UUID(job_id), kind,
     )
 
 

@@ -17,6 +17,7 @@ import uuid
 
 from app.accounts import upload_grants
 from app.accounts.users import User
+from app.errors import Refused
 from app.jobs import scheduling
 from app.jobs.job import FAILED, PENDING, RUNNING, Job, display_file_name, input_key, parse_input_key, utcnow
 from app.jobs.lifecycle import JobEvent, JobRequest, Lane, announce
@@ -24,12 +25,6 @@ from app.ports.objects import ObjectNotFound, PresignedPost
 from app.services import Services
 
 log = logging.getLogger(__name__)
-
-
-class SubmitError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def max_input_bytes(services: Services, user: User) -> int:
@@ -49,7 +44,7 @@ async def new_upload(
     wait = await upload_grants.grant(services.db, user.user_id, per_hour)
     if wait is not None:
         minutes = max(1, math.ceil(wait / 60))
-        raise SubmitError(
+        raise Refused(
             429, "too_many_uploads",
             f"You have asked for {per_hour:,} uploads in the last hour, as many as your plan allows. "
             f"Wait {minutes} minute{'s' if minutes != 1 else ''}, then try again."
@@ -80,12 +75,12 @@ async def submit(
     """
     parsed = parse_input_key(user.user_id, key)
     if parsed is None:
-        raise SubmitError(403, "forbidden_key", "This upload key does not belong to you.")
+        raise Refused(403, "forbidden_key", "This upload key does not belong to you.")
     job_id, name_in_key = parsed
     existing = await services.jobs.get(job_id)
     if existing is not None:
         if existing.user_id != user.user_id:
-            raise SubmitError(403, "forbidden_key", "This upload key does not belong to you.")
+            raise Refused(403, "forbidden_key", "This upload key does not belong to you.")
         if existing.status == PENDING:
             # The first try may have stored the job and then lost the database before
             # asking for it; asking twice is harmless (the annotator claims it once).
@@ -96,13 +91,13 @@ async def submit(
     try:
         info = await services.objects.head(bucket, key)
     except ObjectNotFound:
-        raise SubmitError(
+        raise Refused(
             404, "upload_not_found", "No uploaded file under this key: upload the file first."
         ) from None
     limit = max_input_bytes(services, user)
     if info.size > limit:
         await services.objects.delete(bucket, key)
-        raise SubmitError(
+        raise Refused(
             413, "input_too_large",
             f"The file is {info.size:,} bytes; your plan allows {limit:,} bytes. "
             "Upgrade to Premium to annotate larger files.",
@@ -140,9 +135,9 @@ async def resubmit_skipping_bad_lines(services: Services, user: User, job: Job) 
     skipped and the same build. The input stays under the failed job's key, which keeps
     it: the unclaimed-upload sweep finds that job by the key."""
     if job.user_id != user.user_id:
-        raise SubmitError(404, "not_found", "No such job.")
+        raise Refused(404, "not_found", "No such job.")
     if job.status != FAILED or job.skip_bad_lines:
-        raise SubmitError(
+        raise Refused(
             409, "not_resubmittable",
             "Only a failed job that did not skip bad lines can be resubmitted skipping them.",
         )
@@ -153,7 +148,7 @@ async def resubmit_skipping_bad_lines(services: Services, user: User, job: Job) 
     try:
         info = await services.objects.head(job.input_bucket, job.input_key)
     except ObjectNotFound:
-        raise SubmitError(
+        raise Refused(
             404, "upload_not_found", "The uploaded file is no longer in storage: upload it again."
         ) from None
     again = Job(
@@ -190,7 +185,7 @@ async def _check_queued_jobs(services: Services, user: User) -> None:
     if unfinished >= cap:
         log.info("submission refused: %d unfinished jobs", unfinished, extra={"user_id": user.user_id})
         upgrade = "" if user.premium else " Premium accounts may have more."
-        raise SubmitError(
+        raise Refused(
             429, "too_many_jobs",
             f"You have {unfinished} jobs waiting or running; your plan allows {cap} at a time. "
             f"Submit this file again when one of them has finished.{upgrade}",

@@ -18,22 +18,13 @@ from app.config import Settings
 from app.infra import db
 from app.jobs.job import PHASE_NAMES
 from app.services import Services, open_services
-from app.web import csrf
+from app.web import api, auth, csrf, events, jobs, objects, oidc_login, pages, results, subscription
+from app.web.api import error_response
+from app.web.auth import signed_in_user
 from app.web.bodies import Request
+from app.web.headers import csp
 
 log = logging.getLogger(__name__)
-
-# Scripts and styles come from our own origin only: no inline script anywhere.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self' {objects}; frame-ancestors 'none'; base-uri 'self'"
-)
-
-
-def csp(form_origin: str) -> str:
-    """The policy for a page whose forms may post to ``form_origin`` (the object store)."""
-    return CSP.format(objects=form_origin)
-
 
 def _inline_context_processors(app: Quart) -> None:
     """Call the sync template context processors in the loop instead of on a thread.
@@ -94,8 +85,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     csrf.init_app(app)
     app.jinja_env.globals["phase_names"] = PHASE_NAMES
 
-    from app.web import api, auth, events, jobs, objects, oidc_login, pages, results, subscription
-
     for blueprint in (pages.bp, auth.bp, jobs.bp, results.bp, events.bp, api.bp, objects.bp,
                       subscription.bp):
         app.register_blueprint(blueprint)
@@ -115,9 +104,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     _inline_context_processors(app)
 
     @app.context_processor
-    async def _user() -> dict[str, object]:
-        from app.web.auth import signed_in_user
-
+    async def _signed_in_user() -> dict[str, object]:
         try:
             return {"user": await signed_in_user()}
         except Exception:  # the database is down: pages still render, signed out
@@ -136,8 +123,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.errorhandler(HTTPException)
     async def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
         if request.path.startswith("/api/"):
-            from app.web.api import error_response
-
             code = (exc.name or "error").lower().replace(" ", "_")
             return error_response(exc.code or 500, code, exc.description or exc.name)
         if request.path.startswith("/objects/"):
@@ -159,8 +144,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
-            from app.web.api import error_response
-
             return error_response(500, "internal_error", "Something went wrong on our side.")
         return await render_template("error.html", error=None), 500
 

@@ -22,8 +22,10 @@ from werkzeug.exceptions import HTTPException
 
 from app.accounts import users
 from app.accounts.users import User
+from app.errors import Refused
+from app.jobs.builds import Build
 from app.jobs.job import Job
-from app.jobs.submissions import SubmitError, new_upload, submit
+from app.jobs.submissions import new_upload, submit
 from app.results import variant_table
 from app.results.consequences import IMPACTS
 from app.web import results, views
@@ -32,12 +34,6 @@ from app.web.context import services
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -58,10 +54,10 @@ def token_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "unauthorized", "Send an API token: 'Authorization: Bearer <token>'.")
+            raise Refused(401, "unauthorized", "Send an API token: 'Authorization: Bearer <token>'.")
         user = await users.user_for_token(services().db, token.strip())
         if user is None:
-            raise ApiError(401, "invalid_token", "This API token is not valid or was revoked.")
+            raise Refused(401, "invalid_token", "This API token is not valid or was revoked.")
         g.api_user = user
         return await view(*args, **kwargs)
 
@@ -111,7 +107,7 @@ class JobList(BaseModel):
 class JobIn(BaseModel):
     key: str = Field(max_length=1024, description="the `key` from POST /api/v1/uploads")
     file_name: str = Field(default="input.vcf", max_length=255)
-    build: Literal["auto", "GRCh37", "GRCh38", "NCBI36"] = "auto"
+    build: Literal["auto", Build] = "auto"
     skip_bad_lines: bool = Field(
         default=False,
         description="leave out records that cannot be read (counted in the log) instead of failing",
@@ -219,10 +215,7 @@ def job_out(job: Job) -> JobOut:
 async def create_upload() -> tuple[UploadOut, int]:
     """A presigned POST for one input file: POST `fields` plus `file` (last) to `url`;
     429 if you have been given your plan's most upload policies this hour."""
-    try:
-        upload = await new_upload(services(), api_user(), with_file_name=False)
-    except SubmitError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    upload = await new_upload(services(), api_user(), with_file_name=False)
     return UploadOut(
         url=upload.url, fields=upload.fields, key=upload.key, max_bytes=upload.max_bytes,
         expires_at=upload.expires_at,
@@ -241,13 +234,10 @@ async def create_job(data: JobIn) -> tuple[JobOut, int]:
     """Annotate an uploaded file: 404 if it is not uploaded, 403 if the key is not yours,
     413 if it is too large for your plan, 429 if you have your plan's most jobs waiting
     or running."""
-    try:
-        job = await submit(
-            services(), api_user(), data.key, data.file_name,
-            build=data.build, skip_bad_lines=data.skip_bad_lines,
-        )
-    except SubmitError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    job = await submit(
+        services(), api_user(), data.key, data.file_name,
+        build=data.build, skip_bad_lines=data.skip_bad_lines,
+    )
     return job_out(job), 201
 
 
@@ -276,7 +266,7 @@ async def job_result(job_id: str) -> ResponseReturnValue:
     job = await views.owned_job(services(), api_user(), job_id)
     unavailable = views.result_unavailable(job)
     if unavailable:
-        raise ApiError(409, *unavailable)
+        raise Refused(409, *unavailable)
     return redirect(await views.result_url(services(), job), 303)
 
 
@@ -293,7 +283,7 @@ async def job_variants(job_id: str) -> VariantPage:
     job = await views.owned_job(services(), api_user(), job_id)
     unavailable = views.result_unavailable(job)
     if unavailable:
-        raise ApiError(409, *unavailable)
+        raise Refused(409, *unavailable)
     query = results.request_query()
     path = await results.table_path(services(), job)
     table = variant_table.open_table(path)
@@ -312,7 +302,7 @@ async def job_log(job_id: str) -> ResponseReturnValue:
         if job.error:
             text = f"Job failed: {job.error}\n"
         else:
-            raise ApiError(409, "job_not_finished", "The log is written when the job finishes.")
+            raise Refused(409, "job_not_finished", "The log is written when the job finishes.")
     return Response(text, mimetype="text/plain")
 
 
@@ -324,7 +314,7 @@ async def me() -> Me:
     return Me(user_id=user.user_id, email=user.email, name=user.name, role=user.role)
 
 
-async def _api_error(exc: ApiError) -> Response:
+async def _api_error(exc: Refused) -> Response:
     return error_response(exc.status, exc.code, exc.message)
 
 
@@ -333,9 +323,9 @@ async def _invalid(exc: RequestSchemaValidationError) -> Response:
 
 
 def answer_api_errors(blueprint: Blueprint) -> None:
-    """The API's JSON error bodies for ``ApiError`` and invalid request bodies, on
+    """The API's JSON error bodies for ``Refused`` and invalid request bodies, on
     ``blueprint`` (the API's own, and any other that serves an API route)."""
-    blueprint.register_error_handler(ApiError, _api_error)
+    blueprint.register_error_handler(Refused, _api_error)
     blueprint.register_error_handler(RequestSchemaValidationError, _invalid)
 
 

@@ -32,6 +32,13 @@ async def signed_in_user() -> User | None:
     return user
 
 
+async def required_user() -> User:
+    """The signed-in user of a ``login_required`` view, which lets no one else in."""
+    user = await signed_in_user()
+    assert user is not None
+    return user
+
+
 def login_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | Any]]:
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | Any:

@@ -6,61 +6,68 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, field_validator, model_validator
 from quart import Blueprint, abort, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 
-from app.accounts.users import User
+from app.errors import Refused
+from app.jobs import builds
 from app.jobs.job import FINISHED
-from app.jobs.submissions import SubmitError, max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
+from app.jobs.submissions import max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
 from app.ports.objects import PresignedPost
-from app.web import csp, job_rows, notices, views
-from app.web.auth import login_required, signed_in_user
+from app.web import job_rows, notices, query, views
+from app.web.auth import login_required, required_user
 from app.web.context import services
+from app.web.headers import csp
 
 bp = Blueprint("jobs", __name__)
 PAGE_SIZE = 50
 
 
-async def _user() -> User:
-    user = await signed_in_user()
-    assert user is not None  # every view here is login_required
-    return user
+# The upload form's choices: the builds, after "auto" (the default).
+BUILDS: dict[str, str] = {"auto": "Detect from the file", **builds.LABELS}
 
 
-BUILDS = {"auto": "Detect from the file", "GRCh37": "GRCh37 / hg19", "GRCh38": "GRCh38 / hg38",
-          "NCBI36": "NCBI36 / hg18 (lifted over to GRCh37)"}
+class UploadOptions(BaseModel):
+    """The upload form's options, and the key the object store's redirect brings back.
+    Whatever else they say is the default: these come from the form's own controls."""
+
+    build: str = "auto"
+    skip_bad_lines: bool = False
+    key: str = ""
+
+    @field_validator("build", mode="before")
+    @classmethod
+    def _offered(cls, build: str) -> str:
+        return build if build in BUILDS else "auto"
+
+    @field_validator("skip_bad_lines", mode="before")
+    @classmethod
+    def _checked(cls, value: str) -> bool:
+        return value == "on"  # what a checked box sends, and nothing else
 
 
-def _build_arg() -> str:
-    build = request.args.get("build", "auto")
-    return build if build in BUILDS else "auto"
-
-
-def _skip_arg() -> bool:
-    return request.args.get("skip_bad_lines") == "on"
-
-
-async def _upload(build: str, skip_bad_lines: bool) -> PresignedPost:
+async def _upload(options: UploadOptions) -> PresignedPost:
     # The chosen options ride on the signed redirect, so they come back with the upload.
-    options = {} if build == "auto" else {"build": build}
-    if skip_bad_lines:
-        options["skip_bad_lines"] = "on"
-    redirect = url_for("jobs.uploaded", _external=True, **options)
-    return await new_upload(services(), await _user(), redirect=redirect)
+    args = {} if options.build == "auto" else {"build": options.build}
+    if options.skip_bad_lines:
+        args["skip_bad_lines"] = "on"
+    redirect = url_for("jobs.uploaded", _external=True, **args)
+    return await new_upload(services(), await required_user(), redirect=redirect)
 
 
 async def _annotate_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    user = await _user()
-    build, skip = _build_arg(), _skip_arg()
+    user = await required_user()
+    options = query.read(UploadOptions)
     upload: PresignedPost | None = None
     try:
-        upload = await _upload(build, skip)
-    except SubmitError as exc:  # no more upload policies this hour: say so, without a form
+        upload = await _upload(options)
+    except Refused as exc:  # no more upload policies this hour: say so, without a form
         error = f"{error} {exc.message}" if error else exc.message
         status = status if status != 200 else exc.status
     page = await render_template(
         "annotate.html", upload=upload, max_bytes=max_input_bytes(services(), user),
-        user=user, error=error, builds=BUILDS, build=build, skip_bad_lines=skip,
+        user=user, error=error, builds=BUILDS, build=options.build, skip_bad_lines=options.skip_bad_lines,
     )
     if upload is None:
         return page, status
@@ -74,8 +81,8 @@ async def _annotate_page(error: str | None = None, status: int = 200) -> Respons
 async def upload_fields() -> ResponseReturnValue:
     """A fresh upload policy for the chosen options (HTMX swaps the hidden fields)."""
     try:
-        upload = await _upload(_build_arg(), _skip_arg())
-    except SubmitError as exc:
+        upload = await _upload(query.read(UploadOptions))
+    except Refused as exc:
         # Swapped in place of the fields, so the store refuses the form if it is sent.
         return await render_template("fragments/upload_fields.html", upload=None, error=exc.message)
     return await render_template("fragments/upload_fields.html", upload=upload)
@@ -91,38 +98,68 @@ async def annotate() -> ResponseReturnValue:
 @login_required
 async def uploaded() -> ResponseReturnValue:
     """The object store's redirect after an upload: the upload becomes a job."""
-    key = request.args.get("key", "")
+    options = query.read(UploadOptions)
     try:
-        job = await submit(services(), await _user(), key, build=_build_arg(), skip_bad_lines=_skip_arg())
-    except SubmitError as exc:
+        job = await submit(services(), await required_user(), options.key, build=options.build,
+                           skip_bad_lines=options.skip_bad_lines)
+    except Refused as exc:
         return await _annotate_page(exc.message, exc.status)
     return redirect(url_for("jobs.job_page", job_id=job.job_id), 303)
 
 
-def _cursor() -> tuple[datetime, str] | None:
+_NOT_OUR_LINK = ("This link to older jobs is not valid (it may have been cut short). "
+                 "Open the job list again and follow its 'Older jobs' link.")
+
+
+class OlderJobs(BaseModel):
     """The "Older jobs" link's cursor: the last job seen, (submitted_at, job_id).
 
     Only the link GAS made is accepted; anything else is the client's error (400),
     not a query the job store is left to fail on.
     """
-    at, job_id = request.args.get("before_at"), request.args.get("before_id")
-    if not at and not job_id:
-        return None
-    try:
-        submitted = datetime.fromisoformat(at or "")
-        if submitted.tzinfo is None:
-            raise ValueError("no time zone")
-        return submitted.astimezone(UTC), str(uuid.UUID(job_id or ""))
-    except (ValueError, OverflowError):
-        abort(400, "This link to older jobs is not valid (it may have been cut short). "
-                   "Open the job list again and follow its 'Older jobs' link.")
+
+    before_at: datetime | None = None
+    before_id: str | None = None
+
+    @field_validator("before_at", mode="before")
+    @classmethod
+    def _zoned(cls, at: str) -> datetime | None:
+        if not at:
+            return None
+        try:
+            submitted = datetime.fromisoformat(at)
+            if submitted.tzinfo is None:
+                raise ValueError("no time zone")
+            return submitted.astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise query.refuse(_NOT_OUR_LINK) from None
+
+    @field_validator("before_id", mode="before")
+    @classmethod
+    def _uuid(cls, job_id: str) -> str | None:
+        try:
+            return str(uuid.UUID(job_id)) if job_id else None
+        except ValueError:
+            raise query.refuse(_NOT_OUR_LINK) from None
+
+    @model_validator(mode="after")
+    def _whole(self) -> OlderJobs:
+        if (self.before_at is None) != (self.before_id is None):
+            raise query.refuse(_NOT_OUR_LINK)
+        return self
+
+    @property
+    def cursor(self) -> tuple[datetime, str] | None:
+        if self.before_at is None or self.before_id is None:
+            return None
+        return self.before_at, self.before_id
 
 
 @bp.get("/annotations")
 @login_required
 async def job_list() -> ResponseReturnValue:
-    user = await _user()
-    before = _cursor()
+    user = await required_user()
+    before = query.read(OlderJobs).cursor
     jobs = await services().jobs.summaries_for_user(user.user_id, limit=PAGE_SIZE + 1, before=before)
     more = len(jobs) > PAGE_SIZE
     rows = await job_rows.render(jobs[:PAGE_SIZE], more)
@@ -138,7 +175,7 @@ async def job_list() -> ResponseReturnValue:
 @bp.get("/annotations/<job_id>")
 @login_required
 async def job_page(job_id: str) -> ResponseReturnValue:
-    user = await _user()
+    user = await required_user()
     job = await views.owned_job(services(), user, job_id)
     shown = {"job": job, "unavailable": views.result_unavailable(job),
              "archive_at": views.archive_at(services(), user, job)}
@@ -155,11 +192,11 @@ async def job_page(job_id: str) -> ResponseReturnValue:
 @login_required
 async def resubmit(job_id: str) -> ResponseReturnValue:
     """A failed job again, from its stored input, skipping the lines it could not read."""
-    user = await _user()
+    user = await required_user()
     job = await views.owned_job(services(), user, job_id)
     try:
         again = await resubmit_skipping_bad_lines(services(), user, job)
-    except SubmitError as exc:
+    except Refused as exc:
         abort(exc.status, exc.message)
     return redirect(url_for("jobs.job_page", job_id=again.job_id), 303)
 
@@ -167,7 +204,7 @@ async def resubmit(job_id: str) -> ResponseReturnValue:
 @bp.get("/annotations/<job_id>/log")
 @login_required
 async def job_log(job_id: str) -> ResponseReturnValue:
-    job = await views.owned_job(services(), await _user(), job_id)
+    job = await views.owned_job(services(), await required_user(), job_id)
     text = await views.log_text(services(), job)
     return await render_template("log.html", job=job, log=text)
 
@@ -175,7 +212,7 @@ async def job_log(job_id: str) -> ResponseReturnValue:
 @bp.get("/annotations/<job_id>/download")
 @login_required
 async def download(job_id: str) -> ResponseReturnValue:
-    job = await views.owned_job(services(), await _user(), job_id)
+    job = await views.owned_job(services(), await required_user(), job_id)
     if views.result_unavailable(job):
         return redirect(url_for("jobs.job_page", job_id=job.job_id))
     return redirect(await views.result_url(services(), job))
@@ -184,5 +221,5 @@ async def download(job_id: str) -> ResponseReturnValue:
 @bp.get("/annotations/<job_id>/input")
 @login_required
 async def input_file(job_id: str) -> ResponseReturnValue:
-    job = await views.owned_job(services(), await _user(), job_id)
+    job = await views.owned_job(services(), await required_user(), job_id)
     return redirect(await views.input_url(services(), job))

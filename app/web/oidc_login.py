@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 from hmac import compare_digest
+from typing import Annotated
 
+from pydantic import AfterValidator, BaseModel
 from quart import Blueprint, Quart, abort, current_app, redirect, render_template, request, session
 from quart.typing import ResponseReturnValue
 
 from app.accounts import identities
 from app.accounts.oidc import OidcError, RelyingParty
 from app.config import Settings
+from app.web import query
 from app.web.auth import safe_next, start_session
 from app.web.context import services
 
@@ -97,32 +100,40 @@ def _take_pending(state: str) -> dict[str, str] | None:
     return None
 
 
+class ProviderAnswer(BaseModel):
+    """The callback's query string: the provider's code, or its error (RFC 6749, 4.1.2)."""
+
+    state: str = ""
+    code: str = ""
+    error: str | None = None
+    error_description: Annotated[str, AfterValidator(query.cut(200))] = ""
+
+
 @bp.get("/login/oidc/callback")
 async def callback() -> ResponseReturnValue:
     relying_party = _relying_party()
-    args = request.args
-    pending = _take_pending(args.get("state", ""))
+    answer = query.read(ProviderAnswer)
+    pending = _take_pending(answer.state)
     name = _provider_name()
     try:
-        if "error" in args:
-            error = args["error"]
+        if answer.error is not None:
             message = (
                 f"You did not allow GAS to sign you in with {name}, so you are not signed in."
-                if error == "access_denied"
+                if answer.error == "access_denied"
                 else f"{name} could not sign you in. Please try again."
             )
             # repr, cut short: these come from the address bar and must not forge log lines.
-            description = args.get("error_description", "")[:200]
-            raise OidcError(f"provider returned error={error[:100]!r}: {description!r}", message)
+            raise OidcError(
+                f"provider returned error={answer.error[:100]!r}: {answer.error_description!r}", message
+            )
         if pending is None:
             raise OidcError(
                 "state missing or not one this session sent (forged, replayed, or signed in since)",
                 "This sign-in did not start here, or has been used already. Please start again.",
             )
-        code = args.get("code")
-        if not code:
+        if not answer.code:
             raise OidcError("callback without a code")
-        identity = await relying_party.identity(code, str(pending["verifier"]), str(pending["nonce"]))
+        identity = await relying_party.identity(answer.code, str(pending["verifier"]), str(pending["nonce"]))
         user = await identities.sign_in(services().db, identity)
     except OidcError as exc:
         log.warning("oidc sign-in failed: %s", exc.reason, extra={"issuer": relying_party.issuer})

@@ -8,65 +8,106 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow as pa
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from quart import Blueprint, Response, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, InternalServerError
 
 from app.jobs.job import Job, file_stem, table_key
 from app.results import charts, consequences, locus, plot_counts, variant_table, vcf_export
+from app.results.locus import Locus
 from app.results.variant_table import Query
 from app.services import Services
-from app.web import views
-from app.web.auth import login_required, signed_in_user
+from app.web import query, views
+from app.web.auth import login_required, required_user
 from app.web.context import services
 
 bp = Blueprint("results", __name__)
 
 
-def _choice(name: str, allowed: tuple[str, ...], what: str) -> str:
+def _or_default(allowed: Collection[str], default: str = "") -> Callable[[str], str]:
+    """An argument whose other values are read as its default (no filter)."""
+    return lambda value: value if value in allowed else default
+
+
+def _one_of(name: str, allowed: tuple[str, ...], what: str) -> Callable[[str], str]:
     """A filter that takes one of ``allowed`` (or nothing); anything else is a 400
     that says what it takes."""
-    value = request.args.get(name, "")
-    if value and value not in allowed:
-        shown = ", ".join(allowed) if len(allowed) < 10 else "a Sequence Ontology term as VEP writes it"
-        raise BadRequest(f"The {what} filter ({name}=) takes {shown}; not {value[:80]!r}.")
-    return value
+
+    def check(value: str) -> str:
+        if value and value not in allowed:
+            shown = ", ".join(allowed) if len(allowed) < 10 else "a Sequence Ontology term as VEP writes it"
+            raise query.refuse(f"The {what} filter ({name}=) takes {shown}; not {value[:80]!r}.")
+        return value
+
+    return check
+
+
+def _page_number(page: str) -> int:
+    try:
+        return max(1, int(page))
+    except ValueError:
+        return 1
 
 
 class BadLocus(BadRequest):
     """The Locus filter's text is none of the forms it takes."""
 
 
+class Filters(BaseModel):
+    """The results' query string: filters, sort and page (the API's ``VariantsQuery``
+    documents the same arguments)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    # First, so that a Locus filter it cannot read is said before any other filter's fault.
+    where: Locus | None = Field(default=None, alias="locus")
+    gene: Annotated[str, AfterValidator(query.cut(100))] = ""
+    chrom: Annotated[str, AfterValidator(query.cut(50))] = ""
+    region: Annotated[str, AfterValidator(_or_default(variant_table.REGION_CLASSES))] = ""
+    dbsnp: Annotated[str, AfterValidator(_or_default(("yes", "no")))] = ""
+    impact: Annotated[str, AfterValidator(_one_of("impact", consequences.IMPACTS, "impact"))] = ""
+    consequence: Annotated[
+        str, AfterValidator(_one_of("consequence", consequences.TERMS, "consequence"))
+    ] = ""
+    clinvar: Annotated[str, AfterValidator(_one_of("clinvar", variant_table.CLINVAR_FILTERS, "ClinVar"))] = ""
+    sort: Annotated[str, AfterValidator(_or_default(variant_table.COLUMNS, "pos"))] = "pos"
+    dir: str = ""
+    page: Annotated[int, BeforeValidator(_page_number)] = 1
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _locus(cls, text: str, info: ValidationInfo) -> Locus | None:
+        if not (info.context or {}).get("with_locus", True):
+            return None
+        try:
+            return locus.parse(text[:200])
+        except locus.LocusError as error:
+            # Not a ValueError, so it leaves the validation as it is: the viewer shows it.
+            raise BadLocus(str(error)) from error
+
+
 def request_query(with_locus: bool = True) -> Query:
     """The filters, sort and page asked for in the query string; BadLocus for a
     Locus filter it cannot read (``with_locus=False``: that filter left out)."""
-    args = request.args
-    try:
-        where = locus.parse(args.get("locus", "")[:200]) if with_locus else None
-    except locus.LocusError as error:
-        raise BadLocus(str(error)) from error
-    try:
-        page = max(1, int(args.get("page", "1")))
-    except ValueError:
-        page = 1
-    sort = args.get("sort", "pos")
+    asked = query.read(Filters, with_locus=with_locus)
     return Query(
-        gene=args.get("gene", "")[:100],
-        chrom=args.get("chrom", "")[:50],
-        region=args.get("region", "") if args.get("region") in variant_table.REGION_CLASSES else "",
-        dbsnp=args.get("dbsnp", "") if args.get("dbsnp") in ("yes", "no") else "",
-        impact=_choice("impact", consequences.IMPACTS, "impact"),
-        consequence=_choice("consequence", consequences.TERMS, "consequence"),
-        clinvar=_choice("clinvar", variant_table.CLINVAR_FILTERS, "ClinVar"),
-        locus=where,
-        sort=sort if sort in variant_table.COLUMNS else "pos",
-        descending=args.get("dir") == "desc",
-        page=page,
+        gene=asked.gene, chrom=asked.chrom, region=asked.region, dbsnp=asked.dbsnp,
+        impact=asked.impact, consequence=asked.consequence, clinvar=asked.clinvar, locus=asked.where,
+        sort=asked.sort, descending=asked.dir == "desc", page=asked.page,
     )
 
 
@@ -99,9 +140,7 @@ async def table_path(gas: Services, job: Job) -> Path:
 
 
 async def _job() -> tuple[Job, tuple[str, str] | None]:
-    user = await signed_in_user()
-    assert user is not None
-    job = await views.owned_job(services(), user, request.view_args["job_id"])  # type: ignore[index]
+    job = await views.owned_job(services(), await required_user(), request.view_args["job_id"])  # type: ignore[index]
     return job, views.result_unavailable(job)
 
 

@@ -18,13 +18,13 @@ from quart.typing import ResponseReturnValue
 from quart_schema import validate_request, validate_response
 
 from app.accounts import subscriptions
-from app.accounts.users import User
+from app.errors import Refused
 from app.jobs.job import Job
 from app.ports.cold import TIERS
 from app.ports.payments import PaymentDeclined, PaymentInvalid, WebhookInvalid
 from app.web import csrf
-from app.web.api import ApiError, ErrorOut, answer_api_errors, api_user, token_required
-from app.web.auth import login_required, signed_in_user
+from app.web.api import ErrorOut, answer_api_errors, api_user, token_required
+from app.web.auth import login_required, required_user
 from app.web.context import services
 
 log = logging.getLogger(__name__)
@@ -38,16 +38,10 @@ def restore_minutes(job: Job) -> int:
     return max(1, math.ceil(services().cold.expected_seconds(tier) / 60))
 
 
-async def _user() -> User:
-    user = await signed_in_user()
-    assert user is not None  # login_required
-    return user
-
-
 async def _page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     payments = services().payments
     return await render_template(
-        "subscribe.html", user=await _user(), test_mode=payments.test_mode, error=error,
+        "subscribe.html", user=await required_user(), test_mode=payments.test_mode, error=error,
         checkout=request.args.get("checkout"), price=await payments.price(),
     ), status
 
@@ -61,7 +55,7 @@ async def subscribe() -> ResponseReturnValue:
 @bp.post("/subscribe")
 @login_required
 async def pay() -> ResponseReturnValue:
-    user = await _user()
+    user = await required_user()
     if user.premium:
         return redirect(url_for("subscription.subscribe"), 303)
     payments = services().payments
@@ -143,12 +137,12 @@ async def api_subscribe(data: SubscriptionIn) -> SubscriptionOut:
         try:
             paid = await payments.subscribe(user, data.payment_method)
         except PaymentDeclined as exc:
-            raise ApiError(402, "card_declined", str(exc)) from exc
+            raise Refused(402, "card_declined", str(exc)) from exc
         except PaymentInvalid as exc:
-            raise ApiError(400, "invalid_payment_method", str(exc)) from exc
+            raise Refused(400, "invalid_payment_method", str(exc)) from exc
         except stripe.StripeError as exc:
             log.exception("Stripe failed", extra={"user_id": user.user_id})
-            raise ApiError(502, "payment_unavailable", "The payment service is not answering; "
+            raise Refused(502, "payment_unavailable", "The payment service is not answering; "
                            "nothing was charged.") from exc
         await subscriptions.upgrade(services().db, services().bus, paid)
     return SubscriptionOut(user_id=user.user_id, role="premium", test_mode=payments.test_mode)

@@ -10,6 +10,7 @@ from databases import Database
 
 from app.accounts import identities, users
 from app.accounts.oidc import Identity
+from app.infra.db import fetchrow, fetchval
 
 ISSUER = "https://idp.example"
 
@@ -28,10 +29,9 @@ async def test_concurrent_first_sign_ins_make_one_user(db: Database) -> None:
     identity = someone()
     got = await asyncio.gather(*(identities.sign_in(db, identity) for _ in range(4)))
     assert len({u.user_id for u in got}) == 1
-    assert await db.fetch_val(
-        "SELECT count(*) FROM users WHERE email = :e", {"e": identity.email}) == 1
-    assert await db.fetch_val(
-        "SELECT count(*) FROM identities WHERE subject = :s", {"s": identity.subject}) == 1
+    assert await fetchval(db, "SELECT count(*) FROM users WHERE email = $1", identity.email) == 1
+    assert await fetchval(
+        db, "SELECT count(*) FROM identities WHERE subject = $1", identity.subject) == 1
 
 
 async def test_same_subject_at_another_issuer_is_another_identity(db: Database) -> None:
@@ -39,8 +39,8 @@ async def test_same_subject_at_another_issuer_is_another_identity(db: Database) 
     unverified email does not reach the first one's user."""
     first = await identities.sign_in(db, someone())
     stranger = Identity("https://other.example", "x", "other@example.org", False, "")
-    row = await db.fetch_one("SELECT subject FROM identities WHERE user_id = :u",
-                             {"u": uuid.UUID(first.user_id)})
+    row = await fetchrow(db, "SELECT subject FROM identities WHERE user_id = $1",
+                         uuid.UUID(first.user_id))
     assert row is not None
     imposter = Identity("https://other.example", row["subject"], first.email, False, "")
     with pytest.raises(identities.EmailInUse):

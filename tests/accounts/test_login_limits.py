@@ -9,16 +9,17 @@ from databases import Database
 
 from app.accounts import login_limits
 from app.accounts.login_limits import Limits
+from app.infra.db import execute, fetchval
 
 LIMITS = Limits(per_account=3, per_ip=100, window_seconds=600)
 
 
 async def _fail_at(db: Database, email: str, ip: str, minutes_ago: float) -> None:
     await login_limits.record_failure(db, email, ip, LIMITS)
-    await db.execute(
-        "UPDATE login_failures SET failed_at = :at WHERE failed_at = (SELECT max(failed_at)"
-        " FROM login_failures WHERE subject = :email)",
-        {"at": datetime.now(UTC) - timedelta(minutes=minutes_ago), "email": email.lower()},
+    await execute(
+        db, "UPDATE login_failures SET failed_at = $1 WHERE failed_at = (SELECT max(failed_at)"
+        " FROM login_failures WHERE subject = $2)",
+        datetime.now(UTC) - timedelta(minutes=minutes_ago), email.lower(),
     )
 
 
@@ -46,5 +47,5 @@ async def test_old_rows_are_deleted(db: Database) -> None:
     email = f"{uuid.uuid4().hex[:8]}@example.org"
     await _fail_at(db, email, "192.0.2.1", 60)
     await login_limits.record_failure(db, "other@example.org", "192.0.2.2", LIMITS)
-    left = await db.fetch_val("SELECT count(*) FROM login_failures WHERE subject = :s", {"s": email})
+    left = await fetchval(db, "SELECT count(*) FROM login_failures WHERE subject = $1", email)
     assert left == 0

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from annotator import reference
+from annotator import installer
 from annotator.engine import annotate_file
+from annotator.install_error import ReferenceInstallError
 
 REPO = Path(__file__).resolve().parents[2]
 # The shared sample VCFs sit beside the clone; GAS_SAMPLE_VCF_DIR points elsewhere (a git worktree).
@@ -26,7 +27,7 @@ HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 def reference_root() -> Path:
     """The real GRCh37 index, installed once (a no-op when already built)."""
     root = Path(os.environ.get("GAS_REFERENCE_DIR", REPO / "var" / "reference"))
-    reference.install(root, ["GRCh37"], progress=False)
+    installer.install(root, ["GRCh37"], progress=False)
     return root
 
 
@@ -92,8 +93,8 @@ def vcf(*rows: str, header: str = HEADER) -> str:
 def grch38_root(reference_root: Path) -> Path:
     """The GRCh38 index too (`make reference` installs it; about 15 s the first time)."""
     try:
-        reference.install(reference_root, ["GRCh38"], progress=False)
-    except reference.ReferenceInstallError as exc:
+        installer.install(reference_root, ["GRCh38"], progress=False)
+    except ReferenceInstallError as exc:
         pytest.skip(f"GRCh38 reference could not be installed here: {exc}")
     return reference_root
 
@@ -113,5 +114,5 @@ def chr20_root(reference_root: Path, tmp_path_factory: pytest.TempPathFactory) -
             except OSError:  # another file system
                 shutil.copy(f, root / "downloads" / f.name)
     (root / "tracks.toml").write_text(f'[[sequence]]\nbuild = "GRCh37"\npath = "{CHR20_FASTA}"\n')
-    reference.install(root, ["GRCh37"], progress=False)
+    installer.install(root, ["GRCh37"], progress=False)
     return root

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from annotator.builds import detect
+from annotator.manifest import load_manifest
+from app.jobs.builds import BUILDS, INDEXED
 
 from .conftest import HEADER, sample, vcf
 
@@ -32,6 +34,17 @@ from .conftest import HEADER, sample, vcf
 def test_detect(meta, build):
     """##reference / ##assembly / ##contig (assembly or chr1 length) / tool lines name the build."""
     assert detect(meta).build == build
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_each_build_a_job_may_name_is_detected_by_its_name(build):
+    """The detector knows every build in app's list (its tables are typed by it), by name."""
+    assert detect([f"##reference={build}"]).build == build
+
+
+def test_the_indexed_builds_are_the_manifests():
+    """What `gas reference install --build` offers is what the installer can build."""
+    assert INDEXED == tuple(load_manifest().builds)
 
 
 def test_detect_evidence_is_kept():

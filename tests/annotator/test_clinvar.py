@@ -12,8 +12,9 @@ import pytest
 
 from annotator import clinvar
 from annotator.clinvar import ClinVar
-from annotator.fetch import ReferenceInstallError, download, extract
+from annotator.fetch import download, extract
 from annotator.indexer import Contigs
+from annotator.install_error import ReferenceInstallError
 from annotator.liftover import Chain, build_chain_arrays
 from annotator.manifest import load_manifest
 

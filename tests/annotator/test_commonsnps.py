@@ -10,8 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from annotator import commonsnps
-from annotator.fetch import ReferenceInstallError, download, extract
+from annotator.fetch import download, extract
 from annotator.indexer import Contigs
+from annotator.install_error import ReferenceInstallError
 from annotator.manifest import load_manifest
 
 from .conftest import vcf

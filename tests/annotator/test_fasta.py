@@ -13,8 +13,8 @@ import pytest
 
 from annotator import fasta
 from annotator.indexer import Contigs
+from annotator.install_error import ReferenceInstallError
 from annotator.manifest import GenomeSequence, Source
-from annotator.reference import ReferenceInstallError
 
 from .conftest import CHR20_FASTA
 

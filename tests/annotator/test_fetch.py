@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from annotator.fetch import ReferenceInstallError, download, extract
+from annotator.fetch import download, extract
+from annotator.install_error import ReferenceInstallError
 from annotator.manifest import Archive, ManifestError, load_manifest
 
 PAYLOAD = b"the package tarball"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from annotator import reference
-from annotator.fetch import ReferenceInstallError, verify
+from annotator import installer, reference
+from annotator.fetch import verify
+from annotator.install_error import ReferenceInstallError
 from annotator.manifest import Archive, load_manifest
 
 from .conftest import vcf
@@ -19,7 +20,7 @@ def test_second_install_is_a_fast_noop(reference_root):
     """Installing an installed build does nothing (no download, no rebuild)."""
     stamp = (reference_root / "GRCh37" / "index.json").stat().st_mtime
     started = time.monotonic()
-    reference.install(reference_root, ["GRCh37"], progress=False)
+    installer.install(reference_root, ["GRCh37"], progress=False)
     assert time.monotonic() - started < 1.0
     assert (reference_root / "GRCh37" / "index.json").stat().st_mtime == stamp
 
@@ -69,7 +70,7 @@ def test_manifest_pins_every_archive():
 def test_unknown_build_is_refused(tmp_path: Path):
     """Asking for a build the manifest does not know fails before downloading anything."""
     with pytest.raises(ReferenceInstallError, match="unknown build"):
-        reference.install(tmp_path, ["hg17"], progress=False)
+        installer.install(tmp_path, ["hg17"], progress=False)
 
 
 def test_is_current_sees_an_index_replaced_or_damaged(tmp_path: Path) -> None:

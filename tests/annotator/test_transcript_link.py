@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from annotator.reference import ReferenceInstallError
+from annotator.install_error import ReferenceInstallError
 from annotator.transcript_link import link
 
 Row = tuple[str, str, int, int]  # gene, strand, start, end

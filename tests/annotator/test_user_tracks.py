@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from annotator import reference
+from annotator import installer, reference
 from annotator.engine import annotate_file
+from annotator.install_error import ReferenceInstallError
 from annotator.manifest import ManifestError, load_manifest
 
 from .conftest import read_output, vcf
@@ -102,7 +103,7 @@ info = "CLINVAR"
 path = "mine/variants.vcf"
 """
     )
-    reference.install(root, ["GRCh37"], progress=False)
+    installer.install(root, ["GRCh37"], progress=False)
     return root
 
 
@@ -178,8 +179,8 @@ def test_download_with_wrong_sha256_is_refused(tmp_path, reference_root, served)
         f'[[track]]\nname = "x"\nop = "flag"\ninfo = "X"\n'
         f'[track.sources.GRCh37]\nurl = "{url}/other.bed"\nsha256 = "{"0" * 64}"\n'
     )
-    with pytest.raises(reference.ReferenceInstallError, match="sha256"):
-        reference.install(root, ["GRCh37"], progress=False)
+    with pytest.raises(ReferenceInstallError, match="sha256"):
+        installer.install(root, ["GRCh37"], progress=False)
     assert reference.installed_builds(root) == []
     assert not list((root / "downloads").glob("*other.bed*"))
 

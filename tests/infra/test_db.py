@@ -1,5 +1,5 @@
-"""Telling a database outage apart from other errors, and the embedded server's
-list of processes using it."""
+"""Telling a database outage apart from other errors, the embedded server's list of
+processes using it, and the query helpers every module's SQL runs through."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import asyncpg
 import pytest
+from databases import Database
 
-from app.infra.db import EmbeddedPostgres, unavailable
+from app.infra.db import EmbeddedPostgres, execute, fetch, fetchrow, fetchval, unavailable
 
 
 async def test_refused_connection_is_unavailable() -> None:
@@ -70,3 +72,21 @@ def test_killed_processes_are_forgotten(tmp_path: Path) -> None:
     handles.write_text(json.dumps([int(dead.stdout), os.getpid()]))
     EmbeddedPostgres(tmp_path)._forget_dead_handles()
     assert json.loads(handles.read_text()) == [os.getpid()]
+
+
+async def test_queries_in_a_transaction_share_its_fate(db: Database) -> None:
+    """Inside ``db.transaction()`` every helper runs on the transaction's connection, so
+    a rollback undoes them all (identities relies on it to drop an account made for a
+    sign-in that lost a race), and each sees what the others wrote before commit."""
+    table = f"helper_check_{uuid.uuid4().hex}"
+    await execute(db, f"CREATE TABLE {table} (n integer)")
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                await execute(db, f"INSERT INTO {table} (n) VALUES ($1)", 1)
+                assert await fetchval(db, f"SELECT count(*) FROM {table}") == 1
+                assert [r["n"] for r in await fetch(db, f"SELECT n FROM {table}")] == [1]
+                raise RuntimeError("roll back")
+        assert await fetchrow(db, f"SELECT n FROM {table}") is None
+    finally:
+        await execute(db, f"DROP TABLE {table}")

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from databases import Database
 
+from app.infra.db import execute
 from app.ports.bus import Bus, Message, QueueSpec
 from app.ports.bus.local import PostgresBus
 
@@ -20,6 +21,14 @@ async def make_queues(bus: Bus, *specs: QueueSpec) -> list[str]:
                        s.max_receives) for s in specs]
     await bus.ensure(named, {})
     return [s.name for s in named]
+
+
+async def in_flight(bus: Bus, visibility_seconds: int) -> tuple[str, Message]:
+    """A fresh queue and the one message sent to it, received (so hidden for a while)."""
+    [queue] = await make_queues(bus, QueueSpec("q", visibility_seconds=visibility_seconds))
+    await bus.send(queue, "work")
+    [message] = await bus.receive(queue, wait_seconds=0)
+    return queue, message
 
 
 async def make_topic(bus: Bus, *queues: str) -> str:
@@ -44,9 +53,7 @@ async def test_publish_fans_out_to_every_subscribed_queue(bus: Bus) -> None:
 
 async def test_ack_removes_the_message(bus: Bus) -> None:
     """An acknowledged message is gone for good."""
-    [queue] = await make_queues(bus, QueueSpec("q", visibility_seconds=1))
-    await bus.send(queue, "hello")
-    [message] = await bus.receive(queue, wait_seconds=0)
+    queue, message = await in_flight(bus, 1)
     await bus.ack(message)
     assert await bus.count(queue) == 0
     assert await bus.receive(queue, wait_seconds=1.2) == []
@@ -78,9 +85,7 @@ async def test_message_delay(bus: Bus) -> None:
 
 async def test_visibility_timeout_redelivers(bus: Bus) -> None:
     """A received message not acknowledged in time comes back with a new receipt."""
-    [queue] = await make_queues(bus, QueueSpec("q", visibility_seconds=1))
-    await bus.send(queue, "work")
-    [first] = await bus.receive(queue, wait_seconds=0)
+    queue, first = await in_flight(bus, 1)
     assert await bus.receive(queue, wait_seconds=0) == []
     [again] = await bus.receive(queue, wait_seconds=5)
     assert again.message_id == first.message_id
@@ -90,9 +95,7 @@ async def test_visibility_timeout_redelivers(bus: Bus) -> None:
 
 async def test_extend_keeps_a_message_hidden(bus: Bus) -> None:
     """Extending visibility (a busy worker's heartbeat) delays re-delivery."""
-    [queue] = await make_queues(bus, QueueSpec("q", visibility_seconds=1))
-    await bus.send(queue, "long job")
-    [message] = await bus.receive(queue, wait_seconds=0)
+    queue, message = await in_flight(bus, 1)
     await bus.extend(message, 4)
     assert await bus.receive(queue, wait_seconds=1.5) == []
     await bus.ack(message)
@@ -105,9 +108,7 @@ async def test_stale_receipt_cannot_touch_the_new_delivery(bus: Bus) -> None:
         pytest.skip("SQS acts on a message through any receipt it gave for it (AWS: a stale "
                     "delete 'succeeds, but the message might not be deleted'; moto deletes it); "
                     "consumers are idempotent so a second delivery is harmless")
-    [queue] = await make_queues(bus, QueueSpec("q", visibility_seconds=1))
-    await bus.send(queue, "work")
-    [stale] = await bus.receive(queue, wait_seconds=0)
+    queue, stale = await in_flight(bus, 1)
     [current] = await bus.receive(queue, wait_seconds=5)
     await bus.ack(stale)
     await bus.extend(stale, 60)
@@ -124,9 +125,7 @@ async def test_stale_receipt_cannot_touch_the_new_delivery(bus: Bus) -> None:
 
 async def test_release_with_delay(bus: Bus) -> None:
     """A released message comes back after the delay asked for, not before."""
-    [queue] = await make_queues(bus, QueueSpec("q", visibility_seconds=30))
-    await bus.send(queue, "retry me")
-    [message] = await bus.receive(queue, wait_seconds=0)
+    queue, message = await in_flight(bus, 30)
     await bus.release(message, 1)
     assert await bus.receive(queue, wait_seconds=0) == []
     start = time.monotonic()
@@ -166,16 +165,22 @@ async def test_concurrent_receivers_never_share_a_message(bus: Bus) -> None:
     assert sorted(bodies, key=int) == [str(i) for i in range(40)]
 
 
+async def woken_by(bus: Bus, queue: str, body: str, pause: float) -> float:
+    """How long a receiver long-polling ``queue`` for ``pause`` seconds already takes to
+    get ``body`` once it is sent."""
+    waiting = asyncio.create_task(bus.receive(queue, wait_seconds=10))
+    await asyncio.sleep(pause)
+    sent = time.monotonic()
+    await bus.send(queue, body)
+    [message] = await asyncio.wait_for(waiting, 5)
+    assert message.body == body
+    return time.monotonic() - sent
+
+
 async def test_long_poll_returns_as_soon_as_a_message_arrives(bus: Bus) -> None:
     """A waiting receiver is woken by a send well before its wait ends."""
     [queue] = await make_queues(bus, QueueSpec("q"))
-    waiting = asyncio.create_task(bus.receive(queue, wait_seconds=10))
-    await asyncio.sleep(0.3)
-    sent = time.monotonic()
-    await bus.send(queue, "wake up")
-    [message] = await asyncio.wait_for(waiting, 5)
-    assert message.body == "wake up"
-    assert time.monotonic() - sent < 1.0
+    assert await woken_by(bus, queue, "wake up", 0.3) < 1.0
 
 
 async def test_long_poll_returns_empty_after_the_wait(bus: Bus) -> None:
@@ -225,18 +230,10 @@ async def test_long_poll_survives_a_dropped_listen_connection(bus: Bus, db: Data
     await bus.receive(queue, wait_seconds=0.1)
     connection = bus._listener.connection
     assert connection is not None
-    await db.execute(
-        "SELECT pg_terminate_backend(:pid)", {"pid": connection.get_server_pid()}
-    )
+    await execute(db, "SELECT pg_terminate_backend($1)", connection.get_server_pid())
     for _ in range(50):
         if bus._listener.connected and bus._listener.connection is not connection:
             break
         await asyncio.sleep(0.1)
     assert bus._listener.connection is not connection
-    waiting = asyncio.create_task(bus.receive(queue, wait_seconds=10))
-    await asyncio.sleep(0.2)
-    sent = time.monotonic()
-    await bus.send(queue, "after reconnect")
-    [message] = await asyncio.wait_for(waiting, 5)
-    assert message.body == "after reconnect"
-    assert time.monotonic() - sent < 0.9
+    assert await woken_by(bus, queue, "after reconnect", 0.2) < 0.9

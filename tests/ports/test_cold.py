@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from databases import Database
 
+from app.infra.db import execute
 from app.jobs.lifecycle import RESTORE_COMPLETE, TOPICS, RestoreCompleted
 from app.ops.provision import RESTORE_EVENT
 from app.ports.aws import AwsSession
@@ -50,7 +51,7 @@ class ColdHarness:
 async def _local(db: Database, url: str, tmp_path: Path) -> AsyncIterator[ColdHarness]:
     bus = PostgresBus(db, url)
     await bus.ensure([QueueSpec(QUEUE, 0, 30, 5)], {RESTORE_COMPLETE: [QUEUE]})
-    await db.execute("DELETE FROM queue_messages WHERE queue = :q", {"q": QUEUE})
+    await execute(db, "DELETE FROM queue_messages WHERE queue = $1", QUEUE)
     objects = LocalObjectStore(tmp_path / "objects", b"secret", "http://gas.test/objects")
     tier = LocalColdTier(objects, tmp_path / "cold", bus, expedited_seconds=1, standard_seconds=2)
     busy = LocalColdTier(objects, tmp_path / "cold", bus, expedited_available=False, standard_seconds=1)
@@ -104,10 +105,21 @@ async def put(harness: ColdHarness, key: str = "results/u/j~a.vcf", data: bytes 
     return key
 
 
+async def archived(harness: ColdHarness, tier: ColdTier | None = None) -> str:
+    """The key of an object put and then archived (by ``tier``, else the harness's)."""
+    key = await put(harness)
+    await (tier or harness.cold).archive(harness.bucket, key)
+    return key
+
+
+def restores_stay_under_way(harness: ColdHarness) -> None:
+    if harness.name == "aws":
+        pytest.skip("moto completes a restore when asked: there is no 'under way' to look at")
+
+
 async def test_archived_object_is_out_of_reach(cold: ColdHarness) -> None:
     """Archiving takes the object out of the hot tier: it cannot be read or downloaded."""
-    key = await put(cold)
-    await cold.cold.archive(cold.bucket, key)
+    key = await archived(cold)
     assert await cold.cold.is_archived(cold.bucket, key)
     with pytest.raises(ObjectNotFound):
         await cold.objects.get_bytes(cold.bucket, key)
@@ -127,15 +139,11 @@ async def test_archiving_a_missing_object_fails(cold: ColdHarness) -> None:
 
 
 async def test_restore_completes_by_message_then_thaw_brings_it_back(cold: ColdHarness) -> None:
-    """A restore is announced on restore-complete after the tier's delay, not before;
-    thawing then makes the object hot again, and thawing twice is harmless."""
-    key = await put(cold)
-    await cold.cold.archive(cold.bucket, key)
+    """A restore is announced on restore-complete; thawing then makes the object hot
+    again, and thawing twice is harmless."""
+    key = await archived(cold)
     restore = await cold.cold.restore(cold.bucket, key, "Expedited")
     assert restore.tier == "Expedited"
-    if restore.expected_seconds:  # still under way (moto's restores finish when asked)
-        assert restore.expected_seconds == cold.cold.expected_seconds("Expedited")
-        assert await completions(cold.bus, 0) == []
     [body] = await completions(cold.bus, 5)
     assert cold.cold.completed(body) == RestoreCompleted(cold.bucket, key)
     await cold.cold.thaw(cold.bucket, key)
@@ -144,12 +152,20 @@ async def test_restore_completes_by_message_then_thaw_brings_it_back(cold: ColdH
     assert await cold.objects.get_bytes(cold.bucket, key) == b"result"
 
 
+async def test_a_restore_is_not_announced_before_its_delay(cold: ColdHarness) -> None:
+    """A restore under way says how long its tier takes, and nothing is announced yet."""
+    restores_stay_under_way(cold)
+    key = await archived(cold)
+    restore = await cold.cold.restore(cold.bucket, key, "Expedited")
+    assert restore.expected_seconds == cold.cold.expected_seconds("Expedited") > 0
+    assert await completions(cold.bus, 0) == []
+    assert len(await completions(cold.bus, 5)) == 1
+
+
 async def test_asking_twice_starts_one_restore(cold: ColdHarness) -> None:
     """A second request while a restore is under way is accepted without a second one."""
-    if cold.name == "aws":
-        pytest.skip("moto completes a restore when asked: there is no 'under way' to ask again in")
-    key = await put(cold)
-    await cold.cold.archive(cold.bucket, key)
+    restores_stay_under_way(cold)
+    key = await archived(cold)
     first = await cold.cold.restore(cold.bucket, key, "Standard")
     again = await cold.cold.restore(cold.bucket, key, "Standard")
     assert first.tier == again.tier == "Standard"
@@ -160,8 +176,7 @@ async def test_asking_twice_starts_one_restore(cold: ColdHarness) -> None:
 async def test_expedited_refused_when_unavailable(cold: ColdHarness) -> None:
     """Without Expedited capacity the tier refuses it and still takes Standard."""
     busy = cold.no_expedited
-    key = await put(cold)
-    await busy.archive(cold.bucket, key)
+    key = await archived(cold, busy)
     with pytest.raises(RestoreRefused):
         await busy.restore(cold.bucket, key, "Expedited")
     assert (await busy.restore(cold.bucket, key, "Standard")).tier == "Standard"
@@ -178,8 +193,7 @@ async def test_restoring_what_is_not_archived_fails(cold: ColdHarness) -> None:
 async def test_completion_survives_a_restart(cold: ColdHarness) -> None:
     """The completion is kept by the bus: a process started after the request
     (a new bus connection) still receives it."""
-    key = await put(cold)
-    await cold.cold.archive(cold.bucket, key)
+    key = await archived(cold)
     await cold.cold.restore(cold.bucket, key, "Expedited")
     await cold.bus.close()
     fresh = cold.new_bus()

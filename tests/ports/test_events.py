@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from databases import Database
 
+from app.infra.db import execute
 from app.ports.events.local import PostgresEvents
 
 from .conftest import EventsPair
@@ -77,7 +78,7 @@ async def test_events_survive_a_dropped_listen_connection(events: EventsPair, db
     listener = events.listener._listener
     old = listener.connection
     assert old is not None
-    await db.execute("SELECT pg_terminate_backend(:pid)", {"pid": old.get_server_pid()})
+    await execute(db, "SELECT pg_terminate_backend($1)", old.get_server_pid())
     for _ in range(50):
         if listener.connected and listener.connection is not old:
             break

@@ -318,3 +318,21 @@ async def test_health_and_openapi(client: QuartClient) -> None:
     assert response.status_code == 200 and await response.get_json() == {"status": "ok"}
     spec = await (await client.get("/openapi.json")).get_json()
     assert "/api/v1/jobs" in spec["paths"] and "/api/v1/uploads" in spec["paths"]
+
+
+async def test_a_refusal_from_below_the_web_is_the_api_error_body_as_it_is(
+    client: QuartClient, alice: tuple[User, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Submitting refuses with app.errors.Refused, the error the API answers: its status,
+    code and message reach the client with no translation between them."""
+    from app.errors import Refused
+    from app.web import api
+
+    async def refuse(*args: object, **kwargs: object) -> None:
+        raise Refused(429, "too_many_uploads", "Wait {n} minutes.")
+
+    monkeypatch.setattr(api, "new_upload", refuse)
+    response = await client.post("/api/v1/uploads", headers=bearer(alice[1]))
+    assert response.status_code == 429
+    body = {"error": {"code": "too_many_uploads", "message": "Wait {n} minutes."}}
+    assert await response.get_json() == body

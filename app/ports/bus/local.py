@@ -11,15 +11,13 @@ the queue's next delayed message is due, never polling in a loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 from databases import Database
 
+from app.infra.db import connection, execute, fetch, fetchval
 from app.ports.bus import Bus, Message, QueueSpec
 from app.ports.listen import Listener
 
@@ -102,13 +100,8 @@ class PostgresBus(Bus):
         self._started = False
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
 
-    @contextlib.asynccontextmanager
-    async def _raw(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.db.connection() as connection:
-            yield connection.raw_connection
-
     async def ensure(self, queues: list[QueueSpec], topics: dict[str, list[str]]) -> None:
-        async with self._raw() as raw, raw.transaction():
+        async with connection(self.db) as raw, raw.transaction():
             for spec in queues:
                 dlq = spec.dead_letter_queue
                 await raw.execute(
@@ -131,21 +124,17 @@ class PostgresBus(Bus):
                 )
 
     async def publish(self, topic: str, body: str, *, delay_seconds: int = 0) -> None:
-        async with self._raw() as raw:
-            rows = await raw.fetch(_PUBLISH, topic, body, delay_seconds, CHANNEL)
-        if not rows:
+        if not await fetch(self.db, _PUBLISH, topic, body, delay_seconds, CHANNEL):
             # As with SNS, a topic nobody subscribes to drops what it is sent.
             log.warning("no queue subscribes to topic %s; message dropped", topic)
 
     async def send(self, queue: str, body: str, *, delay_seconds: int = 0) -> None:
-        async with self._raw() as raw:
-            rows = await raw.fetch(_SEND, queue, body, delay_seconds, CHANNEL)
-        if not rows:
+        if not await fetch(self.db, _SEND, queue, body, delay_seconds, CHANNEL):
             raise LookupError(f"no such queue: {queue}")
 
     async def _claim(self, queue: str, limit: int) -> tuple[list[Message], float | None]:
         """Claim up to ``limit`` ready messages; else, seconds until the next is due."""
-        async with self._raw() as raw, raw.transaction():
+        async with connection(self.db) as raw, raw.transaction():
             while True:
                 rows = await raw.fetch(_CANDIDATES, queue, limit)
                 spent = [r for r in rows if r["spent"] and r["dead_letter_queue"]]
@@ -219,35 +208,29 @@ class PostgresBus(Bus):
     async def ack(self, message: Message) -> None:
         # The receipt makes a late ack from a worker whose delivery timed out
         # harmless: it no longer matches once the message was received again.
-        async with self._raw() as raw:
-            await raw.execute(
-                "DELETE FROM queue_messages WHERE message_id = $1 AND receipt = $2",
-                message.message_id, message.receipt,
-            )
+        await execute(
+            self.db, "DELETE FROM queue_messages WHERE message_id = $1 AND receipt = $2",
+            message.message_id, message.receipt,
+        )
 
     async def extend(self, message: Message, visibility_seconds: int) -> None:
-        async with self._raw() as raw:
-            await raw.execute(
-                "UPDATE queue_messages SET visible_at = now() + make_interval(secs => $3)"
-                " WHERE message_id = $1 AND receipt = $2",
-                message.message_id, message.receipt, visibility_seconds,
-            )
+        await execute(
+            self.db, "UPDATE queue_messages SET visible_at = now() + make_interval(secs => $3)"
+            " WHERE message_id = $1 AND receipt = $2",
+            message.message_id, message.receipt, visibility_seconds,
+        )
 
     async def release(self, message: Message, delay_seconds: int = 0) -> None:
-        async with self._raw() as raw:
-            await raw.execute(
-                "WITH released AS ("
-                " UPDATE queue_messages SET visible_at = now() + make_interval(secs => $3),"
-                " receipt = NULL WHERE message_id = $1 AND receipt = $2 RETURNING queue)"
-                " SELECT pg_notify($4, queue) FROM released",
-                message.message_id, message.receipt, delay_seconds, CHANNEL,
-            )
+        await execute(
+            self.db, "WITH released AS ("
+            " UPDATE queue_messages SET visible_at = now() + make_interval(secs => $3),"
+            " receipt = NULL WHERE message_id = $1 AND receipt = $2 RETURNING queue)"
+            " SELECT pg_notify($4, queue) FROM released",
+            message.message_id, message.receipt, delay_seconds, CHANNEL,
+        )
 
     async def count(self, queue: str) -> int:
-        async with self._raw() as raw:
-            return int(
-                await raw.fetchval("SELECT count(*) FROM queue_messages WHERE queue = $1", queue)
-            )
+        return int(await fetchval(self.db, "SELECT count(*) FROM queue_messages WHERE queue = $1", queue))
 
     async def close(self) -> None:
         await self._listener.close()

@@ -18,6 +18,7 @@ from typing import Any
 
 from databases import Database
 
+from app.infra.db import execute
 from app.ports.events import Events
 from app.ports.listen import Listener
 
@@ -98,8 +99,7 @@ class PostgresEvents(Events):
         if len(payload.encode()) > MAX_PAYLOAD_BYTES:
             log.warning("live event too large to send; dropped", extra={"user_id": user_id})
             return
-        async with self.db.connection() as connection:
-            await connection.raw_connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        await execute(self.db, "SELECT pg_notify($1, $2)", CHANNEL, payload)
 
     def subscribe(self, user_id: str) -> Subscription:
         subscription = Subscription(self._subscribers, user_id, self.max_pending)

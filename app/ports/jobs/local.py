@@ -9,10 +9,14 @@ from typing import Any
 
 from databases import Database
 
+from app.infra.db import fetch, fetchrow, fetchval
 from app.jobs.job import Job, JobSummary, Status
 from app.ports.jobs import COLUMNS, JobStore
 
 _SUMMARY_COLUMNS = ", ".join(JobSummary._fields)
+_CREATE = (f"INSERT INTO jobs ({', '.join(COLUMNS)})"
+           f" VALUES ({', '.join(f'${n}' for n in range(1, len(COLUMNS) + 1))})"
+           " ON CONFLICT (job_id) DO NOTHING RETURNING job_id")
 
 
 class PostgresJobStore(JobStore):
@@ -20,26 +24,14 @@ class PostgresJobStore(JobStore):
         self.db = db
 
     async def create(self, job: Job) -> bool:
-        values = {name: getattr(job, name) for name in COLUMNS}
-        columns = ", ".join(COLUMNS)
-        params = ", ".join(f":{name}" for name in COLUMNS)
-        row = await self.db.fetch_one(
-            f"INSERT INTO jobs ({columns}) VALUES ({params})"
-            " ON CONFLICT (job_id) DO NOTHING RETURNING job_id",
-            values,
-        )
-        return row is not None
+        return await fetchrow(self.db, _CREATE, *(getattr(job, name) for name in COLUMNS)) is not None
 
-    # The reads pages make go straight to asyncpg: `databases` compiles each query
-    # through SQLAlchemy and wraps every row (the 50-job list: 0.71 -> 0.55 ms of
-    # CPU, bench/web.py).
     async def get(self, job_id: str) -> Job | None:
         try:
             uid = uuid.UUID(job_id)
         except ValueError:
             return None
-        async with self.db.connection() as connection:
-            row = await connection.raw_connection.fetchrow("SELECT * FROM jobs WHERE job_id = $1", uid)
+        row = await fetchrow(self.db, "SELECT * FROM jobs WHERE job_id = $1", uid)
         return Job.from_row(row) if row else None
 
     async def _newest(self, columns: str, user_id: str, limit: int,
@@ -51,9 +43,7 @@ class PostgresJobStore(JobStore):
             args += [before[0], before[1]]
         query = (f"SELECT {columns} FROM jobs WHERE user_id = $1{after}"
                  " ORDER BY submitted_at DESC, job_id DESC LIMIT $2")
-        async with self.db.connection() as connection:
-            rows: list[Any] = await connection.raw_connection.fetch(query, *args)
-        return rows
+        return await fetch(self.db, query, *args)
 
     async def list_for_user(
         self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
@@ -67,20 +57,16 @@ class PostgresJobStore(JobStore):
         return [JobSummary(str(job_id), *rest) for job_id, *rest in rows]
 
     async def count_for_user(self, user_id: str) -> int:
-        count = await self.db.fetch_val(
-            "SELECT count(*) FROM jobs WHERE user_id = :user_id", {"user_id": user_id}
-        )
-        return int(count)
+        return int(await fetchval(self.db, "SELECT count(*) FROM jobs WHERE user_id = $1", user_id))
 
     async def count_by_status(self, user_id: str, statuses: Iterable[Status]) -> dict[Status, int]:
         wanted = list(statuses)
         counts: dict[Status, int] = dict.fromkeys(wanted, 0)
-        async with self.db.connection() as connection:
-            rows = await connection.raw_connection.fetch(
-                "SELECT status, count(*) FROM jobs WHERE user_id = $1 AND status = ANY($2::text[])"
-                " GROUP BY status",
-                uuid.UUID(user_id), wanted,
-            )
+        rows = await fetch(
+            self.db, "SELECT status, count(*) FROM jobs WHERE user_id = $1 AND status = ANY($2::text[])"
+            " GROUP BY status",
+            uuid.UUID(user_id), wanted,
+        )
         counts.update({row["status"]: int(row["count"]) for row in rows})
         return counts
 
