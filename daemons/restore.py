@@ -26,7 +26,7 @@ async def handle(services: Services, message: Message, upgraded: UserUpgraded) -
     if user is None:
         raise PoisonMessage(f"no such user: {user_id}")
     if not user.premium:
-        log.warning("user-upgraded for a free account; nothing restored", extra={"user_id": user_id})
+        log.warning("%s for a free account; nothing restored", QUEUE, extra={"user_id": user_id})
         return
     for job in await services.jobs.all_for_user(user_id):
         if job.status != COMPLETED:
