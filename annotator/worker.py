@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
-import json
 import logging
 import multiprocessing
 import os
@@ -20,6 +20,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from app.jobs.job import (
     PENDING,
     RUNNING,
     Job,
+    Status,
     file_stem,
     overall_progress,
     result_prefix,
@@ -50,7 +52,17 @@ from app.jobs.job import (
     table_key,
     utcnow,
 )
-from app.jobs.scheduling import LARGE, SMALL, Lane
+from app.jobs.lifecycle import (
+    JOB_RESULTS,
+    LARGE,
+    SMALL,
+    JobEvent,
+    JobRequest,
+    JobResult,
+    Lane,
+    Move,
+    announce,
+)
 from app.ports.bus import Message
 from app.ports.objects import ObjectNotFound
 from app.results import variant_table
@@ -274,20 +286,19 @@ class Annotator:
         for pool in self.lanes.values():
             pool.stop()
 
-    async def handle(self, message: Message, body: dict[str, Any], lane: LanePool | None = None) -> None:
+    async def handle(self, message: Message, request: JobRequest, lane: LanePool | None = None) -> None:
         """Annotate the requested job on ``lane``'s engine processes (by default, the
         lane of the queue the message came from; the large lane for any other queue)."""
         if lane is None:
             lane = self.lanes.get(message.queue, self.lanes[LARGE])
-        job_id = body.get("job_id")
-        job = await self.services.jobs.get(str(job_id)) if job_id else None
+        job = await self.services.jobs.get(request.job_id)
         if job is None:
-            raise PoisonMessage(f"no such job: {job_id!r}")
+            raise PoisonMessage(f"no such job: {request.job_id!r}")
         if job.finished:
             # A redelivery of work already done: the worker that finished it may have
             # died before announcing it, so announce it again (notify and archive are
             # idempotent; the message is acknowledged only once this returns).
-            await self._finished(job, job.status)
+            await self._finish(job, job.status, None)
             return
         ctx = {"job_id": job.job_id, "user_id": job.user_id}
         owner = await users.get(self.services.db, job.user_id)
@@ -296,16 +307,16 @@ class Annotator:
             async with self._claiming:
                 running, cap = await self._running_jobs(job, premium)
                 if running >= cap:
-                    await self._defer(message, body, running, cap, ctx)
+                    await self._defer(message, request, running, cap, ctx)
                     return
-                claimed = await self.services.jobs.transition(
-                    job.job_id, [PENDING], RUNNING, started_at=utcnow(), progress=0
-                )
+                claimed = await announce(self.services, job, move=Move(
+                    [PENDING], RUNNING, fields={"started_at": utcnow(), "progress": 0}
+                ))
             if not claimed:
                 return  # someone else has it
         else:
             log.info("resuming a job whose worker stopped", extra=ctx)
-        await self._event(job, RUNNING, 0)
+        await announce(self.services, job, event=self._job_event(job, RUNNING, 0))
         try:
             await self._run(job, lane, premium)
         except JobFailed as exc:
@@ -329,11 +340,11 @@ class Annotator:
     async def _move_to_large_lane(self, job: Job, why: str, ctx: dict[str, str]) -> None:
         """Start the job over on the large lane, pending again, with its request sent
         there (the caller's message is then acknowledged)."""
-        if await self.services.jobs.transition(
-            job.job_id, [RUNNING], PENDING, started_at=None, progress=0, phase=None
+        if await announce(
+            self.services, job,
+            move=Move([RUNNING], PENDING, fields={"started_at": None, "progress": 0, "phase": None}),
+            publish=scheduling.request(job, LARGE), event=self._job_event(job, PENDING, 0),
         ):
-            await scheduling.request_annotation(self.services.bus, job, LARGE)
-            await self._event(job, PENDING, 0)
             log.info("moved to the large lane: the file crossed the small lane's %s limit", why, extra=ctx)
 
     async def _running_jobs(self, job: Job, premium: bool) -> tuple[int, int]:
@@ -343,23 +354,20 @@ class Annotator:
         return counts[RUNNING], cap
 
     async def _defer(
-        self, message: Message, body: dict[str, Any], running: int, cap: int, ctx: dict[str, str]
+        self, message: Message, request: JobRequest, running: int, cap: int, ctx: dict[str, str]
     ) -> None:
         """Ask again later, as a new message: the original is acknowledged when this
         returns, so waiting for a free slot never counts toward the dead-letter queue."""
-        deferrals = body.get("deferrals")
-        deferrals = (deferrals if isinstance(deferrals, int) else 0) + 1
+        again = dataclasses.replace(request, deferrals=request.deferrals + 1)
         delay = self.services.settings.annotator_defer_seconds
-        await self.services.bus.send(
-            message.queue, json.dumps({**body, "deferrals": deferrals}), delay_seconds=delay
-        )
+        await self.services.bus.send(message.queue, again.encode(), delay_seconds=delay)
         log.info("deferred: the user has %d of %d jobs running; asking again in %d s (deferral %d)",
-                 running, cap, delay, deferrals, extra=ctx)
+                 running, cap, delay, again.deferrals, extra=ctx)
 
-    async def give_up(self, message: Message, body: dict[str, Any], exc: Exception) -> None:
+    async def give_up(self, message: Message, request: JobRequest, exc: Exception) -> None:
         """The request failed its last delivery: say so on the job before it goes to
         the dead-letter queue, rather than leave it running for ever."""
-        job = await self.services.jobs.get(str(body.get("job_id") or ""))
+        job = await self.services.jobs.get(request.job_id)
         if job is None or job.finished:
             return
         await self._fail(job, (
@@ -469,10 +477,7 @@ class Annotator:
                 await self._progress(job, "storing", done_bytes / max(1, sum(sizes)))
                 await self.services.objects.put_file(bucket, key, path, content_type)
                 done_bytes += size
-        done = await self.services.jobs.transition(
-            job.job_id,
-            [RUNNING],
-            COMPLETED,
+        done = await self._finish(job, COMPLETED, Move([RUNNING], COMPLETED, fields=dict(
             completed_at=utcnow(),
             progress=100,
             phase=None,
@@ -485,10 +490,9 @@ class Annotator:
             summary_key=summary_key,
             storage="hot",
             error=None,
-        )
+        )))
         if done:
             log.info("job completed", extra=ctx)
-            await self._finished(job, COMPLETED)
 
     async def _stop_overdue(
         self, running: asyncio.Future[Any], work: Path, seconds: float | None, ctx: dict[str, str]
@@ -516,29 +520,27 @@ class Annotator:
 
     async def _fail(self, job: Job, reason: str) -> None:
         log.warning("job failed: %s", reason, extra={"job_id": job.job_id, "user_id": job.user_id})
-        if await self.services.jobs.transition(
-            job.job_id, [PENDING, RUNNING], FAILED, completed_at=utcnow(), error=reason
-        ):
-            await self._finished(job, FAILED)
+        await self._finish(job, FAILED, Move([PENDING, RUNNING], FAILED,
+                                             fields={"completed_at": utcnow(), "error": reason}))
 
-    async def _finished(self, job: Job, status: str) -> None:
-        await self.services.bus.publish(
-            "job-results", json.dumps({"job_id": job.job_id, "user_id": job.user_id, "status": status})
+    async def _finish(self, job: Job, status: Status, move: Move | None) -> bool:
+        """The job finished (with ``move``, if it still could: False if not): the notifier and
+        the archiver are asked, and the owner's pages told."""
+        return await announce(
+            self.services, job, move=move, publish=(JOB_RESULTS, JobResult(job.job_id, job.user_id, status)),
+            event=self._job_event(job, status, 100 if status == COMPLETED else job.progress),
         )
-        await self._event(job, status, 100 if status == COMPLETED else job.progress)
 
-    async def _event(self, job: Job, status: str, progress: int, phase: str | None = None) -> None:
-        await self.services.events.publish(
-            job.user_id,
-            {"type": "job", "job_id": job.job_id, "status": status, "progress": progress,
-             "phase": phase, "file": job.input_file_name},
-        )
+    @staticmethod
+    def _job_event(job: Job, status: Status, progress: int, phase: str | None = None) -> JobEvent:
+        return JobEvent(job.job_id, status, progress, phase, job.input_file_name)
 
     async def _progress(self, job: Job, phase: str, fraction: float) -> None:
         """The job is `fraction` through `phase`: its record and its open pages say so."""
         value = overall_progress(phase, fraction)
         await self.services.jobs.transition(job.job_id, [RUNNING], RUNNING, progress=value, phase=phase)
-        await self._event(job, RUNNING, value, phase)
+        # Told even when the write found the job moved on: a later event corrects the page.
+        await announce(self.services, job, event=self._job_event(job, RUNNING, value, phase))
 
     async def _watch_progress(self, job: Job, progress_file: Path) -> None:
         """The engine process's progress (its file: "phase fraction"), told on as it moves."""
@@ -569,6 +571,12 @@ class JobFailed(Exception):
     """The job cannot succeed; the message says why, for the person who submitted it."""
 
 
+async def decoded(take: Callable[..., Awaitable[None]], message: Message, body: dict[str, Any],
+                   *args: Any, **kwargs: Any) -> None:
+    """Hand ``take`` the request a message's body is (a bad one is poison)."""
+    await take(message, JobRequest.decode(body), *args, **kwargs)
+
+
 async def run(services: Services) -> None:
     """The annotator role: until cancelled."""
     settings = services.settings
@@ -579,12 +587,12 @@ async def run(services: Services) -> None:
                 lanes.create_task(consume(
                     services.bus,
                     pool.lane,
-                    functools.partial(annotator.handle, lane=pool),
+                    functools.partial(decoded, annotator.handle, lane=pool),
                     concurrency=pool.concurrency,
                     visibility=settings.queue_visibility_seconds,
                     wait_seconds=settings.queue_wait_seconds,
                     max_receives=settings.queue_max_receives,
-                    give_up=annotator.give_up,
+                    give_up=functools.partial(decoded, annotator.give_up),
                 ), name=f"annotator {pool.lane}")
     finally:
         annotator.close()

@@ -15,7 +15,8 @@ from databases import Database
 
 from app.config import Settings
 from app.infra import db as dbmod
-from app.ports.bus import TOPICS, Bus, QueueSpec
+from app.jobs.lifecycle import TOPICS, queue_specs
+from app.ports.bus import Bus
 from app.ports.cold import ColdTier
 from app.ports.events import Events
 from app.ports.jobs import JobStore
@@ -27,25 +28,6 @@ if TYPE_CHECKING:  # aioboto3 is imported only by processes that use the aws bac
     from app.ports.aws import AwsSession
 
 log = logging.getLogger(__name__)
-
-# SQS's longest delay; a longer retention is waited out by re-queueing (daemons.archive).
-MAX_QUEUE_DELAY_SECONDS = 900
-
-
-def queue_specs(settings: Settings) -> list[QueueSpec]:
-    vis, receives = settings.queue_visibility_seconds, settings.queue_max_receives
-    return [
-        QueueSpec("job-requests", 0, vis, receives),
-        QueueSpec("job-requests-small", 0, vis, receives),
-        QueueSpec("job-results-notify", 0, vis, receives),
-        QueueSpec(
-            "job-results-archive", min(settings.free_retention_seconds, MAX_QUEUE_DELAY_SECONDS),
-            vis, receives,
-        ),
-        QueueSpec("user-upgraded", 0, vis, receives),
-        QueueSpec("restore-complete", 0, vis, receives),
-    ]
-
 
 @dataclass
 class Services:

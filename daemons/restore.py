@@ -5,48 +5,28 @@ theirs starts coming back from the cold tier, Expedited first, Standard if refus
 from __future__ import annotations
 
 import logging
-import uuid
-from typing import Any
 
 from app.accounts import users
-from app.infra.consumer import PoisonMessage
-from app.jobs.job import COMPLETED, Job, utcnow
+from app.infra.poison import PoisonMessage
+from app.jobs.job import COMPLETED, utcnow
+from app.jobs.lifecycle import USER_UPGRADED, UserUpgraded
+from app.jobs.storage import move, request_restore, stuck
 from app.ports.bus import Message
-from app.ports.cold import TIERS, Restore, RestoreRefused
 from app.ports.objects import ObjectNotFound
 from app.services import Services
-from daemons import move, serve, stuck
+from daemons import serve
 
 log = logging.getLogger(__name__)
-QUEUE = "user-upgraded"
+QUEUE = USER_UPGRADED
 
 
-async def request_restore(services: Services, job: Job) -> Restore:
-    """Ask the cold tier for the job's result at the fastest tier that takes it."""
-    assert job.result_bucket and job.result_key
-    ctx = {"job_id": job.job_id, "user_id": job.user_id}
-    for tier in TIERS[:-1]:
-        try:
-            return await services.cold.restore(job.result_bucket, job.result_key, tier)
-        except RestoreRefused as exc:
-            log.info("%s restore refused (%s); trying the next tier", tier, exc, extra=ctx)
-    return await services.cold.restore(job.result_bucket, job.result_key, TIERS[-1])
-
-
-def _user_id(body: dict[str, Any]) -> str:
-    try:
-        return str(uuid.UUID(str(body.get("user_id"))))
-    except ValueError:
-        raise PoisonMessage(f"no user id in the message: {body.get('user_id')!r}") from None
-
-
-async def handle(services: Services, message: Message, body: dict[str, Any]) -> None:
-    user_id = _user_id(body)
+async def handle(services: Services, message: Message, upgraded: UserUpgraded) -> None:
+    user_id = upgraded.user_id
     user = await users.get(services.db, user_id)
     if user is None:
         raise PoisonMessage(f"no such user: {user_id}")
     if not user.premium:
-        log.warning("user-upgraded for a free account; nothing restored", extra={"user_id": user_id})
+        log.warning("%s for a free account; nothing restored", QUEUE, extra={"user_id": user_id})
         return
     for job in await services.jobs.all_for_user(user_id):
         if job.status != COMPLETED:
@@ -54,7 +34,7 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
         ctx = {"job_id": job.job_id, "user_id": user_id}
         if job.storage == "archiving":
             # The archiver still holds this job's message: when it finds the job
-            # restoring it brings the result back itself (daemons.archive).
+            # restoring it brings the result back itself (app.jobs.storage.keep_hot).
             if await move(services, job, "archiving", "restoring", restore_requested_at=utcnow()):
                 log.info("upgraded while archiving; the archiver will bring it back", extra=ctx)
         elif job.storage == "cold":
@@ -72,14 +52,14 @@ async def handle(services: Services, message: Message, body: dict[str, Any]) -> 
                          extra=ctx)
 
 
-async def give_up(services: Services, message: Message, body: dict[str, Any], exc: Exception) -> None:
+async def give_up(services: Services, message: Message, upgraded: UserUpgraded, exc: Exception) -> None:
     """Asking the cold tier kept failing: every result of the user's still archived
     says so, instead of offering an upgrade they have made."""
-    for job in await services.jobs.all_for_user(_user_id(body)):
+    for job in await services.jobs.all_for_user(upgraded.user_id):
         if job.status == COMPLETED and job.storage == "cold":
             await stuck(services, job, "cold", "Bringing this result back from the archive failed",
                         exc, message)
 
 
 async def run(services: Services) -> None:
-    await serve(services, QUEUE, handle, give_up)
+    await serve(services, QUEUE, UserUpgraded.decode, handle, give_up)

@@ -1,7 +1,7 @@
 """Uploads that never became a job are deleted once their policy has expired.
 
-On the local store this sweep does it, run by the archiver (the role that already
-looks after stored objects over time), every few minutes: an input older than the
+On the local store this sweep does it, run in the archiver's role (gas/serve.py: the role
+that already looks after stored objects over time), every few minutes: an input older than the
 upload policy's lifetime plus ``upload_sweep_margin_seconds`` whose key is not the
 input of an existing job is deleted. The margin keeps it clear of a job being
 created from an upload just then. It also forgets expired used-policy markers and

@@ -280,8 +280,8 @@ def queues() -> None:
 @queues.command("list")
 def queues_list() -> None:
     """Each queue: messages waiting and messages in its dead-letter queue."""
+    from app.jobs.lifecycle import queue_specs
     from app.ops.queues import depths
-    from app.services import queue_specs
 
     async def action(services: Any) -> None:
         click.echo(f"{'queue':24} {'waiting':>8} {'dead-lettered':>14}")
@@ -296,8 +296,8 @@ def queues_list() -> None:
 @click.option("--limit", type=int, default=None, help="Move at most this many (default: all).")
 def queues_redrive(queue: str, limit: int | None) -> None:
     """Send QUEUE's dead-lettered messages back to QUEUE, once their cause is fixed."""
+    from app.jobs.lifecycle import queue_specs
     from app.ops.queues import redrive
-    from app.services import queue_specs
 
     async def action(services: Any) -> None:
         specs = {spec.name: spec for spec in queue_specs(services.settings)}

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
+from importlib import import_module
 from typing import Any
 
 from hypercorn.asyncio import serve as hypercorn_serve
@@ -16,29 +17,36 @@ from app.services import Services, open_services
 
 log = logging.getLogger(__name__)
 
-# The lifecycle daemons, each the module of that name in ``daemons/``.
-DAEMONS = ("notify", "archive", "restore", "thaw")
-ROLES = ("annotator", *DAEMONS)
+Run = Callable[[Services], Coroutine[Any, Any, None]]
+
+# Each role (a process on AWS, a task of `gas serve`) and the modules whose ``run`` it runs.
+# The archiver's role, the one that already looks after stored objects over time, also sweeps
+# the uploads that never became a job.
+ROLES: dict[str, tuple[str, ...]] = {
+    "annotator": ("annotator.worker",),
+    "notify": ("daemons.notify",),
+    "archive": ("daemons.archive", "daemons.unclaimed_uploads"),
+    "restore": ("daemons.restore",),
+    "thaw": ("daemons.thaw",),
+}
+# The lifecycle daemons' roles (one systemd unit each, deploy/).
+DAEMONS = tuple(role for role in ROLES if role != "annotator")
 
 
-def _role(name: str) -> Callable[[Services], Coroutine[Any, Any, None]]:
-    if name == "annotator":
-        from annotator.worker import run
-
-        return run
-    if name in DAEMONS:
-        from importlib import import_module
-
-        daemon: Callable[[Services], Coroutine[Any, Any, None]] = import_module(f"daemons.{name}").run
-        return daemon
-    raise ValueError(f"unknown role {name!r}")
+def role_runs(role: str) -> list[tuple[str, Run]]:
+    """The role's modules and their ``run``; imported only by a process that runs them (the
+    annotator's engine is not loaded by a daemon)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    return [(module, import_module(module).run) for module in ROLES[role]]
 
 
 async def run_roles(
     settings: Settings, stop: asyncio.Event, roles: list[str], *, web: bool = False
 ) -> None:
     services = await open_services(settings)
-    tasks = [asyncio.create_task(_role(name)(services), name=name) for name in roles]
+    tasks = [asyncio.create_task(run(services), name=module)
+             for role in roles for module, run in role_runs(role)]
     try:
         if web:
             from app.web import create_app

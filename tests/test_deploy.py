@@ -31,8 +31,8 @@ from app.accounts import users
 from app.config import Settings
 from app.infra.db import connect
 from app.jobs.job import Job, input_key, utcnow
+from app.jobs.lifecycle import queue_specs
 from app.ports.jobs.local import PostgresJobStore
-from app.services import queue_specs
 from gas.cli import main
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"

@@ -10,18 +10,17 @@ announced is announced again by the next call for that user.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import uuid
 
 from databases import Database
 
 from app.infra.db import execute, fetchrow, fetchval
+from app.jobs.lifecycle import USER_UPGRADED, UserUpgraded
 from app.ports.bus import Bus
 from app.ports.payments import Paid
 
 log = logging.getLogger(__name__)
-TOPIC = "user-upgraded"
 
 
 class UnknownUser(Exception):
@@ -57,7 +56,7 @@ async def announce(db: Database, bus: Bus, user_id: str) -> None:
     )
     if not pending:
         return
-    await bus.publish(TOPIC, json.dumps({"user_id": user_id}))
+    await bus.publish(USER_UPGRADED, UserUpgraded(user_id).encode())
     await execute(
         db, "UPDATE subscriptions SET announced_at = now() WHERE user_id = $1 AND announced_at IS NULL",
         uuid.UUID(user_id),

@@ -16,6 +16,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from app.infra.poison import PoisonMessage
 from app.ports.bus import Bus, Message
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,6 @@ Handler = Callable[[Message, dict[str, Any]], Awaitable[None]]
 # Called once when a message fails its last allowed delivery, before it goes to the
 # dead-letter queue: the consumer records why (a job says "failed" and the reason).
 GiveUp = Callable[[Message, dict[str, Any], Exception], Awaitable[None]]
-
-
-class PoisonMessage(Exception):
-    """A message no retry can help (bad JSON, unknown job): straight to the DLQ path."""
 
 
 def retry_delay(receive_count: int, base: float = 1.0, cap: float = 60.0) -> int:

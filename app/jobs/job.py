@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
@@ -17,6 +18,47 @@ RUNNING: Status = "running"
 COMPLETED: Status = "completed"
 FAILED: Status = "failed"
 FINISHED: tuple[Status, ...] = (COMPLETED, FAILED)
+
+# The moves a job's status may make; the job store refuses any other (app/ports/jobs). A move
+# to the same status writes other fields: a running job's progress, a completed job's storage.
+STATUS_MOVES: dict[Status, frozenset[Status]] = {
+    PENDING: frozenset({RUNNING, FAILED}),  # an annotator claims it, or gives up on it
+    # progress; back to pending when moved to the large lane (annotator/worker.py); done
+    RUNNING: frozenset({RUNNING, PENDING, COMPLETED, FAILED}),
+    COMPLETED: frozenset({COMPLETED}),  # its result's storage moves
+    FAILED: frozenset(),
+}
+# The moves a completed job's result may make (app/jobs/storage.py). None is a job without a
+# result: it becomes hot as the job completes. An upgrade while archiving turns the move back
+# (archiving → hot or restoring); a same-state move rewrites the restore or its storage error.
+STORAGE_MOVES: dict[Storage | None, frozenset[Storage]] = {
+    None: frozenset({"hot"}),
+    "hot": frozenset({"hot", "archiving"}),
+    "archiving": frozenset({"archiving", "cold", "hot", "restoring"}),
+    "cold": frozenset({"cold", "restoring"}),
+    "restoring": frozenset({"restoring", "hot"}),
+}
+
+
+class ForbiddenMove(ValueError):
+    """A transition the state machines do not allow: a bug in its caller, never retried away."""
+
+
+def check_move(was: Iterable[Status], to: Status, when: dict[str, Any] | None,
+               fields: dict[str, Any]) -> None:
+    """Raise :class:`ForbiddenMove` unless every status in ``was`` may move to ``to`` and a
+    storage write names the storage it leaves (``when``), bar a result stored on completion."""
+    for status in was:
+        if to not in STATUS_MOVES.get(status, frozenset()):
+            raise ForbiddenMove(f"a job's status cannot move from {status!r} to {to!r}")
+    if "storage" not in fields:
+        return
+    storage = fields["storage"]
+    leaves = (when or {}).get("storage")
+    if leaves is None and (to != COMPLETED or COMPLETED in was):
+        raise ForbiddenMove(f"a storage move to {storage!r} must say which storage it leaves")
+    if storage not in STORAGE_MOVES.get(leaves, frozenset()):
+        raise ForbiddenMove(f"a result's storage cannot move from {leaves!r} to {storage!r}")
 
 # The longest object key, in UTF-8 bytes: S3's limit, and the local store's.
 MAX_KEY_BYTES = 1024
@@ -75,6 +117,17 @@ def input_key(user_id: str, job_id: str, file_name: str) -> str:
 
 def result_prefix(user_id: str, job_id: str) -> str:
     return f"results/{user_id}/{job_id}~"
+
+
+def result_job_id(key: str) -> str | None:
+    """The job a result key belongs to (``results/<user_id>/<job_id>~<name>``); None if none."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "results":
+        return None
+    try:
+        return str(uuid.UUID(parts[2].partition("~")[0]))
+    except ValueError:
+        return None
 
 
 def table_key(job: Job) -> str:

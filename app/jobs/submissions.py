@@ -20,6 +20,7 @@ from app.accounts.users import User
 from app.errors import Refused
 from app.jobs import scheduling
 from app.jobs.job import FAILED, PENDING, RUNNING, Job, display_file_name, input_key, parse_input_key, utcnow
+from app.jobs.lifecycle import JobEvent, JobRequest, Lane, announce
 from app.ports.objects import ObjectNotFound, PresignedPost
 from app.services import Services
 
@@ -83,7 +84,7 @@ async def submit(
         if existing.status == PENDING:
             # The first try may have stored the job and then lost the database before
             # asking for it; asking twice is harmless (the annotator claims it once).
-            await _request_annotation(services, existing)
+            await announce(services, existing, publish=_request(services, existing))
         return existing
     await _check_queued_jobs(services, user)
     bucket = services.settings.inputs_bucket
@@ -118,10 +119,7 @@ async def submit(
         again = await services.jobs.get(job_id)
         assert again is not None
         return again
-    await _request_annotation(services, job)
-    await services.events.publish(
-        user.user_id, {"type": "job", "job_id": job_id, "status": PENDING, "progress": 0}
-    )
+    await announce(services, job, publish=_request(services, job), event=JobEvent(job_id, PENDING, 0))
     log.info("job submitted", extra={"job_id": job_id, "user_id": user.user_id})
     return job
 
@@ -169,10 +167,8 @@ async def resubmit_skipping_bad_lines(services: Services, user: User, job: Job) 
         made = await services.jobs.get(again.job_id)
         assert made is not None
         return made
-    await _request_annotation(services, again)
-    await services.events.publish(
-        user.user_id, {"type": "job", "job_id": again.job_id, "status": PENDING, "progress": 0}
-    )
+    await announce(services, again, publish=_request(services, again),
+                   event=JobEvent(again.job_id, PENDING, 0))
     log.info("job resubmitted skipping bad lines (was %s)", job.job_id,
              extra={"job_id": again.job_id, "user_id": user.user_id})
     return again
@@ -196,6 +192,5 @@ async def _check_queued_jobs(services: Services, user: User) -> None:
         )
 
 
-async def _request_annotation(services: Services, job: Job) -> None:
-    lane = scheduling.lane_for(services.settings, job.input_size)
-    await scheduling.request_annotation(services.bus, job, lane)
+def _request(services: Services, job: Job) -> tuple[Lane, JobRequest]:
+    return scheduling.request(job, scheduling.lane_for(services.settings, job.input_size))

@@ -22,10 +22,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from app.config import Settings
+from app.jobs.lifecycle import RESTORE_COMPLETE, TOPICS, archive_delay, queue_specs
 from app.ports.aws import AwsSession
-from app.ports.bus import TOPICS
 from app.ports.bus.aws import SnsSqsBus
-from app.services import MAX_QUEUE_DELAY_SECONDS, queue_specs
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def stack_parameters(settings: Settings) -> dict[str, str]:
         "JobsTableName": settings.jobs_table,
         "VisibilityTimeout": str(settings.queue_visibility_seconds),
         "MaxReceives": str(settings.queue_max_receives),
-        "ArchiveDelaySeconds": str(min(settings.free_retention_seconds, MAX_QUEUE_DELAY_SECONDS)),
+        "ArchiveDelaySeconds": str(archive_delay(settings)),
         "UploadOrigin": origin(settings.public_url),
     }
 
@@ -139,10 +138,10 @@ async def _complete_restore_notification(aws: AwsSession, settings: Settings) ->
     topics = current.get("TopicConfigurations", [])
     if any(RESTORE_EVENT in t.get("Events", []) for t in topics):
         return []
-    topic_arn = await aws.arn("sns", f"{settings.aws_name_prefix}restore-complete")
+    topic_arn = await aws.arn("sns", f"{settings.aws_name_prefix}{RESTORE_COMPLETE}")
     current["TopicConfigurations"] = [*topics, {"TopicArn": topic_arn, "Events": [RESTORE_EVENT]}]
     await s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
-    return [f"notification {bucket} {RESTORE_EVENT} -> restore-complete"]
+    return [f"notification {bucket} {RESTORE_EVENT} -> {RESTORE_COMPLETE}"]
 
 
 async def provision(

@@ -26,6 +26,7 @@ from quart import Blueprint, Response, current_app, make_response
 from quart.typing import ResponseReturnValue
 
 from app.jobs.job import FINISHED
+from app.jobs.lifecycle import JobEvent, live_event
 from app.web import notices
 from app.web.auth import login_required, signed_in_user
 from app.web.context import services
@@ -56,10 +57,9 @@ def _frame(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def _notice(event: dict[str, Any]) -> bytes:
+def _notice(event: JobEvent) -> bytes:
     """An HTML line for the page's notices area (swapped in by the SSE extension)."""
-    file = event.get("file")
-    html = notices.notice(str(event["job_id"]), str(file) if file else None, str(event["status"]))
+    html = notices.notice(event.job_id, event.file, event.status)
     return f"event: notice\ndata: {html}\n\n".encode()
 
 
@@ -73,12 +73,12 @@ def _frames(event: dict[str, Any]) -> bytes:
     global _latest
     if _latest[0] is event:
         return _latest[1]
-    kind = str(event.get("type", "message"))
-    frames = [_frame(kind, event)]
-    if kind in ("job", "storage") and event.get("job_id"):
-        frames.append(_frame(f"job-{event['job_id']}", event))
-        if kind == "job" and event.get("status") in FINISHED:
-            frames.append(_notice(event))
+    frames = [_frame(str(event.get("type", "message")), event)]
+    typed = live_event(event)
+    if typed is not None:
+        frames.append(_frame(f"job-{typed.job_id}", event))
+        if isinstance(typed, JobEvent) and typed.status in FINISHED:
+            frames.append(_notice(typed))
     _latest = (event, b"".join(frames))
     return _latest[1]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import gzip
 import json
 import os
@@ -18,13 +19,15 @@ from typing import Any
 
 import pytest
 
-from annotator.worker import DISK_FULL_MESSAGE, Annotator
+from annotator.worker import DISK_FULL_MESSAGE, Annotator, decoded
 from app.accounts import users
 from app.infra.consumer import PoisonMessage, consume
 from app.jobs.job import Job, input_key, utcnow
-from app.jobs.scheduling import LARGE, SMALL, lane_for
+from app.jobs.lifecycle import JOB_RESULTS, LARGE, SMALL, TOPICS, JobRequest
+from app.jobs.scheduling import lane_for
 from app.ports.bus import Message, QueueSpec
 from app.services import Services
+from tests.job_states import advance
 
 VCF = (
     b"##fileformat=VCFv4.2\n##reference=GRCh37\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -61,12 +64,12 @@ async def new_job(
 
 def message(job: Job) -> Message:
     body = json.dumps({"job_id": job.job_id})
-    return Message("job-requests", str(uuid.uuid4()), body, str(uuid.uuid4()), 1)
+    return Message(LARGE, str(uuid.uuid4()), body, str(uuid.uuid4()), 1)
 
 
 async def run(annotator: Annotator, job: Job) -> Job:
     msg = message(job)
-    await annotator.handle(msg, json.loads(msg.body))
+    await annotator.handle(msg, JobRequest.decode(json.loads(msg.body)))
     stored = await annotator.services.jobs.get(job.job_id)
     assert stored is not None
     return stored
@@ -101,16 +104,16 @@ async def test_job_left_running_completes_when_its_request_is_redriven(
     """A job whose worker could not even fail it (the database was down for every
     delivery) stays running with its request dead-lettered; `gas queues redrive`
     sends the request back and the job is finished from the start."""
+    from app.jobs.lifecycle import queue_specs
     from app.ops.queues import redrive
-    from app.services import queue_specs
 
     job = await new_job(services, VCF)
     assert await services.jobs.transition(job.job_id, ["pending"], "running", started_at=utcnow())
-    requests = next(s for s in queue_specs(services.settings) if s.name == "job-requests")
+    requests = next(s for s in queue_specs(services.settings) if s.name == LARGE)
     await services.bus.send(requests.dead_letter_queue, json.dumps({"job_id": job.job_id}))
     assert await redrive(services.bus, requests) == 1
     [delivery] = await services.bus.receive(requests.name, max_messages=1, wait_seconds=1)
-    await annotator.handle(delivery, json.loads(delivery.body))
+    await annotator.handle(delivery, JobRequest.decode(json.loads(delivery.body)))
     await services.bus.ack(delivery)
     done = await services.jobs.get(job.job_id)
     assert done is not None and done.status == "completed" and done.variant_count == 2
@@ -123,8 +126,8 @@ async def test_redelivered_finished_job_is_announced_again(
     job-results: the redelivered request publishes it, so the email and the archive
     still happen (their consumers are idempotent)."""
     job = await new_job(services, VCF)
-    assert await services.jobs.transition(job.job_id, ["pending"], "completed", storage="hot")
-    queues = ("job-results-notify", "job-results-archive")
+    assert await advance(services.jobs, job.job_id, "completed", storage="hot")
+    queues = TOPICS[JOB_RESULTS]
     before = [await services.bus.count(q) for q in queues]
     await run(annotator, job)
     assert [await services.bus.count(q) for q in queues] == [n + 1 for n in before]
@@ -192,9 +195,9 @@ async def test_engine_process_killed_restarts_the_pool(
 
 async def test_unknown_job_is_poison(annotator: Annotator) -> None:
     """A request for a job that does not exist is poison: it goes to the DLQ."""
-    msg = Message("job-requests", "m", json.dumps({"job_id": str(uuid.uuid4())}), "r", 1)
+    msg = Message(LARGE, "m", json.dumps({"job_id": str(uuid.uuid4())}), "r", 1)
     with pytest.raises(PoisonMessage):
-        await annotator.handle(msg, json.loads(msg.body))
+        await annotator.handle(msg, JobRequest.decode(json.loads(msg.body)))
 
 
 @contextlib.asynccontextmanager
@@ -204,8 +207,8 @@ async def consuming(services: Services, annotator: Annotator, **kwargs: Any) -> 
     await services.bus.ensure([QueueSpec(queue, 0, visibility_seconds=5, max_receives=3)],
                               {queue: [queue]})
     task = asyncio.create_task(consume(
-        services.bus, queue, annotator.handle, wait_seconds=0.5, visibility=5, max_receives=3,
-        give_up=annotator.give_up, **kwargs))
+        services.bus, queue, functools.partial(decoded, annotator.handle), wait_seconds=0.5, visibility=5,
+        max_receives=3, give_up=functools.partial(decoded, annotator.give_up), **kwargs))
     try:
         yield queue
     finally:
@@ -363,7 +366,7 @@ async def test_premium_users_may_run_two_jobs_at_once(
     queue = f"jobs-{uuid.uuid4().hex[:8]}"
     await services.bus.ensure([QueueSpec(queue)], {})
     msg = Message(queue, str(uuid.uuid4()), json.dumps({"job_id": third.job_id}), "r", 1)
-    await annotator.handle(msg, json.loads(msg.body))
+    await annotator.handle(msg, JobRequest.decode(json.loads(msg.body)))
     stored = await services.jobs.get(third.job_id)
     assert stored is not None and stored.status == "pending"
     assert await services.bus.count(queue) == 1
@@ -377,7 +380,8 @@ async def test_a_small_job_completes_while_a_large_one_runs(services: Services, 
     """The annotator serves both lanes, each with its own engine process: another
     user's small job completes while a 1M-variant job holds the large lane's engine."""
     from annotator.worker import run as run_annotator
-    from app.jobs.scheduling import LARGE, SMALL, request_annotation
+    from app.jobs.lifecycle import announce
+    from app.jobs.scheduling import request
 
     big = tmp_path / "big.vcf"
     with big.open("w") as out:
@@ -389,9 +393,9 @@ async def test_a_small_job_completes_while_a_large_one_runs(services: Services, 
     small = await new_job(services, VCF)
     worker = asyncio.create_task(run_annotator(services))
     try:
-        await request_annotation(services.bus, large, LARGE)
+        await announce(services, large, publish=request(large, LARGE))
         await eventually(lambda: _progressed(services, large.job_id), within=120)
-        await request_annotation(services.bus, small, SMALL)
+        await announce(services, small, publish=request(small, SMALL))
         done = await eventually(lambda: _finished(services, small.job_id), within=60)
         assert done.status == "completed"
         still = await services.jobs.get(large.job_id)
@@ -415,7 +419,6 @@ async def test_closing_ends_a_busy_engine_process_at_once() -> None:
 
     from annotator.worker import LanePool
     from app.infra import processes
-    from app.jobs.scheduling import LARGE
 
     pool = LanePool(LARGE, processes=1, concurrency=1)
     busy = asyncio.get_running_loop().run_in_executor(pool.executor, time.sleep, 120)
@@ -448,7 +451,7 @@ async def test_a_premium_upload_that_expands_moves_from_the_small_lane_to_the_la
     job = await new_job(services, content, role="premium")
     assert lane_for(services.settings, len(content)) == SMALL
     msg = small_lane_message(job)
-    await annotator.handle(msg, json.loads(msg.body))
+    await annotator.handle(msg, JobRequest.decode(json.loads(msg.body)))
     moved = await services.jobs.get(job.job_id)
     assert moved is not None and moved.status == "pending" and moved.error is None
     requests = await services.bus.receive(LARGE, max_messages=10, wait_seconds=0.5)
@@ -456,7 +459,7 @@ async def test_a_premium_upload_that_expands_moves_from_the_small_lane_to_the_la
     assert len(mine) == 1
     for request in requests:
         await services.bus.ack(request)
-    await annotator.handle(mine[0], json.loads(mine[0].body))
+    await annotator.handle(mine[0], JobRequest.decode(json.loads(mine[0].body)))
     done = await services.jobs.get(job.job_id)
     assert done is not None and done.status == "completed"
     assert done.variant_count == services.settings.free_max_records + 10
@@ -469,7 +472,7 @@ async def test_a_free_upload_that_expands_fails_on_the_small_lane(
     saying so, rather than moving to the large lane."""
     job = await new_job(services, _expanding_gzip(services.settings.free_max_records + 10))
     msg = small_lane_message(job)
-    await annotator.handle(msg, json.loads(msg.body))
+    await annotator.handle(msg, JobRequest.decode(json.loads(msg.body)))
     failed = await services.jobs.get(job.job_id)
     assert failed is not None and failed.status == "failed"
     assert failed.error and "free accounts may annotate up to" in failed.error

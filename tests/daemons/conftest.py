@@ -20,6 +20,7 @@ from app.jobs.job import COMPLETED, PENDING, Job, input_key, result_prefix, utcn
 from app.ports.bus import Message
 from app.services import Services, open_services
 from tests.conftest import installed_reference
+from tests.job_states import advance
 
 RETENTION = 2
 
@@ -62,13 +63,13 @@ async def make_job(services: Services, user: User, *, status: str = COMPLETED,
         key = f"{result_prefix(user.user_id, job_id)}in.annot.vcf"
         await services.objects.put_bytes(settings.results_bucket, key, b"##fileformat=VCFv4.2\n",
                                          "text/x-vcf")
-        assert await services.jobs.transition(
-            job_id, [PENDING], COMPLETED, completed_at=utcnow() - timedelta(seconds=age),
+        assert await advance(
+            services.jobs, job_id, COMPLETED, completed_at=utcnow() - timedelta(seconds=age),
             result_bucket=settings.results_bucket, result_key=key, storage=storage, progress=100,
         )
     elif status != PENDING:
-        assert await services.jobs.transition(job_id, [PENDING], status, completed_at=utcnow(),  # type: ignore[arg-type]
-                                               error="The uploaded file is no longer in storage.")
+        assert await advance(services.jobs, job_id, status, completed_at=utcnow(),  # type: ignore[arg-type]
+                             error="The uploaded file is no longer in storage.")
     found = await services.jobs.get(job_id)
     assert found is not None
     return found

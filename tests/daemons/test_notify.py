@@ -12,19 +12,25 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from annotator.worker import Annotator
 from app.infra.consumer import PoisonMessage
-from app.jobs import notifications
+from app.jobs import mails, notifications
 from app.jobs.job import FAILED, PENDING
+from app.jobs.lifecycle import JOB_REQUESTS, JOB_RESULTS, JobRequest, JobResult
 from app.ports.mail import Mailer
 from app.services import Services
 from daemons import notify
 from tests.daemons.conftest import mail_to, make_job, make_user, message
 
 QUEUE = notify.QUEUE
+
+
+async def notify_now(services: Services, body: dict[str, Any]) -> None:
+    await notify.handle(services, message(QUEUE, body), JobResult.decode(body))
 
 
 def text_and_html(mail: object) -> tuple[str, str]:
@@ -39,7 +45,7 @@ async def test_completed_job_mail(services: Services) -> None:
     free user how long the result stays ("1 minute", not "1 minutes")."""
     user = await make_user(services)
     job = await make_job(services, user)
-    await notify.handle(services, message(QUEUE, {"job_id": job.job_id}), {"job_id": job.job_id})
+    await notify_now(services, {"job_id": job.job_id})
     [mail] = mail_to(services, user)
     assert mail["Subject"] == f"{job.input_file_name}: results ready"
     text, html = text_and_html(mail)
@@ -48,12 +54,12 @@ async def test_completed_job_mail(services: Services) -> None:
     link = f"http://gas.test/annotations/{job.job_id}"
     assert link in text and f'href="{link}"' in html
     assert "archived" in text  # a free user is told the result does not stay
-    assert f"for {notify.duration(services.settings.free_retention_seconds)};" in text
+    assert f"for {mails.duration(services.settings.free_retention_seconds)};" in text
 
 
 def test_retention_reads_as_a_person_says_it() -> None:
     """Singular for one, the largest whole unit otherwise."""
-    assert [notify.duration(s) for s in (20, 60, 90, 1800, 3600, 7200, 5400, 86400, 172800)] == [
+    assert [mails.duration(s) for s in (20, 60, 90, 1800, 3600, 7200, 5400, 86400, 172800)] == [
         "1 minute", "1 minute", "2 minutes", "30 minutes", "1 hour", "2 hours", "90 minutes", "1 day",
         "2 days",
     ]
@@ -63,7 +69,7 @@ async def test_failed_job_mail_says_why(services: Services) -> None:
     """Failed: the mail says so and gives the job's reason."""
     user = await make_user(services)
     job = await make_job(services, user, status=FAILED)
-    await notify.handle(services, message(QUEUE, {"job_id": job.job_id}), {"job_id": job.job_id})
+    await notify_now(services, {"job_id": job.job_id})
     [mail] = mail_to(services, user)
     assert mail["Subject"] == f"{job.input_file_name}: annotation failed"
     text, _ = text_and_html(mail)
@@ -75,8 +81,8 @@ async def test_same_message_twice_one_mail(services: Services) -> None:
     user = await make_user(services)
     job = await make_job(services, user)
     body = {"job_id": job.job_id}
-    await asyncio.gather(*(notify.handle(services, message(QUEUE, body), body) for _ in range(3)))
-    await notify.handle(services, message(QUEUE, body), body)
+    await asyncio.gather(*(notify_now(services, body) for _ in range(3)))
+    await notify_now(services, body)
     assert len(mail_to(services, user)) == 1
 
 
@@ -90,7 +96,7 @@ async def test_killed_between_claim_and_send(services: Services) -> None:
         "UPDATE notifications SET claimed_at = now() - interval '1 hour' WHERE job_id = :id",
         {"id": uuid.UUID(job.job_id)},
     )
-    await notify.handle(services, message(QUEUE, {"job_id": job.job_id}), {"job_id": job.job_id})
+    await notify_now(services, {"job_id": job.job_id})
     assert len(mail_to(services, user)) == 1
 
 
@@ -112,8 +118,8 @@ async def test_failed_send_is_retried(services: Services, monkeypatch: pytest.Mo
     monkeypatch.setattr(services, "mail", FailingOnce(services.mail))
     body = {"job_id": job.job_id}
     with pytest.raises(ConnectionError):
-        await notify.handle(services, message(QUEUE, body), body)
-    await notify.handle(services, message(QUEUE, body), body)
+        await notify_now(services, body)
+    await notify_now(services, body)
     assert len(mail_to(services, user)) == 1
 
 
@@ -121,7 +127,7 @@ async def test_unknown_job_is_poison_and_dead_lettered(services: Services) -> No
     """A message naming no job is poison: it lands in the dead-letter queue after
     the queue's receive limit instead of being retried for ever."""
     with pytest.raises(PoisonMessage):
-        await notify.handle(services, message(QUEUE, {"job_id": "nope"}), {"job_id": "nope"})
+        await notify_now(services, {"job_id": "nope"})
     await services.bus.send(QUEUE, json.dumps({"job_id": str(uuid.uuid4())}))
     task = asyncio.create_task(notify.run(services))
     try:
@@ -144,13 +150,13 @@ async def test_missing_input_fails_with_reason_and_mail_says_why(services: Servi
     job = await make_job(services, user, status=PENDING)
     annotator = Annotator(services)
     try:
-        await annotator.handle(message("job-requests", {"job_id": job.job_id}), {"job_id": job.job_id})
+        await annotator.handle(message(JOB_REQUESTS, {"job_id": job.job_id}), JobRequest(job.job_id))
     finally:
         annotator.close()
     failed = await services.jobs.get(job.job_id)
     assert failed is not None and failed.status == FAILED and failed.error
     [delivery] = await services.bus.receive(QUEUE, wait_seconds=2)
-    await notify.handle(services, delivery, json.loads(delivery.body))
+    await notify.handle(services, delivery, JobResult.decode(json.loads(delivery.body)))
     [mail] = mail_to(services, user)
     assert failed.error in text_and_html(mail)[0]
 
@@ -168,7 +174,7 @@ async def test_gas_daemon_notify_runs_alone(services: Services, database_url: st
         cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
-        await services.bus.publish("job-results", json.dumps({"job_id": job.job_id, "status": "completed"}))
+        await services.bus.publish(JOB_RESULTS, JobResult(job.job_id, status="completed").encode())
         deadline = time.monotonic() + 30
         while not list((tmp_path / "outbox").glob("*.eml")):
             assert process.poll() is None, process.stderr.read() if process.stderr else ""

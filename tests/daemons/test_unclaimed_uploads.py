@@ -10,7 +10,8 @@ import uuid
 from app.jobs.job import PENDING, input_key
 from app.ports.objects.local import LocalObjectStore
 from app.services import Services
-from daemons import archive, unclaimed_uploads
+from daemons import unclaimed_uploads
+from gas.serve import role_runs
 from tests.daemons.conftest import make_job, make_user
 
 
@@ -62,13 +63,13 @@ async def test_expired_uploads_without_their_job_are_deleted(services: Services)
 
 
 async def test_the_archiver_sweeps(services: Services) -> None:
-    """The archive role runs the sweep (at start, then every few minutes)."""
+    """The archive role (gas/serve.py) runs the sweep (at start, then every few minutes)."""
     settings = services.settings
     user = await make_user(services)
     orphan = input_key(user.user_id, str(uuid.uuid4()), "orphan.vcf")
     await _upload(services, orphan, settings.upload_expiry_seconds
                   + settings.upload_sweep_margin_seconds + 60)
-    task = asyncio.create_task(archive.run(services))
+    tasks = [asyncio.create_task(run(services)) for _, run in role_runs("archive")]
     try:
         for _ in range(100):
             if not await _exists(services, orphan):
@@ -76,5 +77,6 @@ async def test_the_archiver_sweeps(services: Services) -> None:
             await asyncio.sleep(0.05)
         assert not await _exists(services, orphan)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 from click.testing import CliRunner
 
+from app.jobs.lifecycle import JOB_REQUESTS, RESTORE_COMPLETE
 from gas.cli import main
 
 
@@ -55,18 +56,18 @@ def test_queues_list_and_redrive(database_url: str, tmp_path: Path) -> None:
     """`gas queues list` shows dead letters; `gas queues redrive` sends them back; an
     unknown queue is refused with the names to choose from."""
     sent = ("INSERT INTO queue_messages (message_id, queue, body)"
-            " VALUES (gen_random_uuid(), 'restore-complete-dlq', $1)")
+            f" VALUES (gen_random_uuid(), '{RESTORE_COMPLETE}-dlq', $1)")
     _gas(database_url, tmp_path, "queues", "list")  # creates the queues
     _query(database_url, sent, json.dumps({"user_id": "x"}))
     listed = _gas(database_url, tmp_path, "queues", "list")
-    assert any(line.split() == ["restore-complete", "0", "1"] for line in listed.splitlines())
-    assert _gas(database_url, tmp_path, "queues", "redrive", "restore-complete").strip() == (
-        "1 message back on restore-complete")
+    assert any(line.split() == [RESTORE_COMPLETE, "0", "1"] for line in listed.splitlines())
+    assert _gas(database_url, tmp_path, "queues", "redrive", RESTORE_COMPLETE).strip() == (
+        f"1 message back on {RESTORE_COMPLETE}")
     listed = _gas(database_url, tmp_path, "queues", "list")
-    assert any(line.split() == ["restore-complete", "1", "0"] for line in listed.splitlines())
+    assert any(line.split() == [RESTORE_COMPLETE, "1", "0"] for line in listed.splitlines())
     result = CliRunner().invoke(main, ["queues", "redrive", "nope"],
                                 env={"GAS_DATABASE_URL": database_url, "GAS_DATA_DIR": str(tmp_path)})
-    assert result.exit_code != 0 and "job-requests" in result.output
+    assert result.exit_code != 0 and JOB_REQUESTS in result.output
 
 
 def test_annotator_roles_refuse_to_start_without_a_reference(tmp_path: Path) -> None:

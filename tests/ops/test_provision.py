@@ -14,12 +14,19 @@ from cfnlint.decode import decode_str
 from click.testing import CliRunner
 
 from app.config import Settings
+from app.jobs.lifecycle import (
+    JOB_REQUESTS_SMALL,
+    JOB_RESULTS,
+    JOB_RESULTS_ARCHIVE,
+    JOB_RESULTS_NOTIFY,
+    RESTORE_COMPLETE,
+    TOPICS,
+    RestoreCompleted,
+    queue_specs,
+)
 from app.ops.provision import TEMPLATE
-from app.ports.bus import TOPICS
-from app.ports.cold import ObjectRef
 from app.ports.cold.aws import S3ColdTier
 from app.ports.jobs.aws import table_definition
-from app.services import queue_specs
 from gas.cli import main
 from tests.conftest import MOTO_CREDENTIALS
 
@@ -83,25 +90,25 @@ def test_provision_makes_a_working_data_plane(moto_url: str, names: dict[str, st
     prefix = names["GAS_AWS_NAME_PREFIX"]
     sqs, sns = client(moto_url, "sqs"), client(moto_url, "sns")
     url = {q: sqs.get_queue_url(QueueName=f"{prefix}{q}")["QueueUrl"]
-           for q in ("job-requests-small", "job-results-notify", "job-results-archive", "restore-complete")}
-    archive = sqs.get_queue_attributes(QueueUrl=url["job-results-archive"], AttributeNames=["All"])
+           for q in (JOB_REQUESTS_SMALL, JOB_RESULTS_NOTIFY, JOB_RESULTS_ARCHIVE, RESTORE_COMPLETE)}
+    archive = sqs.get_queue_attributes(QueueUrl=url[JOB_RESULTS_ARCHIVE], AttributeNames=["All"])
     attributes = archive["Attributes"]
     assert attributes["DelaySeconds"] == "1"
     redrive = json.loads(attributes["RedrivePolicy"])
-    assert redrive["deadLetterTargetArn"].endswith(f":{prefix}job-results-archive-dlq")
+    assert redrive["deadLetterTargetArn"].endswith(f":{prefix}{JOB_RESULTS_ARCHIVE}-dlq")
     assert int(redrive["maxReceiveCount"]) == 3
 
     topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
-                 if t["TopicArn"].endswith(f":{prefix}job-results"))
+                 if t["TopicArn"].endswith(f":{prefix}{JOB_RESULTS}"))
     sns.publish(TopicArn=topic, Message='{"job_id": "1"}')
-    for queue in ("job-results-notify", "job-results-archive"):
+    for queue in (JOB_RESULTS_NOTIFY, JOB_RESULTS_ARCHIVE):
         got = sqs.receive_message(QueueUrl=url[queue], WaitTimeSeconds=3)["Messages"]
         assert [m["Body"] for m in got] == ['{"job_id": "1"}'], queue  # raw: no SNS envelope
 
     small = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
-                 if t["TopicArn"].endswith(f":{prefix}job-requests-small"))
+                 if t["TopicArn"].endswith(f":{prefix}{JOB_REQUESTS_SMALL}"))
     sns.publish(TopicArn=small, Message='{"job_id": "2"}')
-    got = sqs.receive_message(QueueUrl=url["job-requests-small"], WaitTimeSeconds=3)["Messages"]
+    got = sqs.receive_message(QueueUrl=url[JOB_REQUESTS_SMALL], WaitTimeSeconds=3)["Messages"]
     assert [m["Body"] for m in got] == ['{"job_id": "2"}']  # the small lane's own topic and queue
 
     s3 = client(moto_url, "s3")
@@ -112,7 +119,7 @@ def test_provision_makes_a_working_data_plane(moto_url: str, names: dict[str, st
     assert 'ongoing-request="false"' in s3.head_object(Bucket=bucket, Key=key)["Restore"]
     bodies: list[dict[str, Any]] = []
     while not any("Records" in b for b in bodies):
-        received = sqs.receive_message(QueueUrl=url["restore-complete"], MaxNumberOfMessages=10,
+        received = sqs.receive_message(QueueUrl=url[RESTORE_COMPLETE], MaxNumberOfMessages=10,
                                        WaitTimeSeconds=3).get("Messages", [])
         assert received, bodies
         bodies += [json.loads(m["Body"]) for m in received]
@@ -120,7 +127,7 @@ def test_provision_makes_a_working_data_plane(moto_url: str, names: dict[str, st
     assert [b.get("Event") for b in bodies if "Records" not in b] in ([], ["s3:TestEvent"])
     [event] = [b for b in bodies if "Records" in b]
     cold = S3ColdTier.__new__(S3ColdTier)  # completed() reads the message only
-    assert cold.completed(event) == ObjectRef(bucket, key)
+    assert cold.completed(event) == RestoreCompleted(bucket, key)
     with pytest.raises(ValueError):
         cold.completed({"Service": "Amazon S3", "Event": "s3:TestEvent"})
 

@@ -19,19 +19,20 @@ import pytest
 from databases import Database
 
 from app.infra.db import execute
+from app.jobs.lifecycle import RESTORE_COMPLETE, TOPICS, RestoreCompleted
 from app.ops.provision import RESTORE_EVENT
 from app.ports.aws import AwsSession
-from app.ports.bus import TOPICS, Bus, QueueSpec
+from app.ports.bus import Bus, QueueSpec
 from app.ports.bus.aws import SnsSqsBus
 from app.ports.bus.local import PostgresBus
-from app.ports.cold import TOPIC, ColdTier, ObjectRef, RestoreRefused
+from app.ports.cold import ColdTier, RestoreRefused
 from app.ports.cold.aws import S3ColdTier
 from app.ports.cold.local import LocalColdTier
 from app.ports.objects import ObjectNotFound, ObjectStore
 from app.ports.objects.aws import S3ObjectStore
 from app.ports.objects.local import LocalObjectStore
 
-QUEUE = TOPICS[TOPIC][0]
+QUEUE = TOPICS[RESTORE_COMPLETE][0]
 
 
 @dataclass
@@ -49,7 +50,7 @@ class ColdHarness:
 
 async def _local(db: Database, url: str, tmp_path: Path) -> AsyncIterator[ColdHarness]:
     bus = PostgresBus(db, url)
-    await bus.ensure([QueueSpec(QUEUE, 0, 30, 5)], {TOPIC: [QUEUE]})
+    await bus.ensure([QueueSpec(QUEUE, 0, 30, 5)], {RESTORE_COMPLETE: [QUEUE]})
     await execute(db, "DELETE FROM queue_messages WHERE queue = $1", QUEUE)
     objects = LocalObjectStore(tmp_path / "objects", b"secret", "http://gas.test/objects")
     tier = LocalColdTier(objects, tmp_path / "cold", bus, expedited_seconds=1, standard_seconds=2)
@@ -62,13 +63,13 @@ async def _s3(aws: AwsSession) -> AsyncIterator[ColdHarness]:
     tag = uuid.uuid4().hex[:8]
     prefix, bucket = f"gas-cold-{tag}-", f"gas-cold-{tag}"
     bus = SnsSqsBus(aws, prefix)
-    await bus.ensure([QueueSpec(QUEUE, 0, 30, 5)], {TOPIC: [QUEUE]})
+    await bus.ensure([QueueSpec(QUEUE, 0, 30, 5)], {RESTORE_COMPLETE: [QUEUE]})
     s3 = await aws.client("s3")
     await s3.create_bucket(Bucket=bucket)
     # S3 itself announces completed restores on the topic (deploy/data-plane.yaml).
     await s3.put_bucket_notification_configuration(
         Bucket=bucket, NotificationConfiguration={"TopicConfigurations": [
-            {"TopicArn": await bus.topic_arn(TOPIC), "Events": [RESTORE_EVENT]}]},
+            {"TopicArn": await bus.topic_arn(RESTORE_COMPLETE), "Events": [RESTORE_EVENT]}]},
     )
     await completions(bus, 0.5)  # S3's s3:TestEvent for the new configuration
     objects = S3ObjectStore(aws)
@@ -144,7 +145,7 @@ async def test_restore_completes_by_message_then_thaw_brings_it_back(cold: ColdH
     restore = await cold.cold.restore(cold.bucket, key, "Expedited")
     assert restore.tier == "Expedited"
     [body] = await completions(cold.bus, 5)
-    assert cold.cold.completed(body) == ObjectRef(cold.bucket, key)
+    assert cold.cold.completed(body) == RestoreCompleted(cold.bucket, key)
     await cold.cold.thaw(cold.bucket, key)
     await cold.cold.thaw(cold.bucket, key)
     assert not await cold.cold.is_archived(cold.bucket, key)
@@ -200,7 +201,7 @@ async def test_completion_survives_a_restart(cold: ColdHarness) -> None:
         [body] = await completions(fresh, 5)
     finally:
         await fresh.close()
-    assert cold.cold.completed(body) == ObjectRef(cold.bucket, key)
+    assert cold.cold.completed(body) == RestoreCompleted(cold.bucket, key)
 
 
 async def test_other_messages_are_not_completions(cold: ColdHarness) -> None:

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, Job, utcnow
+from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, ForbiddenMove, Job, Status, Storage, utcnow
 from app.ports.jobs import JobStore
+from tests.job_states import advance
 
 
 def new_job(user_id: str, minutes_ago: int = 0) -> Job:
@@ -87,10 +88,11 @@ async def test_transition_sets_and_clears_a_field(job_store: JobStore) -> None:
     error that a later move wipes)."""
     job = new_job(str(uuid.uuid4()))
     await job_store.create(job)
-    assert await job_store.transition(job.job_id, [PENDING], PENDING, storage_error="stuck")
+    assert await advance(job_store, job.job_id, COMPLETED, storage="hot")
+    assert await job_store.transition(job.job_id, [COMPLETED], COMPLETED, storage_error="stuck")
     stored = await job_store.get(job.job_id)
     assert stored is not None and stored.storage_error == "stuck"
-    assert await job_store.transition(job.job_id, [PENDING], PENDING, storage_error=None)
+    assert await job_store.transition(job.job_id, [COMPLETED], COMPLETED, storage_error=None)
     stored = await job_store.get(job.job_id)
     assert stored is not None and stored.storage_error is None
 
@@ -99,11 +101,55 @@ async def test_transition_with_field_condition(job_store: JobStore) -> None:
     """``when`` adds field conditions (e.g. storage must still be hot)."""
     job = new_job(str(uuid.uuid4()))
     await job_store.create(job)
-    await job_store.transition(job.job_id, [PENDING], COMPLETED, storage="hot")
+    assert await advance(job_store, job.job_id, COMPLETED, storage="hot")
     assert not await job_store.transition(job.job_id, [COMPLETED], COMPLETED,
                                           when={"storage": "cold"}, storage="restoring")
     assert await job_store.transition(job.job_id, [COMPLETED], COMPLETED,
                                       when={"storage": "hot"}, storage="archiving")
+
+
+async def test_an_allowed_move_is_made(job_store: JobStore) -> None:
+    """Every move of the state machines is one the store makes: here the whole path from
+    pending to a result restored from the archive."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    assert await advance(job_store, job.job_id, COMPLETED, storage="restoring")
+    assert await job_store.transition(job.job_id, [COMPLETED], COMPLETED, when={"storage": "restoring"},
+                                      storage="hot")
+    stored = await job_store.get(job.job_id)
+    assert stored is not None and (stored.status, stored.storage) == (COMPLETED, "hot")
+
+
+@pytest.mark.parametrize(("was", "to"), [(PENDING, COMPLETED), (COMPLETED, RUNNING), (FAILED, PENDING)])
+async def test_a_forbidden_status_move_is_an_error_and_writes_nothing(
+    job_store: JobStore, was: Status, to: Status
+) -> None:
+    """A status move the state machine does not allow is refused before the store is asked,
+    even when the job is where the move starts (it would have been written otherwise)."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    assert await advance(job_store, job.job_id, was)
+    with pytest.raises(ForbiddenMove):
+        await job_store.transition(job.job_id, [was], to, progress=42)
+    stored = await job_store.get(job.job_id)
+    assert stored is not None and (stored.status, stored.progress) == (was, job.progress)
+
+
+@pytest.mark.parametrize(("was", "to"), [("hot", "cold"), ("cold", "hot"), ("restoring", "archiving")])
+async def test_a_forbidden_storage_move_is_an_error_and_writes_nothing(
+    job_store: JobStore, was: Storage, to: Storage
+) -> None:
+    """A result's storage cannot skip a step (hot → cold without archiving it, cold → hot
+    without restoring it), nor be written without saying which storage it leaves."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    assert await advance(job_store, job.job_id, COMPLETED, storage=was)
+    with pytest.raises(ForbiddenMove):
+        await job_store.transition(job.job_id, [COMPLETED], COMPLETED, when={"storage": was}, storage=to)
+    with pytest.raises(ForbiddenMove):
+        await job_store.transition(job.job_id, [COMPLETED], COMPLETED, storage=was)
+    stored = await job_store.get(job.job_id)
+    assert stored is not None and stored.storage == was
 
 
 async def test_concurrent_claims_have_one_winner(job_store: JobStore) -> None:

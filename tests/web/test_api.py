@@ -11,6 +11,7 @@ from quart.testing import QuartClient
 
 from app.accounts.users import User
 from app.jobs.job import input_key
+from app.jobs.lifecycle import LANES
 from app.services import Services
 from tests.web.conftest import SMALL_VCF, bearer, make_user, upload
 
@@ -190,7 +191,7 @@ async def test_inputs_are_requested_on_the_lane_their_size_calls_for(
     pending job asks its lane again."""
     _, token = await make_user(services, "premium")
     big = SMALL_VCF.replace(b"#CHROM", b"##" + b"x" * services.settings.small_job_limit + b"\n#CHROM")
-    lanes = ("job-requests-small", "job-requests")
+    lanes = LANES  # small, then large
 
     async def waiting() -> list[int]:
         return [await services.bus.count(lane) for lane in lanes]

@@ -8,8 +8,8 @@ from quart.testing import QuartClient
 
 from annotator.worker import Annotator
 from app.accounts import users
-from app.jobs.job import COMPLETED
 from app.services import Services
+from tests.job_states import move_result
 from tests.web.test_results import annotator, completed_job  # noqa: F401  (annotator: a fixture)
 
 
@@ -19,7 +19,7 @@ async def test_archived_results_page_links_to_the_upgrade(
     """The results page of an archived result says so and links to /subscribe, where upgrading
     brings it back (it said so with no way on)."""
     job = await completed_job(client, services, annotator)
-    assert await services.jobs.transition(job.job_id, [COMPLETED], COMPLETED, storage="cold")
+    assert await move_result(services.jobs, job.job_id, "cold")
     page = await client.get(f"/annotations/{job.job_id}/results")
     assert page.status_code == 409
     text = await page.get_data(as_text=True)
@@ -53,6 +53,6 @@ async def test_job_list_links_the_file_and_marks_archived_and_restoring_results(
     assert '<td class="num">5</td>' in listing and job.job_id + "</code>" not in listing
     assert "tier-archived" not in listing
     for storage, marker in (("cold", "archived"), ("restoring", "restoring")):
-        assert await services.jobs.transition(job.job_id, [COMPLETED], COMPLETED, storage=storage)
+        assert await move_result(services.jobs, job.job_id, storage)
         listing = await (await client.get("/annotations")).get_data(as_text=True)
         assert f'<span class="tier tier-{marker}">{marker}</span>' in listing

@@ -18,6 +18,7 @@ from werkzeug.routing import Map
 from annotator.worker import Annotator
 from app.accounts import users
 from app.jobs.job import Job, input_key, utcnow
+from app.jobs.lifecycle import LARGE, JobRequest
 from app.ports.bus import Message
 from app.services import Services
 from tests.web.conftest import csrf_from
@@ -129,7 +130,7 @@ async def alice(app: Quart, services: Services) -> Owner:
         submitted_at=utcnow()))
     worker = Annotator(services)
     try:
-        await worker.handle(Message("job-requests", "m", "{}", "r", 1), {"job_id": job_id})
+        await worker.handle(Message(LARGE, "m", "{}", "r", 1), JobRequest(job_id))
     finally:
         worker.close()
     job = await services.jobs.get(job_id)

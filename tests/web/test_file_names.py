@@ -18,6 +18,7 @@ from werkzeug.http import parse_options_header
 
 from annotator.worker import Annotator
 from app.jobs.job import display_file_name
+from app.jobs.lifecycle import LARGE, JobRequest
 from app.ports.bus import Message
 from app.services import Services
 from tests.web.conftest import SMALL_VCF, bearer, post_form, upload
@@ -177,8 +178,8 @@ async def test_names_never_reach_a_command(
     try:
         for kind in ("script", "quotes", "traversal"):
             job = await (await api_job(alice, NAMES[kind])).get_json()
-            request = Message("job-requests", "m", "{}", "r", 1)
-            await worker.handle(request, {"job_id": job["job_id"]})
+            request = Message(LARGE, "m", "{}", "r", 1)
+            await worker.handle(request, JobRequest(job["job_id"]))
             done = await services.jobs.get(job["job_id"])
             assert done is not None and done.status == "completed", done
     finally:

@@ -10,8 +10,10 @@ from html import unescape
 from quart.testing import QuartClient
 
 from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, utcnow
+from app.jobs.lifecycle import JobEvent
 from app.services import Services
 from app.web import events
+from tests.job_states import advance
 from tests.web.test_events import read_until
 from tests.web.test_pages import signed_up_user, signed_up_with_job
 
@@ -54,8 +56,7 @@ async def test_job_page_fragment_brings_the_notice_once_the_job_ends(
 
     await services.jobs.transition(job.job_id, [RUNNING], COMPLETED, completed_at=utcnow(), progress=100)
     fragment = await fetch_again(client, url, fragment)
-    stream_notice = events._notice({"type": "job", "job_id": job.job_id, "status": COMPLETED,
-                                    "file": "quick.vcf"}).decode()
+    stream_notice = events._notice(JobEvent(job.job_id, COMPLETED, 100, file="quick.vcf")).decode()
     print("notice:", notices_in(fragment))
     assert notices_in(fragment) == [stream_notice.removeprefix("event: notice\ndata: ").strip()]
     assert "finished" in notices_in(fragment)[0] and "badge-completed" in fragment
@@ -87,7 +88,7 @@ async def test_job_list_rows_bring_the_notices_of_jobs_they_showed_unfinished(
     assert f'name="unfinished" value="{job.job_id}"' in page
     assert 'hx-include="#job-rows [name=unfinished]"' in page
     url = polled_url(page)
-    await services.jobs.transition(job.job_id, [PENDING], COMPLETED, completed_at=utcnow(), progress=100)
+    await advance(services.jobs, job.job_id, COMPLETED, completed_at=utcnow(), progress=100)
     rows = await (await client.get(url, headers=FRAGMENT)).get_data(as_text=True)
     assert notices_in(rows) == [], "the page did not say it showed the job unfinished"
     rows = await fetch_again(client, url, page)

@@ -10,8 +10,9 @@ import pytest
 from quart.testing import QuartClient
 
 from app.accounts import users
-from app.jobs.job import COMPLETED, PENDING, Job, utcnow
+from app.jobs.job import COMPLETED, Job, utcnow
 from app.services import Services
+from tests.job_states import advance
 from tests.web.conftest import SMALL_VCF, csrf_from, post_form
 
 
@@ -306,8 +307,8 @@ async def test_job_page_says_why_a_result_is_stuck(client: QuartClient, services
     offer to upgrade (the owner has), as an alert."""
     job = await signed_up_with_job(client, services)
     why = "Bringing this result back from the archive failed (ClientError, 5 attempts)."
-    assert await services.jobs.transition(
-        job.job_id, [PENDING], COMPLETED, completed_at=utcnow(), result_bucket="r", result_key="k2",
+    assert await advance(
+        services.jobs, job.job_id, COMPLETED, completed_at=utcnow(), result_bucket="r", result_key="k2",
         storage="cold", storage_error=why,
     )
     page = await (await client.get(f"/annotations/{job.job_id}")).get_data(as_text=True)

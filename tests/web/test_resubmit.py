@@ -9,6 +9,7 @@ from quart.testing import QuartClient
 
 from annotator.worker import Annotator
 from app.jobs.job import COMPLETED, FAILED, PENDING, Job, input_key, utcnow
+from app.jobs.lifecycle import LARGE, JobRequest
 from app.jobs.submissions import resubmitted_id
 from app.ports.bus import Message
 from app.services import Services
@@ -27,7 +28,7 @@ BROKEN_VCF = (
 async def _annotate(services: Services, job_id: str) -> Job:
     worker = Annotator(services)
     try:
-        await worker.handle(Message("job-requests", "m", "{}", "r", 1), {"job_id": job_id})
+        await worker.handle(Message(LARGE, "m", "{}", "r", 1), JobRequest(job_id))
     finally:
         worker.close()
     job = await services.jobs.get(job_id)

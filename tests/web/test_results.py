@@ -25,6 +25,7 @@ from quart.wrappers import Response
 from annotator.worker import Annotator
 from app.accounts import users
 from app.jobs.job import Job, input_key, table_key, utcnow
+from app.jobs.lifecycle import LARGE, JobRequest
 from app.ports.bus import Message
 from app.results import bgzf, variant_table
 from app.services import Services
@@ -62,7 +63,7 @@ async def completed_job(
               input_bucket=services.settings.inputs_bucket, input_key=key, input_size=len(vcf),
               submitted_at=utcnow())
     await services.jobs.create(job)
-    await annotator.handle(Message("job-requests", "m", "{}", "r", 1), {"job_id": job_id})
+    await annotator.handle(Message(LARGE, "m", "{}", "r", 1), JobRequest(job_id))
     done = await services.jobs.get(job_id)
     assert done is not None and done.status == "completed"
     return done

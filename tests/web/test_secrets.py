@@ -18,6 +18,7 @@ from annotator.worker import Annotator
 from app.accounts import users
 from app.config import Settings
 from app.infra.logs import JsonFormatter, TextFormatter
+from app.jobs.lifecycle import LARGE, JobRequest
 from app.ports.bus import Message
 from app.services import Services, open_services
 from app.web import create_app
@@ -101,7 +102,7 @@ async def test_no_secret_in_any_log_line(
                               json={"key": policy["key"], "file_name": "in.vcf"})).json()
         worker = Annotator(stripe_services)
         try:
-            await worker.handle(Message("job-requests", "m", "{}", "r", 1), {"job_id": job["job_id"]})
+            await worker.handle(Message(LARGE, "m", "{}", "r", 1), JobRequest(job["job_id"]))
         finally:
             worker.close()
         for link in (await web.get(f"/api/v1/jobs/{job['job_id']}/result", headers=api),

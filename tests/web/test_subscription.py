@@ -22,10 +22,12 @@ from quart.testing import QuartClient
 
 from app.accounts import users
 from app.accounts.users import User
+from app.jobs.lifecycle import USER_UPGRADED
 from app.ports.payments import Price
 from app.ports.payments.stripe import StripePayments
 from app.services import Services
 from app.web import create_app
+from tests.job_states import move_result
 from tests.web.conftest import bearer, csrf_from, make_user
 
 WEBHOOK_SECRET = "whsec_test_secret"
@@ -41,7 +43,7 @@ async def role(services: Services, user: User) -> str:
 async def upgrades_announced(services: Services, user: User) -> int:
     """user-upgraded messages for this user waiting for the restorer (taken off the queue)."""
     found = 0
-    for message in await services.bus.receive("user-upgraded", max_messages=10, wait_seconds=0):
+    for message in await services.bus.receive(USER_UPGRADED, max_messages=10, wait_seconds=0):
         await services.bus.ack(message)
         found += json.loads(message.body)["user_id"] == user.user_id
     return found
@@ -373,8 +375,7 @@ async def test_job_page_says_how_long_a_restore_takes(client: QuartClient, servi
     user = await users.get_by_email(services.db, email)
     assert user is not None
     job = await make_job(services, user)
-    assert await services.jobs.transition(job.job_id, ["completed"], "completed", storage="restoring",
-                                          restore_tier="Standard")
+    assert await move_result(services.jobs, job.job_id, "restoring", restore_tier="Standard")
     page = await (await client.get(f"/annotations/{job.job_id}")).get_data(as_text=True)
     assert "Being restored — usually within 5 minutes." in page
     # The section is kept fresh: its wrapper listens for the job's events, and it is

@@ -1,18 +1,12 @@
-"""Topics and queues: publish to a topic, consume from the queues subscribed to it."""
+"""Topics and queues: publish to a topic, consume from the queues subscribed to it.
+
+Which topics and queues there are is the lifecycle's business (app/jobs/lifecycle.py).
+"""
 
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-
-# The topology every backend provides (DESIGN.md, "Messages").
-TOPICS: dict[str, list[str]] = {
-    "job-requests": ["job-requests"],
-    "job-requests-small": ["job-requests-small"],
-    "job-results": ["job-results-notify", "job-results-archive"],
-    "user-upgraded": ["user-upgraded"],
-    "restore-complete": ["restore-complete"],
-}
 
 
 @dataclass(frozen=True)

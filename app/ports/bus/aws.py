@@ -2,7 +2,7 @@
 delivery (the body arrives as sent, not wrapped in SNS's JSON envelope).
 
 Queue and topic names get a prefix (``gas-`` by default) so several deployments
-can share an account; the rest of GAS uses the logical names of ``TOPICS``.
+can share an account; the rest of GAS uses the logical names of ``app.jobs.lifecycle.TOPICS``.
 Every queue has a redrive policy to ``<queue>-dlq``: after ``max_receives``
 receives SQS moves a message there itself.
 """

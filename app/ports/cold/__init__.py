@@ -3,7 +3,7 @@
 An archived object cannot be downloaded. Getting it back takes two steps, as with
 S3 Glacier storage classes: a *restore* is requested at a tier (accepted, or
 refused when that tier has no capacity), and some time later its completion
-arrives as a message on the ``restore-complete`` topic — nobody polls for it.
+arrives as a message on its topic (app/jobs/lifecycle.py) — nobody polls for it.
 Then the object is *thawed*: back in the hot tier for good.
 """
 
@@ -13,9 +13,10 @@ import abc
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.jobs.lifecycle import RestoreCompleted
+
 Tier = Literal["Expedited", "Standard"]
 TIERS: tuple[Tier, ...] = ("Expedited", "Standard")
-TOPIC = "restore-complete"
 
 
 class RestoreRefused(Exception):
@@ -26,12 +27,6 @@ class RestoreRefused(Exception):
 class Restore:
     tier: Tier
     expected_seconds: int
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    bucket: str
-    key: str
 
 
 class ColdTier(abc.ABC):
@@ -48,7 +43,7 @@ class ColdTier(abc.ABC):
 
     @abc.abstractmethod
     async def restore(self, bucket: str, key: str, tier: Tier) -> Restore:
-        """Ask for the object back; its completion is published on ``restore-complete``.
+        """Ask for the object back; its completion is published as a :class:`RestoreCompleted`.
 
         Asking again while a restore is under way is accepted without starting
         another. Raises :class:`RestoreRefused`, or ``ObjectNotFound``.
@@ -63,6 +58,6 @@ class ColdTier(abc.ABC):
         """How long a restore at this tier usually takes (what the job page tells people)."""
 
     @abc.abstractmethod
-    def completed(self, body: dict[str, Any]) -> ObjectRef:
-        """The object a ``restore-complete`` message is about; ``ValueError`` if it is
+    def completed(self, body: dict[str, Any]) -> RestoreCompleted:
+        """The restore completion a message on its topic tells of; ``ValueError`` if it is
         not such a message."""

@@ -11,16 +11,16 @@ Retention is minutes, not days, so lifecycle rules cannot do the archiving.
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from app.jobs.lifecycle import RESTORE_COMPLETE, RestoreCompleted
 from app.ports.aws import AwsSession, error_code
 from app.ports.bus import Bus
-from app.ports.cold import TOPIC, ColdTier, ObjectRef, Restore, RestoreRefused, Tier
+from app.ports.cold import ColdTier, Restore, RestoreRefused, Tier
 from app.ports.objects import ObjectNotFound
 from app.ports.objects.aws import COLD_CLASSES, SSE, is_missing, restore_under_way
 
@@ -99,7 +99,7 @@ class S3ColdTier(ColdTier):
         if restore_header:
             # Restored already: S3 sent its completion then and sends none now, so
             # announce it again (thawing is idempotent).
-            await self.bus.publish(TOPIC, json.dumps({"bucket": bucket, "key": key}))
+            await self.bus.publish(RESTORE_COMPLETE, RestoreCompleted(bucket, key).encode())
             return Restore(tier, 0)
         s3 = await self.aws.client("s3")
         try:
@@ -128,7 +128,7 @@ class S3ColdTier(ColdTier):
     def expected_seconds(self, tier: Tier) -> int:
         return _EXPECTED[self.storage_class][tier]
 
-    def completed(self, body: dict[str, Any]) -> ObjectRef:
+    def completed(self, body: dict[str, Any]) -> RestoreCompleted:
         """S3's event (``Records[].s3``, key URL-encoded) or our own ``{bucket, key}``."""
         records = body.get("Records")
         if isinstance(records, list) and records:
@@ -139,8 +139,8 @@ class S3ColdTier(ColdTier):
             bucket = (s3.get("bucket") or {}).get("name")
             key = (s3.get("object") or {}).get("key")
             if isinstance(bucket, str) and isinstance(key, str):
-                return ObjectRef(bucket, urllib.parse.unquote_plus(key))
+                return RestoreCompleted(bucket, urllib.parse.unquote_plus(key))
         bucket, key = body.get("bucket"), body.get("key")
         if isinstance(bucket, str) and isinstance(key, str):
-            return ObjectRef(bucket, key)
+            return RestoreCompleted(bucket, key)
         raise ValueError("not a restore-complete message: no bucket and key")

@@ -25,8 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.jobs.lifecycle import RESTORE_COMPLETE, RestoreCompleted
 from app.ports.bus import Bus
-from app.ports.cold import TOPIC, ColdTier, ObjectRef, Restore, RestoreRefused, Tier
+from app.ports.cold import ColdTier, Restore, RestoreRefused, Tier
 from app.ports.objects import ObjectNotFound
 from app.ports.objects.local import LocalObjectStore
 
@@ -132,7 +133,7 @@ class LocalColdTier(ColdTier):
             # Published before the marker is written: a crash in between can only
             # lead to a second completion (harmless), never to none.
             await self.bus.publish(
-                TOPIC, json.dumps({"bucket": bucket, "key": key, "tier": tier}), delay_seconds=seconds
+                RESTORE_COMPLETE, RestoreCompleted(bucket, key, tier).encode(), delay_seconds=seconds
             )
             await asyncio.to_thread(_remember, marker, tier, seconds)
         finally:
@@ -148,8 +149,8 @@ class LocalColdTier(ColdTier):
     def expected_seconds(self, tier: Tier) -> int:
         return self.seconds[tier]
 
-    def completed(self, body: dict[str, Any]) -> ObjectRef:
+    def completed(self, body: dict[str, Any]) -> RestoreCompleted:
         bucket, key = body.get("bucket"), body.get("key")
         if not isinstance(bucket, str) or not isinstance(key, str):
             raise ValueError("not a restore-complete message: no bucket and key")
-        return ObjectRef(bucket, key)
+        return RestoreCompleted(bucket, key)

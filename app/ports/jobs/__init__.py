@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from app.jobs.job import Job, JobSummary, Status
+from app.jobs.job import Job, JobSummary, Status, check_move
 
-# A job's stored fields: every dataclass field but ``extra``.
+# A job's stored fields: every dataclass field.
 COLUMNS = tuple(Job.__dataclass_fields__)
 
 
@@ -58,7 +58,6 @@ class JobStore(abc.ABC):
         """How many of the user's jobs are in each of ``statuses`` (0 for none): the
         per-user caps on queued and running jobs."""
 
-    @abc.abstractmethod
     async def transition(
         self,
         job_id: str,
@@ -70,4 +69,16 @@ class JobStore(abc.ABC):
     ) -> bool:
         """Set ``status=to_state`` and ``fields`` only if the status is one of
         ``from_states`` (and every ``when`` field has the given value); True if it did.
+
+        A move the job's state machines do not allow (app/jobs/job.py) raises
+        :class:`ForbiddenMove` and writes nothing, on every backend alike.
         """
+        states = list(from_states)
+        check_fields(fields, when)
+        check_move(states, to_state, when, fields)
+        return await self.conditional_write(job_id, states, to_state, when, fields)
+
+    @abc.abstractmethod
+    async def conditional_write(self, job_id: str, from_states: list[Status], to_state: Status,
+                                when: dict[str, Any] | None, fields: dict[str, Any]) -> bool:
+        """:meth:`transition`'s write, once the move is known to be allowed."""

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from app.jobs.job import Job, Status
 from app.ports.aws import AwsSession, error_code
-from app.ports.jobs import COLUMNS, JobStore, check_fields
+from app.ports.jobs import COLUMNS, JobStore
 
 USER_INDEX = "user_id-submitted_at"
 _HINTS = get_type_hints(Job)
@@ -201,16 +201,8 @@ class DynamoJobStore(JobStore):
                 return counts
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    async def transition(
-        self,
-        job_id: str,
-        from_states: Iterable[Status],
-        to_state: Status,
-        *,
-        when: dict[str, Any] | None = None,
-        **fields: Any,
-    ) -> bool:
-        check_fields(fields, when)
+    async def conditional_write(self, job_id: str, from_states: list[Status], to_state: Status,
+                                when: dict[str, Any] | None, fields: dict[str, Any]) -> bool:
         if "job_id" in fields:
             raise ValueError("a job's id cannot change")
         states = list(from_states)

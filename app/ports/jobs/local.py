@@ -11,7 +11,7 @@ from databases import Database
 
 from app.infra.db import fetch, fetchrow, fetchval
 from app.jobs.job import Job, JobSummary, Status
-from app.ports.jobs import COLUMNS, JobStore, check_fields
+from app.ports.jobs import COLUMNS, JobStore
 
 _SUMMARY_COLUMNS = ", ".join(JobSummary._fields)
 _CREATE = (f"INSERT INTO jobs ({', '.join(COLUMNS)})"
@@ -70,16 +70,8 @@ class PostgresJobStore(JobStore):
         counts.update({row["status"]: int(row["count"]) for row in rows})
         return counts
 
-    async def transition(
-        self,
-        job_id: str,
-        from_states: Iterable[Status],
-        to_state: Status,
-        *,
-        when: dict[str, Any] | None = None,
-        **fields: Any,
-    ) -> bool:
-        check_fields(fields, when)
+    async def conditional_write(self, job_id: str, from_states: list[Status], to_state: Status,
+                                when: dict[str, Any] | None, fields: dict[str, Any]) -> bool:
         values: dict[str, Any] = {"job_id": job_id, "to_state": to_state}
         sets = ["status = :to_state"]
         for name, value in fields.items():
