@@ -15,12 +15,10 @@ from quart import Quart
 from quart.testing import QuartClient
 from werkzeug.routing import Map
 
-from annotator.worker import Annotator
 from app.accounts import users
 from app.jobs.job import Job, input_key, utcnow
-from app.jobs.lifecycle import LARGE, JobRequest
-from app.ports.bus import Message
 from app.services import Services
+from tests.run_annotator import annotate
 from tests.web.conftest import csrf_from
 from tests.web.sessions import Person, person
 from tests.web.test_results import VCF
@@ -128,13 +126,8 @@ async def alice(app: Quart, services: Services) -> Owner:
         job_id=job_id, user_id=owner.user.user_id, input_file_name="alice-secret-name.vcf",
         input_bucket=services.settings.inputs_bucket, input_key=key, input_size=len(VCF),
         submitted_at=utcnow()))
-    worker = Annotator(services)
-    try:
-        await worker.handle(Message(LARGE, "m", "{}", "r", 1), JobRequest(job_id))
-    finally:
-        worker.close()
-    job = await services.jobs.get(job_id)
-    assert job is not None and job.status == "completed"
+    job = await annotate(services, job_id)
+    assert job.status == "completed"
     (token,) = await users.list_tokens(services.db, owner.user.user_id)
     return Owner(owner, job, token.token_id)
 

@@ -7,12 +7,10 @@ import uuid
 
 from quart.testing import QuartClient
 
-from annotator.worker import Annotator
 from app.jobs.job import COMPLETED, FAILED, PENDING, Job, input_key, utcnow
-from app.jobs.lifecycle import LARGE, JobRequest
 from app.jobs.submissions import resubmitted_id
-from app.ports.bus import Message
 from app.services import Services
+from tests.run_annotator import annotate
 from tests.web.conftest import csrf_from
 from tests.web.test_pages import signed_up_user, signup
 
@@ -25,17 +23,6 @@ BROKEN_VCF = (
 )
 
 
-async def _annotate(services: Services, job_id: str) -> Job:
-    worker = Annotator(services)
-    try:
-        await worker.handle(Message(LARGE, "m", "{}", "r", 1), JobRequest(job_id))
-    finally:
-        worker.close()
-    job = await services.jobs.get(job_id)
-    assert job is not None
-    return job
-
-
 async def _failed_job(client: QuartClient, services: Services, build: str | None = None) -> Job:
     """A new account signed in on ``client``, with a job that failed on a bad line."""
     user = await signed_up_user(client, services)
@@ -46,7 +33,7 @@ async def _failed_job(client: QuartClient, services: Services, build: str | None
         job_id=job_id, user_id=user.user_id, input_file_name="broken.vcf",
         input_bucket=services.settings.inputs_bucket, input_key=key, input_size=len(BROKEN_VCF),
         submitted_at=utcnow(), build=build))
-    job = await _annotate(services, job_id)
+    job = await annotate(services, job_id)
     assert job.status == FAILED and job.error and "line 6" in job.error, job.error
     return job
 
@@ -78,7 +65,7 @@ async def test_owner_resubmits_a_failed_job_and_it_completes_skipping_the_line(
     assert twice.headers["Location"] == made.headers["Location"]
     assert await services.jobs.count_for_user(failed.user_id) == 2
 
-    done = await _annotate(services, new_id)
+    done = await annotate(services, new_id)
     assert done.status == COMPLETED and done.lines_skipped == 1 and done.build_used == "GRCh37"
     shown = await (await client.get(made.headers["Location"])).get_data(as_text=True)
     assert "Skipped: 1 line left out" in shown and "GRCh37 (chosen)" in shown

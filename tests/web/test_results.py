@@ -25,12 +25,11 @@ from quart.wrappers import Response
 from annotator.worker import Annotator
 from app.accounts import users
 from app.jobs.job import Job, input_key, table_key, utcnow
-from app.jobs.lifecycle import LARGE, JobRequest
-from app.ports.bus import Message
 from app.results import bgzf, variant_table
 from app.services import Services
 from app.web import results
 from tests.annotated import ANNOTATED_VCF, SUMMARY, plain_input
+from tests.run_annotator import annotate
 from tests.web.conftest import bearer, make_user
 from tests.web.test_pages import signed_up_user, signed_up_with_job, signup
 
@@ -63,9 +62,8 @@ async def completed_job(
               input_bucket=services.settings.inputs_bucket, input_key=key, input_size=len(vcf),
               submitted_at=utcnow())
     await services.jobs.create(job)
-    await annotator.handle(Message(LARGE, "m", "{}", "r", 1), JobRequest(job_id))
-    done = await services.jobs.get(job_id)
-    assert done is not None and done.status == "completed"
+    done = await annotate(services, job_id, annotator)
+    assert done.status == "completed"
     return done
 
 

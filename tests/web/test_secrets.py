@@ -14,15 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from annotator.worker import Annotator
 from app.accounts import users
 from app.config import Settings
 from app.infra.logs import JsonFormatter, TextFormatter
-from app.jobs.lifecycle import LARGE, JobRequest
-from app.ports.bus import Message
 from app.services import Services, open_services
 from app.web import create_app
 from tests.conftest import installed_reference
+from tests.run_annotator import annotate
 from tests.web.conftest import hypercorn_serving
 from tests.web.test_results import VCF
 
@@ -100,11 +98,7 @@ async def test_no_secret_in_any_log_line(
         assert stored.status_code == 201
         job = (await web.post("/api/v1/jobs", headers=api,
                               json={"key": policy["key"], "file_name": "in.vcf"})).json()
-        worker = Annotator(stripe_services)
-        try:
-            await worker.handle(Message(LARGE, "m", "{}", "r", 1), JobRequest(job["job_id"]))
-        finally:
-            worker.close()
+        await annotate(stripe_services, job["job_id"])
         for link in (await web.get(f"/api/v1/jobs/{job['job_id']}/result", headers=api),
                      await web.get(f"/annotations/{job['job_id']}/input")):
             assert link.status_code in (302, 303), link.text
