@@ -21,12 +21,13 @@ import pytest
 
 from annotator.worker import DISK_FULL_MESSAGE, Annotator, decoded
 from app.accounts import users
-from app.infra.consumer import PoisonMessage, consume
+from app.infra.consumer import PoisonMessage
 from app.jobs.job import Job, input_key, utcnow
 from app.jobs.lifecycle import JOB_RESULTS, LARGE, SMALL, TOPICS, JobRequest
 from app.jobs.scheduling import lane_for
 from app.ports.bus import Message, QueueSpec
 from app.services import Services
+from tests.consuming import eventually, running
 from tests.job_states import advance
 
 VCF = (
@@ -206,23 +207,9 @@ async def consuming(services: Services, annotator: Annotator, **kwargs: Any) -> 
     queue = f"jobs-{uuid.uuid4().hex[:8]}"
     await services.bus.ensure([QueueSpec(queue, 0, visibility_seconds=5, max_receives=3)],
                               {queue: [queue]})
-    task = asyncio.create_task(consume(
-        services.bus, queue, functools.partial(decoded, annotator.handle), wait_seconds=0.5, visibility=5,
-        max_receives=3, give_up=functools.partial(decoded, annotator.give_up), **kwargs))
-    try:
+    async with running(services.bus, queue, functools.partial(decoded, annotator.handle), visibility=5,
+                       max_receives=3, give_up=functools.partial(decoded, annotator.give_up), **kwargs):
         yield queue
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def eventually(check: Any, within: float = 30) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while not (found := await check()):
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
-    return found
 
 
 async def test_object_store_errors_retry_with_backoff_then_fail_the_job(

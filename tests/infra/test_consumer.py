@@ -4,7 +4,6 @@ heartbeat for long work, bounded concurrency."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,9 +11,10 @@ from typing import Any
 import pytest
 from databases import Database
 
-from app.infra.consumer import consume, retry_delay
+from app.infra.consumer import retry_delay
 from app.ports.bus import Bus, Message, QueueSpec
 from app.ports.bus.local import PostgresBus
+from tests.consuming import eventually, running
 
 
 @pytest.fixture
@@ -24,24 +24,6 @@ async def bus(db: Database, database_url: str) -> AsyncIterator[tuple[Bus, str]]
     await adapter.ensure([QueueSpec(name, 0, visibility_seconds=2, max_receives=2)], {name: [name]})
     yield adapter, name
     await adapter.close()
-
-
-@contextlib.asynccontextmanager
-async def running(bus: Bus, queue: str, handle: Any, **kwargs: Any) -> AsyncIterator[None]:
-    task = asyncio.create_task(consume(bus, queue, handle, wait_seconds=0.5, visibility=2, **kwargs))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def eventually(check: Any, within: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_handled_message_is_acknowledged(bus: tuple[Bus, str]) -> None:
