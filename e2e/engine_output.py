@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from annotator.consequence import SEVERITY
+from annotator.consequence import TERMS
 
 IMPACTS = ("HIGH", "MODERATE", "LOW", "MODIFIER")
 _CSQ_FORMAT = re.compile(r'^##INFO=<ID=CSQ,.*Format: ([^">]*)')
@@ -67,7 +67,7 @@ def read(vcf: Path) -> list[Row]:
         significance = _given(info.get("GAS_CLNSIG", ""))
         rows.append(Row(
             chrom, int(pos), ref, alt,
-            consequence=_most_severe(info.get("GAS_CONSEQUENCE", ""), SEVERITY),
+            consequence=_most_severe(info.get("GAS_CONSEQUENCE", ""), TERMS),
             impact=_most_severe(info.get("GAS_IMPACT", ""), IMPACTS),
             feature=entry.get("Feature", ""),
             hgvsc=unquote(entry.get("HGVSc", "")),
@@ -100,7 +100,7 @@ def at_least(impact: str, rows: list[Row]) -> list[Row]:
 
 
 def severity(term: str) -> int:
-    return SEVERITY.index(term)
+    return TERMS.index(term)
 
 
 def _most_severe(values: str, order: tuple[str, ...]) -> str:
