@@ -51,7 +51,7 @@ async def recent(db: Database, user_id: str, purpose: Purpose, within: timedelta
     """How many links of this purpose the account was sent lately: a cap on mails to one inbox."""
     count = await fetchval(
         db, "SELECT count(*) FROM one_time_links WHERE user_id = $1 AND purpose = $2"
-        " AND created_at > now() - $3",
+        " AND created_at > now() - $3::interval",
         uuid.UUID(user_id), purpose, within,
     )
     return int(count)
