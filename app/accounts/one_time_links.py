@@ -57,25 +57,27 @@ async def recent(db: Database, user_id: str, purpose: Purpose, within: timedelta
     return int(count)
 
 
+# A link that still works: unused, unexpired, of the purpose it is offered for.
+_LIVE = "link_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()"
+
+
+async def _live(db: Database, query: str, token: str, purpose: Purpose) -> Link | None:
+    row = await fetchrow(db, query, _hash(token), purpose)
+    return Link(str(row["user_id"]), purpose, row["email"]) if row else None
+
+
 async def peek(db: Database, token: str, purpose: Purpose) -> Link | None:
     """The link, if it would still work: for the page that asks to confirm, which must not
     use it up (mail scanners open links)."""
-    row = await fetchrow(
-        db, "SELECT user_id, email FROM one_time_links WHERE link_hash = $1 AND purpose = $2"
-        " AND used_at IS NULL AND expires_at > now()",
-        _hash(token), purpose,
-    )
-    return Link(str(row["user_id"]), purpose, row["email"]) if row else None
+    return await _live(db, f"SELECT user_id, email FROM one_time_links WHERE {_LIVE}", token, purpose)
 
 
 async def use(db: Database, token: str, purpose: Purpose) -> Link | None:
     """The link, used up; None when unknown, of another purpose, used or expired."""
-    row = await fetchrow(
-        db, "UPDATE one_time_links SET used_at = now() WHERE link_hash = $1 AND purpose = $2"
-        " AND used_at IS NULL AND expires_at > now() RETURNING user_id, email",
-        _hash(token), purpose,
+    return await _live(
+        db, f"UPDATE one_time_links SET used_at = now() WHERE {_LIVE} RETURNING user_id, email",
+        token, purpose,
     )
-    return Link(str(row["user_id"]), purpose, row["email"]) if row else None
 
 
 async def cancel(db: Database, user_id: str, purpose: Purpose) -> None:

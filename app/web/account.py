@@ -111,14 +111,15 @@ async def resend_verification() -> ResponseReturnValue:
     return redirect(url_for("pages.profile"), 303)
 
 
+_GONE = ("This link has been used already, has expired, is for an address your account no longer "
+         "has, or is not one we sent. Ask for a new one on your profile.")
 _WHAT: dict[Purpose, str] = {"verify-email": "Confirm your email address",
                              "change-email": "Confirm your new email address"}
 
 
 async def _confirm_page(purpose: Purpose, token: str) -> ResponseReturnValue:
     if not await email_links.link_works(services(), purpose, token):
-        abort(404, "This link has been used already, has expired, or is not one we sent. "
-                   "Ask for a new one on your profile.")
+        abort(404, _GONE)
     return await render_template("confirm_link.html", title=_WHAT[purpose], action=request.path)
 
 
@@ -132,8 +133,7 @@ async def verify_email(token: str) -> ResponseReturnValue:
     try:
         await email_links.verify(services(), token)
     except email_links.LinkInvalid:
-        abort(404, "This link has been used already, has expired, or is for an address your "
-                   "account no longer has. Ask for a new one on your profile.")
+        abort(404, _GONE)
     return await _confirmed("Your email address is confirmed.")
 
 
@@ -147,8 +147,7 @@ async def confirm_email_change(token: str) -> ResponseReturnValue:
     try:
         await email_links.confirm_email_change(services(), token)
     except email_links.LinkInvalid:
-        abort(404, "This link has been used already, has expired, or is not one we sent. "
-                   "Ask for a new one on your profile.")
+        abort(404, _GONE)
     except users.EmailTaken:
         abort(409, "Another account took this address meanwhile, so yours keeps its old one.")
     return await _confirmed("Your email address is changed.")
