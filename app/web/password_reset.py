@@ -3,7 +3,7 @@ sets a new password from it and signs the account out everywhere."""
 
 from __future__ import annotations
 
-from quart import Blueprint, abort, render_template, request
+from quart import Blueprint, abort, current_app, render_template, request
 from quart.typing import ResponseReturnValue
 
 from app.accounts import email_links, users
@@ -22,8 +22,9 @@ async def forgot() -> ResponseReturnValue:
     email = (await request.form).get("email", "").strip()
     if problem := users.email_problem(email):
         return await render_template("forgot_password.html", sent_to=None, error=problem), 400
-    # One answer whether or not an account has this address: the form tells no one who has one.
-    await email_links.send_reset(services(), email)
+    # One answer whether or not an account has this address, and as fast: the mail is sent
+    # after the response, so neither the page nor its timing tells who has an account.
+    current_app.add_background_task(email_links.send_reset, services(), email)
     return await render_template("forgot_password.html", sent_to=email, error=None)
 
 
