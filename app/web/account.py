@@ -12,9 +12,10 @@ from quart import Blueprint, abort, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import current_user
 
-from app.accounts import email_links, users
+from app.accounts import email_links, login_limits, users
 from app.accounts.one_time_links import Purpose
-from app.web.auth import login_required, required_user, signed_in_user
+from app.accounts.users import User
+from app.web.auth import client_ip, log_in_limits, login_required, required_user, signed_in_user
 from app.web.context import services
 from app.web.pages import profile_page, say_done
 
@@ -29,6 +30,19 @@ def _text_problem(value: str, limit: int) -> str | None:
         return f"Use at most {limit} characters (this has {len(value)})."
     if not value.isprintable():
         return "Use letters, digits, spaces and punctuation only: no line breaks or control characters."
+    return None
+
+
+async def _wrong_password(user: User, password: str) -> str | None:
+    """What to say when ``password`` is not the account's current one; None when it is.
+    Wrong ones count as failed log-ins, under the same limits, so a browser left signed in
+    cannot be used to guess the password."""
+    db, ip, limits = services().db, client_ip(), log_in_limits()
+    if (lock := await login_limits.locked(db, user.email, ip, limits)) is not None:
+        return lock.message
+    if not await users.check_password(db, user.user_id, password):
+        await login_limits.record_failure(db, user.email, ip, limits)
+        return "This is not your current password."
     return None
 
 
@@ -56,8 +70,8 @@ async def change_password() -> ResponseReturnValue:
     data = await request.form
     errors: dict[str, str] = {}
     new = data.get("new_password", "")
-    if not await users.check_password(services().db, user.user_id, data.get("current_password", "")):
-        errors["current_password"] = "This is not your current password."
+    if wrong := await _wrong_password(user, data.get("current_password", "")):
+        errors["current_password"] = wrong
     elif problem := users.password_problem(new):
         errors["new_password"] = problem
     if errors:
@@ -76,8 +90,8 @@ async def change_email() -> ResponseReturnValue:
     form = {"email": new}
     errors: dict[str, str] = {}
     # A borrowed browser must not be enough to move the account to another inbox.
-    if not await users.check_password(services().db, user.user_id, data.get("password", "")):
-        errors["email_password"] = "This is not your current password."
+    if wrong := await _wrong_password(user, data.get("password", "")):
+        errors["email_password"] = wrong
     elif problem := users.email_problem(new):
         errors["email"] = problem
     elif new.lower() == user.email.lower():

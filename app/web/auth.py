@@ -70,7 +70,7 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def _limits() -> login_limits.Limits:
+def log_in_limits() -> login_limits.Limits:
     settings = services().settings
     return login_limits.Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
                                settings.login_window_seconds)
@@ -126,7 +126,7 @@ async def login() -> ResponseReturnValue:
     if request.method == "POST":
         data = await request.form
         email = data.get("email", "").strip()
-        db, ip, limits = services().db, client_ip(), _limits()
+        db, ip, limits = services().db, client_ip(), log_in_limits()
         lock = await login_limits.locked(db, email, ip, limits)
         if lock is not None:
             error, status = lock.message, 429

@@ -185,6 +185,23 @@ async def test_change_password_needs_the_current_one_and_signs_out_the_others(
     assert await users.authenticate(services.db, someone.user.email, "a new long password") is not None
 
 
+async def test_guessing_the_current_password_is_limited_as_log_ins_are(
+    app: Quart, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser left signed in cannot be used to guess the password through the change forms:
+    wrong current passwords count as failed log-ins, and past the limit even the right one is
+    refused for a while (429-like wording, as at log-in)."""
+    monkeypatch.setattr(services.settings, "login_failures_per_account", 2)
+    someone = await person(app, services)
+    for _ in range(2):
+        await post_page_form(someone.client, "/profile/email", {"email": fresh_email(), "password": "guess"})
+    right = await post_page_form(someone.client, "/profile/password",
+                                 {"current_password": PASSWORD, "new_password": "a new long password"})
+    assert right.status_code == 400
+    assert "Too many failed log-ins for this account" in await right.get_data(as_text=True)
+    assert await users.authenticate(services.db, someone.user.email, PASSWORD) is not None
+
+
 async def test_email_changes_only_when_the_link_to_the_new_address_is_opened(
     app: Quart, services: Services
 ) -> None:
