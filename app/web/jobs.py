@@ -12,6 +12,7 @@ from quart.typing import ResponseReturnValue
 
 from app.errors import Refused
 from app.jobs import builds
+from app.jobs.control import cancel_job, delete_job
 from app.jobs.job import FINISHED
 from app.jobs.submissions import max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
 from app.ports.objects import PresignedPost
@@ -199,6 +200,38 @@ async def resubmit(job_id: str) -> ResponseReturnValue:
     except Refused as exc:
         abort(exc.status, exc.message)
     return redirect(url_for("jobs.job_page", job_id=again.job_id), 303)
+
+
+@bp.post("/annotations/<job_id>/cancel")
+@login_required
+async def cancel(job_id: str) -> ResponseReturnValue:
+    """Cancel a pending or running job (from its page or its row in the job list)."""
+    job = await views.owned_job(services(), await required_user(), job_id)
+    try:
+        await cancel_job(services(), job)
+    except Refused as exc:
+        abort(exc.status, exc.message)
+    return redirect(url_for("jobs.job_page", job_id=job.job_id), 303)
+
+
+@bp.get("/annotations/<job_id>/delete")
+@login_required
+async def confirm_delete(job_id: str) -> ResponseReturnValue:
+    """The confirmation a deletion needs: a page, so it works without JavaScript and from
+    the keyboard like any other."""
+    job = await views.owned_job(services(), await required_user(), job_id)
+    return await render_template("delete_job.html", job=job)
+
+
+@bp.post("/annotations/<job_id>/delete")
+@login_required
+async def delete(job_id: str) -> ResponseReturnValue:
+    job = await views.owned_job(services(), await required_user(), job_id)
+    try:
+        await delete_job(services(), job)
+    except Refused as exc:
+        abort(exc.status, exc.message)
+    return redirect(url_for("jobs.job_list"), 303)
 
 
 @bp.get("/annotations/<job_id>/log")
