@@ -143,6 +143,7 @@ async def test_the_job_page_and_list_cancel_a_pending_job(client: QuartClient, s
     assert cancelled.status_code == 303 and cancelled.headers["Location"] == f"/annotations/{job.job_id}"
     page = await (await client.get(f"/annotations/{job.job_id}")).get_data(as_text=True)
     assert "badge-cancelled" in page and "Cancel this job" not in page and "Delete this job" in page
+    assert 'name="shown"' not in page and "data-poll" not in page  # ended: nothing to wait for
     rows = await (await client.get("/annotations")).get_data(as_text=True)
     assert f"/annotations/{job.job_id}/cancel" not in rows
 
