@@ -4,12 +4,13 @@ checked forms, a confirmation page before a deletion), for the job's owner only.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from quart.testing import QuartClient
 
 from app.accounts.users import User
-from app.jobs.control import table_cache
+from app.jobs.control import cancel_job, delete_job, table_cache
 from app.jobs.job import COMPLETED, RUNNING, Job, input_key, result_keys, utcnow
 from app.jobs.submissions import resubmitted_id
 from app.ports.objects import ObjectNotFound
@@ -142,6 +143,7 @@ async def test_the_job_page_and_list_cancel_a_pending_job(client: QuartClient, s
     cancelled = await client.post(f"/annotations/{job.job_id}/cancel", form={"csrf_token": token})
     assert cancelled.status_code == 303 and cancelled.headers["Location"] == f"/annotations/{job.job_id}"
     page = await (await client.get(f"/annotations/{job.job_id}")).get_data(as_text=True)
+    assert "Not detected: the job ended first" in page
     assert "badge-cancelled" in page and "Cancel this job" not in page and "Delete this job" in page
     assert 'name="shown"' not in page and "data-poll" not in page  # ended: nothing to wait for
     rows = await (await client.get("/annotations")).get_data(as_text=True)
@@ -172,3 +174,20 @@ async def test_deleting_from_the_page_asks_first(client: QuartClient, services: 
     assert await services.jobs.get(job.job_id) is None
     assert job.job_id not in await (await client.get("/annotations")).get_data(as_text=True)
     assert (await client.get(f"/annotations/{job.job_id}")).status_code == 404
+
+
+async def test_the_owners_open_pages_hear_of_a_cancel_and_a_deletion(
+    client: QuartClient, services: Services
+) -> None:
+    """Cancelling and deleting each tell the owner's open pages (the live-events port): the
+    job page and the list show "cancelled", and drop a deleted job, without a reload."""
+    job = await _pending_job(client, services)
+    heard = services.events.subscribe(job.user_id)
+    first = asyncio.ensure_future(anext(heard))
+    await asyncio.sleep(0.2)  # the subscription is listening before anything moves
+    await cancel_job(services, job)
+    await delete_job(services, job)
+    events = [await asyncio.wait_for(first, 5), await asyncio.wait_for(anext(heard), 5)]
+    assert [(e["type"], e["job_id"], e["status"]) for e in events] == [
+        ("job", job.job_id, "cancelled"), ("job", job.job_id, "deleting")]
+    await heard.aclose()  # type: ignore[attr-defined]
