@@ -523,7 +523,12 @@ class Annotator:
             await asyncio.sleep(CANCEL_CHECK_SECONDS)
             if running.done():
                 return False
-            now = await self.services.jobs.get(job.job_id)
+            try:
+                now = await self.services.jobs.get(job.job_id)
+            except Exception as exc:  # the job store's, whichever backend
+                # Only a look: the job's own writes from running notice a cancel as well.
+                log.warning("could not read the job to see whether it was cancelled: %s", exc, extra=ctx)
+                continue
             if (now is None or now.status != RUNNING) and (work / ENGINE).exists():
                 break
         pid = await self._kill_engine(running, work)

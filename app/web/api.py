@@ -25,7 +25,7 @@ from app.accounts.users import User
 from app.errors import Refused
 from app.jobs.builds import Build
 from app.jobs.control import cancel_job, delete_job
-from app.jobs.job import Job
+from app.jobs.job import CANCELLED, Job
 from app.jobs.submissions import new_upload, submit
 from app.results import variant_table
 from app.results.consequences import IMPACTS
@@ -326,6 +326,8 @@ async def job_log(job_id: str) -> ResponseReturnValue:
     if text is None:
         if job.error:
             text = f"Job failed: {job.error}\n"
+        elif job.status == CANCELLED:
+            raise Refused(409, "job_cancelled", "This job was cancelled before it finished: it has no log.")
         else:
             raise Refused(409, "job_not_finished", "The log is written when the job finishes.")
     return Response(text, mimetype="text/plain")

@@ -47,6 +47,8 @@ async def test_api_cancel_is_for_pending_or_running_jobs_of_the_owner(
         cancelled = await client.post(path, headers=bearer(token))
         assert cancelled.status_code == 200
         assert (await cancelled.get_json())["status"] == "cancelled"
+    no_log = await client.get(f"/api/v1/jobs/{job['job_id']}/log", headers=bearer(token))
+    assert no_log.status_code == 409 and await error_code(no_log) == "job_cancelled"
 
     done = await annotate(services, (await submit(client, token))["job_id"])
     assert done.status == COMPLETED
