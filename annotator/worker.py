@@ -503,7 +503,7 @@ class Annotator:
             return
         raise JobCancelled  # or finished by another delivery: _cancelled tells them apart
 
-    async def _kill_engine(self, running: asyncio.Future[Any], work: Path) -> int | None:
+    def _kill_engine(self, running: asyncio.Future[Any], work: Path) -> int | None:
         """Kill the engine process running this job (its pid file) unless the job is done:
         the process may have moved on to another job. The pid killed, if one was."""
         if running.done():
@@ -531,7 +531,7 @@ class Annotator:
                 continue
             if (now is None or now.status != RUNNING) and (work / ENGINE).exists():
                 break
-        pid = await self._kill_engine(running, work)
+        pid = self._kill_engine(running, work)
         if pid is not None:
             log.info("the job was cancelled: killed its engine (pid %s)", pid, extra=ctx)
         return pid is not None
@@ -562,7 +562,7 @@ class Annotator:
                 began = loop.time() if (work / ENGINE).exists() else None
             elif loop.time() - began > seconds + WALL_TIME_GRACE_SECONDS:
                 break
-        pid = await self._kill_engine(running, work)
+        pid = self._kill_engine(running, work)
         if pid is not None:
             log.error("the engine (pid %s) was past the job's wall time of %s s: killed it", pid, seconds,
                       extra=ctx)
