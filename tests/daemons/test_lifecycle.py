@@ -24,6 +24,7 @@ from app.ports.payments import Paid
 from app.services import Services
 from daemons import archive, notify, restore, thaw
 from tests.daemons.conftest import RETENTION, mail_to, make_job, make_user, message
+from tests.live_events import events_heard
 
 
 async def archive_now(services: Services, job: Job) -> None:
@@ -430,19 +431,16 @@ async def test_owner_hears_every_storage_move(services: Services, cold: Counting
     so the job page goes archived → being restored → downloadable without a reload."""
     user = await make_user(services)
     job = await make_job(services, user)
-    heard = services.events.subscribe(user.user_id)
-    first = asyncio.ensure_future(anext(heard))
-    await asyncio.sleep(0.2)  # the subscription is listening before anything moves
-    await archive_now(services, job)
-    await upgrade(services, user)
-    assert await thaw_completed(services, expect=1) == 1
-    events = [await asyncio.wait_for(first, 5)]
-    while len(events) < 4:
-        events.append(await asyncio.wait_for(anext(heard), 5))
+
+    async def archive_and_bring_back() -> None:
+        await archive_now(services, job)
+        await upgrade(services, user)
+        assert await thaw_completed(services, expect=1) == 1
+
+    events = await events_heard(services, user.user_id, 4, archive_and_bring_back)
     assert [(e["type"], e["job_id"], e["storage"]) for e in events] == [
         ("storage", job.job_id, s) for s in ("archiving", "cold", "restoring", "hot")
     ]
-    await heard.aclose()  # type: ignore[attr-defined]
 
 
 # -- giving up: the last delivery fails, the job says why ----------------------------

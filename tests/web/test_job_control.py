@@ -4,7 +4,6 @@ checked forms, a confirmation page before a deletion), for the job's owner only.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from quart.testing import QuartClient
@@ -16,6 +15,7 @@ from app.jobs.submissions import resubmitted_id
 from app.ports.objects import ObjectNotFound
 from app.services import Services
 from tests.job_states import advance, move_result
+from tests.live_events import events_heard
 from tests.run_annotator import annotate
 from tests.web.conftest import bearer, csrf_from
 from tests.web.test_api import error_code, submit
@@ -184,12 +184,11 @@ async def test_the_owners_open_pages_hear_of_a_cancel_and_a_deletion(
     """Cancelling and deleting each tell the owner's open pages (the live-events port): the
     job page and the list show "cancelled", and drop a deleted job, without a reload."""
     job = await _pending_job(client, services)
-    heard = services.events.subscribe(job.user_id)
-    first = asyncio.ensure_future(anext(heard))
-    await asyncio.sleep(0.2)  # the subscription is listening before anything moves
-    await cancel_job(services, job)
-    await delete_job(services, job)
-    events = [await asyncio.wait_for(first, 5), await asyncio.wait_for(anext(heard), 5)]
+
+    async def cancel_then_delete() -> None:
+        await cancel_job(services, job)
+        await delete_job(services, job)
+
+    events = await events_heard(services, job.user_id, 2, cancel_then_delete)
     assert [(e["type"], e["job_id"], e["status"]) for e in events] == [
         ("job", job.job_id, "cancelled"), ("job", job.job_id, "deleting")]
-    await heard.aclose()  # type: ignore[attr-defined]
