@@ -10,7 +10,7 @@ import asyncio
 import gzip
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,15 @@ from annotator import worker
 from annotator.worker import Annotator, TableFailed, run_engine
 from app.config import Settings
 from app.infra import processes
-from app.jobs.control import cancel_job
+from app.jobs.control import cancel_job, delete_job
 from app.jobs.job import Job, result_keys, table_key
+from app.jobs.lifecycle import JobRequest
 from app.ports.objects import ObjectNotFound
 from app.results import variant_table
 from app.services import Services
 from tests.consuming import eventually
 
-from .test_worker import VCF, new_job, run
+from .test_worker import VCF, message, new_job, run
 
 COLUMNS = b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
@@ -215,27 +216,35 @@ async def nothing_stored(services: Services, job: Job) -> bool:
     return True
 
 
-async def test_a_cancelled_running_job_stops_within_seconds_and_frees_its_engine(
-    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("stop", [cancel_job, delete_job], ids=["cancelled", "deleted"])
+async def test_a_running_job_stopped_by_its_owner_ends_within_seconds_and_frees_its_engine(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch,
+    stop: Callable[[Services, Job], Awaitable[object]],
 ) -> None:
-    """The owner cancels a job whose engine is busy (one that would never return): within
-    seconds its engine process is killed and replaced, the request is done with (handle
-    returns: the message is acknowledged), the job stays cancelled, never completed or
-    failed, and nothing is stored or left in scratch space; the next job runs."""
+    """The owner cancels (or deletes) a job whose engine is busy (one that would never
+    return): within seconds its engine process is killed and replaced, the request is done
+    with (handle returns: the message is acknowledged), the job is cancelled (or gone),
+    never completed or failed, and nothing is stored or left in scratch space; the next job
+    runs."""
     monkeypatch.setattr(worker, "run_engine", stuck_engine)
     job = await new_job(services, VCF)
     before = annotator.executor
-    handling = asyncio.create_task(run(annotator, job))
+    handling = asyncio.create_task(annotator.handle(message(job), JobRequest(job.job_id)))
     pid_files = await eventually(
         lambda: asyncio.sleep(0, list(annotator.work_dir.glob(f"{job.job_id}-*/{worker.ENGINE}"))))
     pid = int(pid_files[0].read_text())
     running = await services.jobs.get(job.job_id)
     assert running is not None and running.status == "running"
-    await cancel_job(services, running)
+    await stop(services, running)
     started = time.monotonic()
-    stopped = await asyncio.wait_for(handling, 30)
+    await asyncio.wait_for(handling, 30)
     assert time.monotonic() - started < 5
-    assert stopped.status == "cancelled" and stopped.error is None and stopped.result_key is None
+    stopped = await services.jobs.get(job.job_id)
+    if stop is cancel_job:
+        assert stopped is not None and stopped.status == "cancelled" and stopped.error is None
+        assert stopped.result_key is None
+    else:
+        assert stopped is None
     assert not processes.alive(pid) and annotator.executor is not before
     assert await nothing_stored(services, job) and no_scratch_left(annotator, job)
     monkeypatch.undo()
