@@ -35,21 +35,21 @@ from annotator.reference import ReferenceMissing, installed_builds
 from app.accounts import users
 from app.config import Settings
 from app.infra import processes
-from app.infra.consumer import PoisonMessage, consume
+from app.infra.consumer import consume
 from app.infra.disk_full import is_disk_full
 from app.jobs import scheduling
 from app.jobs.job import (
+    CANCELLED,
     COMPLETED,
+    DELETING,
     FAILED,
     PENDING,
     RUNNING,
     Job,
     Status,
-    file_stem,
     overall_progress,
-    result_prefix,
+    result_keys,
     safe_file_name,
-    table_key,
     utcnow,
 )
 from app.jobs.lifecycle import (
@@ -80,6 +80,8 @@ OUTPUT, LOG, SUMMARY, PROGRESS, TABLE, ENGINE = (
 # cannot check (the results table, a stuck read) is stopped this long after: its
 # process is killed.
 WALL_TIME_GRACE_SECONDS = 30.0
+# How often a running job's record is read to see whether its owner cancelled it.
+CANCEL_CHECK_SECONDS = 1.0
 
 
 def limits_for(settings: Settings, premium: bool) -> Limits:
@@ -292,8 +294,11 @@ class Annotator:
         if lane is None:
             lane = self.lanes.get(message.queue, self.lanes[LARGE])
         job = await self.services.jobs.get(request.job_id)
-        if job is None:
-            raise PoisonMessage(f"no such job: {request.job_id!r}")
+        if job is None or job.status in (CANCELLED, DELETING):
+            # Its owner cancelled or deleted it: the request is done with, not poison.
+            log.info("the job was cancelled or deleted; nothing to do",
+                     extra={"job_id": request.job_id, "user_id": request.user_id or ""})
+            return
         if job.finished:
             # A redelivery of work already done: the worker that finished it may have
             # died before announcing it, so announce it again (notify and archive are
@@ -319,6 +324,8 @@ class Annotator:
         await announce(self.services, job, event=self._job_event(job, RUNNING, 0))
         try:
             await self._run(job, lane, premium)
+        except JobCancelled:
+            await self._cancelled(job)
         except JobFailed as exc:
             await self._fail(job, str(exc))
         except MoveToLargeLane as exc:
@@ -398,13 +405,15 @@ class Annotator:
             work = Path(tmp)
             # The engine names the file in its log: give it the name the user knows.
             source = work / safe_file_name(job.input_file_name)
-            await self._progress(job, "reading", 0.0)
+            if not await self._progress(job, "reading", 0.0):
+                raise JobCancelled
             await self.services.objects.get_file(job.input_bucket, job.input_key, source)
             log.info("annotating %s bytes", info.size, extra=ctx)
             watcher = asyncio.create_task(self._watch_progress(job, work / PROGRESS))
             pool = lane.executor
             running: asyncio.Future[dict[str, Any]] | None = None
             backstop: asyncio.Task[bool] | None = None
+            stopper: asyncio.Task[bool] | None = None
             try:
                 # Inside the try: a pool already known to be broken refuses the job here.
                 running = asyncio.get_running_loop().run_in_executor(
@@ -412,6 +421,7 @@ class Annotator:
                     job.build or settings.default_build, job.skip_bad_lines, limits,
                 )
                 backstop = asyncio.create_task(self._stop_overdue(running, work, limits.seconds, ctx))
+                stopper = asyncio.create_task(self._stop_cancelled(job, running, work, ctx))
                 summary = await running
             except BrokenProcessPool:
                 # An engine process died (killed, out of memory, or past its wall time):
@@ -419,6 +429,8 @@ class Annotator:
                 log.error("annotation process died; restarting the pool", extra=ctx)
                 if lane.executor is pool:
                     lane.restart()
+                if stopper is not None and stopper.done() and stopper.result():
+                    raise JobCancelled from None
                 if backstop is not None and backstop.done() and backstop.result():
                     overdue = LimitExceeded("seconds", limits.seconds or 0)
                     raise self._over_limit(overdue, plan_limits, premium) from None
@@ -451,30 +463,25 @@ class Annotator:
                     "the operator has been told."
                 ) from exc
             finally:
-                for task in (watcher, backstop):
+                for task in (watcher, backstop, stopper):
                     if task is None:
                         continue
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            stem = file_stem(job.input_file_name)
-            prefix = result_prefix(job.user_id, job.job_id)
             bucket = settings.results_bucket
-            result_key, log_key, summary_key = (
-                f"{prefix}{stem}.annot.vcf",
-                f"{prefix}{stem}.log.txt",
-                f"{prefix}summary.json",
-            )
+            result_key, log_key, summary_key, table = result_keys(job)
             stored = [
                 (result_key, work / OUTPUT, "text/x-vcf"),
                 (log_key, work / LOG, "text/plain; charset=utf-8"),
                 (summary_key, work / SUMMARY, "application/json"),
-                (table_key(job), work / TABLE, "application/vnd.apache.arrow.file"),
+                (table, work / TABLE, "application/vnd.apache.arrow.file"),
             ]
             sizes = [path.stat().st_size for _, path, _ in stored]
             done_bytes = 0
             for (key, path, content_type), size in zip(stored, sizes, strict=True):
-                await self._progress(job, "storing", done_bytes / max(1, sum(sizes)))
+                if not await self._progress(job, "storing", done_bytes / max(1, sum(sizes))):
+                    raise JobCancelled
                 await self.services.objects.put_file(bucket, key, path, content_type)
                 done_bytes += size
         done = await self._finish(job, COMPLETED, Move([RUNNING], COMPLETED, fields=dict(
@@ -493,6 +500,52 @@ class Annotator:
         )))
         if done:
             log.info("job completed", extra=ctx)
+            return
+        raise JobCancelled  # or finished by another delivery: _cancelled tells them apart
+
+    def _kill_engine(self, running: asyncio.Future[Any], work: Path) -> int | None:
+        """Kill the engine process running this job (its pid file) unless the job is done:
+        the process may have moved on to another job. The pid killed, if one was."""
+        if running.done():
+            return None
+        pid = int((work / ENGINE).read_text())
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return pid
+
+    async def _stop_cancelled(
+        self, job: Job, running: asyncio.Future[Any], work: Path, ctx: dict[str, str]
+    ) -> bool:
+        """Look every second whether the job is still running, and once not (its owner
+        cancelled or deleted it) kill its engine process: the pool is then replaced, as
+        for a crash. Whether it did."""
+        while True:
+            await asyncio.sleep(CANCEL_CHECK_SECONDS)
+            if running.done():
+                return False
+            try:
+                now = await self.services.jobs.get(job.job_id)
+            except Exception as exc:  # the job store's, whichever backend
+                # Only a look: the job's own writes from running notice a cancel as well.
+                log.warning("could not read the job to see whether it was cancelled: %s", exc, extra=ctx)
+                continue
+            if (now is None or now.status != RUNNING) and (work / ENGINE).exists():
+                break
+        pid = self._kill_engine(running, work)
+        if pid is not None:
+            log.info("the job was cancelled: killed its engine (pid %s)", pid, extra=ctx)
+        return pid is not None
+
+    async def _cancelled(self, job: Job) -> None:
+        """A job cancelled (or deleted) while it ran: what it stored goes, and its request is
+        acknowledged. Nothing is published: there is no result to mail about or archive. A job
+        that another delivery of its request finished (or moved) keeps what it stored."""
+        now = await self.services.jobs.get(job.job_id)
+        if now is not None and now.status not in (CANCELLED, DELETING):
+            return
+        for key in result_keys(job):
+            await self.services.objects.delete(self.services.settings.results_bucket, key)
+        log.info("stopped: the job was cancelled", extra={"job_id": job.job_id, "user_id": job.user_id})
 
     async def _stop_overdue(
         self, running: asyncio.Future[Any], work: Path, seconds: float | None, ctx: dict[str, str]
@@ -509,14 +562,11 @@ class Annotator:
                 began = loop.time() if (work / ENGINE).exists() else None
             elif loop.time() - began > seconds + WALL_TIME_GRACE_SECONDS:
                 break
-        if running.done():
-            return False
-        pid = int((work / ENGINE).read_text())
-        log.error("the engine (pid %s) is past the job's wall time of %s s: killing it", pid, seconds,
-                  extra=ctx)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        return True
+        pid = self._kill_engine(running, work)
+        if pid is not None:
+            log.error("the engine (pid %s) was past the job's wall time of %s s: killed it", pid, seconds,
+                      extra=ctx)
+        return pid is not None
 
     async def _fail(self, job: Job, reason: str) -> None:
         log.warning("job failed: %s", reason, extra={"job_id": job.job_id, "user_id": job.user_id})
@@ -535,12 +585,15 @@ class Annotator:
     def _job_event(job: Job, status: Status, progress: int, phase: str | None = None) -> JobEvent:
         return JobEvent(job.job_id, status, progress, phase, job.input_file_name)
 
-    async def _progress(self, job: Job, phase: str, fraction: float) -> None:
-        """The job is `fraction` through `phase`: its record and its open pages say so."""
+    async def _progress(self, job: Job, phase: str, fraction: float) -> bool:
+        """The job is `fraction` through `phase`: its record and its open pages say so.
+        False when it is no longer running (cancelled or deleted): nothing is told."""
         value = overall_progress(phase, fraction)
-        await self.services.jobs.transition(job.job_id, [RUNNING], RUNNING, progress=value, phase=phase)
-        # Told even when the write found the job moved on: a later event corrects the page.
+        if not await self.services.jobs.transition(job.job_id, [RUNNING], RUNNING,
+                                                   progress=value, phase=phase):
+            return False
         await announce(self.services, job, event=self._job_event(job, RUNNING, value, phase))
+        return True
 
     async def _watch_progress(self, job: Job, progress_file: Path) -> None:
         """The engine process's progress (its file: "phase fraction"), told on as it moves."""
@@ -565,6 +618,10 @@ DISK_FULL_MESSAGE = (
 
 class MoveToLargeLane(Exception):
     """The job crossed a small-lane limit (named in the message) that its plan allows."""
+
+
+class JobCancelled(Exception):
+    """The job is no longer running: its owner cancelled or deleted it."""
 
 
 class JobFailed(Exception):

@@ -7,17 +7,19 @@ storage moves they share are app/jobs/storage.py).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from app.infra.consumer import PoisonMessage, consume
-from app.jobs.job import Job
+from app.infra.consumer import consume
+from app.jobs.job import DELETING, Job
 from app.ports.bus import Message
 from app.services import Services
 
 T = TypeVar("T")
 Decode = Callable[[dict[str, Any]], T]
 Handler = Callable[[Services, Message, T], Awaitable[None]]
+log = logging.getLogger(__name__)
 GiveUp = Callable[[Services, Message, T, Exception], Awaitable[None]]
 
 
@@ -42,9 +44,12 @@ async def serve(services: Services, queue: str, decode: Decode[T], handle: Handl
     )
 
 
-async def job_in(services: Services, job_id: str) -> Job:
-    """The job a message names; a message naming none can never succeed."""
+async def job_in(services: Services, job_id: str) -> Job | None:
+    """The job a message names; None when it is gone or going (its owner deleted it): the
+    message is then done with, not poison. A job that never existed is told apart only in
+    the log: both have no record, and a message naming one harms nothing."""
     job = await services.jobs.get(job_id)
-    if job is None:
-        raise PoisonMessage(f"no such job: {job_id}")
+    if job is None or job.status == DELETING:
+        log.info("the job was deleted; nothing to do", extra={"job_id": job_id})
+        return None
     return job

@@ -27,7 +27,7 @@ QUEUE = JOB_RESULTS_ARCHIVE
 
 async def handle(services: Services, message: Message, result: JobResult) -> None:
     job = await job_in(services, result.job_id)
-    if job.status != COMPLETED or job.storage in (None, "cold"):
+    if job is None or job.status != COMPLETED or job.storage in (None, "cold"):
         return  # failed jobs have no result; cold is done
     bucket, key = job.result_bucket, job.result_key
     assert bucket and key
@@ -49,9 +49,10 @@ async def handle(services: Services, message: Message, result: JobResult) -> Non
         if await move(services, job, "archiving", "cold", archived_at=utcnow()):
             log.info("result archived", extra=ctx)
             return
-        job = await services.jobs.get(job.job_id) or job
-        if job.storage == "cold":
-            return
+        fresh = await services.jobs.get(job.job_id)
+        if fresh is None or fresh.status != COMPLETED or fresh.storage == "cold":
+            return  # archived by another delivery, or deleted meanwhile
+        job = fresh
     await keep_hot(services, job)
 
 
@@ -61,9 +62,9 @@ async def give_up(services: Services, message: Message, result: JobResult, exc: 
     dead-lettered message archives it once redriven); one the tier holds is "cold".
     A job an upgrade marked "restoring" meanwhile says it is stuck."""
     job = await job_in(services, result.job_id)
-    ctx = {"job_id": job.job_id, "user_id": job.user_id}
-    if job.status != COMPLETED or not (job.result_bucket and job.result_key):
+    if job is None or job.status != COMPLETED or not (job.result_bucket and job.result_key):
         return
+    ctx = {"job_id": job.job_id, "user_id": job.user_id}
     if job.storage == "archiving":
         if await services.cold.is_archived(job.result_bucket, job.result_key):
             await move(services, job, "archiving", "cold", archived_at=utcnow())

@@ -18,6 +18,8 @@ QUEUE = JOB_RESULTS_NOTIFY
 
 async def handle(services: Services, message: Message, result: JobResult) -> None:
     job = await job_in(services, result.job_id)
+    if job is None:
+        return
     if not job.finished:
         raise PoisonMessage(f"job {job.job_id} has not finished")
     ctx = {"job_id": job.job_id, "user_id": job.user_id}

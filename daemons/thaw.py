@@ -15,7 +15,7 @@ from app.jobs.lifecycle import RESTORE_COMPLETE, RestoreCompleted
 from app.jobs.storage import bring_back, stuck, tell_owner
 from app.ports.bus import Message
 from app.services import Services
-from daemons import serve
+from daemons import job_in, serve
 
 log = logging.getLogger(__name__)
 QUEUE = RESTORE_COMPLETE
@@ -37,10 +37,13 @@ def decode(services: Services, body: dict[str, Any]) -> RestoreCompleted | None:
         raise PoisonMessage(str(exc)) from exc
 
 
-async def _restored_job(services: Services, done: RestoreCompleted) -> Job:
+async def _restored_job(services: Services, done: RestoreCompleted) -> Job | None:
+    """The job whose result came back; None if it was deleted (or is being): nothing to thaw."""
     job_id = result_job_id(done.key)
-    job = await services.jobs.get(job_id) if job_id else None
-    if job is None or (job.result_bucket, job.result_key) != (done.bucket, done.key):
+    if job_id is None:
+        raise PoisonMessage(f"no job's result is {done.bucket}/{done.key}")
+    job = await job_in(services, job_id)
+    if job is not None and (job.result_bucket, job.result_key) != (done.bucket, done.key):
         raise PoisonMessage(f"no job's result is {done.bucket}/{done.key}")
     return job
 
@@ -49,6 +52,8 @@ async def handle(services: Services, message: Message, done: RestoreCompleted | 
     if done is None:
         return
     job = await _restored_job(services, done)
+    if job is None:
+        return
     if job.storage in ("archiving", "cold"):
         raise NotRestoringYet(f"job {job.job_id} is {job.storage}, not restoring yet")
     await bring_back(services, job)
@@ -62,7 +67,7 @@ async def give_up(
     if done is None:
         return
     job = await _restored_job(services, done)
-    if job.storage == "restoring":
+    if job is not None and job.storage == "restoring":
         await stuck(services, job, "restoring", "The result came back from the archive but could "
                     "not be made downloadable again", exc, message)
         # The others of its batch may have waited for it to be told of.

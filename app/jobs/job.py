@@ -10,23 +10,32 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
-Status = Literal["pending", "running", "completed", "failed"]
+Status = Literal["pending", "running", "completed", "failed", "cancelled", "deleting"]
 Storage = Literal["hot", "archiving", "cold", "restoring"]
 
 PENDING: Status = "pending"
 RUNNING: Status = "running"
 COMPLETED: Status = "completed"
 FAILED: Status = "failed"
+CANCELLED: Status = "cancelled"
+DELETING: Status = "deleting"
 FINISHED: tuple[Status, ...] = (COMPLETED, FAILED)
+# What may be deleted: a job nothing works on any more (a deletion cut short is deleted again).
+ENDED: tuple[Status, ...] = (COMPLETED, FAILED, CANCELLED, DELETING)
 
 # The moves a job's status may make; the job store refuses any other (app/ports/jobs). A move
 # to the same status writes other fields: a running job's progress, a completed job's storage.
 STATUS_MOVES: dict[Status, frozenset[Status]] = {
-    PENDING: frozenset({RUNNING, FAILED}),  # an annotator claims it, or gives up on it
+    # an annotator claims it, or gives up on it; its owner cancels it
+    PENDING: frozenset({RUNNING, FAILED, CANCELLED}),
     # progress; back to pending when moved to the large lane (annotator/worker.py); done
-    RUNNING: frozenset({RUNNING, PENDING, COMPLETED, FAILED}),
-    COMPLETED: frozenset({COMPLETED}),  # its result's storage moves
-    FAILED: frozenset(),
+    RUNNING: frozenset({RUNNING, PENDING, COMPLETED, FAILED, CANCELLED}),
+    COMPLETED: frozenset({COMPLETED, DELETING}),  # its result's storage moves; deleted
+    FAILED: frozenset({DELETING}),
+    CANCELLED: frozenset({DELETING}),
+    # Every other move is conditional on the states above, so a job being deleted is
+    # left alone by the annotator and the daemons (app/jobs/control.py).
+    DELETING: frozenset({DELETING}),
 }
 # The moves a completed job's result may make (app/jobs/storage.py). None is a job without a
 # result: it becomes hot as the job completes. An upgrade while archiving turns the move back
@@ -133,6 +142,13 @@ def result_job_id(key: str) -> str | None:
 def table_key(job: Job) -> str:
     """The results viewer's table of a job, beside its result."""
     return f"{result_prefix(job.user_id, job.job_id)}variants.arrow"
+
+
+def result_keys(job: Job) -> tuple[str, str, str, str]:
+    """The keys a run stores a job's result, log, summary and results table under (in the
+    results bucket), whether or not it got that far."""
+    prefix, stem = result_prefix(job.user_id, job.job_id), file_stem(job.input_file_name)
+    return f"{prefix}{stem}.annot.vcf", f"{prefix}{stem}.log.txt", f"{prefix}summary.json", table_key(job)
 
 
 def parse_input_key(user_id: str, key: str) -> tuple[str, str] | None:

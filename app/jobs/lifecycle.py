@@ -14,7 +14,9 @@ A job's path: web (app/jobs/submissions.py) → ``job-requests[-small]`` → ann
 (annotator/worker.py) → ``job-results`` → notifier (daemons/notify.py) and, after the free
 retention, archiver (daemons/archive.py); an upgrade (app/accounts/subscriptions.py) →
 ``user-upgraded`` → restorer (daemons/restore.py); the cold tier → ``restore-complete`` →
-thawer (daemons/thaw.py). The storage moves they share are app/jobs/storage.py.
+thawer (daemons/thaw.py). The storage moves they share are app/jobs/storage.py. Its owner
+may cancel it or delete it at any point (app/jobs/control.py); each of them then treats it
+as done.
 """
 
 from __future__ import annotations

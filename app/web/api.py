@@ -24,7 +24,8 @@ from app.accounts import users
 from app.accounts.users import User
 from app.errors import Refused
 from app.jobs.builds import Build
-from app.jobs.job import Job
+from app.jobs.control import cancel_job, delete_job
+from app.jobs.job import CANCELLED, Job
 from app.jobs.submissions import new_upload, submit
 from app.results import variant_table
 from app.results.consequences import IMPACTS
@@ -78,7 +79,7 @@ class Links(BaseModel):
 
 class JobOut(BaseModel):
     job_id: str
-    status: Literal["pending", "running", "completed", "failed"]
+    status: Literal["pending", "running", "completed", "failed", "cancelled", "deleting"]
     progress: int = Field(description="0-100, over the whole job (every phase), not the annotation alone")
     phase: Literal["reading", "annotating", "table", "storing"] | None = Field(
         description="what a running job is doing now: fetching its input, annotating, building "
@@ -261,6 +262,30 @@ async def get_job(job_id: str) -> JobOut:
     return job_out(await views.owned_job(services(), api_user(), job_id))
 
 
+@bp.post("/jobs/<job_id>/cancel")
+@validate_response(JobOut)
+@validate_response(ErrorOut, 404)
+@validate_response(ErrorOut, 409)
+@token_required
+async def cancel(job_id: str) -> JobOut:
+    """Cancel a pending or running job (the annotator stops it within seconds and stores
+    nothing); a cancelled one again is fine; 409 `job_ended` for one that has ended."""
+    job = await views.owned_job(services(), api_user(), job_id)
+    return job_out(await cancel_job(services(), job))
+
+
+@bp.delete("/jobs/<job_id>")
+@validate_response(ErrorOut, 404)
+@validate_response(ErrorOut, 409)
+@token_required
+async def delete(job_id: str) -> tuple[str, int]:
+    """204: the job is gone with its input, results, log and any archived copy; a pending
+    or running job is cancelled first. 404 once deleted."""
+    job = await views.owned_job(services(), api_user(), job_id)
+    await delete_job(services(), job)
+    return "", 204
+
+
 @bp.get("/jobs/<job_id>/result")
 @validate_response(ErrorOut, 409)
 @token_required
@@ -304,6 +329,8 @@ async def job_log(job_id: str) -> ResponseReturnValue:
     if text is None:
         if job.error:
             text = f"Job failed: {job.error}\n"
+        elif job.status == CANCELLED:
+            raise Refused(409, "job_cancelled", "This job was cancelled before it finished: it has no log.")
         else:
             raise Refused(409, "job_not_finished", "The log is written when the job finishes.")
     return Response(text, mimetype="text/plain")

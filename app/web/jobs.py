@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -12,9 +13,11 @@ from quart.typing import ResponseReturnValue
 
 from app.errors import Refused
 from app.jobs import builds
-from app.jobs.job import FINISHED
+from app.jobs.control import cancel_job, delete_job
+from app.jobs.job import FINISHED, Job
 from app.jobs.submissions import max_input_bytes, new_upload, resubmit_skipping_bad_lines, submit
 from app.ports.objects import PresignedPost
+from app.services import Services
 from app.web import job_rows, notices, query, views
 from app.web.auth import login_required, required_user
 from app.web.context import services
@@ -199,6 +202,40 @@ async def resubmit(job_id: str) -> ResponseReturnValue:
     except Refused as exc:
         abort(exc.status, exc.message)
     return redirect(url_for("jobs.job_page", job_id=again.job_id), 303)
+
+
+async def _owner_does(job_id: str, action: Callable[[Services, Job], Awaitable[object]]) -> Job:
+    """The signed-in user's job, once ``action`` is done to it (its refusal is the page's)."""
+    job = await views.owned_job(services(), await required_user(), job_id)
+    try:
+        await action(services(), job)
+    except Refused as exc:
+        abort(exc.status, exc.message)
+    return job
+
+
+@bp.post("/annotations/<job_id>/cancel")
+@login_required
+async def cancel(job_id: str) -> ResponseReturnValue:
+    """Cancel a pending or running job (from its page or its row in the job list)."""
+    job = await _owner_does(job_id, cancel_job)
+    return redirect(url_for("jobs.job_page", job_id=job.job_id), 303)
+
+
+@bp.get("/annotations/<job_id>/delete")
+@login_required
+async def confirm_delete(job_id: str) -> ResponseReturnValue:
+    """The confirmation a deletion needs: a page, so it works without JavaScript and from
+    the keyboard like any other."""
+    job = await views.owned_job(services(), await required_user(), job_id)
+    return await render_template("delete_job.html", job=job)
+
+
+@bp.post("/annotations/<job_id>/delete")
+@login_required
+async def delete(job_id: str) -> ResponseReturnValue:
+    await _owner_does(job_id, delete_job)
+    return redirect(url_for("jobs.job_list"), 303)
 
 
 @bp.get("/annotations/<job_id>/log")

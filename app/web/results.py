@@ -26,6 +26,7 @@ from quart import Blueprint, Response, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, InternalServerError
 
+from app.jobs.control import table_cache
 from app.jobs.job import Job, file_stem, table_key
 from app.results import charts, consequences, locus, plot_counts, variant_table, vcf_export
 from app.results.locus import Locus
@@ -118,7 +119,7 @@ def orders(table: pa.Table, path: Path) -> variant_table.Orders:
 
 async def _cached(gas: Services, job: Job, key: str, suffix: str) -> Path:
     """The job's object ``key`` in this instance's cache, fetched from the store once."""
-    cache = gas.settings.data_path / "cache" / "tables"
+    cache = table_cache(gas.settings)
     path = cache / f"{job.job_id}{suffix}"
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """How the annotator worker classifies a failure, once: a file over its plan's
 limits, bad input, a results table that cannot be built, a missing reference and
 an engine error fail the job at once with a reason a person can act on (never
-retried); inputs the engine accepts complete."""
+retried); inputs the engine accepts complete. A job its owner cancels stops at once,
+wherever it was, and leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import gzip
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,16 @@ import pytest
 from annotator import worker
 from annotator.worker import Annotator, TableFailed, run_engine
 from app.config import Settings
-from app.jobs.job import Job, table_key
+from app.infra import processes
+from app.jobs.control import cancel_job, delete_job
+from app.jobs.job import Job, result_keys, table_key
+from app.jobs.lifecycle import JobRequest
+from app.ports.objects import ObjectNotFound
 from app.results import variant_table
 from app.services import Services
+from tests.consuming import eventually
 
-from .test_worker import VCF, new_job, run
+from .test_worker import VCF, message, new_job, run
 
 COLUMNS = b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
@@ -198,3 +204,78 @@ def test_limits_for_each_plan_come_from_its_settings() -> None:
     assert free.records == 7 and free.decompressed_bytes == 1_536_000
     assert premium.seconds == 9.5 and premium.records == settings.premium_max_records
     assert None not in vars(free).values() and None not in vars(premium).values()
+
+
+async def nothing_stored(services: Services, job: Job) -> bool:
+    for key in result_keys(job):
+        try:
+            await services.objects.head(services.settings.results_bucket, key)
+        except ObjectNotFound:
+            continue
+        return False
+    return True
+
+
+@pytest.mark.parametrize("stop", [cancel_job, delete_job], ids=["cancelled", "deleted"])
+async def test_a_running_job_stopped_by_its_owner_ends_within_seconds_and_frees_its_engine(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch,
+    stop: Callable[[Services, Job], Awaitable[object]],
+) -> None:
+    """The owner cancels (or deletes) a job whose engine is busy (one that would never
+    return): within seconds its engine process is killed and replaced, the request is done
+    with (handle returns: the message is acknowledged), the job is cancelled (or gone),
+    never completed or failed, and nothing is stored or left in scratch space; the next job
+    runs."""
+    monkeypatch.setattr(worker, "run_engine", stuck_engine)
+    job = await new_job(services, VCF)
+    before = annotator.executor
+    handling = asyncio.create_task(annotator.handle(message(job), JobRequest(job.job_id)))
+    pid_files = await eventually(
+        lambda: asyncio.sleep(0, list(annotator.work_dir.glob(f"{job.job_id}-*/{worker.ENGINE}"))))
+    pid = int(pid_files[0].read_text())
+    running = await services.jobs.get(job.job_id)
+    assert running is not None and running.status == "running"
+    await stop(services, running)
+    started = time.monotonic()
+    await asyncio.wait_for(handling, 30)
+    assert time.monotonic() - started < 5
+    stopped = await services.jobs.get(job.job_id)
+    if stop is cancel_job:
+        assert stopped is not None and stopped.status == "cancelled" and stopped.error is None
+        assert stopped.result_key is None
+    else:
+        assert stopped is None
+    assert not processes.alive(pid) and annotator.executor is not before
+    assert await nothing_stored(services, job) and no_scratch_left(annotator, job)
+    monkeypatch.undo()
+    assert (await run(annotator, await new_job(services, VCF))).status == "completed"
+
+
+async def test_a_cancelled_pending_job_is_done_with_unrun(services: Services, annotator: Annotator) -> None:
+    """A job cancelled before an annotator took it: its request is acknowledged when it
+    comes, and the job is never claimed."""
+    job = await new_job(services, VCF)
+    await cancel_job(services, job)
+    done = await run(annotator, job)
+    assert done.status == "cancelled" and done.started_at is None
+    assert await nothing_stored(services, job)
+
+
+async def test_cancelled_while_storing_removes_what_was_stored(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled as its results are being stored: the annotator's next write from running
+    fails, so it removes what it stored, and does not mark the job completed."""
+    job = await new_job(services, VCF)
+    put_file = services.objects.put_file
+
+    async def cancel_after_first(bucket: str, key: str, path: Path, content_type: str) -> None:
+        await put_file(bucket, key, path, content_type)
+        now = await services.jobs.get(job.job_id)
+        if now is not None and now.status == "running":
+            await cancel_job(services, now)
+
+    monkeypatch.setattr(services.objects, "put_file", cancel_after_first)
+    done = await run(annotator, job)
+    assert done.status == "cancelled" and done.result_key is None
+    assert await nothing_stored(services, job)

@@ -13,6 +13,7 @@ import pytest
 
 from app.accounts import subscriptions
 from app.accounts.users import User
+from app.jobs.control import delete_job
 from app.jobs.job import COMPLETED, FAILED, PENDING, RUNNING, Job, Status, utcnow
 from app.jobs.lifecycle import JobResult, RestoreCompleted, UserUpgraded
 from app.ports.cold import ColdTier, Restore, Tier
@@ -21,8 +22,9 @@ from app.ports.jobs import JobStore
 from app.ports.objects import ObjectNotFound
 from app.ports.payments import Paid
 from app.services import Services
-from daemons import archive, restore, thaw
+from daemons import archive, notify, restore, thaw
 from tests.daemons.conftest import RETENTION, mail_to, make_job, make_user, message
+from tests.live_events import events_heard
 
 
 async def archive_now(services: Services, job: Job) -> None:
@@ -105,6 +107,11 @@ class Counting(ColdTier):
     async def thaw(self, bucket: str, key: str) -> None:
         await self.inner.thaw(bucket, key)
         await self._after("thaw")
+
+    async def delete(self, bucket: str, key: str) -> None:
+        if "before-delete" in self.hooks:
+            await self.hooks["before-delete"]()
+        await self.inner.delete(bucket, key)
 
     def expected_seconds(self, tier: Tier) -> int:
         return self.inner.expected_seconds(tier)
@@ -377,6 +384,9 @@ class UpgradeOnTransition(JobStore):
     async def get(self, job_id: str) -> Job | None:
         return await self.inner.get(job_id)
 
+    async def delete(self, job_id: str) -> bool:
+        return await self.inner.delete(job_id)
+
     async def list_for_user(self, user_id: str, **kwargs: Any) -> list[Job]:
         return await self.inner.list_for_user(user_id, **kwargs)
 
@@ -421,19 +431,16 @@ async def test_owner_hears_every_storage_move(services: Services, cold: Counting
     so the job page goes archived → being restored → downloadable without a reload."""
     user = await make_user(services)
     job = await make_job(services, user)
-    heard = services.events.subscribe(user.user_id)
-    first = asyncio.ensure_future(anext(heard))
-    await asyncio.sleep(0.2)  # the subscription is listening before anything moves
-    await archive_now(services, job)
-    await upgrade(services, user)
-    assert await thaw_completed(services, expect=1) == 1
-    events = [await asyncio.wait_for(first, 5)]
-    while len(events) < 4:
-        events.append(await asyncio.wait_for(anext(heard), 5))
+
+    async def archive_and_bring_back() -> None:
+        await archive_now(services, job)
+        await upgrade(services, user)
+        assert await thaw_completed(services, expect=1) == 1
+
+    events = await events_heard(services, user.user_id, 4, archive_and_bring_back)
     assert [(e["type"], e["job_id"], e["storage"]) for e in events] == [
         ("storage", job.job_id, s) for s in ("archiving", "cold", "restoring", "hot")
     ]
-    await heard.aclose()  # type: ignore[attr-defined]
 
 
 # -- giving up: the last delivery fails, the job says why ----------------------------
@@ -542,3 +549,98 @@ async def test_results_back_mail_waits_for_the_batch_and_not_for_a_thaw_that_gav
     assert len(back) == 2
     text = back[1].get_body(("plain",)).get_content()
     assert f"/annotations/{second.job_id}" in text and f"/annotations/{first.job_id}" not in text
+
+
+# -- races between the daemons and a deletion (app/jobs/control.py) -----------------
+
+async def gone(services: Services, job: Job) -> bool:
+    """Nothing of the job is left: no record, no result in either tier."""
+    assert job.result_bucket and job.result_key
+    return (await services.jobs.get(job.job_id) is None and not await downloadable(services, job)
+            and not await services.cold.is_archived(job.result_bucket, job.result_key))
+
+
+@pytest.mark.parametrize("moment", ["before-archive", "archive"])
+async def test_delete_while_archiving_leaves_nothing(
+    services: Services, cold: Counting, moment: str
+) -> None:
+    """The owner deletes the job while the archiver works on it — before the object moves,
+    or after it moved but before the job is marked cold: nothing comes back, and the
+    redelivered message is acknowledged quietly (not dead-lettered)."""
+    job = await make_job(services, await make_user(services))
+
+    async def delete_now() -> None:
+        await delete_job(services, job)
+
+    cold.hooks[moment] = delete_now
+    try:
+        await archive_now(services, job)
+    except ObjectNotFound:
+        pass  # the object went before the archiver moved it: retried, as any storage error
+    del cold.hooks[moment]
+    await archive_now(services, job)  # the redelivery
+    assert await gone(services, job)
+
+
+async def test_delete_while_restoring_leaves_nothing(services: Services, cold: Counting) -> None:
+    """Deleted just after the restorer asked for the result back: its completion finds
+    no job, is acknowledged, and brings nothing back to the hot tier."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await archive_now(services, job)
+
+    async def delete_now() -> None:
+        await delete_job(services, job)
+
+    cold.hooks["restore"] = delete_now
+    await upgrade(services, user)
+    assert await thaw_completed(services, wait=2.5) == 1
+    assert await gone(services, job)
+    assert cold.calls.get("thaw", 0) == 0
+
+
+@pytest.mark.parametrize("moment", ["in flight", "thaw", "between the deletes"])
+async def test_delete_while_a_thaw_is_in_flight_leaves_nothing(
+    services: Services, cold: Counting, moment: str
+) -> None:
+    """Deleted while the restore's completion is on its way, just as the thawer moved the
+    object back but before it marked the job hot, or with a thawer (that read the job before
+    the deletion) moving it back after the hot copies went and before the cold one did: the
+    object does not come back."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await archive_now(services, job)
+    await upgrade(services, user)
+    assert job.result_bucket and job.result_key
+
+    async def delete_now() -> None:
+        await delete_job(services, job)
+
+    async def thaw_meanwhile() -> None:
+        del cold.hooks["before-delete"]
+        await cold.inner.thaw(job.result_bucket or "", job.result_key or "")
+
+    if moment == "in flight":
+        await delete_now()
+    elif moment == "thaw":
+        cold.hooks["thaw"] = delete_now
+    else:
+        cold.hooks["before-delete"] = thaw_meanwhile
+        await delete_now()
+    assert await thaw_completed(services, wait=2.5) == 1
+    assert await gone(services, job)
+    assert not [m for m in mail_to(services, user) if "are back" in m["Subject"]]
+
+
+async def test_a_deleted_jobs_messages_are_done_with(services: Services) -> None:
+    """Every daemon acknowledges a message about a job deleted meanwhile (no mail, no
+    error, nothing dead-lettered): the notifier, the archiver, the thawer."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    await delete_job(services, job)
+    body = {"job_id": job.job_id, "user_id": user.user_id, "status": COMPLETED}
+    await notify.handle(services, message(notify.QUEUE, body), JobResult.decode(body))
+    await archive_now(services, job)
+    await archive.give_up(services, message(archive.QUEUE, body), JobResult.decode(body), RuntimeError())
+    await thaw_now(services, {"bucket": job.result_bucket, "key": job.result_key})
+    assert mail_to(services, user) == []

@@ -124,11 +124,12 @@ async def test_failed_send_is_retried(services: Services, monkeypatch: pytest.Mo
 
 
 async def test_unknown_job_is_poison_and_dead_lettered(services: Services) -> None:
-    """A message naming no job is poison: it lands in the dead-letter queue after
-    the queue's receive limit instead of being retried for ever."""
+    """A message naming no job at all is poison: it lands in the dead-letter queue after
+    the queue's receive limit instead of being retried for ever. (One naming a job that is
+    gone is done with: a deleted job's messages are acknowledged, tests/daemons/test_lifecycle.py.)"""
     with pytest.raises(PoisonMessage):
         await notify_now(services, {"job_id": "nope"})
-    await services.bus.send(QUEUE, json.dumps({"job_id": str(uuid.uuid4())}))
+    await services.bus.send(QUEUE, json.dumps({"job_id": "nope"}))
     task = asyncio.create_task(notify.run(services))
     try:
         for _ in range(100):

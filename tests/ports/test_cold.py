@@ -215,3 +215,16 @@ async def test_concurrent_archives_of_one_object(cold: ColdHarness) -> None:
     key = await put(cold)
     await asyncio.gather(cold.cold.archive(cold.bucket, key), cold.cold.archive(cold.bucket, key))
     assert await cold.cold.is_archived(cold.bucket, key)
+
+
+async def test_delete_removes_the_cold_copy(cold: ColdHarness) -> None:
+    """Deleting an archived object removes it from the cold tier (S3: whatever its storage
+    class) and from the hot one: it can be neither restored nor read; again is fine."""
+    key = await archived(cold)
+    await cold.cold.delete(cold.bucket, key)
+    assert not await cold.cold.is_archived(cold.bucket, key)
+    with pytest.raises(ObjectNotFound):
+        await cold.cold.restore(cold.bucket, key, "Standard")
+    with pytest.raises(ObjectNotFound):
+        await cold.objects.get_bytes(cold.bucket, key)
+    await cold.cold.delete(cold.bucket, key)

@@ -120,7 +120,9 @@ async def test_an_allowed_move_is_made(job_store: JobStore) -> None:
     assert stored is not None and (stored.status, stored.storage) == (COMPLETED, "hot")
 
 
-@pytest.mark.parametrize(("was", "to"), [(PENDING, COMPLETED), (COMPLETED, RUNNING), (FAILED, PENDING)])
+@pytest.mark.parametrize(("was", "to"), [(PENDING, COMPLETED), (COMPLETED, RUNNING), (FAILED, PENDING),
+                                         (COMPLETED, "cancelled"), ("cancelled", RUNNING),
+                                         ("cancelled", COMPLETED), (PENDING, "deleting")])
 async def test_a_forbidden_status_move_is_an_error_and_writes_nothing(
     job_store: JobStore, was: Status, to: Status
 ) -> None:
@@ -185,3 +187,35 @@ async def test_count_by_status_counts_one_users_jobs_in_the_given_states(job_sto
     assert await job_store.count_by_status(user, [RUNNING]) == {RUNNING: 1}
     assert await job_store.count_by_status(str(uuid.uuid4()), [PENDING, RUNNING]) == {
         PENDING: 0, RUNNING: 0}
+
+
+@pytest.mark.parametrize("was", [PENDING, RUNNING])
+async def test_a_pending_or_running_job_can_be_cancelled(job_store: JobStore, was: Status) -> None:
+    """Its owner cancels a pending or running job; the annotator's next write from running
+    (progress, completion) then finds it moved and writes nothing (DynamoDB has no CHECK:
+    the port enforces the moves on both backends)."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    assert await advance(job_store, job.job_id, was)
+    assert await job_store.transition(job.job_id, [PENDING, RUNNING], "cancelled")
+    assert not await job_store.transition(job.job_id, [RUNNING], RUNNING, progress=50)
+    assert not await job_store.transition(job.job_id, [RUNNING], COMPLETED, progress=100)
+    stored = await job_store.get(job.job_id)
+    assert stored is not None and stored.status == "cancelled" and stored.progress == 0
+
+
+async def test_delete_removes_only_a_job_being_deleted(job_store: JobStore) -> None:
+    """A job's record is deleted only once it is marked deleting (its objects go first):
+    a completed job is kept, a deleting one is gone for good, and deleting again is False."""
+    job = new_job(str(uuid.uuid4()))
+    await job_store.create(job)
+    assert await advance(job_store, job.job_id, COMPLETED, storage="cold")
+    assert not await job_store.delete(job.job_id)
+    assert await job_store.get(job.job_id) is not None
+    assert await job_store.transition(job.job_id, [COMPLETED], "deleting")
+    assert not await job_store.transition(job.job_id, [COMPLETED], COMPLETED, when={"storage": "cold"},
+                                          storage="restoring")
+    assert await job_store.delete(job.job_id)
+    assert await job_store.get(job.job_id) is None
+    assert not await job_store.delete(job.job_id)
+    assert await job_store.list_for_user(job.user_id) == []

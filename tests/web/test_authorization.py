@@ -88,6 +88,9 @@ ROUTES: dict[str, Public | Page | Api] = {
     "jobs.job_page": Page(owned="job_id"),
     "jobs.job_log": Page(owned="job_id"),
     "jobs.resubmit": Page(owned="job_id"),
+    "jobs.cancel": Page(owned="job_id"),
+    "jobs.confirm_delete": Page(owned="job_id"),
+    "jobs.delete": Page(owned="job_id"),
     "jobs.download": Page(owned="job_id"),
     "jobs.input_file": Page(owned="job_id"),
     "results.viewer": Page(owned="job_id"),
@@ -103,11 +106,15 @@ ROUTES: dict[str, Public | Page | Api] = {
     "api.job_result": Api(owned="job_id"),
     "api.job_log": Api(owned="job_id"),
     "api.job_variants": Api(owned="job_id"),
+    "api.cancel": Api(owned="job_id"),
+    "api.delete": Api(owned="job_id"),
     "api.me": Api(),
     "subscription.api_subscribe": Api(body={"payment_method": "pm_card_chargeDeclined"}),
 }
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+UNCONTROLLED = ("pages.revoke_token", "jobs.resubmit", "jobs.cancel", "jobs.delete", "api.cancel",
+                "api.delete")
 
 
 @dataclass
@@ -250,9 +257,10 @@ async def test_the_owner_reaches_every_owned_route(app: Quart, alice: Owner) -> 
     so the 404s above are about ownership, not a broken request."""
     for endpoint, method, _ in _routes(app):
         spec = ROUTES[endpoint]
-        # Her job completed, so resubmitting it is refused (409): tests/web/test_resubmit.py
-        # is the owner's control for that route.
-        if not getattr(spec, "owned", None) or endpoint in ("pages.revoke_token", "jobs.resubmit"):
+        # Her job completed, so resubmitting or cancelling it is refused (409), and deleting it
+        # would leave the other routes nothing to open: tests/web/test_resubmit.py and
+        # tests/web/test_job_control.py are the owner's controls for those routes.
+        if not getattr(spec, "owned", None) or endpoint in UNCONTROLLED:
             continue
         path = _path(app, endpoint, method, alice.values())
         response = await _call(alice.person.client, method, path, spec, alice.values(),

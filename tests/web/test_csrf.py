@@ -18,6 +18,8 @@ EXEMPT = {
     "api.create_upload": "bearer token in the Authorization header, never sent by a browser on its own",
     "api.create_job": "bearer token",
     "subscription.api_subscribe": "bearer token",
+    "api.cancel": "bearer token",
+    "api.delete": "bearer token",
     "objects.upload": "the signed upload policy in the form is the permission, as on S3",
     "subscription.stripe_webhook": "Stripe's signature over the payload",
 }
@@ -30,6 +32,8 @@ FORMS: dict[str, dict[str, str]] = {
     "pages.create_token": {"name": "forged"},
     "pages.revoke_token": {},
     "jobs.resubmit": {},
+    "jobs.cancel": {},
+    "jobs.delete": {},
     "subscription.pay": {"card_number": "4242424242424242"},
     "account.edit_profile": {"name": "forged", "institution": ""},
     "account.change_password": {"current_password": "password123", "new_password": "forged password"},

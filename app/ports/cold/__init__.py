@@ -54,6 +54,10 @@ class ColdTier(abc.ABC):
         """After a completed restore: the object is hot again, for good (idempotent)."""
 
     @abc.abstractmethod
+    async def delete(self, bucket: str, key: str) -> None:
+        """Remove the cold copy (restored or not) and any restore under way; none is fine."""
+
+    @abc.abstractmethod
     def expected_seconds(self, tier: Tier) -> int:
         """How long a restore at this tier usually takes (what the job page tells people)."""
 

@@ -125,6 +125,12 @@ class S3ColdTier(ColdTier):
             return  # thawed already
         await self._copy_in_place(bucket, key, head, "STANDARD")
 
+    async def delete(self, bucket: str, key: str) -> None:
+        """The cold copy is the object itself, in a cold class: S3 deletes it in any class
+        (an archived object's early-deletion charge is the price of not keeping it)."""
+        s3 = await self.aws.client("s3")
+        await s3.delete_object(Bucket=bucket, Key=key)
+
     def expected_seconds(self, tier: Tier) -> int:
         return _EXPECTED[self.storage_class][tier]
 

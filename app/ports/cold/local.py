@@ -146,6 +146,11 @@ class LocalColdTier(ColdTier):
         await asyncio.to_thread(self._move_if_there, cold, hot, f"{bucket}/{key}")
         await asyncio.to_thread(marker.unlink, missing_ok=True)
 
+    async def delete(self, bucket: str, key: str) -> None:
+        _, cold, marker = self._paths(bucket, key)
+        for path in (cold, marker):
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+
     def expected_seconds(self, tier: Tier) -> int:
         return self.seconds[tier]
 

@@ -29,6 +29,11 @@ class JobStore(abc.ABC):
     async def get(self, job_id: str) -> Job | None: ...
 
     @abc.abstractmethod
+    async def delete(self, job_id: str) -> bool:
+        """Remove the job's record for good, only while it is ``deleting`` (app/jobs/control.py
+        removes its objects first); True if it did."""
+
+    @abc.abstractmethod
     async def list_for_user(
         self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
     ) -> list[Job]:

@@ -16,7 +16,7 @@ from typing import Any, get_args, get_type_hints
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from app.jobs.job import Job, Status
+from app.jobs.job import DELETING, Job, Status
 from app.ports.aws import AwsSession, error_code
 from app.ports.jobs import COLUMNS, JobStore
 
@@ -135,6 +135,21 @@ class DynamoJobStore(JobStore):
         )
         item = response.get("Item")
         return _from_item(item) if item else None
+
+    async def delete(self, job_id: str) -> bool:
+        db = await self._db()
+        try:
+            await db.delete_item(
+                TableName=self.table, Key={"job_id": {"S": job_id}},
+                ConditionExpression="#status = :deleting",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":deleting": {"S": DELETING}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     async def list_for_user(
         self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None

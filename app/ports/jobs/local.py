@@ -10,7 +10,7 @@ from typing import Any
 from databases import Database
 
 from app.infra.db import fetch, fetchrow, fetchval
-from app.jobs.job import Job, JobSummary, Status
+from app.jobs.job import DELETING, Job, JobSummary, Status
 from app.ports.jobs import COLUMNS, JobStore
 
 _SUMMARY_COLUMNS = ", ".join(JobSummary._fields)
@@ -33,6 +33,14 @@ class PostgresJobStore(JobStore):
             return None
         row = await fetchrow(self.db, "SELECT * FROM jobs WHERE job_id = $1", uid)
         return Job.from_row(row) if row else None
+
+    async def delete(self, job_id: str) -> bool:
+        try:
+            uid = uuid.UUID(job_id)
+        except ValueError:
+            return False
+        return await fetchrow(self.db, "DELETE FROM jobs WHERE job_id = $1 AND status = $2 RETURNING job_id",
+                              uid, DELETING) is not None
 
     async def _newest(self, columns: str, user_id: str, limit: int,
                       before: tuple[datetime, str] | None) -> list[Any]:
