@@ -72,9 +72,10 @@ log = logging.getLogger(__name__)
 
 
 # The files a run writes in its work directory; ENGINE holds the pid of the engine
-# process running it, written as it starts.
-OUTPUT, LOG, SUMMARY, PROGRESS, TABLE, ENGINE = (
-    "output.vcf", "log.txt", "summary.json", "progress", "variants.arrow", "engine.pid",
+# process running it, written as it starts; STOP, written by the annotator, asks that
+# process to give the job up (its owner cancelled it).
+OUTPUT, LOG, SUMMARY, PROGRESS, TABLE, ENGINE, STOP = (
+    "output.vcf", "log.txt", "summary.json", "progress", "variants.arrow", "engine.pid", "stop",
 )
 # The engine stops itself at its wall time (checked per block it reads). What it
 # cannot check (the results table, a stuck read) is stopped this long after: its
@@ -82,6 +83,9 @@ OUTPUT, LOG, SUMMARY, PROGRESS, TABLE, ENGINE = (
 WALL_TIME_GRACE_SECONDS = 30.0
 # How often a running job's record is read to see whether its owner cancelled it.
 CANCEL_CHECK_SECONDS = 1.0
+# How long a cancelled job's engine has to give the job up by itself (it looks for the stop
+# file at each progress step, about every 5% of the file) before its process is killed.
+STOP_GRACE_SECONDS = 3.0
 
 
 def limits_for(settings: Settings, premium: bool) -> Limits:
@@ -153,6 +157,20 @@ def engine_started(work: Path) -> None:
     (work / ENGINE).write_text(str(os.getpid()))
 
 
+class EngineStopped(Exception):
+    """The engine process found its job's stop file and gave the job up."""
+
+
+def report_progress(work: Path, phase: str, fraction: float) -> None:
+    """Said by the engine process at each step: where it is (a small file the event loop polls),
+    unless its job was cancelled (the stop file), when it stops there. Stopping by itself keeps
+    the process, and with it the lane's other jobs: killing one breaks the whole pool."""
+    if (work / STOP).exists():
+        raise EngineStopped
+    # Written whole each time: a reader sees the last value or the one before, never half.
+    (work / PROGRESS).write_text(f"{phase} {fraction:.4f}")
+
+
 def run_engine(
     source: str, work_dir: str, reference_root: str, build: str, skip_bad_lines: bool = False,
     limits: Limits | None = None,
@@ -166,8 +184,7 @@ def run_engine(
     engine_started(work)
 
     def progress(phase: str, fraction: float) -> None:
-        # Written whole each time: a reader sees the last value or the one before, never half.
-        (work / PROGRESS).write_text(f"{phase} {fraction:.4f}")
+        report_progress(work, phase, fraction)
 
     summary = engine.annotate_file(
         Path(source), work / OUTPUT, reference_root=Path(reference_root), build=build,
@@ -435,6 +452,9 @@ class Annotator:
                     overdue = LimitExceeded("seconds", limits.seconds or 0)
                     raise self._over_limit(overdue, plan_limits, premium) from None
                 raise  # retried: the job is picked up again as running
+            except EngineStopped:
+                log.info("the job was cancelled: its engine gave it up", extra=ctx)
+                raise JobCancelled from None
             except LimitExceeded as exc:
                 raise self._over_limit(exc, plan_limits, premium) from exc
             except engine.VcfError as exc:
@@ -517,8 +537,9 @@ class Annotator:
         self, job: Job, running: asyncio.Future[Any], work: Path, ctx: dict[str, str]
     ) -> bool:
         """Look every second whether the job is still running, and once not (its owner
-        cancelled or deleted it) kill its engine process: the pool is then replaced, as
-        for a crash. Whether it did."""
+        cancelled or deleted it) ask its engine to stop (the stop file); one that has not
+        within STOP_GRACE_SECONDS (busy where it does not look) is killed, and the pool is
+        then replaced, as for a crash. Whether it killed one."""
         while True:
             await asyncio.sleep(CANCEL_CHECK_SECONDS)
             if running.done():
@@ -531,6 +552,8 @@ class Annotator:
                 continue
             if (now is None or now.status != RUNNING) and (work / ENGINE).exists():
                 break
+        (work / STOP).touch()
+        await asyncio.wait({running}, timeout=STOP_GRACE_SECONDS)
         pid = self._kill_engine(running, work)
         if pid is not None:
             log.info("the job was cancelled: killed its engine (pid %s)", pid, extra=ctx)

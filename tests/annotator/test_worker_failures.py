@@ -54,6 +54,21 @@ def stuck_engine(source: str, work_dir: str, *args: Any) -> dict[str, Any]:
     return {}
 
 
+HOLD = b"##gas_test=hold\n"
+
+
+def obliging_engine(source: str, work_dir: str, *args: Any) -> dict[str, Any]:
+    """The real engine, but a file with the HOLD line is annotated for an hour, reporting its
+    progress (where a cancel is heard) every 0.1 s as the real one does every 5% of a file."""
+    if HOLD not in Path(source).read_bytes():
+        return run_engine(source, work_dir, *args)
+    worker.engine_started(Path(work_dir))
+    for _ in range(36_000):
+        worker.report_progress(Path(work_dir), "annotating", 0.5)
+        time.sleep(0.1)
+    return {}
+
+
 def table_fails(source: str, work_dir: str, *args: Any) -> dict[str, Any]:
     raise TableFailed("ArrowInvalid: something in the annotated file")
 
@@ -222,8 +237,9 @@ async def test_a_running_job_stopped_by_its_owner_ends_within_seconds_and_frees_
     stop: Callable[[Services, Job], Awaitable[object]],
 ) -> None:
     """The owner cancels (or deletes) a job whose engine is busy (one that would never
-    return): within seconds its engine process is killed and replaced, the request is done
-    with (handle returns: the message is acknowledged), the job is cancelled (or gone),
+    return, nor look for the stop file): within seconds its engine process is killed and
+    replaced, the request is done with (handle returns: the message is acknowledged), the job
+    is cancelled (or gone),
     never completed or failed, and nothing is stored or left in scratch space; the next job
     runs."""
     monkeypatch.setattr(worker, "run_engine", stuck_engine)
@@ -238,7 +254,7 @@ async def test_a_running_job_stopped_by_its_owner_ends_within_seconds_and_frees_
     await stop(services, running)
     started = time.monotonic()
     await asyncio.wait_for(handling, 30)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < worker.CANCEL_CHECK_SECONDS + worker.STOP_GRACE_SECONDS + 3
     stopped = await services.jobs.get(job.job_id)
     if stop is cancel_job:
         assert stopped is not None and stopped.status == "cancelled" and stopped.error is None
@@ -249,6 +265,36 @@ async def test_a_running_job_stopped_by_its_owner_ends_within_seconds_and_frees_
     assert await nothing_stored(services, job) and no_scratch_left(annotator, job)
     monkeypatch.undo()
     assert (await run(annotator, await new_job(services, VCF))).status == "completed"
+
+
+async def test_a_cancel_stops_its_job_alone_and_keeps_the_engine_process(
+    services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An engine busy with a cancelled job gives it up at its next progress step: its process
+    stays, and so does the lane's pool, so a job of someone else's waiting for (or running
+    on) the same lane's processes is not broken and retried by the cancel: it completes on
+    its first delivery."""
+    monkeypatch.setattr(worker, "run_engine", obliging_engine)
+    held = await new_job(services, VCF.replace(b"\n", b"\n" + HOLD, 1))
+    other = await new_job(services, VCF)
+    before = annotator.executor
+    handling = asyncio.create_task(annotator.handle(message(held), JobRequest(held.job_id)))
+    pid_files = await eventually(
+        lambda: asyncio.sleep(0, list(annotator.work_dir.glob(f"{held.job_id}-*/{worker.ENGINE}"))))
+    pid = int(pid_files[0].read_text())
+    beside = asyncio.create_task(annotator.handle(message(other), JobRequest(other.job_id)))
+    running = await services.jobs.get(held.job_id)
+    assert running is not None
+    await cancel_job(services, running)
+    started = time.monotonic()
+    await asyncio.wait_for(handling, 30)
+    assert time.monotonic() - started < worker.CANCEL_CHECK_SECONDS + worker.STOP_GRACE_SECONDS
+    await asyncio.wait_for(beside, 60)  # raised BrokenProcessPool when the cancel killed the engine
+    stopped, done = await services.jobs.get(held.job_id), await services.jobs.get(other.job_id)
+    assert stopped is not None and stopped.status == "cancelled"
+    assert done is not None and done.status == "completed"
+    assert processes.alive(pid) and annotator.executor is before
+    assert await nothing_stored(services, held) and no_scratch_left(annotator, held)
 
 
 async def test_a_cancelled_pending_job_is_done_with_unrun(services: Services, annotator: Annotator) -> None:
