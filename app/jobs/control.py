@@ -2,8 +2,8 @@
 
 Cancelling is one conditional move (pending or running → cancelled). A pending job's
 request is then acknowledged by the annotator when it comes (the job is no longer pending);
-a running one is stopped by the annotator within a second or two, which kills its engine
-process and removes what it had stored (annotator/worker.py). Nothing is mailed: the owner
+a running one is stopped by the annotator within seconds, whose engine gives the job up at
+its next progress step, and what it had stored is removed (annotator/worker.py). Nothing is mailed: the owner
 asked for it.
 
 Deleting races the lifecycle daemons, which may be archiving, restoring or thawing the same
