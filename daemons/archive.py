@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from app.accounts import users
 from app.jobs.job import COMPLETED, utcnow
 from app.jobs.lifecycle import JOB_RESULTS_ARCHIVE, MAX_QUEUE_DELAY_SECONDS, JobResult
 from app.jobs.storage import keep_hot, move, owner_premium, retention_left, stuck
@@ -33,9 +34,10 @@ async def handle(services: Services, message: Message, result: JobResult) -> Non
     assert bucket and key
     ctx = {"job_id": job.job_id, "user_id": job.user_id}
     if job.storage == "hot":
-        if await owner_premium(services, job):
+        owner = await users.get(services.db, job.user_id)
+        if owner is not None and owner.premium:
             return
-        wait = retention_left(services, job)
+        wait = retention_left(services, job, owner)
         if wait > 0:
             # A retention longer than the queue's longest delay: wait out the rest.
             await services.bus.send(QUEUE, message.body, delay_seconds=min(wait, MAX_QUEUE_DELAY_SECONDS))

@@ -250,8 +250,9 @@ def users_token(email: str, name: str) -> None:
 @click.argument("role", type=click.Choice(["free", "premium"]))
 def users_role(email: str, role: str) -> None:
     """Change an account's plan. Premium is granted as a subscription by the operator,
-    so the user's archived results are restored as after a payment."""
-    from app.accounts import subscriptions
+    so the user's archived results are restored as after a payment; free cancels the user's
+    subscription with the payment service and ends Premium as a cancelled one does."""
+    from app.accounts import billing, subscriptions
     from app.accounts import users as model
     from app.ports.payments import Paid
 
@@ -266,7 +267,7 @@ def users_role(email: str, role: str) -> None:
             paid = Paid(user.user_id, "operator", f"gas users role {uuid.uuid4()}")
             await subscriptions.upgrade(services.db, services.bus, paid)
         else:
-            await model.set_role(services.db, user.user_id, "free")
+            await billing.downgrade(services, user.user_id)
         click.echo(f"{user.email}: {role}")
 
     _with_services(action)

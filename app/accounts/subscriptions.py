@@ -5,6 +5,13 @@ transaction, so there is never a payment without the role or the role without
 the record. Then ``user-upgraded`` is published (the restorer brings archived
 results back); ``announced_at`` remembers that it was, and any upgrade not yet
 announced is announced again by the next call for that user.
+
+A subscription ends (``ended_at``) when the provider says so — its latest state is kept
+in ``subscription_states`` with the time of the event that said it, so that events
+delivered out of order leave the newest — or when the user or the operator cancels it.
+Its user becomes free, with ``downgraded_at`` set, in the same transaction, unless
+another subscription of theirs is still running; :mod:`app.accounts.billing` then
+queues their results for the archiver.
 """
 
 from __future__ import annotations
@@ -15,10 +22,10 @@ import uuid
 
 from databases import Database
 
-from app.infra.db import execute, fetchrow, fetchval
+from app.infra.db import execute, fetch, fetchrow, fetchval
 from app.jobs.lifecycle import USER_UPGRADED, UserUpgraded
 from app.ports.bus import Bus
-from app.ports.payments import Paid
+from app.ports.payments import ENDED, Paid, PaymentFailed, SubscriptionChanged
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +44,103 @@ async def record(db: Database, paid: Paid) -> bool:
             raise UnknownUser(paid.user_id)
         # No conflict target: a repeated event id or provider reference is a no-op,
         # also when a concurrent delivery of it commits first.
+        # The provider may have said it ended before the checkout's own event arrived.
+        status = await fetchval(db, "SELECT status FROM subscription_states WHERE provider = $1"
+                                " AND reference = $2", paid.provider, paid.reference)
+        ended = status in ENDED
         row = await fetchrow(
-            db, "INSERT INTO subscriptions (subscription_id, user_id, provider, reference, event_id)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING subscription_id",
+            db, "INSERT INTO subscriptions"
+            " (subscription_id, user_id, provider, reference, event_id, customer, ended_at, announced_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END)"
+            " ON CONFLICT DO NOTHING RETURNING subscription_id",
             uuid.uuid4(), uuid.UUID(paid.user_id), paid.provider, paid.reference, paid.event_id,
+            paid.customer, ended,
         )
         if row is None:
             return False
-        await execute(db, "UPDATE users SET role = 'premium' WHERE user_id = $1", uuid.UUID(paid.user_id))
+        if ended:
+            log.warning("checkout completed for a subscription that has ended since; not applied",
+                        extra={"user_id": paid.user_id, "reference": paid.reference})
+        else:
+            await execute(db, "UPDATE users SET role = 'premium' WHERE user_id = $1", uuid.UUID(paid.user_id))
     return True
+
+
+# The user becomes free if no subscription of theirs is running still (an operator's grant has
+# none: it ends too).
+_END_PREMIUM = (
+    "UPDATE users SET role = 'free', downgraded_at = now(), downgrade_queued_at = NULL"
+    " WHERE user_id = $1 AND role = 'premium'"
+    " AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE user_id = $1 AND ended_at IS NULL)"
+    " RETURNING user_id"
+)
+
+
+async def _first_delivery(db: Database, event_id: str) -> bool:
+    """Remember the webhook event; False if it was seen before (Stripe delivers at least once)."""
+    return await fetchval(db, "INSERT INTO webhook_events (event_id) VALUES ($1)"
+                          " ON CONFLICT DO NOTHING RETURNING true", event_id) is not None
+
+
+async def apply_change(db: Database, change: SubscriptionChanged) -> str | None:
+    """Keep the provider's newer state of a subscription; the user id whose Premium it ended, or
+    None (an event seen before, older than the state kept, not an end, or for no user here)."""
+    async with db.transaction():
+        if not await _first_delivery(db, change.event_id):
+            return None
+        # An older event than the one kept changes nothing; at the same second, an end wins.
+        newer = await fetchval(
+            db, "INSERT INTO subscription_states"
+            " (provider, reference, status, cancel_at_period_end, current_period_end, event_created)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, reference) DO UPDATE SET"
+            " status = excluded.status, cancel_at_period_end = excluded.cancel_at_period_end,"
+            " current_period_end = excluded.current_period_end, event_created = excluded.event_created"
+            " WHERE subscription_states.event_created < excluded.event_created"
+            " OR (subscription_states.event_created = excluded.event_created AND $7)"
+            " RETURNING true",
+            change.provider, change.reference, change.status, change.cancel_at_period_end,
+            change.current_period_end, change.created, change.ended,
+        )
+        if newer is None or not change.ended:
+            return None
+        user_id = await fetchval(
+            db, "UPDATE subscriptions SET ended_at = now() WHERE provider = $1 AND reference = $2"
+            " AND ended_at IS NULL RETURNING user_id", change.provider, change.reference)
+        if user_id is None:
+            return None
+        ended = await fetchval(db, _END_PREMIUM, user_id)
+    return str(ended) if ended is not None else None
+
+
+async def payment_failed(db: Database, failed: PaymentFailed) -> bool:
+    """Remember that a renewal failed; False if this event was seen before. Premium stays while the
+    provider retries: the subscription's own events say when it ends."""
+    async with db.transaction():
+        return await _first_delivery(db, failed.event_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Running:
+    """A subscription not ended: by whom (``provider``) and under which ``reference``."""
+
+    provider: str
+    reference: str
+    customer: str | None
+
+
+async def running(db: Database, user_id: str) -> list[Running]:
+    """The user's subscriptions that have not ended, newest first."""
+    rows = await fetch(db, "SELECT provider, reference, customer FROM subscriptions WHERE user_id = $1"
+                       " AND ended_at IS NULL ORDER BY created_at DESC", uuid.UUID(user_id))
+    return [Running(r["provider"], r["reference"], r["customer"]) for r in rows]
+
+
+async def end(db: Database, user_id: str) -> bool:
+    """End every subscription of the user and make them free; False if they were free already."""
+    async with db.transaction():
+        await execute(db, "UPDATE subscriptions SET ended_at = now() WHERE user_id = $1"
+                      " AND ended_at IS NULL", uuid.UUID(user_id))
+        return await fetchval(db, _END_PREMIUM, uuid.UUID(user_id)) is not None
 
 
 async def announce(db: Database, bus: Bus, user_id: str) -> None:

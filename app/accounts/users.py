@@ -42,6 +42,8 @@ class User:
     institution: str = ""
     # None until the owner opened a link mailed to the address (or a provider vouched for it).
     email_verified_at: datetime | None = None
+    # When Premium last ended: a free result's retention runs from then if it completed before.
+    downgraded_at: datetime | None = None
 
     @property
     def premium(self) -> bool:
@@ -63,7 +65,7 @@ class ApiToken:
 
 def user_from_row(row: Any) -> User:
     return User(str(row["user_id"]), row["email"], row["name"], row["role"], row["created_at"],
-                row["institution"], row["email_verified_at"])
+                row["institution"], row["email_verified_at"], row["downgraded_at"])
 
 
 def normalise_email(email: str) -> str:

@@ -1,7 +1,10 @@
 """The mails about a job, in plain text and HTML, from the templates in app/templates/mail/:
-a job finished (daemons/notify.py), results back from the archive (app/jobs/storage.py)."""
+a job finished (daemons/notify.py), results back from the archive (app/jobs/storage.py),
+Premium ended and the results' free retention started (app/accounts/billing.py)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from app.config import Settings
 from app.infra.mail_templates import bodies
@@ -41,3 +44,15 @@ def restored(settings: Settings, jobs: list[Job]) -> tuple[str, str, str]:
                else f"{len(jobs)} results are back from the archive")
     jobs_url = f"{settings.public_url.rstrip('/')}/annotations"
     return (subject, *_bodies(settings, "restored", jobs=listed, jobs_url=jobs_url))
+
+
+def downgraded(settings: Settings, jobs: list[Job], since: datetime) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the mail that Premium ended ``since``: the results still
+    hot are kept for the free retention from then, and archived after."""
+    retention = settings.free_retention_seconds
+    due = since.timestamp() + retention
+    return ("Your GAS Premium subscription has ended",
+            *_bodies(settings, "downgraded", jobs=sorted(jobs, key=lambda j: j.submitted_at),
+                     retention=duration(retention),
+                     due=datetime.fromtimestamp(due, since.tzinfo).strftime("%Y-%m-%d %H:%M UTC"),
+                     subscribe_url=f"{settings.public_url.rstrip('/')}/subscribe"))

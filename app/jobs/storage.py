@@ -28,10 +28,15 @@ class JobMoved(Exception):
     """Another daemon moved the job between our read and our write: retry on fresh state."""
 
 
-def retention_left(services: Services, job: Job) -> int:
-    """How long the result must stay downloadable still (0 once retention is over)."""
+def retention_left(services: Services, job: Job, owner: users.User | None) -> int:
+    """How long the result must stay downloadable still (0 once retention is over). The free
+    retention runs from completion, or from the owner's downgrade if Premium ended since: a
+    result kept while they paid is not archived the moment they stop."""
     assert job.completed_at is not None
-    due = job.completed_at + timedelta(seconds=services.settings.free_retention_seconds)
+    start = job.completed_at
+    if owner is not None and owner.downgraded_at is not None and owner.downgraded_at > start:
+        start = owner.downgraded_at
+    due = start + timedelta(seconds=services.settings.free_retention_seconds)
     return max(0, math.ceil((due - utcnow()).total_seconds()))
 
 

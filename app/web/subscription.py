@@ -1,9 +1,12 @@
-"""Upgrading to Premium: the page, the Stripe webhook, and ``POST /api/v1/subscription``.
+"""Premium: the page, the Stripe webhook, ``POST /api/v1/subscription``, and managing it
+from /profile.
 
 With Stripe keys the page sends the browser to Stripe Checkout and the webhook
 confirms; without, a test mode takes Stripe's test cards only and says so. Every
 way in ends in :func:`app.accounts.subscriptions.upgrade`: the record and the role in one
-transaction, then ``user-upgraded`` for the restorer.
+transaction, then ``user-upgraded`` for the restorer. On /profile a Premium user opens
+Stripe's Customer Portal (in test mode: a cancel button); the subscription's later
+webhooks end Premium through :mod:`app.accounts.billing`.
 """
 
 from __future__ import annotations
@@ -13,15 +16,22 @@ import math
 
 import stripe
 from pydantic import BaseModel, Field
-from quart import Blueprint, jsonify, redirect, render_template, request, url_for
+from quart import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_schema import validate_request, validate_response
 
-from app.accounts import subscriptions
+from app.accounts import billing, subscriptions
 from app.errors import Refused
 from app.jobs.job import Job
 from app.ports.cold import TIERS
-from app.ports.payments import PaymentDeclined, PaymentInvalid, WebhookInvalid
+from app.ports.payments import (
+    Paid,
+    PaymentDeclined,
+    PaymentFailed,
+    PaymentInvalid,
+    SubscriptionChanged,
+    WebhookInvalid,
+)
 from app.web import csrf
 from app.web.api import ErrorOut, answer_api_errors, api_user, token_required
 from app.web.auth import login_required, required_user
@@ -88,12 +98,33 @@ async def stripe_webhook() -> ResponseReturnValue:
         return jsonify({"error": "no webhooks in test mode"}), 404
     payload = await request.get_data(cache=True, as_text=False, parse_form_data=False)
     try:
-        paid = payments.verify_webhook(payload, request.headers.get("Stripe-Signature"))
+        event = payments.verify_webhook(payload, request.headers.get("Stripe-Signature"))
     except WebhookInvalid as exc:
         log.warning("webhook refused: %s", exc)
         return jsonify({"error": "invalid signature"}), 400
-    if paid is None:
+    if isinstance(event, SubscriptionChanged):
+        return await _subscription_changed(event)
+    if isinstance(event, PaymentFailed):
+        fresh = await subscriptions.payment_failed(services().db, event)
+        # Premium stays while Stripe retries; its subscription events say if it ends.
+        log.warning("a renewal payment failed; Stripe retries it",
+                    extra={"reference": event.reference, "event_id": event.event_id})
+        return jsonify({"received": True, "applied": fresh})
+    if event is None:
         return jsonify({"received": True})
+    return await _checkout_completed(event)
+
+
+async def _subscription_changed(change: SubscriptionChanged) -> ResponseReturnValue:
+    ended = await subscriptions.apply_change(services().db, change)
+    if ended is not None:
+        log.info("subscription ended; premium ended",
+                 extra={"user_id": ended, "reference": change.reference, "status": change.status})
+        await billing.finish_downgrade(services(), ended)
+    return jsonify({"received": True, "ended": ended is not None})
+
+
+async def _checkout_completed(paid: Paid) -> ResponseReturnValue:
     try:
         fresh = await subscriptions.upgrade(services().db, services().bus, paid)
     except subscriptions.UnknownUser:
@@ -108,6 +139,36 @@ async def stripe_webhook() -> ResponseReturnValue:
     log.info("checkout completed" if fresh else "checkout event seen before; not applied again",
              extra={"user_id": paid.user_id, "event_id": paid.event_id})
     return jsonify({"received": True, "applied": fresh})
+
+
+@bp.app_template_global()
+def payments_test_mode() -> bool:
+    """Whether /profile offers the test-mode cancel button rather than Stripe's portal."""
+    return services().payments.test_mode
+
+
+@bp.post("/subscription/manage")
+@login_required
+async def manage() -> ResponseReturnValue:
+    """Stripe's Customer Portal for the user's subscription; in test mode, cancel it now."""
+    user = await required_user()
+    payments = services().payments
+    if payments.test_mode:
+        await billing.downgrade(services(), user.user_id)
+        return redirect(url_for("pages.profile"), 303)
+    customer = next((r.customer for r in await subscriptions.running(services().db, user.user_id)
+                     if r.provider == payments.provider and r.customer), None)
+    if customer is None:
+        # Premium granted by the operator, or bought before customers were recorded.
+        abort(409, "There is no Stripe subscription to manage on this account; ask the operator "
+              "to change your plan.")
+    try:
+        # Built from GAS_PUBLIC_URL, never the request's Host header.
+        url = await payments.portal(customer, services().settings.public_url.rstrip("/") + "/profile")
+    except stripe.StripeError:
+        log.exception("Stripe failed", extra={"user_id": user.user_id})
+        abort(502, "The payment service is not answering; try again soon.")
+    return redirect(url, 303)
 
 
 class SubscriptionIn(BaseModel):

@@ -3,13 +3,16 @@
 Two ways in: the browser goes through a hosted checkout and the payment service
 confirms with a signed webhook; an API client pays at once with a payment method.
 Either way the port says who paid and under which reference; recording the
-subscription and changing the role is :mod:`app.accounts.subscriptions`' job.
+subscription and changing the role is :mod:`app.accounts.subscriptions`' job. Later
+webhooks say a subscription changed, ended or failed to renew; the billing portal
+and :meth:`Payments.cancel` end one.
 """
 
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.accounts.users import User
 
@@ -35,6 +38,43 @@ class Paid:
     reference: str
     # The webhook event that confirmed it, when one did: processed once only.
     event_id: str | None = None
+    # The provider's customer, for its billing portal (None in test mode and for the operator).
+    customer: str | None = None
+
+
+# Statuses of a subscription that end Premium. "past_due" does not: the provider is still retrying
+# the payment, and ends with "unpaid" or "canceled" if it never goes through.
+ENDED = frozenset({"canceled", "unpaid", "incomplete_expired"})
+
+
+@dataclass(frozen=True)
+class SubscriptionChanged:
+    """What the provider now says about subscription ``reference``, as of event ``event_id``
+    created at ``created``: an older event than one applied is ignored."""
+
+    provider: str
+    reference: str
+    event_id: str
+    created: datetime
+    status: str
+    cancel_at_period_end: bool = False
+    current_period_end: datetime | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+
+@dataclass(frozen=True)
+class PaymentFailed:
+    """A renewal payment of subscription ``reference`` failed; the provider retries it."""
+
+    reference: str
+    event_id: str
+
+
+# What a verified webhook says; None for an event this service has no use for.
+WebhookEvent = Paid | SubscriptionChanged | PaymentFailed | None
 
 
 @dataclass(frozen=True)
@@ -62,6 +102,8 @@ _ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "huf"}
 class Payments(abc.ABC):
     # True when no money can move: pages say "test mode".
     test_mode: bool
+    # The ``provider`` of the subscriptions it makes (:class:`Paid`), which it can cancel.
+    provider: str
 
     @abc.abstractmethod
     async def price(self) -> Price | None:
@@ -79,8 +121,20 @@ class Payments(abc.ABC):
         """The hosted checkout page to send the browser to; payment is confirmed by webhook."""
 
     @abc.abstractmethod
-    def verify_webhook(self, payload: bytes, signature: str | None) -> Paid | None:
-        """The subscription a webhook confirms, or None for an event that confirms none.
+    def verify_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
+        """What a webhook says: a subscription paid for, changed or not paid; None for an event
+        of no use here.
 
         Raises :class:`WebhookInvalid`.
         """
+
+    @abc.abstractmethod
+    async def portal(self, customer: str, return_url: str) -> str:
+        """The provider's page where ``customer`` manages (cancels) their subscription.
+
+        Raises :class:`PaymentInvalid` where there is none (test mode).
+        """
+
+    @abc.abstractmethod
+    async def cancel(self, reference: str) -> None:
+        """Cancel subscription ``reference`` now (nothing more is charged)."""

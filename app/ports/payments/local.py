@@ -12,7 +12,15 @@ import re
 import uuid
 
 from app.accounts.users import User
-from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, Price, WebhookInvalid
+from app.ports.payments import (
+    Paid,
+    PaymentDeclined,
+    PaymentInvalid,
+    Payments,
+    Price,
+    WebhookEvent,
+    WebhookInvalid,
+)
 
 SUCCEEDS = frozenset({"4242424242424242", "pm_card_visa"})
 DECLINED = frozenset({"4000000000000002", "pm_card_chargeDeclined"})
@@ -29,6 +37,7 @@ class LocalPayments(Payments):
     """``shown_price`` is what the page says Premium would cost (a setting: nothing is charged)."""
 
     test_mode = True
+    provider = "test"
 
     def __init__(self, shown_price: Price | None = None) -> None:
         self.shown_price = shown_price
@@ -50,5 +59,11 @@ class LocalPayments(Payments):
     async def start_checkout(self, user: User, success_url: str, cancel_url: str) -> str:
         raise PaymentInvalid("There is no hosted checkout in test mode; pay with a test card.")
 
-    def verify_webhook(self, payload: bytes, signature: str | None) -> Paid | None:
+    def verify_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         raise WebhookInvalid("No webhooks are expected in test mode.")
+
+    async def portal(self, customer: str, return_url: str) -> str:
+        raise PaymentInvalid("There is no billing portal in test mode; cancel on your profile.")
+
+    async def cancel(self, reference: str) -> None:
+        """Nothing to tell: a test subscription exists only in GAS's own table."""

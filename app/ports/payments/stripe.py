@@ -1,21 +1,36 @@
-"""Stripe: Checkout for a subscription, signed webhooks, and paying by payment method.
+"""Stripe: Checkout for a subscription, signed webhooks, paying by payment method, the
+Customer Portal and cancelling.
 
 The browser is sent to a Checkout Session (mode ``subscription``); Stripe then
 calls the webhook with ``checkout.session.completed``, which is verified with
 Stripe's signature scheme (HMAC-SHA256 over ``timestamp.payload``, five minutes'
 tolerance, so an old event replayed is refused). The event id goes with the
-confirmation so that it is applied once only.
+confirmation so that it is applied once only. ``customer.subscription.updated`` and
+``deleted`` say the subscription's state (with the event's ``created`` time, so that
+a late older event is ignored); ``invoice.payment_failed`` says a renewal failed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
+from typing import Any
 
 import stripe
 
 from app.accounts.users import User
-from app.ports.payments import Paid, PaymentDeclined, PaymentInvalid, Payments, Price, WebhookInvalid
+from app.ports.payments import (
+    Paid,
+    PaymentDeclined,
+    PaymentFailed,
+    PaymentInvalid,
+    Payments,
+    Price,
+    SubscriptionChanged,
+    WebhookEvent,
+    WebhookInvalid,
+)
 
 log = logging.getLogger(__name__)
 # How long Stripe's answer about the price is reused: a page view is not worth an API call, and
@@ -24,10 +39,37 @@ PRICE_TTL_SECONDS = 600
 
 # The only event that grants Premium; Stripe sends it when a Checkout is paid.
 COMPLETED = "checkout.session.completed"
+# A subscription's new state: renewed, set to cancel at the period's end, past due, ended…
+SUBSCRIPTION_EVENTS = frozenset({"customer.subscription.updated", "customer.subscription.deleted"})
+PAYMENT_FAILED = "invoice.payment_failed"
+
+
+def _when(stamp: object) -> datetime | None:
+    return datetime.fromtimestamp(stamp, UTC) if isinstance(stamp, int) else None
+
+
+def _period_end(subscription: dict[str, Any]) -> datetime | None:
+    """The subscription's ``current_period_end``; in API versions since 2025-03 it is on its items."""
+    if (end := _when(subscription.get("current_period_end"))) is not None:
+        return end
+    items = (subscription.get("items") or {}).get("data") or []
+    ends = [e for item in items if isinstance(item, dict) and (e := _when(item.get("current_period_end")))]
+    return max(ends, default=None)
+
+
+def _invoice_subscription(invoice: dict[str, Any]) -> str | None:
+    """The subscription an invoice bills: a field of its own before API version 2025-03, since
+    then under ``parent.subscription_details``."""
+    found = invoice.get("subscription") or (
+        ((invoice.get("parent") or {}).get("subscription_details") or {}).get("subscription"))
+    if isinstance(found, dict):
+        found = found.get("id")
+    return found if isinstance(found, str) else None
 
 
 class StripePayments(Payments):
     test_mode = False
+    provider = "stripe"
 
     def __init__(
         self, secret_key: str, webhook_secret: str | None, price_id: str, *, api_base: str | None = None
@@ -98,9 +140,22 @@ class StripePayments(Payments):
             raise PaymentInvalid(exc.user_message or "Stripe cannot charge this payment method.") from exc
         if subscription.status not in ("active", "trialing"):
             raise PaymentDeclined("The first payment did not go through.")
-        return Paid(user.user_id, "stripe", subscription.id)
+        return Paid(user.user_id, "stripe", subscription.id, customer=customer.id)
 
-    def verify_webhook(self, payload: bytes, signature: str | None) -> Paid | None:
+    async def portal(self, customer: str, return_url: str) -> str:
+        session = await self.client.v1.billing_portal.sessions.create_async(
+            params={"customer": customer, "return_url": return_url})
+        return session.url
+
+    async def cancel(self, reference: str) -> None:
+        try:
+            await self.client.v1.subscriptions.cancel_async(reference)
+        except stripe.InvalidRequestError as exc:
+            # Cancelled already (in the portal, or by Stripe after failed payments): nothing to do.
+            if exc.code != "resource_missing" and "canceled" not in str(exc.user_message or ""):
+                raise
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         if not self.webhook_secret:
             raise WebhookInvalid("No webhook secret is configured.")
         if not (signature or "").isascii():
@@ -110,11 +165,22 @@ class StripePayments(Payments):
             event = stripe.Webhook.construct_event(payload, signature or "", self.webhook_secret)
         except (stripe.SignatureVerificationError, ValueError, RecursionError) as exc:
             raise WebhookInvalid(str(exc)[:200]) from exc
+        found = event.data.object.to_dict()
+        if event.type in SUBSCRIPTION_EVENTS:
+            created = _when(event.get("created"))
+            if created is None or not isinstance(found.get("id"), str):
+                raise WebhookInvalid("A subscription event without its creation time or subscription.")
+            return SubscriptionChanged(
+                "stripe", found["id"], event.id, created, str(found.get("status")),
+                bool(found.get("cancel_at_period_end")), _period_end(found))
+        if event.type == PAYMENT_FAILED:
+            reference = _invoice_subscription(found)
+            return PaymentFailed(reference, event.id) if reference else None
         if event.type != COMPLETED:
             return None
-        session = event.data.object.to_dict()
-        user_id = session.get("client_reference_id") or (session.get("metadata") or {}).get("user_id")
-        if not user_id or session.get("payment_status") == "unpaid":
+        user_id = found.get("client_reference_id") or (found.get("metadata") or {}).get("user_id")
+        if not user_id or found.get("payment_status") == "unpaid":
             return None
-        return Paid(str(user_id), "stripe", str(session.get("subscription") or session["id"]),
-                    event_id=event.id)
+        customer = found.get("customer")
+        return Paid(str(user_id), "stripe", str(found.get("subscription") or found["id"]),
+                    event_id=event.id, customer=customer if isinstance(customer, str) else None)
