@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from app.jobs.lifecycle import JOB_REQUESTS, RESTORE_COMPLETE
 from gas.cli import main
+from tests.stripe_standin import PRICE, StripeStandIn, running_standin
 
 
 def _gas(database_url: str, data_dir: Path, *args: str) -> str:
@@ -50,6 +51,30 @@ def test_operator_upgrade_restores_like_a_payment(database_url: str, tmp_path: P
     assert _query(database_url, upgraded, user_id) == 1
     _gas(database_url, tmp_path, "users", "role", "op@example.org", "free")
     assert _query(database_url, "SELECT role FROM users WHERE user_id = $1::uuid", user_id) == "free"
+
+
+def test_operator_downgrade_cancels_in_stripe(database_url: str, tmp_path: Path) -> None:
+    """`gas users role E free` for a user who pays through Stripe cancels the subscription in
+    Stripe (no further charge) and ends Premium as a cancelled subscription does: free, the
+    downgrade's time kept for the retention clock, the subscription marked ended."""
+    made = json.loads(_gas(database_url, tmp_path, "users", "create", "payer@example.org",
+                           "--password", "correct-horse", "--role", "premium"))
+    _query(database_url, "INSERT INTO subscriptions (subscription_id, user_id, provider, reference,"
+           " customer) VALUES (gen_random_uuid(), $1::uuid, 'stripe', 'sub_cli', 'cus_1')", made["user_id"])
+    StripeStandIn.requests.clear()
+    with running_standin() as stripe_api:
+        env = {"GAS_DATABASE_URL": database_url, "GAS_DATA_DIR": str(tmp_path),
+               "GAS_STRIPE_SECRET_KEY": "sk_test_standin", "GAS_STRIPE_PRICE_ID": PRICE,
+               "GAS_STRIPE_API_BASE": stripe_api}
+        result = CliRunner().invoke(main, ["users", "role", "payer@example.org", "free"], env=env,
+                                    catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert [path for path, _ in StripeStandIn.requests] == ["/v1/subscriptions/sub_cli"]
+    assert _query(database_url, "SELECT role FROM users WHERE user_id = $1::uuid", made["user_id"]) == "free"
+    assert _query(database_url, "SELECT downgraded_at IS NOT NULL FROM users WHERE user_id = $1::uuid",
+                  made["user_id"]) is True
+    assert _query(database_url, "SELECT ended_at IS NOT NULL FROM subscriptions WHERE reference = 'sub_cli'"
+                  ) is True
 
 
 def test_queues_list_and_redrive(database_url: str, tmp_path: Path) -> None:

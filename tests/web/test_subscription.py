@@ -7,13 +7,10 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -28,10 +25,10 @@ from app.ports.payments.stripe import StripePayments
 from app.services import Services
 from app.web import create_app
 from tests.job_states import move_result
+from tests.stripe_standin import PRICE, StripeStandIn, running_standin
 from tests.web.conftest import bearer, csrf_from, make_user
 
 WEBHOOK_SECRET = "whsec_test_secret"
-PRICE = "price_premium"
 
 
 async def role(services: Services, user: User) -> str:
@@ -150,62 +147,10 @@ async def test_webhook_is_not_found_in_test_mode(client: QuartClient) -> None:
 
 # -- Stripe, against a local stand-in for its API ------------------------------------
 
-class StripeStandIn(BaseHTTPRequestHandler):
-    """Just enough of api.stripe.com for Checkout and paying by payment method."""
-
-    requests: list[tuple[str, dict[str, list[str]]]] = []
-
-    def do_GET(self) -> None:
-        StripeStandIn.requests.append((self.path, {}))
-        if self.path == f"/v1/prices/{PRICE}":
-            self._send(200, {"id": PRICE, "object": "price", "unit_amount": 1500, "currency": "eur",
-                             "recurring": {"interval": "month", "interval_count": 1}})
-        else:
-            self._send(404, {"error": {"type": "invalid_request_error", "message": f"no {self.path}"}})
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
-        StripeStandIn.requests.append((self.path, form))
-        self._send(*self._answer(self.path, form))
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Request-Id", "req_standin")
-        self.end_headers()
-        self.wfile.write(data)
-
-    @staticmethod
-    def _answer(path: str, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
-        if path == "/v1/checkout/sessions":
-            return 200, {"id": "cs_test_1", "object": "checkout.session",
-                         "url": "https://checkout.stripe.com/c/pay/cs_test_1"}
-        if path == "/v1/customers":
-            return 200, {"id": "cus_1", "object": "customer"}
-        if path.startswith("/v1/payment_methods/"):
-            if "chargeDeclined" in path:
-                return 402, {"error": {"type": "card_error", "code": "card_declined",
-                                       "decline_code": "generic_decline",
-                                       "message": "Your card was declined."}}
-            return 200, {"id": "pm_1", "object": "payment_method"}
-        if path == "/v1/subscriptions":
-            return 200, {"id": f"sub_{uuid.uuid4().hex[:8]}", "object": "subscription", "status": "active"}
-        return 404, {"error": {"type": "invalid_request_error", "message": f"no {path}"}}
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def stripe_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StripeStandIn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with running_standin() as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
@@ -223,13 +168,13 @@ def signed(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) 
     return {"Stripe-Signature": f"t={stamp},v1={mac}", "Content-Type": "application/json"}
 
 
-def checkout_completed(user: User, event_id: str | None = None) -> bytes:
+def checkout_completed(user: User, event_id: str | None = None, subscription: str | None = None) -> bytes:
     return json.dumps({
         "id": event_id or f"evt_{uuid.uuid4().hex}", "object": "event", "type": "checkout.session.completed",
         "created": int(time.time()),
         "data": {"object": {"id": f"cs_{uuid.uuid4().hex[:8]}", "object": "checkout.session",
-                            "client_reference_id": user.user_id,
-                            "subscription": f"sub_{uuid.uuid4().hex[:8]}",
+                            "client_reference_id": user.user_id, "customer": "cus_1",
+                            "subscription": subscription or f"sub_{uuid.uuid4().hex[:8]}",
                             "payment_status": "paid", "metadata": {"user_id": user.user_id}}},
     }).encode()
 
@@ -383,3 +328,149 @@ async def test_job_page_says_how_long_a_restore_takes(client: QuartClient, servi
     wrapper, section = page.split('id="job-status"', 1)
     assert f"sse:job-{job.job_id}" in wrapper.rsplit("<div", 1)[1]
     assert "data-poll" in section.split(">", 1)[0]
+
+
+# -- the subscription's life after checkout ----------------------------------------------
+
+def subscription_event(kind: str, reference: str, created: int, status: str,
+                       cancel_at_period_end: bool = False) -> bytes:
+    """A customer.subscription.<kind> event as Stripe sends it (API 2025-03 and later: the period's
+    end on the subscription's items)."""
+    return json.dumps({
+        "id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": f"customer.subscription.{kind}",
+        "created": created,
+        "data": {"object": {"id": reference, "object": "subscription", "status": status,
+                            "cancel_at_period_end": cancel_at_period_end,
+                            "items": {"object": "list", "data": [
+                                {"id": "si_1", "object": "subscription_item",
+                                 "current_period_end": created + 30 * 86400}]}}},
+    }).encode()
+
+
+async def deliver(client: Any, payload: bytes) -> dict[str, Any]:
+    """Post a signed event twice, as Stripe may (at least once); the first answer."""
+    first = await client.post("/stripe/webhook", data=payload, headers=signed(payload))
+    again = await client.post("/stripe/webhook", data=payload, headers=signed(payload))
+    assert first.status_code == again.status_code == 200
+    assert (await again.get_json()).get("applied", False) is False
+    assert (await again.get_json()).get("ended", False) is False
+    answer: dict[str, Any] = await first.get_json()
+    return answer
+
+
+async def premium_by_checkout(client: Any, services: Services) -> tuple[User, str]:
+    """A user made Premium by a Stripe Checkout; the subscription's reference."""
+    user, _ = await make_user(services)
+    reference = f"sub_{uuid.uuid4().hex[:8]}"
+    assert (await deliver(client, checkout_completed(user, subscription=reference)))["applied"] is True
+    assert await role(services, user) == "premium"
+    await upgrades_announced(services, user)
+    return user, reference
+
+
+def mails_to(services: Services, user: User) -> list[str]:
+    return [m.read_text(errors="replace") for m in (services.settings.data_path / "outbox").glob("*.eml")
+            if f"To: {user.email}" in m.read_text(errors="replace")]
+
+
+async def test_subscription_events_replayed_out_of_order_end_premium_once(
+    stripe_app: Quart, services: Services
+) -> None:
+    """Set to cancel at the period's end: still Premium. Deleted: free, with the downgrade's time
+    kept for the retention clock and one mail. Each event delivered twice acts once; an older
+    "active" event delivered after the deletion changes nothing."""
+    client = stripe_app.test_client()
+    user, reference = await premium_by_checkout(client, services)
+    now = int(time.time())
+    late_active = subscription_event("updated", reference, now - 60, "active")
+    answer = await deliver(client, subscription_event("updated", reference, now - 30, "active", True))
+    assert answer == {"received": True, "ended": False} and await role(services, user) == "premium"
+    assert await deliver(client, subscription_event("deleted", reference, now, "canceled")) == {
+        "received": True, "ended": True}
+    found = await users.get(services.db, user.user_id)
+    assert found is not None and found.role == "free" and found.downgraded_at is not None
+    assert await deliver(client, late_active) == {"received": True, "ended": False}
+    assert await role(services, user) == "free"
+    assert await services.db.fetch_val(
+        "SELECT status FROM subscription_states WHERE reference = :r", {"r": reference}) == "canceled"
+    [mail] = mails_to(services, user)
+    assert "Your GAS Premium subscription has ended" in mail
+
+
+async def test_deletion_delivered_before_its_checkout_grants_nothing(
+    stripe_app: Quart, services: Services
+) -> None:
+    """Stripe does not promise order: a subscription deleted before its checkout's event arrives
+    is recorded ended, and the late checkout makes nobody Premium nor restores anything."""
+    client = stripe_app.test_client()
+    user, _ = await make_user(services)
+    reference = f"sub_{uuid.uuid4().hex[:8]}"
+    assert (await deliver(client, subscription_event("deleted", reference, int(time.time()), "canceled"))
+            )["ended"] is False
+    assert (await deliver(client, checkout_completed(user, subscription=reference)))["applied"] is True
+    assert await role(services, user) == "free"
+    assert await upgrades_announced(services, user) == 0
+
+
+@pytest.mark.parametrize("status", ["unpaid", "incomplete_expired"])
+async def test_failed_payments_keep_premium_until_stripe_gives_up(
+    stripe_app: Quart, services: Services, status: str
+) -> None:
+    """invoice.payment_failed and "past_due" keep Premium while Stripe retries the payment;
+    "unpaid" or "incomplete_expired" end it."""
+    client = stripe_app.test_client()
+    user, reference = await premium_by_checkout(client, services)
+    failed = json.dumps({
+        "id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "invoice.payment_failed",
+        "created": int(time.time()),
+        "data": {"object": {"id": "in_1", "object": "invoice", "parent": {
+            "type": "subscription_details", "subscription_details": {"subscription": reference}}}},
+    }).encode()
+    assert (await deliver(client, failed))["applied"] is True
+    now = int(time.time())
+    assert (await deliver(client, subscription_event("updated", reference, now - 1, "past_due"))
+            )["ended"] is False
+    assert await role(services, user) == "premium"
+    assert (await deliver(client, subscription_event("updated", reference, now, status)))["ended"] is True
+    assert await role(services, user) == "free"
+
+
+async def test_profile_opens_the_customer_portal(stripe_app: Quart, services: Services) -> None:
+    """A Premium user's /profile has "Manage subscription": a CSRF-checked POST that opens a
+    Stripe billing-portal session for their customer, returning to GAS_PUBLIC_URL's /profile
+    whatever Host the request named."""
+    client: Any = stripe_app.test_client()
+    email = await signed_in(client)
+    user = await users.get_by_email(services.db, email)
+    assert user is not None
+    await deliver(client, checkout_completed(user))
+    page = await (await client.get("/profile")).get_data(as_text=True)
+    assert "Manage subscription" in page and "Cancel subscription" not in page
+    assert (await client.post("/subscription/manage")).status_code == 403
+    StripeStandIn.requests.clear()
+    response = await client.post("/subscription/manage", form={"csrf_token": csrf_from(page)},
+                                 headers={"Host": "evil.example"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "https://billing.stripe.com/p/session/test_1"
+    [(path, form)] = StripeStandIn.requests
+    assert path == "/v1/billing_portal/sessions"
+    assert form == {"customer": ["cus_1"], "return_url": ["http://localhost/profile"]}
+
+
+async def test_test_mode_cancel_on_profile(client: QuartClient, services: Services) -> None:
+    """In test mode /profile has "Cancel subscription" instead: without the CSRF token refused;
+    with it the user is free at once, told by mail, and back on /profile."""
+    email = await signed_in(client)
+    user = await users.get_by_email(services.db, email)
+    assert user is not None
+    token = csrf_from(await (await client.get("/subscribe")).get_data(as_text=True))
+    await client.post("/subscribe", form={"card_number": "4242 4242 4242 4242", "csrf_token": token})
+    page = await (await client.get("/profile")).get_data(as_text=True)
+    assert "Cancel subscription" in page
+    assert (await client.post("/subscription/manage")).status_code == 403
+    assert await role(services, user) == "premium"
+    response = await client.post("/subscription/manage", form={"csrf_token": csrf_from(page)})
+    assert response.status_code == 303 and response.headers["Location"] == "/profile"
+    assert await role(services, user) == "free"
+    assert any("Your GAS Premium subscription has ended" in m for m in mails_to(services, user))
+    assert "Cancel subscription" not in await (await client.get("/profile")).get_data(as_text=True)

@@ -167,7 +167,7 @@ class StripePayments(Payments):
             raise WebhookInvalid(str(exc)[:200]) from exc
         found = event.data.object.to_dict()
         if event.type in SUBSCRIPTION_EVENTS:
-            created = _when(event.get("created"))
+            created = _when(event.to_dict().get("created"))
             if created is None or not isinstance(found.get("id"), str):
                 raise WebhookInvalid("A subscription event without its creation time or subscription.")
             return SubscriptionChanged(
