@@ -112,6 +112,13 @@ async def apply_change(db: Database, change: SubscriptionChanged) -> str | None:
     return str(ended) if ended is not None else None
 
 
+async def owner(db: Database, provider: str, reference: str) -> str | None:
+    """The user whose subscription ``reference`` is, if it is one of this server's."""
+    found = await fetchval(db, "SELECT user_id FROM subscriptions WHERE provider = $1 AND reference = $2",
+                           provider, reference)
+    return str(found) if found is not None else None
+
+
 async def payment_failed(db: Database, failed: PaymentFailed) -> bool:
     """Remember that a renewal failed; False if this event was seen before. Premium stays while the
     provider retries: the subscription's own events say when it ends."""

@@ -120,7 +120,9 @@ async def _subscription_changed(change: SubscriptionChanged) -> ResponseReturnVa
     if ended is not None:
         log.info("subscription ended; premium ended",
                  extra={"user_id": ended, "reference": change.reference, "status": change.status})
-        await billing.finish_downgrade(services(), ended)
+    # Also for an event seen before: Stripe's retry of one whose downgrade was cut short finishes it.
+    if (user_id := await subscriptions.owner(services().db, change.provider, change.reference)) is not None:
+        await billing.finish_downgrade(services(), user_id)
     return jsonify({"received": True, "ended": ended is not None})
 
 

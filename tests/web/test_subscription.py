@@ -474,3 +474,26 @@ async def test_test_mode_cancel_on_profile(client: QuartClient, services: Servic
     assert await role(services, user) == "free"
     assert any("Your GAS Premium subscription has ended" in m for m in mails_to(services, user))
     assert "Cancel subscription" not in await (await client.get("/profile")).get_data(as_text=True)
+
+
+async def test_downgrade_cut_short_is_finished_by_stripes_retry(
+    stripe_app: Quart, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The role changed but the mail (and queueing) failed, so the webhook answered 500: Stripe's
+    retry of the same event, applied already, still finishes the downgrade, once."""
+    client = stripe_app.test_client()
+    user, reference = await premium_by_checkout(client, services)
+    payload = subscription_event("deleted", reference, int(time.time()), "canceled")
+    send = services.mail.send
+
+    async def down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("mail server down")
+
+    monkeypatch.setattr(services.mail, "send", down)
+    failed = await client.post("/stripe/webhook", data=payload, headers=signed(payload))
+    assert failed.status_code == 500 and await role(services, user) == "free"
+    assert mails_to(services, user) == []
+    monkeypatch.setattr(services.mail, "send", send)
+    assert await deliver(client, payload) == {"received": True, "ended": False}
+    [mail] = mails_to(services, user)
+    assert "Your GAS Premium subscription has ended" in mail
