@@ -12,6 +12,7 @@ from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
 from app.accounts import login_limits, sessions, users
+from app.accounts.session_streams import end_session_streams
 from app.accounts.users import User
 from app.web import csrf
 from app.web.context import services
@@ -85,11 +86,19 @@ def _limits() -> login_limits.Limits:
                                settings.login_window_seconds)
 
 
+async def _end_this_session() -> None:
+    """This browser's session ends: its row, then its open event streams on every instance."""
+    session_id, user = current_user.auth_id, await signed_in_user()
+    if session_id:
+        await sessions.end(services().db, session_id)
+        if user is not None:
+            await end_session_streams(services(), user.user_id, [session_id])
+
+
 async def start_session(user: User) -> None:
     """A new server-side session in a new login cookie, and a new CSRF token; the
     session this browser had before, if any, ends."""
-    if current_user.auth_id:
-        await sessions.end(services().db, current_user.auth_id)
+    await _end_this_session()
     lifetime = timedelta(days=services().settings.session_days)
     login_user(AuthUser(await sessions.start(services().db, user.user_id, lifetime)), remember=True)
     csrf.rotate()
@@ -150,8 +159,7 @@ async def login() -> ResponseReturnValue:
 async def logout() -> ResponseReturnValue:
     if request.method == "GET":
         return await render_template("logout.html")
-    if current_user.auth_id:
-        await sessions.end(services().db, current_user.auth_id)
+    await _end_this_session()
     logout_user()
     csrf.rotate()
     return redirect(url_for("pages.index"))
