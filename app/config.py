@@ -32,9 +32,13 @@ class Settings(BaseSettings):
     )
     # How long a log-in lasts (the cookie, and the session row behind it).
     session_days: int = Field(default=30, ge=1)
-    # Failed log-ins allowed in a sliding window, per account and per client address.
-    login_failures_per_account: int = Field(default=10, ge=1)
+    # Failed log-ins allowed in a sliding window, per account from one client address and
+    # per client address; past the per-account ceiling (from anywhere) the account takes
+    # one attempt every login_slowdown_seconds instead (app/accounts/login_limits.py).
+    login_failures_per_account_and_ip: int = Field(default=10, ge=1)
     login_failures_per_ip: int = Field(default=50, ge=1)
+    login_failures_per_account: int = Field(default=100, ge=1)
+    login_slowdown_seconds: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
     # Proxies in front that append to X-Forwarded-For and set X-Forwarded-Proto: 1
     # behind the AWS load balancer. 0 trusts none: without a proxy those headers are

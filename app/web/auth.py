@@ -82,8 +82,10 @@ def client_ip() -> str:
 
 def _limits() -> login_limits.Limits:
     settings = services().settings
-    return login_limits.Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
-                               settings.login_window_seconds)
+    return login_limits.Limits(
+        settings.login_failures_per_account_and_ip, settings.login_failures_per_ip,
+        settings.login_failures_per_account, settings.login_slowdown_seconds, settings.login_window_seconds,
+    )
 
 
 async def _end_this_session() -> None:
@@ -145,7 +147,7 @@ async def login() -> ResponseReturnValue:
         else:
             user = await users.authenticate(db, email, data.get("password", ""))
             if user is not None:
-                await login_limits.clear_account(db, email)
+                await login_limits.clear_pair(db, email, ip)
                 await start_session(user)
                 return redirect(safe_next(request.args.get("next")))
             await login_limits.record_failure(db, email, ip, limits)
