@@ -9,7 +9,6 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart
@@ -17,7 +16,7 @@ from quart.testing import QuartClient
 
 from app.accounts import login_limits, users
 from app.config import Settings
-from app.services import Services, open_services
+from app.services import Services
 from app.web import create_app
 from tests.web.conftest import csrf_from
 from tests.web.sessions import PASSWORD, person
@@ -137,16 +136,6 @@ async def test_success_clears_the_failures_from_its_address(
     assert (await attempt(client, user.email, PASSWORD, address)).status_code == 302
     for _ in range(2):
         assert (await attempt(app.test_client(), user.email, "typo", address)).status_code == 401
-
-
-@pytest.fixture
-async def second_instance(services: Services) -> AsyncIterator[Quart]:
-    """Another web instance: its own app and connection pool, the same database."""
-    other = await open_services(services.settings)
-    app = create_app(services.settings, other)
-    async with app.test_app() as running:
-        yield running  # type: ignore[misc]
-    await other.close()
 
 
 async def test_limit_holds_across_web_instances(

@@ -8,7 +8,6 @@ import base64
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from databases import Database
@@ -17,8 +16,8 @@ from quart.testing import QuartClient
 
 from app.accounts import session_streams, sessions
 from app.accounts.users import User
-from app.services import Services, open_services
-from app.web import create_app, events
+from app.services import Services
+from app.web import events
 from tests.web.sessions import Person, log_in, person
 from tests.web.test_events import open_stream, read_until
 from tests.web.test_login import copy_of
@@ -28,16 +27,6 @@ from tests.web.test_login import copy_of
 def quick_keepalive(monkeypatch: pytest.MonkeyPatch) -> None:
     """Streams notice a disconnect at their next write: a failing test ends quickly."""
     monkeypatch.setattr(events, "KEEPALIVE_SECONDS", 0.2)
-
-
-@pytest.fixture
-async def second_instance(services: Services) -> AsyncIterator[Quart]:
-    """Another web instance: its own app, pool and LISTEN connection, the same database."""
-    other = await open_services(services.settings)
-    app = create_app(services.settings, other)
-    async with app.test_app() as running:
-        yield running  # type: ignore[misc]
-    await other.close()
 
 
 async def ends_within(connection, seconds: float) -> bytes:  # type: ignore[no-untyped-def]
