@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Proxies in front that append to X-Forwarded-For and set X-Forwarded-Proto: 1
     # behind the AWS load balancer. 0 trusts none: without a proxy those headers are
     # whatever the client chose to send. The client's address (log-in limits) and the
-    # scheme of links follow from it.
+    # request's scheme follow from it; links are made from public_url alone.
     trusted_proxy_hops: int = Field(default=0, ge=0)
     # Live-event streams (/events) one user may hold open in one web process: a few
     # tabs in a few browsers. A new one beyond it closes that user's oldest.
