@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=100, ge=1)
     login_slowdown_seconds: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # How long a mailed link works: confirming an address (sign-up, a new email), and
+    # resetting a password (short: it opens the account). Links a person may be sent
+    # per purpose and hour, so that no one can fill an inbox from the forms.
+    verify_link_seconds: int = Field(default=24 * 3600, ge=60)
+    reset_link_seconds: int = Field(default=3600, ge=60)
+    links_per_hour: int = Field(default=5, ge=1)
     # Proxies in front that append to X-Forwarded-For and set X-Forwarded-Proto: 1
     # behind the AWS load balancer. 0 trusts none: without a proxy those headers are
     # whatever the client chose to send. The client's address (log-in limits) and the

@@ -55,3 +55,13 @@ async def user(db: Database, session_id: str) -> User | None:
 
 async def end(db: Database, session_id: str) -> None:
     await execute(db, "DELETE FROM sessions WHERE session_hash = $1", _hash(session_id))
+
+
+async def end_all(db: Database, user_id: str, *, keep: str | None = None) -> None:
+    """End every session of the account but ``keep`` (the one asking, when it stays signed in):
+    after a password is reset or changed, or a sign-in provider linked, no earlier browser
+    stays in."""
+    await execute(
+        db, "DELETE FROM sessions WHERE user_id = $1 AND session_hash IS DISTINCT FROM $2",
+        uuid.UUID(user_id), _hash(keep) if keep else None,
+    )

@@ -14,11 +14,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from asyncpg.exceptions import UniqueViolationError
 from databases import Database
 
-from app.infra.db import execute, fetch, fetchrow
+from app.infra.db import execute, fetch, fetchrow, fetchval
 
 Role = Literal["free", "premium"]
 ROLES: tuple[Role, ...] = ("free", "premium")
 TOKEN_PREFIX = "gas_"
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
 
 _hasher = PasswordHasher()
 # Verifying against this when the email is unknown keeps login time the same
@@ -37,10 +39,17 @@ class User:
     name: str
     role: Role
     created_at: datetime
+    institution: str = ""
+    # None until the owner opened a link mailed to the address (or a provider vouched for it).
+    email_verified_at: datetime | None = None
 
     @property
     def premium(self) -> bool:
         return self.role == "premium"
+
+    @property
+    def verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,8 @@ class ApiToken:
 
 
 def user_from_row(row: Any) -> User:
-    return User(str(row["user_id"]), row["email"], row["name"], row["role"], row["created_at"])
+    return User(str(row["user_id"]), row["email"], row["name"], row["role"], row["created_at"],
+                row["institution"], row["email_verified_at"])
 
 
 def normalise_email(email: str) -> str:
@@ -61,14 +71,15 @@ def normalise_email(email: str) -> str:
 
 
 async def create(
-    db: Database, email: str, password: str | None, *, name: str = "", role: Role = "free"
+    db: Database, email: str, password: str | None, *, name: str = "", role: Role = "free",
+    verified: bool = False,
 ) -> User:
     password_hash = _hasher.hash(password) if password is not None else None
     try:
         row = await fetchrow(
-            db, "INSERT INTO users (user_id, email, name, password_hash, role)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING *",
-            uuid.uuid4(), normalise_email(email), name.strip(), password_hash, role,
+            db, "INSERT INTO users (user_id, email, name, password_hash, role, email_verified_at)"
+            " VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END) RETURNING *",
+            uuid.uuid4(), normalise_email(email), name.strip(), password_hash, role, verified,
         )
     except UniqueViolationError as exc:
         raise EmailTaken(email) from exc
@@ -108,6 +119,63 @@ async def authenticate(db: Database, email: str, password: str) -> User | None:
             _hasher.hash(password), row["user_id"],
         )
     return user_from_row(row)
+
+
+def email_problem(email: str) -> str | None:
+    if "@" not in email or len(email) > 254 or not email.isprintable():
+        return "Enter a valid email address."
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """What is wrong with a new password, in words for its owner; None when it will do."""
+    if len(password) < MIN_PASSWORD:
+        return f"Use at least {MIN_PASSWORD} characters."
+    if len(password) > MAX_PASSWORD:
+        # Hashing is slow on purpose: a megabyte "password" would make every try cost more.
+        return f"Use at most {MAX_PASSWORD} characters."
+    return None
+
+
+async def check_password(db: Database, user_id: str, password: str) -> bool:
+    """Whether ``password`` is this account's (False for an account without one)."""
+    stored = await fetchval(db, "SELECT password_hash FROM users WHERE user_id = $1", uuid.UUID(user_id))
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def set_password(db: Database, user_id: str, password: str) -> None:
+    await execute(db, "UPDATE users SET password_hash = $1 WHERE user_id = $2",
+                  _hasher.hash(password), uuid.UUID(user_id))
+
+
+async def mark_verified(db: Database, user_id: str, email: str) -> bool:
+    """The account's email is verified, if it is still ``email`` (the address the link went
+    to): a link to an address the account has since left verifies nothing."""
+    row = await fetchrow(
+        db, "UPDATE users SET email_verified_at = coalesce(email_verified_at, now())"
+        " WHERE user_id = $1 AND lower(email) = lower($2) RETURNING user_id",
+        uuid.UUID(user_id), normalise_email(email),
+    )
+    return row is not None
+
+
+async def change_email(db: Database, user_id: str, email: str) -> None:
+    """The account's new address, verified (it is only changed from a link mailed there)."""
+    try:
+        await execute(
+            db, "UPDATE users SET email = $1, email_verified_at = now() WHERE user_id = $2",
+            normalise_email(email), uuid.UUID(user_id),
+        )
+    except UniqueViolationError as exc:
+        raise EmailTaken(email) from exc
+
+
+async def set_profile(db: Database, user_id: str, name: str, institution: str) -> None:
+    await execute(db, "UPDATE users SET name = $1, institution = $2 WHERE user_id = $3",
+                  name, institution, uuid.UUID(user_id))
 
 
 async def set_role(db: Database, user_id: str, role: Role) -> None:

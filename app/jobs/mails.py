@@ -3,20 +3,9 @@ a job finished (daemons/notify.py), results back from the archive (app/jobs/stor
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from app.config import Settings
+from app.infra.mail_templates import bodies
 from app.jobs.job import COMPLETED, Job
-
-# A block tag on a line of its own leaves no blank line behind (trim and lstrip), and a
-# template's last newline is kept: the plain text is laid out as written in the template.
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parents[1] / "templates" / "mail"),
-    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
-    keep_trailing_newline=True, undefined=StrictUndefined,
-)
 
 
 def duration(seconds: float) -> str:
@@ -33,9 +22,7 @@ def _bodies(settings: Settings, name: str, **context: object) -> tuple[str, str]
     def url(job: Job) -> str:
         return f"{settings.public_url.rstrip('/')}/annotations/{job.job_id}"
 
-    return tuple(  # type: ignore[return-value]
-        _TEMPLATES.get_template(f"{name}.{kind}").render(url=url, **context) for kind in ("txt", "html")
-    )
+    return bodies(name, url=url, **context)
 
 
 def finished(settings: Settings, job: Job, premium: bool) -> tuple[str, str, str]:

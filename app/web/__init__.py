@@ -18,7 +18,20 @@ from app.config import Settings
 from app.infra import db
 from app.jobs.job import PHASE_NAMES
 from app.services import Services, open_services
-from app.web import api, auth, csrf, events, jobs, objects, oidc_login, pages, results, subscription
+from app.web import (
+    account,
+    api,
+    auth,
+    csrf,
+    events,
+    jobs,
+    objects,
+    oidc_login,
+    pages,
+    password_reset,
+    results,
+    subscription,
+)
 from app.web.api import error_response
 from app.web.auth import signed_in_user
 from app.web.bodies import Request
@@ -86,7 +99,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.jinja_env.globals["phase_names"] = PHASE_NAMES
 
     for blueprint in (pages.bp, auth.bp, jobs.bp, results.bp, events.bp, api.bp, objects.bp,
-                      subscription.bp):
+                      subscription.bp, account.bp, password_reset.bp):
         app.register_blueprint(blueprint)
     oidc_login.init_app(app, settings)
 

@@ -126,7 +126,10 @@ class UploadOut(BaseModel):
 class Me(BaseModel):
     user_id: str
     email: str
+    # Whether the owner confirmed the address from a link mailed to it.
+    email_verified: bool
     name: str
+    institution: str
     role: Literal["free", "premium"]
 
 
@@ -312,7 +315,8 @@ async def job_log(job_id: str) -> ResponseReturnValue:
 @token_required
 async def me() -> Me:
     user = api_user()
-    return Me(user_id=user.user_id, email=user.email, name=user.name, role=user.role)
+    return Me(user_id=user.user_id, email=user.email, email_verified=user.verified, name=user.name,
+              institution=user.institution, role=user.role)
 
 
 async def _api_error(exc: Refused) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import wraps
@@ -11,7 +12,7 @@ from quart import Blueprint, g, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
-from app.accounts import login_limits, sessions, users
+from app.accounts import email_links, login_limits, sessions, users
 from app.accounts.session_streams import end_session_streams
 from app.accounts.users import User
 from app.web import csrf
@@ -21,7 +22,7 @@ bp = Blueprint("auth", __name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
-MIN_PASSWORD = 8
+log = logging.getLogger(__name__)
 
 
 async def signed_in_user() -> User | None:
@@ -80,7 +81,7 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def _limits() -> login_limits.Limits:
+def log_in_limits() -> login_limits.Limits:
     settings = services().settings
     return login_limits.Limits(
         settings.login_failures_per_account_and_ip, settings.login_failures_per_ip,
@@ -97,13 +98,15 @@ async def _end_this_session() -> None:
             await end_session_streams(services(), user.user_id, [session_id])
 
 
-async def start_session(user: User) -> None:
+async def start_session(user: User) -> str:
     """A new server-side session in a new login cookie, and a new CSRF token; the
-    session this browser had before, if any, ends."""
+    session this browser had before, if any, ends. The new session's id."""
     await _end_this_session()
     lifetime = timedelta(days=services().settings.session_days)
-    login_user(AuthUser(await sessions.start(services().db, user.user_id, lifetime)), remember=True)
+    session_id = await sessions.start(services().db, user.user_id, lifetime)
+    login_user(AuthUser(session_id), remember=True)
     csrf.rotate()
+    return session_id
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -114,10 +117,10 @@ async def signup() -> ResponseReturnValue:
         data = await request.form
         form = {"email": data.get("email", "").strip(), "name": data.get("name", "").strip()}
         password = data.get("password", "")
-        if "@" not in form["email"] or len(form["email"]) > 254:
-            errors["email"] = "Enter a valid email address."
-        if len(password) < MIN_PASSWORD:
-            errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+        if problem := users.email_problem(form["email"]):
+            errors["email"] = problem
+        if problem := users.password_problem(password):
+            errors["password"] = problem
         if not errors:
             try:
                 user = await users.create(services().db, form["email"], password, name=form["name"])
@@ -125,6 +128,11 @@ async def signup() -> ResponseReturnValue:
                 errors["email"] = "An account with this email exists already. Log in instead."
             else:
                 await start_session(user)
+                try:
+                    await email_links.send_verification(services(), user)
+                except Exception:
+                    # The account stands; /profile offers to send the link again.
+                    log.exception("verification mail not sent", extra={"user_id": user.user_id})
                 return redirect(url_for("jobs.annotate"))
     status = 400 if errors else 200
     return await render_template("signup.html", errors=errors, form=form), status
@@ -139,7 +147,7 @@ async def login() -> ResponseReturnValue:
     if request.method == "POST":
         data = await request.form
         email = data.get("email", "").strip()
-        db, ip, limits = services().db, client_ip(), _limits()
+        db, ip, limits = services().db, client_ip(), log_in_limits()
         lock = await login_limits.locked(db, email, ip, limits)
         if lock is not None:
             error, status = lock.message, 429

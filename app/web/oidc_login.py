@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel
 from quart import Blueprint, Quart, abort, current_app, redirect, render_template, request, session
 from quart.typing import ResponseReturnValue
 
-from app.accounts import identities
+from app.accounts import identities, sessions
 from app.accounts.oidc import OidcError, RelyingParty
 from app.config import Settings
 from app.web import query
@@ -134,7 +134,7 @@ async def callback() -> ResponseReturnValue:
         if not answer.code:
             raise OidcError("callback without a code")
         identity = await relying_party.identity(answer.code, str(pending["verifier"]), str(pending["nonce"]))
-        user = await identities.sign_in(services().db, identity)
+        signed_in = await identities.sign_in(services().db, identity)
     except OidcError as exc:
         log.warning("oidc sign-in failed: %s", exc.reason, extra={"issuer": relying_party.issuer})
         return await _failed(exc.message, exc.status)
@@ -145,6 +145,16 @@ async def callback() -> ResponseReturnValue:
             f"A GAS account with your email address exists already, and {name} does not say the "
             "address is verified, so we cannot link them. Log in with your password instead.", 409,
         )
+    except identities.AccountUnverified:
+        log.warning("oidc sign-in refused: email of an existing account whose address is not verified",
+                    extra={"issuer": relying_party.issuer})
+        return await _failed(
+            "A GAS account with your email address exists already, and its address was never "
+            "confirmed, so we cannot link it to your sign-in. If it is yours, log in with its "
+            "password and confirm the address from the mail we sent (or from your profile); if you "
+            "do not know its password, reset it from the log-in page: the link goes to your inbox.",
+            409,
+        )
     except identities.NoEmail:
         log.warning("oidc sign-in refused: no email in the ID token", extra={"issuer": relying_party.issuer})
         return await _failed(
@@ -152,6 +162,11 @@ async def callback() -> ResponseReturnValue:
             "Allow it when asked, and try again.", 400,
         )
     session.pop(_SESSION_KEY, None)  # signed in: no other sign-in of this session may finish
-    await start_session(user)
-    log.info("signed in with oidc", extra={"user_id": user.user_id, "issuer": relying_party.issuer})
+    user = signed_in.user
+    session_id = await start_session(user)
+    if signed_in.linked:
+        # A new way into the account: whoever was signed in to it before this is signed out.
+        await sessions.end_all(services().db, user.user_id, keep=session_id)
+    log.info("signed in with oidc", extra={"user_id": user.user_id, "issuer": relying_party.issuer,
+                                           "linked": signed_in.linked})
     return redirect(str(pending["next"]))

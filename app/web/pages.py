@@ -6,7 +6,8 @@ from quart import Blueprint, abort, jsonify, redirect, render_template, request,
 from quart.typing import ResponseReturnValue
 
 from app.accounts import users
-from app.web.auth import login_required, signed_in_user
+from app.accounts.users import User
+from app.web.auth import login_required, required_user, signed_in_user
 from app.web.context import services
 
 bp = Blueprint("pages", __name__)
@@ -29,16 +30,31 @@ async def health() -> ResponseReturnValue:
 _NEW_TOKEN = "new_token"
 
 
-@bp.get("/profile")
-@login_required
-async def profile() -> ResponseReturnValue:
-    user = await signed_in_user()
-    assert user is not None
+_DONE = "profile_done"
+
+
+def say_done(message: str) -> None:
+    """What the next /profile page says was done (a change posted, then redirected to it)."""
+    session[_DONE] = message
+
+
+async def profile_page(user: User, errors: dict[str, str] | None = None,
+                       form: dict[str, str] | None = None) -> ResponseReturnValue:
+    """The profile, with what a form posted to it got wrong (400) or what was done."""
     tokens = await users.list_tokens(services().db, user.user_id)
     # A token just made is shown on the first page after it, once: popped from the session.
     new_token = session.pop(_NEW_TOKEN, None)
-    response = await render_template("profile.html", user=user, tokens=tokens, new_token=new_token)
-    return response, {"Cache-Control": "no-store"} if new_token else {}
+    response = await render_template(
+        "profile.html", user=user, tokens=tokens, new_token=new_token, done=session.pop(_DONE, None),
+        errors=errors or {}, form=form or {},
+    )
+    return response, 400 if errors else 200, {"Cache-Control": "no-store"} if new_token else {}
+
+
+@bp.get("/profile")
+@login_required
+async def profile() -> ResponseReturnValue:
+    return await profile_page(await required_user())
 
 
 @bp.post("/profile/tokens")

@@ -47,7 +47,8 @@ async def test_me(client: QuartClient, alice: tuple[User, str]) -> None:
     """/me describes the token's owner."""
     user, token = alice
     body = await (await client.get("/api/v1/me", headers=bearer(token))).get_json()
-    assert body == {"user_id": user.user_id, "email": user.email, "name": "Test", "role": "free"}
+    assert body == {"user_id": user.user_id, "email": user.email, "email_verified": False, "name": "Test",
+                    "institution": "", "role": "free"}
 
 
 async def test_upload_policy_is_for_the_callers_prefix_and_plan(

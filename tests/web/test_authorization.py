@@ -66,9 +66,21 @@ ROUTES: dict[str, Public | Page | Api] = {
     "subscription.stripe_webhook": Public("Stripe's signature on the payload is the permission"),
     "oidc.start": Public("starts signing in with the provider (404 when none is configured)"),
     "oidc.callback": Public("the provider's return: state, PKCE and the ID token are the permission"),
+    "account.verify_email_page": Public("the mailed one-time link is the permission (it only asks)"),
+    "account.verify_email": Public("the mailed one-time link is the permission (CSRF-checked)"),
+    "account.change_email_page": Public("the mailed one-time link is the permission (it only asks)"),
+    "account.confirm_email_change": Public("the link mailed to the new address is the permission"),
+    "password_reset.forgot": Public("mails a link to the address's owner, whoever asks; "
+                                    "the same answer for any address"),
+    "password_reset.reset_page": Public("the mailed one-time link is the permission (it only asks)"),
+    "password_reset.reset": Public("the mailed one-time link is the permission (CSRF-checked)"),
     "pages.profile": Page(),
     "pages.create_token": Page(),
     "pages.revoke_token": Page(owned="token_id"),
+    "account.edit_profile": Page(),
+    "account.change_password": Page(),
+    "account.change_email": Page(),
+    "account.resend_verification": Page(),
     "jobs.upload_fields": Page(),
     "jobs.annotate": Page(),
     "jobs.uploaded": Page(owned="key", query={"key": "{key}"}),
@@ -108,7 +120,7 @@ class Owner:
 
     def values(self) -> dict[str, str]:
         return {"job_id": self.job.job_id, "key": self.job.input_key, "token_id": self.token_id,
-                "bucket": self.job.input_bucket, "filename": "app.css"}
+                "bucket": self.job.input_bucket, "filename": "app.css", "token": "not-a-mailed-link"}
 
     def leaked(self, body: str, path: str) -> list[str]:
         """What of hers a response to someone else shows, beyond the path they asked for."""

@@ -31,6 +31,14 @@ FORMS: dict[str, dict[str, str]] = {
     "pages.revoke_token": {},
     "jobs.resubmit": {},
     "subscription.pay": {"card_number": "4242424242424242"},
+    "account.edit_profile": {"name": "forged", "institution": ""},
+    "account.change_password": {"current_password": "password123", "new_password": "forged password"},
+    "account.change_email": {"email": "forged@example.org", "password": "password123"},
+    "account.resend_verification": {},
+    "account.verify_email": {},
+    "account.confirm_email_change": {},
+    "password_reset.forgot": {"email": "someone@example.org"},
+    "password_reset.reset": {"password": "forged password"},
 }
 
 

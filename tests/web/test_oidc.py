@@ -13,11 +13,12 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from app.accounts import users
+from app.accounts import identities, users
 from app.services import Services
 from app.web import create_app
 from tests.web.conftest import csrf_from
 from tests.web.oidc_provider import Provider
+from tests.web.sessions import log_in
 from tests.web.test_next import HOSTILE, SAME_SITE, in_query
 
 PUBLIC = "http://localhost"
@@ -291,14 +292,46 @@ async def test_provider_error_shows_a_friendly_message(
 async def test_verified_email_links_the_existing_account(
     oidc_app: Quart, provider: Provider, services: Services, person: dict[str, Any]
 ) -> None:
-    """A local account with the same email, which the provider says is verified, is the one
-    signed in (no second account); its password keeps working."""
-    local = await users.create(services.db, person["email"].upper(), "password123", name="Local")
+    """A local account with the same email, verified by both the provider and GAS, is the one
+    signed in (no second account); its password keeps working, and linking signs out every
+    other session the account had."""
+    local = await users.create(services.db, person["email"].upper(), "password123", name="Local",
+                               verified=True)
+    earlier = oidc_app.test_client()
+    assert (await log_in(earlier, local.email, "password123")).status_code == 302
+    assert await signed_in_email(earlier) == local.email
     client = oidc_app.test_client()
     assert (await back(client, await to_provider(client))).status_code == 302
     assert await signed_in_email(client) == local.email
+    assert await signed_in_email(earlier) is None
     assert await user_count(services, person["email"]) == 1
     assert await users.authenticate(services.db, person["email"], "password123") == local
+
+
+async def test_pre_hijacked_account_is_not_linked_and_its_maker_sees_nothing(
+    oidc_app: Quart, provider: Provider, services: Services, person: dict[str, Any]
+) -> None:
+    """Account pre-hijacking: an attacker signs up with the victim's address and a password of
+    theirs, and never confirms it. The victim's provider sign-in (email_verified true) must not
+    land in that account: it is refused with a way out (confirm or reset by mail), nothing is
+    linked, and the attacker's still-open session sees none of the victim's (no job, no link)."""
+    attacker = oidc_app.test_client()
+    page = await (await attacker.get("/signup")).get_data(as_text=True)
+    signup = await attacker.post("/signup", form={
+        "email": person["email"], "password": "attacker-pass", "name": "Not the victim",
+        "csrf_token": csrf_from(page)})
+    assert signup.status_code == 302
+    victim = oidc_app.test_client()
+    response = await back(victim, await to_provider(victim))
+    assert response.status_code == 409
+    html = await response.get_data(as_text=True)
+    assert "never confirmed" in html and "reset it from the log-in page" in html
+    assert await signed_in_email(victim) is None
+    assert await services.db.fetch_val(
+        "SELECT count(*) FROM identities WHERE subject = :s", {"s": person["sub"]}) == 0
+    # Still signed in, the attacker's account has no way in from the victim's provider.
+    assert await signed_in_email(attacker) == person["email"]
+    assert await identities.user_for(services.db, provider.issuer, person["sub"]) is None
 
 
 async def test_unverified_email_of_an_existing_account_is_not_linked(
