@@ -8,13 +8,14 @@ import base64
 import contextlib
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from databases import Database
 from quart import Quart
 from quart.testing import QuartClient
 
-from app.accounts import session_streams, sessions
+from app.accounts import email_links, one_time_links, session_streams, sessions
 from app.accounts.users import User
 from app.services import Services
 from app.web import events
@@ -118,3 +119,24 @@ async def test_every_session_but_one_can_be_ended(app: Quart, services: Services
         for stream in (kept, bobs):
             await stream.disconnect()
 
+
+
+async def test_a_password_reset_and_a_password_change_end_the_streams_they_sign_out(
+    app: Quart, services: Services
+) -> None:
+    """Changing the password keeps the asking session's stream and ends the other's; a reset
+    by mailed link then ends every stream of the account."""
+    alice = await person(app, services)
+    other_browser = app.test_client()
+    assert (await log_in(other_browser, alice.user.email)).status_code == 302
+    async with contextlib.AsyncExitStack() as stack:
+        asking, other = [await open_stream(stack, c) for c in (alice.client, other_browser)]
+        await email_links.change_password(services, alice.user, "a new long password",
+                                          keep_session=session_id(alice.client))
+        assert b"event:" not in await ends_within(other, 1.0)
+        token = await one_time_links.create(services.db, alice.user.user_id, "reset-password",
+                                            alice.user.email, timedelta(hours=1))
+        await job_event(services, alice, "before-reset")
+        assert b"job-before-reset" in await read_until(asking, b"job-before-reset")
+        await email_links.reset_password(services, token, "another long password")
+        assert b"event:" not in await ends_within(asking, 1.0)
