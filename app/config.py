@@ -32,9 +32,13 @@ class Settings(BaseSettings):
     )
     # How long a log-in lasts (the cookie, and the session row behind it).
     session_days: int = Field(default=30, ge=1)
-    # Failed log-ins allowed in a sliding window, per account and per client address.
-    login_failures_per_account: int = Field(default=10, ge=1)
+    # Failed log-ins allowed in a sliding window, per account from one client address and
+    # per client address; past the per-account ceiling (from anywhere) the account takes
+    # one attempt every login_slowdown_seconds instead (app/accounts/login_limits.py).
+    login_failures_per_account_and_ip: int = Field(default=10, ge=1)
     login_failures_per_ip: int = Field(default=50, ge=1)
+    login_failures_per_account: int = Field(default=100, ge=1)
+    login_slowdown_seconds: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
     # How long a mailed link works: confirming an address (sign-up, a new email), and
     # resetting a password (short: it opens the account). Links a person may be sent
@@ -45,7 +49,7 @@ class Settings(BaseSettings):
     # Proxies in front that append to X-Forwarded-For and set X-Forwarded-Proto: 1
     # behind the AWS load balancer. 0 trusts none: without a proxy those headers are
     # whatever the client chose to send. The client's address (log-in limits) and the
-    # scheme of links follow from it.
+    # request's scheme follow from it; links are made from public_url alone.
     trusted_proxy_hops: int = Field(default=0, ge=0)
     # Live-event streams (/events) one user may hold open in one web process: a few
     # tabs in a few browsers. A new one beyond it closes that user's oldest.

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from app.accounts import login_limits, one_time_links, sessions, users
 from app.accounts.one_time_links import Purpose
+from app.accounts.session_streams import end_session_streams
 from app.accounts.users import User
 from app.infra.mail_templates import bodies
 from app.jobs.mails import duration
@@ -89,15 +90,17 @@ async def verify(services: Services, token: str) -> str:
 
 
 async def reset_password(services: Services, token: str, password: str) -> str:
-    """The new password set, every session of the account ended, its log-in failures and
-    pending email change cancelled; its user id. Opening a link mailed to the address
-    shows its owner reads it, so the address counts as verified too."""
+    """The new password set, every session of the account ended (and its open pages' live
+    streams closed), its log-in failures and pending email change cancelled; its user id.
+    Opening a link mailed to the address shows its owner reads it, so the address counts
+    as verified too."""
     db = services.db
     link = await one_time_links.use(db, token, "reset-password")
     if link is None or not await users.mark_verified(db, link.user_id, link.email):
         raise LinkInvalid(token)
     await users.set_password(db, link.user_id, password)
     await sessions.end_all(db, link.user_id)
+    await end_session_streams(services, link.user_id, None)
     await one_time_links.cancel(db, link.user_id, "change-email")
     # The per-account ceiling on failed log-ins is for guessers: the owner, back in by
     # mail, must not stay locked out by them.
@@ -111,6 +114,7 @@ async def change_password(services: Services, user: User, password: str, keep_se
     way cancelled (it may be a thief's who is now signed out)."""
     await users.set_password(services.db, user.user_id, password)
     await sessions.end_all(services.db, user.user_id, keep=keep_session)
+    await end_session_streams(services, user.user_id, None, keep=keep_session)
     await one_time_links.cancel(services.db, user.user_id, "change-email")
 
 

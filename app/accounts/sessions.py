@@ -24,6 +24,11 @@ def _hash(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode()).digest()
 
 
+def key(session_id: str) -> str:
+    """A session's name outside its cookie: the hash the table keeps, in hex."""
+    return _hash(session_id).hex()
+
+
 async def start(db: Database, user_id: str, lifetime: timedelta) -> str:
     """A new session of ``user_id``; the id goes in the cookie, never in the database.
     Expired sessions (anyone's) are cleared on the way: log-ins are rare enough."""

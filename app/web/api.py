@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, Field
-from quart import Blueprint, Response, g, jsonify, redirect, request, url_for
+from quart import Blueprint, Response, g, jsonify, redirect, request
 from quart.typing import ResponseReturnValue
 from quart_schema import (
     RequestSchemaValidationError,
@@ -31,6 +31,7 @@ from app.results import variant_table
 from app.results.consequences import IMPACTS
 from app.web import results, views
 from app.web.context import services
+from app.web.links import public_url_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 P = ParamSpec("P")
@@ -203,10 +204,10 @@ def job_out(job: Job) -> JobOut:
         error=job.error,
         build=job.build, skip_bad_lines=job.skip_bad_lines,
         links=Links(
-            self=url_for("api.get_job", job_id=job.job_id, _external=True),
-            result=url_for("api.job_result", job_id=job.job_id, _external=True),
-            log=url_for("api.job_log", job_id=job.job_id, _external=True),
-            page=url_for("jobs.job_page", job_id=job.job_id, _external=True),
+            self=public_url_for("api.get_job", job_id=job.job_id),
+            result=public_url_for("api.job_result", job_id=job.job_id),
+            log=public_url_for("api.job_log", job_id=job.job_id),
+            page=public_url_for("jobs.job_page", job_id=job.job_id),
         ),
     )
 

@@ -13,6 +13,7 @@ from quart.typing import ResponseReturnValue
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
 from app.accounts import email_links, login_limits, sessions, users
+from app.accounts.session_streams import end_session_streams
 from app.accounts.users import User
 from app.web import csrf
 from app.web.context import services
@@ -53,15 +54,25 @@ def login_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T |
     return wrapper
 
 
+# No page of GAS needs a longer ?next=; the OIDC sign-in keeps it in the session cookie,
+# which a browser drops past 4 KB (and the sign-in with it).
+NEXT_MAX = 1000
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    # A path: one "/" then no scheme or host can follow. Browsers read a backslash as a
-    # slash and drop tabs and newlines, so "/\\evil" and "/\t/evil" would leave the
-    # site as "//evil" does. (Parsing it as a URL instead fails on "http://[": a 500.)
-    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
-            or not target.isprintable()):
-        return url_for("jobs.job_list")
-    return target
+    r"""Only a path on this site: never an open redirect, and never an error.
+
+    One "/", then anything but "/": no scheme or host can follow. Browsers read a
+    backslash as a slash and drop tabs, newlines and other control characters, so
+    "/\evil" and "/\t/evil" would leave the site as "//evil" does: none is allowed
+    anywhere. The target is checked as the text it will be sent as (parsing it as a URL
+    fails on "http://[": a 500). Every path GAS sends here is ASCII (its query strings
+    percent-encoded), so anything else is refused rather than thought about.
+    """
+    if (target and len(target) <= NEXT_MAX and target.startswith("/") and not target.startswith("//")
+            and target.isascii() and target.isprintable() and " " not in target and "\\" not in target):
+        return target
+    return url_for("jobs.job_list")
 
 
 def client_ip() -> str:
@@ -72,15 +83,25 @@ def client_ip() -> str:
 
 def log_in_limits() -> login_limits.Limits:
     settings = services().settings
-    return login_limits.Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
-                               settings.login_window_seconds)
+    return login_limits.Limits(
+        settings.login_failures_per_account_and_ip, settings.login_failures_per_ip,
+        settings.login_failures_per_account, settings.login_slowdown_seconds, settings.login_window_seconds,
+    )
+
+
+async def _end_this_session() -> None:
+    """This browser's session ends: its row, then its open event streams on every instance."""
+    session_id, user = current_user.auth_id, await signed_in_user()
+    if session_id:
+        await sessions.end(services().db, session_id)
+        if user is not None:
+            await end_session_streams(services(), user.user_id, [session_id])
 
 
 async def start_session(user: User) -> str:
     """A new server-side session in a new login cookie, and a new CSRF token; the
     session this browser had before, if any, ends. The new session's id."""
-    if current_user.auth_id:
-        await sessions.end(services().db, current_user.auth_id)
+    await _end_this_session()
     lifetime = timedelta(days=services().settings.session_days)
     session_id = await sessions.start(services().db, user.user_id, lifetime)
     login_user(AuthUser(session_id), remember=True)
@@ -134,7 +155,7 @@ async def login() -> ResponseReturnValue:
         else:
             user = await users.authenticate(db, email, data.get("password", ""))
             if user is not None:
-                await login_limits.clear_account(db, email)
+                await login_limits.clear_pair(db, email, ip)
                 await start_session(user)
                 return redirect(safe_next(request.args.get("next")))
             await login_limits.record_failure(db, email, ip, limits)
@@ -148,8 +169,7 @@ async def login() -> ResponseReturnValue:
 async def logout() -> ResponseReturnValue:
     if request.method == "GET":
         return await render_template("logout.html")
-    if current_user.auth_id:
-        await sessions.end(services().db, current_user.auth_id)
+    await _end_this_session()
     logout_user()
     csrf.rotate()
     return redirect(url_for("pages.index"))

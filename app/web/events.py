@@ -5,6 +5,9 @@ instance can serve any user. Each job event is sent twice: as ``job`` (the job
 list listens for any change) and as ``job-<job_id>`` (one job's page), and so
 is each ``storage`` event (a result archived, being restored, back).
 
+A stream ends as soon as its session does (logout, a password reset, the account deleted),
+on whichever instance serves it: app/accounts/session_streams.py says how it hears.
+
 Each open stream holds memory in this process, so a user may hold
 ``GAS_MAX_EVENT_STREAMS_PER_USER`` of them here; a newer one closes their oldest.
 The cap is per process: counting across instances would need shared state, and
@@ -24,7 +27,10 @@ from typing import Any
 
 from quart import Blueprint, Response, current_app, make_response
 from quart.typing import ResponseReturnValue
+from quart_auth import current_user
 
+from app.accounts import sessions
+from app.accounts.session_streams import session_ended
 from app.jobs.job import FINISHED
 from app.jobs.lifecycle import JobEvent, live_event
 from app.web import notices
@@ -43,9 +49,10 @@ _STREAMS = "gas_event_streams"  # in app.extensions: user id -> open streams, ol
 
 @dataclass(eq=False)
 class _Open:
-    """One open stream: its subscription, and whether a newer stream shed it."""
+    """One open stream: its subscription, its session's key, and whether a newer stream shed it."""
 
     subscription: AsyncIterator[dict[str, Any]]
+    session: str
     shed: bool = False
 
 
@@ -95,11 +102,11 @@ async def _shed_oldest(streams: Streams, user_id: str, cap: int) -> None:
 
 
 async def _stream(
-    subscription: AsyncIterator[dict[str, Any]], user_id: str, streams: Streams, cap: int
+    subscription: AsyncIterator[dict[str, Any]], session: str, user_id: str, streams: Streams, cap: int
 ) -> AsyncIterator[bytes]:
     # Tell EventSource to wait 3 s before reconnecting when the stream drops.
     yield b"retry: 3000\n\n"
-    this = _Open(subscription)
+    this = _Open(subscription, session)
     streams.setdefault(user_id, weakref.WeakKeyDictionary())[this] = None
     await _shed_oldest(streams, user_id, cap)
     try:
@@ -117,7 +124,14 @@ async def _stream(
                 if this.shed:
                     yield f"retry: {SHED_RETRY_MS}\n\n".encode()
                 return
-            yield _frames(event)
+            ended = session_ended(event)
+            if ended is None:
+                yield _frames(event)
+            elif ended.ends(this.session):
+                # Its reconnection finds no session and gets the login page, which
+                # EventSource does not retry.
+                log.info("closed an event stream: its session ended", extra={"user_id": user_id})
+                return
     finally:
         mine = streams.get(user_id)
         if mine is not None:
@@ -139,8 +153,14 @@ async def events() -> ResponseReturnValue:
     # what it shows afresh (app/static/app.js), so any event it has not seen in that
     # state is one this subscription holds.
     subscription = services().events.subscribe(user.user_id)
+    # Asked again now that the subscription hears its end: a session that ended between
+    # the login check and subscribing would otherwise have this stream open for good.
+    session_id = current_user.auth_id or ""
+    if await sessions.user(services().db, session_id) is None:
+        await subscription.aclose()  # type: ignore[attr-defined]
+        return "", 204
     response = await make_response(
-        _stream(subscription, user.user_id, streams, cap),
+        _stream(subscription, sessions.key(session_id), user.user_id, streams, cap),
         {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
          "X-Accel-Buffering": "no"},
     )

@@ -22,6 +22,7 @@ from app.web import job_rows, notices, query, views
 from app.web.auth import login_required, required_user
 from app.web.context import services
 from app.web.headers import csp
+from app.web.links import public_url_for
 
 bp = Blueprint("jobs", __name__)
 PAGE_SIZE = 50
@@ -55,7 +56,7 @@ async def _upload(options: UploadOptions) -> PresignedPost:
     args = {} if options.build == "auto" else {"build": options.build}
     if options.skip_bad_lines:
         args["skip_bad_lines"] = "on"
-    redirect = url_for("jobs.uploaded", _external=True, **args)
+    redirect = public_url_for("jobs.uploaded", **args)
     return await new_upload(services(), await required_user(), redirect=redirect)
 
 

@@ -18,6 +18,7 @@ from quart.typing import ResponseReturnValue
 
 from app.accounts import identities, sessions
 from app.accounts.oidc import OidcError, RelyingParty
+from app.accounts.session_streams import end_session_streams
 from app.config import Settings
 from app.web import query
 from app.web.auth import safe_next, start_session
@@ -167,6 +168,7 @@ async def callback() -> ResponseReturnValue:
     if signed_in.linked:
         # A new way into the account: whoever was signed in to it before this is signed out.
         await sessions.end_all(services().db, user.user_id, keep=session_id)
+        await end_session_streams(services(), user.user_id, None, keep=session_id)
     log.info("signed in with oidc", extra={"user_id": user.user_id, "issuer": relying_party.issuer,
                                            "linked": signed_in.linked})
     return redirect(str(pending["next"]))

@@ -36,6 +36,7 @@ from app.web import csrf
 from app.web.api import ErrorOut, answer_api_errors, api_user, token_required
 from app.web.auth import login_required, required_user
 from app.web.context import services
+from app.web.links import public_url_for
 
 log = logging.getLogger(__name__)
 bp = Blueprint("subscription", __name__)
@@ -73,8 +74,8 @@ async def pay() -> ResponseReturnValue:
         if not payments.test_mode:
             checkout = await payments.start_checkout(
                 user,
-                success_url=url_for("subscription.subscribe", checkout="done", _external=True),
-                cancel_url=url_for("subscription.subscribe", _external=True),
+                success_url=public_url_for("subscription.subscribe", checkout="done"),
+                cancel_url=public_url_for("subscription.subscribe"),
             )
             return redirect(checkout, 303)
         paid = await payments.subscribe(user, (await request.form).get("card_number", ""))

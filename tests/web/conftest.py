@@ -14,7 +14,7 @@ from quart.testing import QuartClient
 
 from app.accounts import users
 from app.accounts.users import User
-from app.services import Services
+from app.services import Services, open_services
 from app.web import create_app
 from tests.ports.conftest import multipart
 
@@ -29,6 +29,16 @@ async def app(services: Services) -> AsyncIterator[Quart]:
 @pytest.fixture
 def client(app: Quart) -> QuartClient:
     return app.test_client()
+
+
+@pytest.fixture
+async def second_instance(services: Services) -> AsyncIterator[Quart]:
+    """Another web instance: its own app and connection pool, the same database."""
+    other = await open_services(services.settings)
+    app = create_app(services.settings, other)
+    async with app.test_app() as running:
+        yield running  # type: ignore[misc]
+    await other.close()
 
 
 async def make_user(services: Services, role: users.Role = "free") -> tuple[User, str]:

@@ -191,7 +191,7 @@ async def test_guessing_the_current_password_is_limited_as_log_ins_are(
     """A browser left signed in cannot be used to guess the password through the change forms:
     wrong current passwords count as failed log-ins, and past the limit even the right one is
     refused for a while, in the log-in page's words."""
-    monkeypatch.setattr(services.settings, "login_failures_per_account", 2)
+    monkeypatch.setattr(services.settings, "login_failures_per_account_and_ip", 2)
     someone = await person(app, services)
     for _ in range(2):
         await post_page_form(someone.client, "/profile/email", {"email": fresh_email(), "password": "guess"})

@@ -1,6 +1,7 @@
-"""Logging in under attack: rate limits per account and per address (shared by every
-web instance), one error text for every failure, a new session at login, cookie flags,
-and the security headers on every response."""
+"""Logging in under attack: rate limits per account and address, per address and (slowing
+only) per account, shared by every web instance and no use to a stranger against an owner;
+one error text for every failure, a new session at login, cookie flags, and the security
+headers on every response."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
-from app.accounts import users
+from app.accounts import login_limits, users
 from app.config import Settings
-from app.services import Services, open_services
+from app.services import Services
 from app.web import create_app
 from tests.web.conftest import csrf_from
 from tests.web.sessions import PASSWORD, person
@@ -27,8 +27,10 @@ GENERIC = "Email or password is incorrect."
 @pytest.fixture
 def limits(services: Services, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Small limits for this test; every web instance reads the same settings."""
-    monkeypatch.setattr(services.settings, "login_failures_per_account", 3)
+    monkeypatch.setattr(services.settings, "login_failures_per_account_and_ip", 3)
     monkeypatch.setattr(services.settings, "login_failures_per_ip", 6)
+    monkeypatch.setattr(services.settings, "login_failures_per_account", 5)
+    monkeypatch.setattr(services.settings, "login_slowdown_seconds", 30)
     monkeypatch.setattr(services.settings, "login_window_seconds", 600)
     return services.settings
 
@@ -49,23 +51,55 @@ def ip() -> str:
     return f"2001:db8::{uuid.uuid4().hex[:4]}"
 
 
-async def test_account_is_locked_after_failures_even_with_the_right_password(
+async def test_an_address_is_locked_out_of_an_account_even_with_the_right_password(
     app: Quart, services: Services, limits: Settings
 ) -> None:
-    """After 3 wrong passwords for one account, the 4th attempt is refused with 429,
-    Retry-After and a message a person can act on, even with the right password and
-    from another address; other accounts are not affected."""
+    """After 3 wrong passwords for one account from one address, the 4th attempt from there
+    is refused with 429, Retry-After and a message a person can act on, even with the right
+    password; the owner logs in from another address, and the address may still log in to
+    other accounts."""
     user, other = await new_user(services), await new_user(services)
-    client = app.test_client()
+    client, address = app.test_client(), ip()
     for n in range(3):
-        response = await attempt(client, user.email, f"wrong-{n}", ip())
+        response = await attempt(client, user.email, f"wrong-{n}", address)
         assert response.status_code == 401
-    locked = await attempt(client, user.email, PASSWORD, ip())
+    locked = await attempt(client, user.email, PASSWORD, address)
     text = await locked.get_data(as_text=True)
     assert locked.status_code == 429
     assert 1 <= int(locked.headers["Retry-After"]) <= 600
-    assert "Too many failed log-ins for this account" in text and "Wait 10 minutes" in text
-    assert (await attempt(client, other.email, PASSWORD, ip())).status_code == 302
+    assert "Too many failed log-ins for this account from your network" in text and "Wait 10 minutes" in text
+    assert (await attempt(app.test_client(), user.email, PASSWORD, ip())).status_code == 302
+    assert (await attempt(client, other.email, PASSWORD, address)).status_code == 302
+
+
+async def test_a_stranger_cannot_lock_the_owner_out(app: Quart, services: Services) -> None:
+    """With the default limits, 12 wrong passwords for someone's email from one address (the
+    last ones refused there) leave the owner, from their own address, logging in at once."""
+    user, stranger, address = await new_user(services), app.test_client(), ip()
+    statuses = [(await attempt(stranger, user.email, f"guess-{n}", address)).status_code for n in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+    assert (await attempt(app.test_client(), user.email, PASSWORD, ip())).status_code == 302
+
+
+async def test_guessing_from_many_addresses_is_slowed_not_stopped(
+    app: Quart, services: Services, limits: Settings
+) -> None:
+    """Past the per-account ceiling (5 failures, from 5 addresses), the account takes one
+    attempt every 30 s from anywhere, with Retry-After and a message saying so; once that
+    has passed, the owner logs in; a password reset (clear_account) lifts it at once."""
+    user = await new_user(services)
+    for _ in range(5):
+        assert (await attempt(app.test_client(), user.email, "guess", ip())).status_code == 401
+    slowed = await attempt(app.test_client(), user.email, PASSWORD, ip())
+    assert slowed.status_code == 429 and 25 <= int(slowed.headers["Retry-After"]) <= 30
+    assert "one try every few seconds" in await slowed.get_data(as_text=True)
+    await services.db.execute("UPDATE login_failures SET failed_at = failed_at - interval '31 seconds'"
+                              " WHERE account = :email", {"email": user.email})
+    assert (await attempt(app.test_client(), user.email, PASSWORD, ip())).status_code == 302
+    assert (await attempt(app.test_client(), user.email, "guess", ip())).status_code == 401
+    assert (await attempt(app.test_client(), user.email, PASSWORD, ip())).status_code == 429
+    await login_limits.clear_account(services.db, user.email)
+    assert (await attempt(app.test_client(), user.email, PASSWORD, ip())).status_code == 302
 
 
 async def test_unknown_email_is_limited_the_same(app: Quart, limits: Settings) -> None:
@@ -91,26 +125,17 @@ async def test_address_is_limited_across_accounts(
     assert (await attempt(app.test_client(), user.email, PASSWORD, ip())).status_code == 302
 
 
-async def test_success_clears_the_accounts_failures(
+async def test_success_clears_the_failures_from_its_address(
     app: Quart, services: Services, limits: Settings
 ) -> None:
-    """Two typos then a good log-in start the account's count again."""
-    user, client = await new_user(services), app.test_client()
+    """Two typos then a good log-in from one address start that address's count for the
+    account again."""
+    user, client, address = await new_user(services), app.test_client(), ip()
     for _ in range(2):
-        await attempt(client, user.email, "typo", ip())
-    assert (await attempt(client, user.email, PASSWORD, ip())).status_code == 302
+        await attempt(client, user.email, "typo", address)
+    assert (await attempt(client, user.email, PASSWORD, address)).status_code == 302
     for _ in range(2):
-        assert (await attempt(app.test_client(), user.email, "typo", ip())).status_code == 401
-
-
-@pytest.fixture
-async def second_instance(services: Services) -> AsyncIterator[Quart]:
-    """Another web instance: its own app and connection pool, the same database."""
-    other = await open_services(services.settings)
-    app = create_app(services.settings, other)
-    async with app.test_app() as running:
-        yield running  # type: ignore[misc]
-    await other.close()
+        assert (await attempt(app.test_client(), user.email, "typo", address)).status_code == 401
 
 
 async def test_limit_holds_across_web_instances(
@@ -118,11 +143,11 @@ async def test_limit_holds_across_web_instances(
 ) -> None:
     """Failures on one web instance count on another: spreading guesses over
     instances behind a load balancer buys nothing."""
-    user = await new_user(services)
+    user, address = await new_user(services), ip()
     for n in range(3):
         instance = app if n % 2 == 0 else second_instance
-        assert (await attempt(instance.test_client(), user.email, "nope", ip())).status_code == 401
-    assert (await attempt(second_instance.test_client(), user.email, PASSWORD, ip())).status_code == 429
+        assert (await attempt(instance.test_client(), user.email, "nope", address)).status_code == 401
+    assert (await attempt(second_instance.test_client(), user.email, PASSWORD, address)).status_code == 429
 
 
 async def test_trusted_proxy_address_is_the_client(services: Services, limits: Settings) -> None:

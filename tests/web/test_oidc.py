@@ -19,6 +19,7 @@ from app.web import create_app
 from tests.web.conftest import csrf_from
 from tests.web.oidc_provider import Provider
 from tests.web.sessions import log_in
+from tests.web.test_next import HOSTILE, SAME_SITE, in_query
 
 PUBLIC = "http://localhost"
 
@@ -92,6 +93,15 @@ async def test_login_page_offers_the_provider_only_when_configured(oidc_app: Qua
     assert "Sign in with" not in await (await plain.get("/login")).get_data(as_text=True)
     assert (await plain.get("/login/oidc")).status_code == 404
     assert (await plain.get("/login/oidc/callback?code=x&state=y")).status_code == 404
+
+
+async def test_next_is_a_path_on_this_site(oidc_app: Quart, person: dict[str, Any]) -> None:
+    """/login/oidc?next= with any of test_next.HOSTILE signs in and ends on the job list;
+    a path of this site is followed."""
+    for target, expected in [*((t, "/annotations") for t in HOSTILE), *((t, t) for t in SAME_SITE)]:
+        client = oidc_app.test_client()
+        done = await back(client, await to_provider(client, "/login/oidc" + in_query(target)))
+        assert (done.status_code, done.headers["Location"]) == (302, expected), target
 
 
 async def test_first_login_creates_the_user_and_the_next_finds_them(

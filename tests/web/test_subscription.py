@@ -206,6 +206,21 @@ async def test_stripe_checkout_then_webhook(stripe_app: Quart, services: Service
     assert await upgrades_announced(services, user) == 1
 
 
+async def test_stripe_return_addresses_ignore_the_host_header(stripe_app: Quart) -> None:
+    """Checkout's success and cancel URLs are on GAS_PUBLIC_URL even when the request that
+    started it had a forged Host header: Stripe must not send the payer to another site."""
+    client: Any = stripe_app.test_client()
+    await signed_in(client)
+    page = await (await client.get("/subscribe")).get_data(as_text=True)
+    StripeStandIn.requests.clear()
+    response = await client.post("/subscribe", form={"csrf_token": csrf_from(page)},
+                                 headers={"Host": "evil.example"})
+    assert response.status_code == 303
+    [(_, form)] = StripeStandIn.requests
+    assert form["success_url"] == ["http://localhost/subscribe?checkout=done"]
+    assert form["cancel_url"] == ["http://localhost/subscribe"]
+
+
 async def test_stripe_page_shows_the_price_stripe_has(stripe_app: Quart) -> None:
     """With Stripe the page says what the Premium Price costs as Stripe has it (€15.00 a month in
     the stand-in), asking Stripe at most once for several page views (the app is shared by this
