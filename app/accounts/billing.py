@@ -28,13 +28,19 @@ async def downgrade(services: Services, user_id: str) -> bool:
     """End the user's Premium now: their subscriptions with this server's payment service are
     cancelled there first (so no further payment is taken), then the role; False if they were
     free already."""
+    await cancel_with_provider(services, user_id)
+    ended = await subscriptions.end(services.db, user_id)
+    await finish_downgrade(services, user_id)
+    return ended
+
+
+async def cancel_with_provider(services: Services, user_id: str) -> None:
+    """Cancel the user's running subscriptions with this server's payment service, so that
+    nothing more is charged (the operator's grants and other services' have nothing to cancel)."""
     payments = services.payments
     for running in await subscriptions.running(services.db, user_id):
         if running.provider == payments.provider:
             await payments.cancel(running.reference)
-    ended = await subscriptions.end(services.db, user_id)
-    await finish_downgrade(services, user_id)
-    return ended
 
 
 async def finish_downgrade(services: Services, user_id: str) -> None:

@@ -175,6 +175,12 @@ async def change_email(db: Database, user_id: str, email: str) -> None:
         raise EmailTaken(email) from exc
 
 
+async def has_password(db: Database, user_id: str) -> bool:
+    """Whether the account can sign in with a password (an OIDC-only one cannot)."""
+    return bool(await fetchval(db, "SELECT password_hash IS NOT NULL FROM users WHERE user_id = $1",
+                               uuid.UUID(user_id)))
+
+
 async def set_profile(db: Database, user_id: str, name: str, institution: str) -> None:
     await execute(db, "UPDATE users SET name = $1, institution = $2 WHERE user_id = $3",
                   name, institution, uuid.UUID(user_id))

@@ -20,6 +20,7 @@ from app.jobs.job import PHASE_NAMES
 from app.services import Services, open_services
 from app.web import (
     account,
+    account_deletion,
     api,
     auth,
     csrf,
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.jinja_env.globals["phase_names"] = PHASE_NAMES
 
     for blueprint in (pages.bp, auth.bp, jobs.bp, results.bp, events.bp, api.bp, objects.bp,
-                      subscription.bp, account.bp, password_reset.bp):
+                      subscription.bp, account.bp, password_reset.bp, account_deletion.bp):
         app.register_blueprint(blueprint)
     oidc_login.init_app(app, settings)
 

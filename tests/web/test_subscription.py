@@ -512,3 +512,17 @@ async def test_downgrade_cut_short_is_finished_by_stripes_retry(
     assert await deliver(client, payload) == {"received": True, "ended": False}
     [mail] = mails_to(services, user)
     assert "Your GAS Premium subscription has ended" in mail
+
+
+async def test_account_deletion_cancels_the_stripe_subscription_first(
+    stripe_app: Quart, services: Services
+) -> None:
+    """DELETE /api/v1/me of a user paying through Stripe cancels the subscription in Stripe, so
+    nothing more is charged, before the account goes."""
+    client = stripe_app.test_client()
+    user, reference = await premium_by_checkout(client, services)
+    token = await users.create_token(services.db, user.user_id, "cli")
+    StripeStandIn.requests.clear()
+    assert (await client.delete("/api/v1/me", headers=bearer(token))).status_code == 204
+    assert [path for path, _ in StripeStandIn.requests] == [f"/v1/subscriptions/{reference}"]
+    assert await users.get(services.db, user.user_id) is None

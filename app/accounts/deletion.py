@@ -1,0 +1,56 @@
+"""Deleting an account: its subscription, every job with all its files, and every row of it.
+
+The order protects against the user (or a stolen session) acting meanwhile and against a
+deletion cut short. A running subscription is cancelled with the payment service first, so
+nothing is charged for an account that no longer exists. Then every session and API token
+ends, so no new upload or job can start while the jobs go; then each job goes through
+:func:`app.jobs.control.delete_job` (cancelled if unfinished; input, results, table, log and
+any cold copy). The mail confirming it is sent while the address is still known, and last
+the user row, whose foreign keys take the subscriptions, identities, one-time links and
+upload grants with it. A deletion that fails part-way leaves an account that can sign in
+again (with its password or provider) and be deleted again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from app.accounts import billing, sessions, users
+from app.accounts.session_streams import end_session_streams
+from app.accounts.users import User
+from app.infra.db import execute
+from app.infra.mail_templates import bodies
+from app.jobs.control import delete_job
+from app.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def delete_account(services: Services, user: User) -> int:
+    """Delete ``user`` and everything of theirs; how many jobs went with it."""
+    ctx = {"user_id": user.user_id}
+    await billing.cancel_with_provider(services, user.user_id)
+    await sessions.end_all(services.db, user.user_id)
+    await end_session_streams(services, user.user_id, None)
+    await execute(services.db, "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1"
+                  " AND revoked_at IS NULL", uuid.UUID(user.user_id))
+    deleted = 0
+    # Read again until none is left: a job submitted just before the sessions ended lands late.
+    while jobs := await services.jobs.all_for_user(user.user_id):
+        for job in jobs:
+            await delete_job(services, job)
+            deleted += 1
+    text, html = bodies("account_deleted", email=user.email, jobs=deleted)
+    await services.mail.send(user.email, "Your GAS account has been deleted", text, html)
+    await execute(services.db, "DELETE FROM users WHERE user_id = $1", uuid.UUID(user.user_id))
+    log.info("account deleted", extra={**ctx, "jobs": deleted})
+    return deleted
+
+
+async def confirmed(services: Services, user: User, password: str, email: str) -> bool:
+    """Whether the person asking is the owner: the password for an account that has one, else
+    the account's email address typed out (an OIDC-only account has no password to ask)."""
+    if await users.has_password(services.db, user.user_id):
+        return await users.check_password(services.db, user.user_id, password)
+    return users.normalise_email(email).lower() == user.email.lower()
