@@ -57,8 +57,9 @@ async def delete() -> ResponseReturnValue:
         return await _page(f"{exc.message} Your sign-ins have ended: log in again to retry.", exc.status)
     logout_user()
     csrf.rotate()
-    return await render_template("link_done.html", message=f"Your account {user.email} has been deleted "
-                                 "with all its jobs and files. A mail confirms it.")
+    # user=None: the page shows a signed-out header, not the account just deleted.
+    return await render_template("link_done.html", user=None, message=f"Your account {user.email} has "
+                                 "been deleted with all its jobs and files. A mail confirms it.")
 
 
 @bp.delete("/api/v1/me")
