@@ -27,7 +27,7 @@ async def test_delete_my_account(page: Page, server: Server, output_path: str) -
     await expect(page).to_have_url(f"{server.url}/profile/delete")
     await page.get_by_label("Your password").fill("not my password")
     await page.get_by_role("button", name="Delete my account and everything in it").click()
-    await expect(page.get_by_role("alert")).to_have_text("That is not your password.")
+    await expect(page.get_by_role("alert")).to_have_text("This is not your current password.")
     await page.screenshot(path=shots / "delete-account-confirm.png", full_page=True)
 
     await page.get_by_label("Your password").fill("correct horse battery")

@@ -48,9 +48,7 @@ async def delete_account(services: Services, user: User) -> int:
     return deleted
 
 
-async def confirmed(services: Services, user: User, password: str, email: str) -> bool:
-    """Whether the person asking is the owner: the password for an account that has one, else
-    the account's email address typed out (an OIDC-only account has no password to ask)."""
-    if await users.has_password(services.db, user.user_id):
-        return await users.check_password(services.db, user.user_id, password)
-    return users.normalise_email(email).lower() == user.email.lower()
+def email_typed(user: User, typed: str) -> bool:
+    """Whether ``typed`` is the account's address (in any case): what confirms the deletion of an
+    account without a password (one a sign-in provider made), which has no password to ask."""
+    return users.normalise_email(typed).lower() == user.email.lower()

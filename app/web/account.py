@@ -33,7 +33,7 @@ def _text_problem(value: str, limit: int) -> str | None:
     return None
 
 
-async def _wrong_password(user: User, password: str) -> str | None:
+async def wrong_password(user: User, password: str) -> str | None:
     """What to say when ``password`` is not the account's current one; None when it is.
     Wrong ones count as failed log-ins, under the same limits, so a browser left signed in
     cannot be used to guess the password."""
@@ -70,7 +70,7 @@ async def change_password() -> ResponseReturnValue:
     data = await request.form
     errors: dict[str, str] = {}
     new = data.get("new_password", "")
-    if wrong := await _wrong_password(user, data.get("current_password", "")):
+    if wrong := await wrong_password(user, data.get("current_password", "")):
         errors["current_password"] = wrong
     elif problem := users.password_problem(new):
         errors["new_password"] = problem
@@ -90,7 +90,7 @@ async def change_email() -> ResponseReturnValue:
     form = {"email": new}
     errors: dict[str, str] = {}
     # A borrowed browser must not be enough to move the account to another inbox.
-    if wrong := await _wrong_password(user, data.get("password", "")):
+    if wrong := await wrong_password(user, data.get("password", "")):
         errors["email_password"] = wrong
     elif problem := users.email_problem(new):
         errors["email"] = problem

@@ -13,9 +13,10 @@ from quart_auth import logout_user
 from quart_schema import validate_response
 
 from app.accounts import users
-from app.accounts.deletion import confirmed, delete_account
+from app.accounts.deletion import delete_account, email_typed
 from app.errors import Refused
 from app.web import csrf
+from app.web.account import wrong_password
 from app.web.api import ErrorOut, answer_api_errors, api_user, token_required
 from app.web.auth import login_required, required_user
 from app.web.context import services
@@ -45,9 +46,14 @@ async def confirm() -> ResponseReturnValue:
 async def delete() -> ResponseReturnValue:
     user = await required_user()
     form = await request.form
-    if not await confirmed(services(), user, form.get("password", ""), form.get("email", "")):
-        return await _page("That is not your password." if await users.has_password(
-            services().db, user.user_id) else "Type your email address exactly as shown.", 400)
+    if await users.has_password(services().db, user.user_id):
+        # Wrong ones count as failed log-ins: a browser left signed in cannot guess it here.
+        problem = await wrong_password(user, form.get("password", ""))
+    else:
+        typed = email_typed(user, form.get("email", ""))
+        problem = None if typed else "Type your email address exactly as shown."
+    if problem is not None:
+        return await _page(problem, 400)
     try:
         await delete_account(services(), user)
     except stripe.StripeError:
