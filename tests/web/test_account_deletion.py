@@ -5,8 +5,11 @@ go; a mail confirms it."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
+import pytest
+from quart import Quart
 from quart.testing import QuartClient
 
 from app.accounts import users
@@ -14,11 +17,15 @@ from app.accounts.deletion import email_typed
 from app.accounts.users import User
 from app.jobs.job import Job, utcnow
 from app.services import Services
+from app.web import events
 from tests.daemons.conftest import make_job
 from tests.job_states import move_result
 from tests.web.conftest import bearer, csrf_from, make_user
+from tests.web.sessions import person
+from tests.web.test_events import open_stream
 from tests.web.test_job_control import stored
 from tests.web.test_pages import signed_up_user
+from tests.web.test_session_streams import ends_within
 
 
 def deletion_mails(services: Services, address: str) -> list[str]:
@@ -108,3 +115,17 @@ def test_account_without_password_confirms_with_its_email() -> None:
     assert email_typed(user, " ada@example.org ")
     assert not email_typed(user, "")
     assert not email_typed(user, "someone@example.org")
+
+
+async def test_deletion_closes_the_accounts_open_event_streams(
+    app: Quart, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An /events stream open in the user's browser ends within a second of the account's
+    deletion through the API, delivering nothing after."""
+    monkeypatch.setattr(events, "KEEPALIVE_SECONDS", 0.2)  # a failing test ends quickly
+    alice = await person(app, services)
+    token = await users.create_token(services.db, alice.user.user_id, "cli")
+    async with contextlib.AsyncExitStack() as stack:
+        stream = await open_stream(stack, alice.client)
+        assert (await alice.client.delete("/api/v1/me", headers=bearer(token))).status_code == 204
+        assert b"event:" not in await ends_within(stream, 1.0)
