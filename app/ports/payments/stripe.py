@@ -152,7 +152,7 @@ class StripePayments(Payments):
             await self.client.v1.subscriptions.cancel_async(reference)
         except stripe.InvalidRequestError as exc:
             # Cancelled already (in the portal, or by Stripe after failed payments): nothing to do.
-            if exc.code != "resource_missing" and "canceled" not in str(exc.user_message or ""):
+            if exc.code != "resource_missing" and "canceled subscription" not in str(exc):
                 raise
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
