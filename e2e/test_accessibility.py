@@ -168,7 +168,7 @@ async def test_every_page_is_accessible_and_fits_a_phone(
     await visit("failed-log", f"{failed}/log")
     await visit("archived-job", archived)
     # The sentence reads as one: its text, link and full stop are not flex items apart.
-    said = await page.locator("#job-status .actions").inner_text()
+    said = await page.locator("#job-status .actions").first.inner_text()
     print(f"archived job says: {said!r}")
     if "Results archived — upgrade to Premium to restore them." not in said:
         findings.append(Finding("archived-job", "phone", f"the archive notice falls apart: {said!r}"))

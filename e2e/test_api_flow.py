@@ -43,7 +43,7 @@ def test_api_flow_end_to_end_and_after_restart(server: Server, tmp_path: Path) -
     with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
         me = client.get("/api/v1/me").json()
         assert me == {"user_id": created["user_id"], "email": "ada@example.org",
-                      "name": "Ada", "role": "free"}
+                      "name": "Ada", "role": "free", "institution": "", "email_verified": False}
 
         upload = client.post("/api/v1/uploads")
         assert upload.status_code == 201, upload.text

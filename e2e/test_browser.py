@@ -92,7 +92,7 @@ async def test_upload_watch_results_filter_download(
     await expect(page.locator("pre.log")).to_contain_text("3 variants")
     await page.screenshot(path=shots / "log.png", full_page=True)
     await page.get_by_role("link", name="My jobs").click()
-    await expect(page.get_by_role("cell", name="browser_sample.vcf")).to_be_visible()
+    await expect(page.get_by_role("cell", name="browser_sample.vcf", exact=True)).to_be_visible()
     await page.screenshot(path=shots / "jobs.png", full_page=True)
     await page.get_by_role("link", name="Profile").click()
     await page.screenshot(path=shots / "profile.png", full_page=True)
@@ -346,7 +346,7 @@ async def test_job_list_updates_itself_over_the_event_stream(page: Page, server:
     await page.goto(f"{server.url}/annotations")
     await page.wait_for_timeout(1000)  # the stream connects
     submit_through_api(server, "live@example.org", "from-a-script.vcf")
-    await expect(page.get_by_role("cell", name="from-a-script.vcf")).to_be_visible(timeout=10_000)
+    await expect(page.get_by_role("cell", name="from-a-script.vcf", exact=True)).to_be_visible(timeout=10_000)
     await expect(page.locator("#job-rows .badge")).to_have_text("completed", timeout=30_000)
     polled_before = len(fragment_requests)
     await page.wait_for_timeout(6000)
@@ -359,7 +359,7 @@ async def test_polling_takes_over_when_the_event_stream_is_down(page: Page, serv
     await sign_up(page, server, "offline@example.org")
     await page.goto(f"{server.url}/annotations")
     submit_through_api(server, "offline@example.org", "while-offline.vcf")
-    await expect(page.get_by_role("cell", name="while-offline.vcf")).to_be_visible(timeout=15_000)
+    await expect(page.get_by_role("cell", name="while-offline.vcf", exact=True)).to_be_visible(timeout=15_000)
     await expect(page.locator("#job-rows .badge")).to_have_text("completed", timeout=30_000)
 
 
