@@ -231,6 +231,15 @@ async def nothing_stored(services: Services, job: Job) -> bool:
     return True
 
 
+async def engine_at_work(annotator: Annotator, job: Job) -> tuple[asyncio.Task[None], int]:
+    """The annotator handling the job's request, once its engine process has started it: the
+    handling task and that process's pid."""
+    handling = asyncio.create_task(annotator.handle(message(job), JobRequest(job.job_id)))
+    pid_files = await eventually(
+        lambda: asyncio.sleep(0, list(annotator.work_dir.glob(f"{job.job_id}-*/{worker.ENGINE}"))))
+    return handling, int(pid_files[0].read_text())
+
+
 @pytest.mark.parametrize("stop", [cancel_job, delete_job], ids=["cancelled", "deleted"])
 async def test_a_running_job_stopped_by_its_owner_ends_within_seconds_and_frees_its_engine(
     services: Services, annotator: Annotator, monkeypatch: pytest.MonkeyPatch,
@@ -239,16 +248,12 @@ async def test_a_running_job_stopped_by_its_owner_ends_within_seconds_and_frees_
     """The owner cancels (or deletes) a job whose engine is busy (one that would never
     return, nor look for the stop file): within seconds its engine process is killed and
     replaced, the request is done with (handle returns: the message is acknowledged), the job
-    is cancelled (or gone),
-    never completed or failed, and nothing is stored or left in scratch space; the next job
-    runs."""
+    is cancelled (or gone), never completed or failed, and nothing is stored or left in
+    scratch space; the next job runs."""
     monkeypatch.setattr(worker, "run_engine", stuck_engine)
     job = await new_job(services, VCF)
     before = annotator.executor
-    handling = asyncio.create_task(annotator.handle(message(job), JobRequest(job.job_id)))
-    pid_files = await eventually(
-        lambda: asyncio.sleep(0, list(annotator.work_dir.glob(f"{job.job_id}-*/{worker.ENGINE}"))))
-    pid = int(pid_files[0].read_text())
+    handling, pid = await engine_at_work(annotator, job)
     running = await services.jobs.get(job.job_id)
     assert running is not None and running.status == "running"
     await stop(services, running)
@@ -278,10 +283,7 @@ async def test_a_cancel_stops_its_job_alone_and_keeps_the_engine_process(
     held = await new_job(services, VCF.replace(b"\n", b"\n" + HOLD, 1))
     other = await new_job(services, VCF)
     before = annotator.executor
-    handling = asyncio.create_task(annotator.handle(message(held), JobRequest(held.job_id)))
-    pid_files = await eventually(
-        lambda: asyncio.sleep(0, list(annotator.work_dir.glob(f"{held.job_id}-*/{worker.ENGINE}"))))
-    pid = int(pid_files[0].read_text())
+    handling, pid = await engine_at_work(annotator, held)
     beside = asyncio.create_task(annotator.handle(message(other), JobRequest(other.job_id)))
     running = await services.jobs.get(held.job_id)
     assert running is not None
