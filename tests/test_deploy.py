@@ -479,12 +479,13 @@ async def _user_with_a_job(database_url: str) -> tuple[str, str]:
 
 async def test_hypercorn_serves_gas_with_the_deploy_config(database_url: str, tmp_path: Path) -> None:
     """`hypercorn --config deploy/hypercorn.toml app.asgi:app`, as gas-web.service runs
-    it (bound here to 127.0.0.1), serves /health from its workers, trusts the one
-    proxy hop it is told to, and on SIGTERM stops cleanly within the unit's timeout."""
+    it (bound here to 127.0.0.1), serves /health from its workers, names itself by
+    GAS_PUBLIC_URL whatever Host the request came with (tests/web/test_proxy.py has the
+    proxy hop it trusts), and on SIGTERM stops cleanly within the unit's timeout."""
     port = free_port()
     env = {**os.environ, "GAS_DATABASE_URL": database_url, "GAS_DATA_DIR": str(tmp_path),
            "GAS_SECRET_KEY": "test-secret", "GAS_TRUSTED_PROXY_HOPS": "1",
-           "GAS_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+           "GAS_PUBLIC_URL": "https://gas.example.org"}
     server = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "hypercorn"), "--config", str(DEPLOY / "hypercorn.toml"),
         "--bind", f"127.0.0.1:{port}", "app.asgi:app", env=env,
@@ -501,11 +502,11 @@ async def test_hypercorn_serves_gas_with_the_deploy_config(database_url: str, tm
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
             assert (health.status_code, health.json()) == (200, {"status": "ok"})
-            # Behind the balancer the API's links are https, from the one hop trusted.
+            # Behind the balancer, the API's links name the public address, never the Host sent.
             token, job_id = await _user_with_a_job(database_url)
             job = await client.get(f"/api/v1/jobs/{job_id}", headers={
-                "Authorization": f"Bearer {token}", "Host": "gas.example.org",
-                "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"})
+                "Authorization": f"Bearer {token}", "Host": "evil.example",
+                "X-Forwarded-Proto": "http", "X-Forwarded-For": "203.0.113.7"})
             assert job.json()["links"]["self"] == f"https://gas.example.org/api/v1/jobs/{job_id}"
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)

@@ -50,6 +50,8 @@ class Api:
 
     owned: str | None = None
     body: dict[str, object] = field(default_factory=dict)
+    # Deletes the caller's account: requested last, after everything that needs it.
+    ends_session: bool = False
 
 
 ROUTES: dict[str, Public | Page | Api] = {
@@ -81,6 +83,8 @@ ROUTES: dict[str, Public | Page | Api] = {
     "account.change_password": Page(),
     "account.change_email": Page(),
     "account.resend_verification": Page(),
+    "account_deletion.confirm": Page(),
+    "account_deletion.delete": Page(),
     "jobs.upload_fields": Page(),
     "jobs.annotate": Page(),
     "jobs.uploaded": Page(owned="key", query={"key": "{key}"}),
@@ -99,6 +103,7 @@ ROUTES: dict[str, Public | Page | Api] = {
     "events.events": Page(stream=True),
     "subscription.subscribe": Page(),
     "subscription.pay": Page(),
+    "subscription.manage": Page(),
     "api.create_upload": Api(),
     "api.create_job": Api(owned="key", body={"key": "{key}", "file_name": "x.vcf"}),
     "api.list_jobs": Api(),
@@ -109,6 +114,7 @@ ROUTES: dict[str, Public | Page | Api] = {
     "api.cancel": Api(owned="job_id"),
     "api.delete": Api(owned="job_id"),
     "api.me": Api(),
+    "account_deletion.api_delete": Api(ends_session=True),
     "subscription.api_subscribe": Api(body={"payment_method": "pm_card_chargeDeclined"}),
 }
 

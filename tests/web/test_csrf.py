@@ -20,6 +20,7 @@ EXEMPT = {
     "subscription.api_subscribe": "bearer token",
     "api.cancel": "bearer token",
     "api.delete": "bearer token",
+    "account_deletion.api_delete": "bearer token",
     "objects.upload": "the signed upload policy in the form is the permission, as on S3",
     "subscription.stripe_webhook": "Stripe's signature over the payload",
 }
@@ -43,6 +44,8 @@ FORMS: dict[str, dict[str, str]] = {
     "account.confirm_email_change": {},
     "password_reset.forgot": {"email": "someone@example.org"},
     "password_reset.reset": {"password": "forged password"},
+    "account_deletion.delete": {"password": "password123"},
+    "subscription.manage": {},
 }
 
 
