@@ -17,8 +17,7 @@ from app.accounts import subscriptions, users
 from app.infra.db import execute, fetchval
 from app.jobs import mails
 from app.jobs.job import COMPLETED
-from app.jobs.lifecycle import JOB_RESULTS_ARCHIVE, MAX_QUEUE_DELAY_SECONDS, JobResult
-from app.jobs.storage import retention_left
+from app.jobs.storage import queue_archive
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -55,10 +54,7 @@ async def finish_downgrade(services: Services, user_id: str) -> None:
     hot = [job for job in await services.jobs.all_for_user(user_id)
            if job.status == COMPLETED and job.storage == "hot"]
     for job in hot:
-        # The archiver looks again when the wait is longer than a queue can delay.
-        wait = min(retention_left(services, job, user), MAX_QUEUE_DELAY_SECONDS)
-        await services.bus.send(JOB_RESULTS_ARCHIVE, JobResult(job.job_id, user_id, COMPLETED).encode(),
-                                delay_seconds=wait)
+        await queue_archive(services, job, user)
     await services.mail.send(user.email, *mails.downgraded(services.settings, hot, user.downgraded_at))
     await execute(services.db, "UPDATE users SET downgrade_queued_at = now() WHERE user_id = $1",
                   uuid.UUID(user_id))

@@ -16,7 +16,14 @@ from typing import Any
 from app.accounts import users
 from app.jobs import mails, notifications
 from app.jobs.job import COMPLETED, Job, Storage, utcnow
-from app.jobs.lifecycle import Move, StorageEvent, announce
+from app.jobs.lifecycle import (
+    JOB_RESULTS_ARCHIVE,
+    MAX_QUEUE_DELAY_SECONDS,
+    JobResult,
+    Move,
+    StorageEvent,
+    announce,
+)
 from app.ports.bus import Message
 from app.ports.cold import TIERS, Restore, RestoreRefused
 from app.services import Services
@@ -38,6 +45,14 @@ def retention_left(services: Services, job: Job, owner: users.User | None) -> in
         start = owner.downgraded_at
     due = start + timedelta(seconds=services.settings.free_retention_seconds)
     return max(0, math.ceil((due - utcnow()).total_seconds()))
+
+
+async def queue_archive(services: Services, job: Job, owner: users.User) -> None:
+    """Ask the archiver for a free owner's hot result, due when its retention has passed (the
+    archiver looks again when that is longer than a queue can delay)."""
+    wait = min(retention_left(services, job, owner), MAX_QUEUE_DELAY_SECONDS)
+    await services.bus.send(JOB_RESULTS_ARCHIVE, JobResult(job.job_id, job.user_id, COMPLETED).encode(),
+                            delay_seconds=wait)
 
 
 async def owner_premium(services: Services, job: Job) -> bool:
@@ -106,6 +121,11 @@ async def bring_back(services: Services, job: Job) -> None:
         await services.cold.thaw(job.result_bucket, job.result_key)
         if await move(services, job, "restoring", "hot"):
             log.info("result restored to the hot tier", extra=ctx)
+            # Back for an owner whose Premium ended while it was on its way: the free clock
+            # (from the downgrade) runs for it as for their other results.
+            owner = await users.get(services.db, job.user_id)
+            if owner is not None and not owner.premium:
+                await queue_archive(services, job, owner)
         job = await services.jobs.get(job.job_id) or job
     if job.storage == "hot" and job.restore_requested_at is not None:
         await tell_owner(services, job)

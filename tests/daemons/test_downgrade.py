@@ -14,6 +14,7 @@ from app.jobs.storage import retention_left
 from app.services import Services
 from daemons import archive
 from tests.daemons.conftest import RETENTION, mail_to, make_job, make_user, message
+from tests.daemons.test_lifecycle import archive_now, thaw_completed, upgrade
 
 
 async def _storage(services: Services, job_id: str) -> str | None:
@@ -64,5 +65,29 @@ async def test_downgrade_queues_hot_results_mails_and_archives_after_retention(s
     delivered = await services.bus.receive(archive.QUEUE, max_messages=10, wait_seconds=1)
     assert delivered
     for each in delivered:
+        await archive.handle(services, each, JobResult.decode(json.loads(each.body)))
+    assert await _storage(services, job.job_id) == "cold"
+
+
+async def test_a_result_on_its_way_back_when_premium_ends_gets_the_free_clock(services: Services) -> None:
+    """Premium ends while a result is being restored (it is not hot, so the downgrade queues
+    nothing for it): once the thawer brings it back, it is queued for the archiver like the
+    owner's other results, and archived when the retention from the downgrade has passed,
+    instead of staying hot for good."""
+    user = await make_user(services)
+    job = await make_job(services, user, age=RETENTION * 100)
+    await archive_now(services, job)
+    await upgrade(services, user)
+    assert await _storage(services, job.job_id) == "restoring"
+    assert await billing.downgrade(services, user.user_id)
+    assert await services.bus.count(archive.QUEUE) == 0
+    assert await thaw_completed(services, wait=10, expect=1) == 1
+    assert await _storage(services, job.job_id) == "hot"
+    rows = await services.db.fetch_all("SELECT body FROM queue_messages WHERE queue = :q",
+                                       {"q": archive.QUEUE})
+    assert [json.loads(r["body"]) for r in rows] == [
+        {"job_id": job.job_id, "user_id": user.user_id, "status": COMPLETED}]
+    await asyncio.sleep(RETENTION + 0.5)
+    for each in await services.bus.receive(archive.QUEUE, max_messages=10, wait_seconds=1):
         await archive.handle(services, each, JobResult.decode(json.loads(each.body)))
     assert await _storage(services, job.job_id) == "cold"
