@@ -93,18 +93,12 @@ def queue_specs(settings: Settings) -> list[QueueSpec]:
 
 # -- 2. messages and live events --------------------------------------------------------
 
-def _job_id(body: dict[str, Any]) -> str:
+def _id(body: dict[str, Any], name: str) -> str:
+    """The message's ``<name>_id``, a UUID; a message without one can never succeed."""
     try:
-        return str(uuid.UUID(str(body.get("job_id"))))
+        return str(uuid.UUID(str(body.get(f"{name}_id"))))
     except ValueError:
-        raise PoisonMessage(f"no job id in the message: {body.get('job_id')!r}") from None
-
-
-def _user_id(body: dict[str, Any]) -> str:
-    try:
-        return str(uuid.UUID(str(body.get("user_id"))))
-    except ValueError:
-        raise PoisonMessage(f"no user id in the message: {body.get('user_id')!r}") from None
+        raise PoisonMessage(f"no {name} id in the message: {body.get(f'{name}_id')!r}") from None
 
 
 @dataclass(frozen=True)
@@ -126,7 +120,7 @@ class JobRequest:
     def decode(cls, body: dict[str, Any]) -> JobRequest:
         deferrals = body.get("deferrals")
         user_id = body.get("user_id")
-        return cls(_job_id(body), user_id if isinstance(user_id, str) else None,
+        return cls(_id(body, "job"), user_id if isinstance(user_id, str) else None,
                    deferrals if isinstance(deferrals, int) else 0)
 
 
@@ -144,7 +138,7 @@ class JobResult:
     @classmethod
     def decode(cls, body: dict[str, Any]) -> JobResult:
         user_id, status = body.get("user_id"), body.get("status")
-        return cls(_job_id(body), user_id if isinstance(user_id, str) else None,
+        return cls(_id(body, "job"), user_id if isinstance(user_id, str) else None,
                    status if isinstance(status, str) else None)
 
 
@@ -159,7 +153,7 @@ class UserUpgraded:
 
     @classmethod
     def decode(cls, body: dict[str, Any]) -> UserUpgraded:
-        return cls(_user_id(body))
+        return cls(_id(body, "user"))
 
 
 @dataclass(frozen=True)
