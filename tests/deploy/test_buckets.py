@@ -11,7 +11,7 @@ import pytest
 from app.config import Settings
 from app.ops.provision import stack_parameters
 from app.ports.objects.aws import UNCLAIMED_TAG
-from tests.deploy.template import DATA_PLANE, GAS, parse
+from tests.deploy.template import DATA_PLANE, GAS, listed, parse
 
 TEMPLATES = [DATA_PLANE, GAS]
 BUCKETS = ["InputsBucket", "ResultsBucket"]
@@ -78,3 +78,15 @@ def test_unclaimed_uploads_expire_by_their_tag(template: Path) -> None:
     assert rule["Status"] == "Enabled"
     assert rule["TagFilters"] == [{"Key": UNCLAIMED_TAG[0], "Value": UNCLAIMED_TAG[1]}]
     assert rule["ExpirationInDays"] == 1
+
+
+def test_the_upload_signer_may_tag_and_untag_inputs() -> None:
+    """S3 stores a form's ``tagging`` only if the policy's signer (the web role) may
+    tag objects, and ``claim`` untags with the same role: without either, uploads
+    would fail or every job's input would expire with the unclaimed ones."""
+    web = parse(GAS)["Resources"]["WebRole"]["Properties"]["Policies"]
+    inputs = {"Fn::Sub": "${InputsBucket.Arn}/inputs/*"}
+    allowed = {action for policy in web for statement in policy["PolicyDocument"]["Statement"]
+               if statement["Effect"] == "Allow" and statement["Resource"] == inputs
+               for action in listed(statement["Action"])}
+    assert {"s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObjectTagging"} <= allowed
