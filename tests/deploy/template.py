@@ -21,6 +21,7 @@ NOT_IN_MOTO = frozenset({
     "AWS::AutoScaling::ScalingPolicy", "AWS::SES::EmailIdentity", "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::SecretsManager::Secret",
     "AWS::SecretsManager::SecretTargetAttachment",
+    "AWS::S3::BucketPolicy",
 })
 
 
