@@ -54,8 +54,11 @@ main() {
   id gas >/dev/null 2>&1 || useradd --system --home-dir /var/lib/gas --shell /sbin/nologin gas
   install -d -o gas -g gas -m 750 /var/lib/gas
   python3.11 -m venv /opt/gas/venv
-  /opt/gas/venv/bin/pip install --quiet --upgrade pip
-  /opt/gas/venv/bin/pip install --quiet /opt/gas/src
+  # The release's locked dependencies, each file checked against its hash (`make lock`),
+  # then GAS itself with nothing resolved or fetched again: every boot of a release
+  # installs the same bytes.
+  /opt/gas/venv/bin/pip install --quiet --require-hashes --no-deps -r /opt/gas/src/deploy/requirements.lock
+  /opt/gas/venv/bin/pip install --quiet --no-deps --no-build-isolation /opt/gas/src
 
   install -d -m 755 /etc/gas
   install -m 644 /opt/gas/src/deploy/hypercorn.toml /etc/gas/hypercorn.toml
