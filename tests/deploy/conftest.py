@@ -75,6 +75,7 @@ def stack(moto_url: str) -> Iterator[dict[str, Any]]:
         "UploadOrigin": "https://gas.example.org", "VpcId": vpc,
         "PublicSubnetIds": ",".join(subnets[:2]), "PrivateSubnetIds": ",".join(subnets[2:]),
         "CertificateArn": certificate, "ArtifactBucket": f"gas-{tag}-releases",
+        "ImageId": "ami-12c6146b",  # one of moto's images
     }
     cfn = aws(moto_url, "cloudformation")
     name = f"gas-{tag}"

@@ -61,6 +61,7 @@ def test_each_group_boots_its_role(moto_url: str, stack: dict[str, Any]) -> None
             LaunchTemplateId=physical[f"{prefix}LaunchTemplate"])["LaunchTemplateVersions"]
         data = version["LaunchTemplateData"]
         assert data["MetadataOptions"]["HttpTokens"] == "required"
+        assert data["ImageId"] == stack["parameters"]["ImageId"]
         profile = iam.get_instance_profile(InstanceProfileName=physical[f"{prefix}InstanceProfile"])
         assert data["IamInstanceProfile"]["Arn"] == profile["InstanceProfile"]["Arn"]
         assert [r["RoleName"] for r in profile["InstanceProfile"]["Roles"]] == [physical[f"{prefix}Role"]]

@@ -71,3 +71,16 @@ def test_an_annotator_may_protect_only_its_own_group() -> None:
     assert options["HttpTokens"] == "required" and options["InstanceMetadataTags"] == "enabled"
     settings = resources["Settings"]["Properties"]["Value"]["Fn::Sub"]
     assert "GAS_ANNOTATOR_SCALE_IN_PROTECTION=true\n" in settings
+
+
+def test_the_image_is_a_parameter_an_update_does_not_change() -> None:
+    """Every launch template runs the ImageId given, a plain AMI id: no SSM "latest"
+    path that a stack update would resolve to a new image by itself."""
+    template = parse(GAS)
+    image = template["Parameters"]["ImageId"]
+    assert image["Type"] == "AWS::EC2::Image::Id" and "Default" not in image
+    assert "al2023-ami-kernel-default-x86_64" in image["Description"]  # how to find the current one
+    templates = [r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::LaunchTemplate"]
+    assert len(templates) == 3
+    assert all(t["Properties"]["LaunchTemplateData"]["ImageId"] == {"Ref": "ImageId"} for t in templates)
+    assert "AWS::SSM::Parameter::Value" not in GAS.read_text()
