@@ -58,6 +58,37 @@ async def test_the_worker_is_protected_from_taking_a_job_until_it_has_none(servi
         annotator.close()
 
 
+class Refused:
+    """A group that refuses every call (no permission, throttled)."""
+
+    def __init__(self) -> None:
+        self.asked: list[bool] = []
+
+    async def protect(self, protected: bool) -> None:
+        self.asked.append(protected)
+        raise RuntimeError("AccessDenied")
+
+
+async def test_a_refused_protection_never_fails_the_job(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Protection is a safeguard, not a step of the job: refused, the job completes all
+    the same and the refusal is logged; the next job asks again."""
+    refused = Refused()
+    annotator = Annotator(services, refused)
+    try:
+        for _ in range(2):
+            job = await new_job(services, VCF)
+            msg = Message(LARGE, str(uuid.uuid4()), json.dumps({"job_id": job.job_id}), "r", 1)
+            await annotator.handle(msg, JobRequest.decode(json.loads(msg.body)))
+            stored = await services.jobs.get(job.job_id)
+            assert stored is not None and stored.status == "completed"
+        assert refused.asked == [True, True]
+        assert "could not set this instance's scale-in protection: AccessDenied" in caplog.text
+    finally:
+        annotator.close()
+
+
 def test_only_an_annotator_on_aws_asks_for_protection() -> None:
     """The local backend, or AWS without the stack's setting (`gas serve` elsewhere),
     does nothing."""
