@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from annotator import engine
 from annotator.limits import LimitExceeded, Limits
+from annotator.protection import Busy, NoProtection, Protection, protection_for
 from annotator.reference import ReferenceMissing, installed_builds
 from app.accounts import users
 from app.config import Settings
@@ -281,8 +282,10 @@ class LanePool:
 
 
 class Annotator:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, protection: Protection | None = None) -> None:
         self.services = services
+        # Spared by scale-in while any lane has a job in hand.
+        self.busy = Busy(protection or NoProtection())
         settings = services.settings
         self.lanes: dict[str, LanePool] = {
             SMALL: LanePool(SMALL, settings.annotator_small_processes, settings.annotator_small_concurrency),
@@ -338,6 +341,11 @@ class Annotator:
                 return  # someone else has it
         else:
             log.info("resuming a job whose worker stopped", extra=ctx)
+        async with self.busy.job():
+            await self._work(job, lane, premium, ctx)
+
+    async def _work(self, job: Job, lane: LanePool, premium: bool, ctx: dict[str, str]) -> None:
+        """Run a job this annotator holds as running, to its end."""
         await announce(self.services, job, event=self._job_event(job, RUNNING, 0))
         try:
             await self._run(job, lane, premium)
@@ -660,7 +668,8 @@ async def decoded(take: Callable[..., Awaitable[None]], message: Message, body: 
 async def run(services: Services) -> None:
     """The annotator role: until cancelled."""
     settings = services.settings
-    annotator = Annotator(services)
+    protection, aws = protection_for(settings)
+    annotator = Annotator(services, protection)
     try:
         async with asyncio.TaskGroup() as lanes:
             for pool in annotator.lanes.values():
@@ -676,3 +685,5 @@ async def run(services: Services) -> None:
                 ), name=f"annotator {pool.lane}")
     finally:
         annotator.close()
+        if aws is not None:
+            await aws.close()

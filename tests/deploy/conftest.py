@@ -77,6 +77,7 @@ def stack(moto_url: str) -> Iterator[dict[str, Any]]:
         "PublicSubnetIds": ",".join(subnets[:2]), "PrivateSubnetIds": ",".join(subnets[2:]),
         "CertificateArn": certificate, "ArtifactBucket": f"gas-{tag}-releases",
         "PrivateRouteTableIds": ",".join(route_tables),
+        "ImageId": "ami-12c6146b",  # one of moto's images
     }
     cfn = aws(moto_url, "cloudformation")
     name = f"gas-{tag}"

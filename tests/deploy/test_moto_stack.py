@@ -61,6 +61,7 @@ def test_each_group_boots_its_role(moto_url: str, stack: dict[str, Any]) -> None
             LaunchTemplateId=physical[f"{prefix}LaunchTemplate"])["LaunchTemplateVersions"]
         data = version["LaunchTemplateData"]
         assert data["MetadataOptions"]["HttpTokens"] == "required"
+        assert data["ImageId"] == stack["parameters"]["ImageId"]
         profile = iam.get_instance_profile(InstanceProfileName=physical[f"{prefix}InstanceProfile"])
         assert data["IamInstanceProfile"]["Arn"] == profile["InstanceProfile"]["Arn"]
         assert [r["RoleName"] for r in profile["InstanceProfile"]["Roles"]] == [physical[f"{prefix}Role"]]
@@ -101,24 +102,37 @@ def test_scaling_policies_are_valid_api_requests(moto_url: str, stack: dict[str,
     queues = {"JobRequestsQueue": f"gas{stack['tag']}-job-requests",
               "JobRequestsSmallQueue": f"gas{stack['tag']}-job-requests-small"}
 
+    # What GetAtt gives of the load balancer and target group: their ARNs' last part.
+    full_names = {
+        "LoadBalancerFullName": physical["LoadBalancer"].split(":loadbalancer/")[-1],
+        "TargetGroupFullName": "targetgroup/" + physical["WebTargetGroup"].split(":targetgroup/")[-1],
+    }
+
     def resolve(node: Any) -> Any:
         if isinstance(node, dict):
             if set(node) == {"Ref"}:
                 return physical.get(node["Ref"]) or float(parse(GAS)["Parameters"][node["Ref"]]["Default"])
             if set(node) == {"Fn::GetAtt"}:
-                queue, attribute = node["Fn::GetAtt"]
-                assert attribute == "QueueName"
-                return queues[queue]
+                resource, attribute = node["Fn::GetAtt"]
+                return queues[resource] if attribute == "QueueName" else full_names[attribute]
+            if set(node) == {"Fn::Join"}:
+                separator, parts = node["Fn::Join"]
+                return separator.join(resolve(parts))
             return {k: resolve(v) for k, v in node.items()}
         if isinstance(node, list):
             return [resolve(v) for v in node]
         return node
 
     scaling = aws(moto_url, "autoscaling")
-    for name in ("WebCpuScaling", "AnnotatorBacklogScaling"):
+    for name in ("WebRequestScaling", "AnnotatorBacklogScaling"):
         properties = resolve(parse(GAS)["Resources"][name]["Properties"])
         scaling.put_scaling_policy(PolicyName=f"{stack['name']}-{name}", **properties)
     policies = scaling.describe_policies(AutoScalingGroupName=physical["AnnotatorGroup"])["ScalingPolicies"]
     [backlog] = [p for p in policies if p["PolicyName"].endswith("AnnotatorBacklogScaling")]
     metrics = backlog["TargetTrackingConfiguration"]["CustomizedMetricSpecification"]["Metrics"]
-    assert [m["Id"] for m in metrics] == ["large", "small", "annotators", "backlog"]
+    assert [m["Id"] for m in metrics] == ["large", "small", "large_running", "small_running", "annotators",
+                                          "backlog"]
+    [requests] = scaling.describe_policies(AutoScalingGroupName=physical["WebGroup"])["ScalingPolicies"]
+    predefined = requests["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]
+    assert predefined["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+    assert predefined["ResourceLabel"] == "/".join(full_names.values())
