@@ -80,7 +80,9 @@ main() {
   case "$GAS_ROLE" in
     web)
       systemctl enable --now gas-web.service
-      # In service only once it answers as the load balancer will ask it.
+      # Signalled only once it is ready (/health: the database answers), not merely
+      # alive (/health/live, the load balancer's check): a release that cannot reach
+      # the database fails its rolling update instead of replacing every instance.
       for _ in $(seq 60); do
         curl -fsS http://127.0.0.1:8000/health >/dev/null && break
         sleep 5
