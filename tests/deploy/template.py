@@ -23,7 +23,6 @@ NOT_IN_MOTO = frozenset({
     "AWS::SecretsManager::SecretTargetAttachment",
     "AWS::S3::BucketPolicy",
     "AWS::CloudWatch::Alarm",
-    "AWS::S3::BucketPolicy",
 })
 
 
