@@ -60,6 +60,24 @@ fetch_reference() {
   fi
 }
 
+# The CloudWatch agent's configuration (deploy/cloudwatch-agent.json on stdin) for this
+# stack: its log groups are /<stack>/<role>, as deploy/gas.yaml names them.
+agent_config() {
+  sed "s|@STACK_NAME@|$STACK_NAME|g"
+}
+
+# Logs: each unit appends its JSON lines to /var/log/gas/<role>.log; the CloudWatch agent
+# ships them to the role's log group, logrotate keeps the local copies small.
+ship_logs() {
+  dnf install -y -q amazon-cloudwatch-agent logrotate
+  install -d -m 755 /var/log/gas
+  install -m 644 /opt/gas/src/deploy/logrotate-gas.conf /etc/logrotate.d/gas
+  agent_config < /opt/gas/src/deploy/cloudwatch-agent.json \
+    > /opt/aws/amazon-cloudwatch-agent/etc/gas.json
+  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+    -c file:/opt/aws/amazon-cloudwatch-agent/etc/gas.json
+}
+
 main() {
   dnf install -y -q python3.11 python3.11-pip aws-cfn-bootstrap
   trap 'signal 1' ERR
@@ -92,11 +110,14 @@ main() {
   mv /etc/gas/gas.env.new /etc/gas/gas.env
   umask 022
   systemctl daemon-reload
+  ship_logs
 
   case "$GAS_ROLE" in
     web)
       systemctl enable --now gas-web.service
-      # In service only once it answers as the load balancer will ask it.
+      # Signalled only once it is ready (/health: the database answers), not merely
+      # alive (/health/live, the load balancer's check): a release that cannot reach
+      # the database fails its rolling update instead of replacing every instance.
       for _ in $(seq 60); do
         curl -fsS http://127.0.0.1:8000/health >/dev/null && break
         sleep 5

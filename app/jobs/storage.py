@@ -72,8 +72,9 @@ async def move(services: Services, job: Job, was: Storage, to: Storage, **fields
 async def stuck(services: Services, job: Job, storage: Storage, why: str, exc: Exception,
                 message: Message) -> None:
     """The result stays ``storage``: say why on the job (and its open pages), not leave
-    it "being restored" for ever. The message goes on to the dead-letter queue, where
-    the operator's alarm sees it; a redrive that moves the job clears the error."""
+    it "being restored" for ever. The message goes on to the dead-letter queue, whose
+    alarm tells the operator on AWS (deploy/gas.yaml; `gas queues` shows it elsewhere); a
+    redrive that moves the job clears the error."""
     text = (f"{why} ({exc.__class__.__name__}, {message.receive_count} attempts). "
             "The operator has been told and will retry it.")
     await announce(services, job, event=StorageEvent(job.job_id, storage),

@@ -22,6 +22,7 @@ NOT_IN_MOTO = frozenset({
     "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::SecretsManager::Secret",
     "AWS::SecretsManager::SecretTargetAttachment",
     "AWS::S3::BucketPolicy",
+    "AWS::CloudWatch::Alarm",
 })
 
 

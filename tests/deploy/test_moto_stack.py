@@ -28,7 +28,7 @@ def test_moto_creates_every_resource_it_supports(stack: dict[str, Any]) -> None:
 
 def test_https_load_balancer_in_front_of_the_web_group(moto_url: str, stack: dict[str, Any]) -> None:
     """HTTPS with the given certificate forwards to the web group's targets, checked
-    on /health at hypercorn's port; plain HTTP answers with a redirect to HTTPS; the
+    on /health/live at hypercorn's port; plain HTTP answers with a redirect to HTTPS; the
     web group keeps two instances or more across both private subnets."""
     elb = aws(moto_url, "elbv2")
     physical = {k: r["PhysicalResourceId"] for k, r in stack["resources"].items()}
@@ -40,7 +40,7 @@ def test_https_load_balancer_in_front_of_the_web_group(moto_url: str, stack: dic
     redirect = listeners[80]["DefaultActions"][0]
     assert redirect["Type"] == "redirect" and redirect["RedirectConfig"]["Protocol"] == "HTTPS"
     [group] = elb.describe_target_groups(TargetGroupArns=[physical["WebTargetGroup"]])["TargetGroups"]
-    assert (group["HealthCheckPath"], group["Port"]) == ("/health", 8000)
+    assert (group["HealthCheckPath"], group["Port"]) == ("/health/live", 8000)
     assert Config.from_toml(DEPLOY / "hypercorn.toml").bind == [f"0.0.0.0:{group['Port']}"]
 
     scaling = aws(moto_url, "autoscaling")
