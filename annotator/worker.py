@@ -63,7 +63,7 @@ from app.jobs.lifecycle import (
     Move,
     announce,
 )
-from app.ports.bus import Message
+from app.ports.bus import LeaseLimitReached, Message
 from app.ports.objects import ObjectNotFound
 from app.results import variant_table
 from app.services import Services
@@ -389,10 +389,17 @@ class Annotator:
                  running, cap, delay, again.deferrals, extra=ctx)
 
     async def give_up(self, message: Message, request: JobRequest, exc: Exception) -> None:
-        """The request failed its last delivery: say so on the job before it goes to
-        the dead-letter queue, rather than leave it running for ever."""
+        """The request failed its last delivery, or its job ran past the bus's limit: say so
+        on the job, rather than leave it running for ever or have it redone."""
         job = await self.services.jobs.get(request.job_id)
         if job is None or job.finished:
+            return
+        if isinstance(exc, LeaseLimitReached):
+            # Still running: its engine is stopped once the job is seen failed (_stop_cancelled).
+            await self._fail(job, (
+                f"GAS stopped this job: it ran for longer than a job can ({_duration(exc.seconds)}, "
+                "the queue's limit). Split the file and submit the parts; the operator has been told."
+            ))
             return
         await self._fail(job, (
             f"GAS could not finish this job: storage or messaging kept failing "
