@@ -5,20 +5,13 @@ README's "Settings" table lists them with their defaults; keep the two in step.
 
 from __future__ import annotations
 
-import math
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-# SQS keeps a received message hidden for at most 12 hours from its receipt; of that, a job's
-# request is given this much for what the job does besides its engine's wall time (fetching
-# the input, storing the results).
-SQS_MAX_HIDDEN_SECONDS = 12 * 3600
-JOB_IO_SECONDS = 3600
 
 
 class Settings(BaseSettings):
@@ -132,34 +125,6 @@ class Settings(BaseSettings):
     queue_visibility_seconds: int = 60
     queue_max_receives: int = 5
     queue_wait_seconds: float = 20.0
-
-    @model_validator(mode="after")
-    def _jobs_fit_in_an_sqs_lease(self) -> Settings:
-        """SQS keeps a received message hidden for at most 12 hours: an annotator holds a job's
-        request while the job waits for an engine process behind the others in hand and while
-        it runs, and a longer job would be delivered again mid-run (where the limit is reached
-        anyway, the job fails with the reason: app/infra/consumer.py)."""
-        if self.backend != "aws":
-            return self
-        limits = (("FREE", self.free_max_job_seconds), ("PREMIUM", self.premium_max_job_seconds))
-        # The small lane runs every job within the free limits (annotator/worker.py).
-        lanes = (
-            (max(limits, key=lambda p: p[1]), self.annotator_concurrency, self.annotator_processes, ""),
-            (min(limits, key=lambda p: p[1]), self.annotator_small_concurrency,
-             self.annotator_small_processes, "SMALL_"),
-        )
-        for (plan, seconds), concurrency, processes, lane in lanes:
-            rounds = math.ceil(concurrency / processes)
-            if rounds * seconds + JOB_IO_SECONDS > SQS_MAX_HIDDEN_SECONDS:
-                raise ValueError(
-                    f"GAS_{plan}_MAX_JOB_SECONDS={seconds:g} is too long for SQS: a job may hold its "
-                    f"request for {rounds} x {seconds:g} s (waiting for one of GAS_ANNOTATOR_{lane}PROCESSES="
-                    f"{processes} engine processes behind the GAS_ANNOTATOR_{lane}CONCURRENCY={concurrency} "
-                    f"jobs in hand, then running) and {JOB_IO_SECONDS} s to fetch and store, more than the "
-                    f"{SQS_MAX_HIDDEN_SECONDS} s SQS keeps a message hidden. Lower it to "
-                    f"{(SQS_MAX_HIDDEN_SECONDS - JOB_IO_SECONDS) // rounds} s or less, or the concurrency."
-                )
-        return self
 
     smtp_url: str | None = Field(
         default=None, validation_alias=AliasChoices("GAS_SMTP_URL", "SMTP_URL")

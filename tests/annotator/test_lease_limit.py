@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from annotator.worker import Annotator, decoded
+from annotator.worker import Annotator, decoded, lease_problem
+from app.config import Settings
 from app.jobs.job import Job
 from app.ports.bus import LeaseLimitReached, Message, QueueSpec
 from app.services import Services
+from gas.cli import main
 from tests.annotator.test_worker import VCF, new_job
+from tests.conftest import installed_reference
 from tests.consuming import eventually, running
 
 LIMIT = 43_200
@@ -77,3 +81,28 @@ async def test_a_job_past_the_lease_limit_fails_with_the_reason_and_is_not_redon
 
 async def _empty(services: Services, queue: str) -> bool:
     return await services.bus.count(queue) == 0
+
+
+def test_on_aws_the_job_time_limits_must_fit_in_what_sqs_keeps_hidden() -> None:
+    """A wall time that, times the jobs an engine process may have queued behind it, plus an
+    hour to fetch and store, would outlast SQS's 12 hours is named with the most it may be."""
+    assert lease_problem(Settings(backend="aws")) is None  # the defaults fit
+    problem = lease_problem(Settings(backend="aws", premium_max_job_seconds=6 * 3600))
+    assert problem is not None and problem.startswith("GAS_PREMIUM_MAX_JOB_SECONDS=21600 is too long for SQS")
+    assert "GAS_ANNOTATOR_CONCURRENCY=2" in problem and "Lower it to 19800 s or less" in problem
+    six_hours = Settings(backend="aws", premium_max_job_seconds=6 * 3600, annotator_processes=2)
+    assert lease_problem(six_hours) is None  # one engine process per job in hand
+    # The small lane: three jobs in hand for one engine process, within the free limits.
+    four_hours = {"free_max_job_seconds": 4 * 3600, "premium_max_job_seconds": 4 * 3600}
+    small = lease_problem(Settings(backend="aws", **four_hours))
+    assert small is not None and "GAS_ANNOTATOR_SMALL_CONCURRENCY=3" in small
+    assert lease_problem(Settings(backend="local", premium_max_job_seconds=24 * 3600)) is None
+
+
+def test_an_annotator_whose_jobs_could_outlast_sqs_refuses_to_start(tmp_path: Path) -> None:
+    """`gas annotator` on AWS exits 1 at once with the reason, before taking any job."""
+    env = {"GAS_DATA_DIR": str(tmp_path), "GAS_REFERENCE_DIR": str(installed_reference()),
+           "GAS_BACKEND": "aws", "GAS_PREMIUM_MAX_JOB_SECONDS": str(6 * 3600)}
+    result = CliRunner().invoke(main, ["annotator"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "GAS_PREMIUM_MAX_JOB_SECONDS=21600 is too long for SQS" in result.stderr

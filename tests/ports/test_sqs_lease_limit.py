@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
 
-from app.config import SQS_MAX_HIDDEN_SECONDS, Settings
-from app.ports.bus import LeaseLimitReached, Message
+from app.ports.bus import SQS_MAX_HIDDEN_SECONDS, LeaseLimitReached, Message
 from app.ports.bus.aws import SnsSqsBus
 
 PAST_LIMIT = ("InvalidParameterValue", "Value 60 for parameter VisibilityTimeout is invalid. Reason: "
@@ -64,19 +62,3 @@ async def test_a_stale_receipt_is_left_alone(answer: tuple[str, str]) -> None:
     bus = bus_answering(*answer)
     await bus.extend(MESSAGE, 60)
     await bus.release(MESSAGE, 0)
-
-
-def test_the_job_time_limit_must_fit_in_what_sqs_keeps_hidden() -> None:
-    """On AWS a job wall time that, times the jobs an engine process may have queued behind
-    it, would outlast SQS's 12 hours is refused at start-up, naming the settings to change."""
-    Settings(backend="aws")  # the defaults fit
-    with pytest.raises(ValidationError) as refused:
-        Settings(backend="aws", premium_max_job_seconds=6 * 3600)
-    said = str(refused.value)
-    assert "GAS_PREMIUM_MAX_JOB_SECONDS=21600 is too long for SQS" in said
-    assert "GAS_ANNOTATOR_CONCURRENCY=2" in said and "Lower it to 19800 s or less" in said
-    Settings(backend="aws", premium_max_job_seconds=6 * 3600, annotator_processes=2)
-    with pytest.raises(ValidationError, match="GAS_FREE_MAX_JOB_SECONDS=14400"):
-        # The small lane: three jobs in hand for one engine process, within the free limits.
-        Settings(backend="aws", free_max_job_seconds=4 * 3600, premium_max_job_seconds=4 * 3600)
-    Settings(backend="local", premium_max_job_seconds=24 * 3600)  # no such limit locally

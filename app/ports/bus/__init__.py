@@ -30,6 +30,11 @@ class Message:
     receive_count: int
 
 
+# SQS keeps a received message hidden for at most 12 hours from its receipt (the local bus
+# has no such limit).
+SQS_MAX_HIDDEN_SECONDS = 12 * 3600
+
+
 class LeaseLimitReached(Exception):
     """The bus will not keep a received message hidden any longer (SQS: 12 hours from its
     receipt): it is delivered again soon, whatever its consumer does."""

@@ -17,9 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from app.config import SQS_MAX_HIDDEN_SECONDS
 from app.ports.aws import AwsSession, error_code
-from app.ports.bus import Bus, LeaseLimitReached, Message, QueueSpec
+from app.ports.bus import SQS_MAX_HIDDEN_SECONDS, Bus, LeaseLimitReached, Message, QueueSpec
 
 log = logging.getLogger(__name__)
 
