@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import math
 import multiprocessing
 import os
 import shutil
@@ -64,7 +65,7 @@ from app.jobs.lifecycle import (
     Move,
     announce,
 )
-from app.ports.bus import Message
+from app.ports.bus import SQS_MAX_HIDDEN_SECONDS, LeaseLimitReached, Message
 from app.ports.objects import ObjectNotFound
 from app.results import variant_table
 from app.services import Services
@@ -213,6 +214,39 @@ def reference_problem(settings: Settings) -> str | None:
         f"the {build} reference is not installed: run `gas reference install` "
         f"(GAS_REFERENCE_DIR is {settings.reference_path})"
     )
+
+
+# Of the 12 hours SQS keeps a job's request hidden, what a job is given besides its engine's
+# wall time: fetching the input, storing the results.
+JOB_IO_SECONDS = 3600
+
+
+def lease_problem(settings: Settings) -> str | None:
+    """Why an annotator on these settings could hold a job's request longer than SQS keeps it
+    hidden, for the operator; None if it cannot. A request is held while its job waits for an
+    engine process behind the other jobs in hand, and while it runs: a longer one would be
+    delivered again mid-run (one that gets there anyway fails with the reason: give_up)."""
+    if settings.backend != "aws":
+        return None
+    limits = (("FREE", settings.free_max_job_seconds), ("PREMIUM", settings.premium_max_job_seconds))
+    # The small lane runs every job within the free limits (Annotator._run).
+    lanes = (
+        (max(limits, key=lambda p: p[1]), settings.annotator_concurrency, settings.annotator_processes, ""),
+        (min(limits, key=lambda p: p[1]), settings.annotator_small_concurrency,
+         settings.annotator_small_processes, "SMALL_"),
+    )
+    for (plan, seconds), concurrency, engines, lane in lanes:
+        rounds = math.ceil(concurrency / engines)
+        if rounds * seconds + JOB_IO_SECONDS > SQS_MAX_HIDDEN_SECONDS:
+            return (
+                f"GAS_{plan}_MAX_JOB_SECONDS={seconds:g} is too long for SQS: a job may hold its "
+                f"request for {rounds} x {seconds:g} s (waiting for one of GAS_ANNOTATOR_{lane}PROCESSES="
+                f"{engines} engine processes behind the GAS_ANNOTATOR_{lane}CONCURRENCY={concurrency} "
+                f"jobs in hand, then running) and {JOB_IO_SECONDS} s to fetch and store, more than the "
+                f"{SQS_MAX_HIDDEN_SECONDS} s SQS keeps a message hidden. Lower it to "
+                f"{(SQS_MAX_HIDDEN_SECONDS - JOB_IO_SECONDS) // rounds} s or less, or the concurrency."
+            )
+    return None
 
 
 def _engine_process(server_pid: int) -> None:
@@ -397,10 +431,17 @@ class Annotator:
                  running, cap, delay, again.deferrals, extra=ctx)
 
     async def give_up(self, message: Message, request: JobRequest, exc: Exception) -> None:
-        """The request failed its last delivery: say so on the job before it goes to
-        the dead-letter queue, rather than leave it running for ever."""
+        """The request failed its last delivery, or its job ran past the bus's limit: say so
+        on the job, rather than leave it running for ever or have it redone."""
         job = await self.services.jobs.get(request.job_id)
         if job is None or job.finished:
+            return
+        if isinstance(exc, LeaseLimitReached):
+            # Still running: its engine is stopped once the job is seen failed (_stop_cancelled).
+            await self._fail(job, (
+                f"GAS stopped this job: it ran for longer than a job can ({_duration(exc.seconds)}, "
+                "the queue's limit). Split the file and submit the parts; the operator has been told."
+            ))
             return
         await self._fail(job, (
             f"GAS could not finish this job: storage or messaging kept failing "

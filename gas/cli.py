@@ -46,10 +46,11 @@ def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> No
 
 
 def _require_reference(settings: Settings) -> None:
-    """An annotator without reference data would fail every job: refuse to start."""
-    from annotator.worker import reference_problem
+    """An annotator without reference data would fail every job, one whose jobs could
+    outlast SQS's hold on their requests would have them redone: refuse to start."""
+    from annotator.worker import lease_problem, reference_problem
 
-    problem = reference_problem(settings)
+    problem = reference_problem(settings) or lease_problem(settings)
     if problem:
         raise click.ClickException(problem)
 
