@@ -145,8 +145,10 @@ class Settings(BaseSettings):
     # Create and update topics, queues and subscriptions at start-up. Off: the
     # stack (`gas aws provision`) makes them, and processes need no rights to.
     aws_ensure_queues: bool = False
-    # Where the cold tier puts free users' results: DEEP_ARCHIVE or GLACIER.
-    aws_cold_storage_class: Literal["DEEP_ARCHIVE", "GLACIER"] = "DEEP_ARCHIVE"
+    # Where the cold tier puts free users' results. GLACIER (Flexible Retrieval): restores
+    # in minutes (Expedited), as Premium promises; DEEP_ARCHIVE costs less to keep, but has
+    # no Expedited tier (Standard, within 12 hours) and charges 180 days, not 90, at least.
+    aws_cold_storage_class: Literal["GLACIER", "DEEP_ARCHIVE"] = "GLACIER"
 
     free_retention_seconds: int = 600
     local_restore_expedited_seconds: int = 60
