@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("GAS_DATABASE_URL", "DATABASE_URL")
     )
+    # Connections this process's pool may open (one LISTEN connection comes on top). On
+    # AWS each role's systemd unit sets its own, so that every process of the groups at
+    # their largest stays below the database's max_connections (README's table).
+    db_pool_size: int = Field(default=10, ge=1)
     backend: Literal["local", "aws"] = "local"
     host: str = "127.0.0.1"
     port: int = 5000
