@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("GAS_DATABASE_URL", "DATABASE_URL")
     )
+    # Connections this process's pool may open (one LISTEN connection comes on top). On
+    # AWS each role's systemd unit sets its own, so that every process of the groups at
+    # their largest stays below the database's max_connections (README's table).
+    db_pool_size: int = Field(default=10, ge=1)
     backend: Literal["local", "aws"] = "local"
     host: str = "127.0.0.1"
     port: int = 5000
@@ -150,8 +154,10 @@ class Settings(BaseSettings):
     # Create and update topics, queues and subscriptions at start-up. Off: the
     # stack (`gas aws provision`) makes them, and processes need no rights to.
     aws_ensure_queues: bool = False
-    # Where the cold tier puts free users' results: DEEP_ARCHIVE or GLACIER.
-    aws_cold_storage_class: Literal["DEEP_ARCHIVE", "GLACIER"] = "DEEP_ARCHIVE"
+    # Where the cold tier puts free users' results. GLACIER (Flexible Retrieval): restores
+    # in minutes (Expedited), as Premium promises; DEEP_ARCHIVE costs less to keep, but has
+    # no Expedited tier (Standard, within 12 hours) and charges 180 days, not 90, at least.
+    aws_cold_storage_class: Literal["GLACIER", "DEEP_ARCHIVE"] = "GLACIER"
 
     free_retention_seconds: int = 600
     local_restore_expedited_seconds: int = 60

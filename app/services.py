@@ -149,7 +149,7 @@ async def open_services(settings: Settings) -> Services:
         embedded = dbmod.EmbeddedPostgres(data)
         url = embedded.start()
     try:
-        db = await dbmod.connect(url)
+        db = await dbmod.connect(url, max_size=settings.db_pool_size)
         await dbmod.migrate(db)
         if settings.backend == "aws":
             services = _aws_services(settings, db, url, embedded)

@@ -22,8 +22,21 @@ secret() {
     --query SecretString --output text
 }
 
-# The RDS secret is JSON (username, password, host, port, dbname); an existing
-# database's secret is its URL as it stands.
+# RDS's certificate authorities for this region, from AWS's trust store (over HTTPS,
+# checked against the system's CAs): fetched at each boot, so that a CA RDS adds is
+# trusted without a new release. Readable by the gas user, which connects.
+RDS_CA_BUNDLE=/etc/gas/rds-ca-bundle.pem
+rds_ca_bundle() {
+  curl -fsS --proto =https --retry 5 -o "$RDS_CA_BUNDLE.new" \
+    "https://truststore.pki.rds.amazonaws.com/$AWS_REGION/$AWS_REGION-bundle.pem"
+  grep -q -- "-----BEGIN CERTIFICATE-----" "$RDS_CA_BUNDLE.new"
+  chmod 644 "$RDS_CA_BUNDLE.new"
+  mv "$RDS_CA_BUNDLE.new" "$RDS_CA_BUNDLE"
+}
+
+# The RDS secret is JSON (username, password, host, port, dbname): its URL verifies the
+# server's certificate and host name against RDS's CAs (asyncpg's default, "prefer",
+# checks neither). An existing database's secret is its URL as it stands.
 database_url() {
   python3 -c '
 import json, sys, urllib.parse
@@ -35,8 +48,9 @@ except ValueError:
     raise SystemExit
 user, password = (urllib.parse.quote(str(account[k]), safe="") for k in ("username", "password"))
 host, port, name = account["host"], account.get("port", 5432), account.get("dbname", "gas")
-print(f"DATABASE_URL=postgresql://{user}:{password}@{host}:{port}/{name}")
-'
+tls = urllib.parse.urlencode({"sslmode": "verify-full", "sslrootcert": sys.argv[1]}, safe="/")
+print(f"DATABASE_URL=postgresql://{user}:{password}@{host}:{port}/{name}?{tls}")
+' "$RDS_CA_BUNDLE"
 }
 
 stripe_settings() {
@@ -94,6 +108,7 @@ main() {
   install -d -m 755 /etc/gas
   install -m 644 /opt/gas/src/deploy/hypercorn.toml /etc/gas/hypercorn.toml
   install -m 644 /opt/gas/src/deploy/systemd/*.service /etc/systemd/system/
+  rds_ca_bundle
 
   # Secrets: readable by root only; systemd reads the file before it drops to gas.
   umask 077

@@ -132,7 +132,10 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 async def connect(url: str, *, min_size: int = 1, max_size: int = 10) -> Database:
-    db = Database(url, min_size=min_size, max_size=max_size, reset=_keep_session)
+    # ``databases`` hands asyncpg the URL's host, port, user and database, not its query:
+    # the URL as asyncpg's dsn as well makes sslmode and sslrootcert (RDS: verify-full,
+    # deploy/boot.sh) hold for the pool as for the LISTEN connections (app/ports/listen.py).
+    db = Database(url, min_size=min_size, max_size=max_size, reset=_keep_session, dsn=url)
     await db.connect()
     return db
 

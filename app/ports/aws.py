@@ -53,7 +53,7 @@ class AwsSession:
         self._clients: dict[str, Any] = {}
         self._stack = contextlib.AsyncExitStack()
         self._lock = asyncio.Lock()
-        self._account_id: str | None = None
+        self._caller: tuple[str, str] | None = None
 
     def _config(self, service: str) -> AioConfig:
         s3: dict[str, Any] = {}
@@ -82,12 +82,15 @@ class AwsSession:
                 )
             return self._clients[service]
 
-    async def account_id(self) -> str:
-        """This account's id (for ARNs), asked of STS once; it needs no permission."""
-        if self._account_id is None:
+    async def _partition_and_account(self) -> tuple[str, str]:
+        """This account's partition and id (for ARNs), asked of STS once; it needs no
+        permission. The partition is the caller's own ARN's: ``aws``, or ``aws-cn`` in
+        China and ``aws-us-gov`` in GovCloud, where an ``arn:aws:`` ARN names nothing."""
+        if self._caller is None:
             sts = await self.client("sts")
-            self._account_id = str((await sts.get_caller_identity())["Account"])
-        return self._account_id
+            identity = await sts.get_caller_identity()
+            self._caller = (str(identity["Arn"]).split(":")[1], str(identity["Account"]))
+        return self._caller
 
     async def credentials_expire_at(self) -> datetime | None:
         """When the credentials this session signs with stop being valid: an instance
@@ -103,7 +106,8 @@ class AwsSession:
         return expiry if isinstance(expiry, datetime) else None
 
     async def arn(self, service: str, name: str) -> str:
-        return f"arn:aws:{service}:{self.region}:{await self.account_id()}:{name}"
+        partition, account = await self._partition_and_account()
+        return f"arn:{partition}:{service}:{self.region}:{account}:{name}"
 
     async def close(self) -> None:
         await self._stack.aclose()

@@ -42,11 +42,20 @@ log = logging.getLogger(__name__)
 bp = Blueprint("subscription", __name__)
 
 
+def within(seconds: int) -> str:
+    """A restore's usual time as people read it: minutes up to two hours, then hours
+    (a Standard restore from DEEP_ARCHIVE is "12 hours", not "720 minutes")."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
 @bp.app_template_global()
-def restore_minutes(job: Job) -> int:
+def restore_wait(job: Job) -> str:
     """Roughly how long the job's restore takes, for the page that says it is under way."""
     tier = next((t for t in TIERS if t == job.restore_tier), TIERS[-1])
-    return max(1, math.ceil(services().cold.expected_seconds(tier) / 60))
+    return within(services().cold.expected_seconds(tier))
 
 
 async def _page(error: str | None = None, status: int = 200) -> ResponseReturnValue:

@@ -19,15 +19,18 @@ def boot_function(name: str, given: str) -> str:
 
 def test_boot_script_writes_settings_gas_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """boot.sh is valid bash; the DATABASE_URL it makes from RDS's secret (password
-    escaped) or takes from an existing one is what GAS reads, and of a Stripe secret
-    it keeps the three STRIPE_* settings only."""
+    escaped, the server's certificate and name verified against RDS's CA bundle) or
+    takes from an existing one is what GAS reads, and of a Stripe secret it keeps the
+    three STRIPE_* settings only."""
     subprocess.run(["bash", "-n", str(DEPLOY / "boot.sh")], check=True)
     account = {"username": "gas", "password": "a/b@c", "host": "db.internal", "port": 5432, "dbname": "gas"}
     line = boot_function("database_url", json.dumps(account))
-    assert line == "DATABASE_URL=postgresql://gas:a%2Fb%40c@db.internal:5432/gas\n"
+    rds = ("postgresql://gas:a%2Fb%40c@db.internal:5432/gas"
+           "?sslmode=verify-full&sslrootcert=/etc/gas/rds-ca-bundle.pem")
+    assert line == f"DATABASE_URL={rds}\n"
     name, value = line.strip().split("=", 1)
     monkeypatch.setenv(name, value)
-    assert Settings().database_url == "postgresql://gas:a%2Fb%40c@db.internal:5432/gas"
+    assert Settings().database_url == rds
     existing = "postgresql://u:p@elsewhere:6432/gas?sslmode=require"
     assert boot_function("database_url", existing) == f"DATABASE_URL={existing}\n"
     stripe = {"STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_PRICE_ID": "price_1", "PATH": "/tmp"}

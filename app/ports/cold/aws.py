@@ -1,5 +1,5 @@
-"""The cold tier on S3: the same object, in the ``DEEP_ARCHIVE`` (or ``GLACIER``)
-storage class.
+"""The cold tier on S3: the same object, in the ``GLACIER`` (Flexible Retrieval) or
+``DEEP_ARCHIVE`` storage class.
 
 Archiving copies the object onto itself in the cold class; S3 then refuses to
 serve it. A restore is ``RestoreObject`` at a tier; when the temporary copy is
@@ -28,16 +28,18 @@ from app.ports.objects.aws import COLD_CLASSES, SSE, is_missing, restore_under_w
 _COPY = TransferConfig(multipart_threshold=5 << 30, multipart_chunksize=512 << 20)
 # Days the restored copy stays readable; thawing makes it permanent long before.
 _RESTORED_DAYS = 2
-# What AWS documents: Expedited 1-5 minutes; Standard 3-5 hours (GLACIER) or within
-# 12 hours (DEEP_ARCHIVE), which has no Expedited tier at all.
-_EXPECTED: dict[str, dict[Tier, int]] = {
-    "GLACIER": {"Expedited": 5 * 60, "Standard": 5 * 3600},
-    "DEEP_ARCHIVE": {"Expedited": 5 * 60, "Standard": 12 * 3600},
-}
+# What AWS documents: Expedited 1-5 minutes, GLACIER only (DEEP_ARCHIVE has no
+# Expedited tier); Standard 3-5 hours (GLACIER) or within 12 hours (DEEP_ARCHIVE).
+_EXPEDITED_SECONDS = 5 * 60
+_STANDARD_SECONDS = {"GLACIER": 5 * 3600, "DEEP_ARCHIVE": 12 * 3600}
+
+
+def _expected(storage_class: str, tier: Tier) -> int:
+    return _EXPEDITED_SECONDS if tier == "Expedited" else _STANDARD_SECONDS[storage_class]
 
 
 class S3ColdTier(ColdTier):
-    def __init__(self, aws: AwsSession, bus: Bus, storage_class: str = "DEEP_ARCHIVE") -> None:
+    def __init__(self, aws: AwsSession, bus: Bus, storage_class: str = "GLACIER") -> None:
         if storage_class not in COLD_CLASSES:
             raise ValueError(f"not a cold storage class: {storage_class}")
         self.aws = aws
@@ -92,7 +94,9 @@ class S3ColdTier(ColdTier):
             raise ObjectNotFound(f"{bucket}/{key} is not archived")
         if tier == "Expedited" and storage_class == "DEEP_ARCHIVE":
             raise RestoreRefused("DEEP_ARCHIVE has no Expedited retrieval.")
-        expected = self.expected_seconds(tier)
+        # The object's own class: one archived before GAS_AWS_COLD_STORAGE_CLASS changed
+        # keeps the class (and the restore times) it was archived in.
+        expected = _expected(storage_class, tier)
         restore_header = head.get("Restore")
         if restore_under_way(restore_header):
             return Restore(tier, expected)
@@ -109,6 +113,8 @@ class S3ColdTier(ColdTier):
             )
         except ClientError as exc:
             code = error_code(exc)
+            # S3's 503 when Expedited capacity is short (botocore has retried it by now):
+            # the caller falls back to Standard.
             if code == "GlacierExpeditedRetrievalNotAvailable":
                 raise RestoreRefused("Expedited retrievals are not available now.") from None
             if code != "RestoreAlreadyInProgress":
@@ -132,7 +138,7 @@ class S3ColdTier(ColdTier):
         await s3.delete_object(Bucket=bucket, Key=key)
 
     def expected_seconds(self, tier: Tier) -> int:
-        return _EXPECTED[self.storage_class][tier]
+        return _expected(self.storage_class, tier)
 
     def completed(self, body: dict[str, Any]) -> RestoreCompleted:
         """S3's event (``Records[].s3``, key URL-encoded) or our own ``{bucket, key}``."""
