@@ -1,6 +1,6 @@
 """deploy/: every GAS process of the three groups at their largest, each with its
-pool and its LISTEN connection, stays well below the default database class's
-max_connections."""
+pool (and a web process's LISTEN connection), stays well below the default database
+class's max_connections; the connections alarm sits between the two."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ MEMORY_GIB = {
     "db.m6g.large": 8, "db.m7g.large": 8, "db.m7g.xlarge": 16,
     "db.r6g.large": 16, "db.r7g.large": 16,
 }
-# Each process's events (app/ports/listen.py) hold one connection outside the pool.
+# A web process's live events (app/ports/listen.py) hold one connection outside the
+# pool; annotators and daemons only publish (app/web/__init__.py starts the listener).
 LISTEN = 1
 # Room left for what is not a GAS pool: RDS's reserved and superuser slots, an operator's
 # psql, migrations at start-up, and DBInstanceClassMemory being less than the class's
@@ -49,8 +50,8 @@ def connections_at_most() -> dict[str, int]:
     workers = tomllib.loads((DEPLOY / "hypercorn.toml").read_text())["workers"]
     return {
         "web": web * workers * (pool("gas-web.service") + LISTEN),
-        "annotator": annotators * (pool("gas-annotator.service") + LISTEN),
-        "daemons": daemons * len(DAEMONS) * (pool("gas-daemon@.service") + LISTEN),
+        "annotator": annotators * pool("gas-annotator.service"),
+        "daemons": daemons * len(DAEMONS) * pool("gas-daemon@.service"),
     }
 
 
@@ -72,3 +73,13 @@ def test_each_role_sets_a_pool_that_holds_its_work() -> None:
     assert 1 <= pool("gas-daemon@.service") < annotator <= pool("gas-web.service")
     for name in ("gas-web.service", "gas-annotator.service", "gas-daemon@.service"):
         assert any(line.startswith("GAS_DB_POOL_SIZE=") for line in unit(UNITS / name)["Environment"]), name
+
+
+def test_the_connections_alarm_is_above_the_pools_and_below_the_limit() -> None:
+    """The alarm fires on more connections than GAS's pools can open at the groups'
+    largest (a leak, or something else connecting) and before the default class runs
+    out; it never fires on a busy but healthy stack."""
+    parameters = parse(GAS)["Parameters"]
+    threshold = int(parameters["DatabaseConnectionsAlarmCount"]["Default"])
+    limit = max_connections(parameters["DatabaseInstanceClass"]["Default"])
+    assert sum(connections_at_most().values()) < threshold < limit
