@@ -233,7 +233,7 @@ async def _ses_mail(aws: AwsSession) -> MailHarness:
     async def from_ses() -> list[EmailMessage]:
         return [_parse(m.raw_data.encode()) for m in sent[seen:]]
 
-    return MailHarness(SesMailer(aws, SENDER), from_ses)
+    return MailHarness(SesMailer(aws, SENDER, "gas-mail"), from_ses)
 
 
 @pytest.fixture(params=["outbox", "smtp", "ses"])
