@@ -10,22 +10,15 @@ from pathlib import Path
 import pytest
 
 from bench import ann_load
-from e2e.server import Server, free_port, gas
+from e2e.server import Server, serving
 from e2e.test_api_flow import VCF
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     """``gas serve`` (web, annotator, daemons) on a free port, and a Premium user's token."""
-    server = Server(tmp_path_factory.mktemp("ann_load") / "var", free_port())
-    server.data_dir.mkdir()
-    server.start()
-    try:
-        gas(server.data_dir, "users", "create", "load@example.org", "--password", "password123",
-            "--role", "premium")
-        yield server, gas(server.data_dir, "users", "token", "load@example.org").strip()
-    finally:
-        server.stop()
+    with serving(tmp_path_factory.mktemp("ann_load") / "var", "load@example.org", "premium") as live:
+        yield live
 
 
 async def test_three_jobs_drain_and_the_report_adds_up(live: tuple[Server, str], tmp_path: Path) -> None:
