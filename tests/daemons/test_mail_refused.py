@@ -1,6 +1,7 @@
 """Mail the service refuses for good: SES's permanent answers are one error of the mail port,
 the notifier takes such a message instead of retrying it into the dead-letter queue, and no
-failing mail keeps a result that came back from the archive from being hot again."""
+failing mail keeps a result that came back from the archive from being hot again, a downgrade
+from being recorded or an account from being deleted."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from app.accounts import billing, users
+from app.accounts.deletion import delete_account
 from app.infra.consumer import handle_one
 from app.jobs.lifecycle import JobResult
 from app.ports.mail import Mailer, MailRefused
 from app.ports.mail.aws import SesMailer
 from app.services import Services
-from daemons import notify
+from daemons import archive, notify
 from tests.daemons.conftest import mail_to, make_job, make_user
 from tests.daemons.test_lifecycle import archive_now, downloadable, storage, thaw_now, upgrade
 
@@ -115,3 +118,32 @@ async def test_thaw_completes_its_move_when_the_mail_fails(
     monkeypatch.setattr(services, "mail", real)
     await thaw_now(services, completion)  # a redelivery, or the next result back
     assert len([m for m in mail_to(services, user) if "are back" in m["Subject"]]) == 1
+
+
+async def test_downgrade_is_recorded_when_its_mail_is_refused(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Premium ends and the mail saying so is refused for good: the hot result is still queued
+    for the archiver, once, and the downgrade recorded (the Stripe webhook is not failed and
+    retried for days, queueing the result again each time)."""
+    user = await make_user(services, "premium")
+    job = await make_job(services, user, age=100)
+    monkeypatch.setattr(services, "mail", Refusing(MailRefused("MessageRejected")))
+    assert await billing.downgrade(services, user.user_id)
+    await billing.finish_downgrade(services, user.user_id)  # Stripe's retry of the event
+    rows = await services.db.fetch_all("SELECT body FROM queue_messages WHERE queue = :q",
+                                       {"q": archive.QUEUE})
+    assert [json.loads(r["body"])["job_id"] for r in rows] == [job.job_id]
+
+
+async def test_account_is_deleted_when_its_goodbye_mail_is_refused(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "account deleted" mail is refused for good (an address outside SES's sandbox): the
+    account and its jobs are gone all the same."""
+    user = await make_user(services)
+    job = await make_job(services, user)
+    monkeypatch.setattr(services, "mail", Refusing(MailRefused("MessageRejected")))
+    assert await delete_account(services, user) == 1
+    assert await users.get(services.db, user.user_id) is None
+    assert await services.jobs.get(job.job_id) is None
