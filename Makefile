@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export GAS_DATA_DIR ?= $(CURDIR)/var
 export GAS_REFERENCE_DIR ?= $(CURDIR)/var/reference
 
-.PHONY: run test lint reference system-deps clean
+.PHONY: run test lint reference system-deps clean lock
 
 $(BIN)/gas: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,15 @@ lint: $(VENV)/.test-deps
 
 test: $(VENV)/.test-deps system-deps reference lint
 	$(BIN)/pytest -q
+
+# deploy/requirements.lock: every package GAS runs on (and the build backend that installs
+# GAS itself), pinned with the hashes of its files, for Amazon Linux 2023's Python 3.11 on
+# x86_64; deploy/boot.sh installs exactly these. Run it after changing the dependencies.
+lock: $(VENV)/.test-deps
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+	  | $(BIN)/uv pip compile pyproject.toml - --generate-hashes --no-strip-markers --quiet \
+	    --python-version 3.11 --python-platform x86_64-manylinux_2_34 \
+	    --custom-compile-command "make lock" -o deploy/requirements.lock
 
 clean:
 	rm -rf $(VENV) var

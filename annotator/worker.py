@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import math
 import multiprocessing
 import os
 import shutil
@@ -31,6 +32,7 @@ import pyarrow as pa
 
 from annotator import engine
 from annotator.limits import LimitExceeded, Limits
+from annotator.protection import Busy, NoProtection, Protection, protection_for
 from annotator.reference import ReferenceMissing, installed_builds
 from app.accounts import users
 from app.config import Settings
@@ -63,7 +65,7 @@ from app.jobs.lifecycle import (
     Move,
     announce,
 )
-from app.ports.bus import Message
+from app.ports.bus import SQS_MAX_HIDDEN_SECONDS, LeaseLimitReached, Message
 from app.ports.objects import ObjectNotFound
 from app.results import variant_table
 from app.services import Services
@@ -214,6 +216,39 @@ def reference_problem(settings: Settings) -> str | None:
     )
 
 
+# Of the 12 hours SQS keeps a job's request hidden, what a job is given besides its engine's
+# wall time: fetching the input, storing the results.
+JOB_IO_SECONDS = 3600
+
+
+def lease_problem(settings: Settings) -> str | None:
+    """Why an annotator on these settings could hold a job's request longer than SQS keeps it
+    hidden, for the operator; None if it cannot. A request is held while its job waits for an
+    engine process behind the other jobs in hand, and while it runs: a longer one would be
+    delivered again mid-run (one that gets there anyway fails with the reason: give_up)."""
+    if settings.backend != "aws":
+        return None
+    limits = (("FREE", settings.free_max_job_seconds), ("PREMIUM", settings.premium_max_job_seconds))
+    # The small lane runs every job within the free limits (Annotator._run).
+    lanes = (
+        (max(limits, key=lambda p: p[1]), settings.annotator_concurrency, settings.annotator_processes, ""),
+        (min(limits, key=lambda p: p[1]), settings.annotator_small_concurrency,
+         settings.annotator_small_processes, "SMALL_"),
+    )
+    for (plan, seconds), concurrency, engines, lane in lanes:
+        rounds = math.ceil(concurrency / engines)
+        if rounds * seconds + JOB_IO_SECONDS > SQS_MAX_HIDDEN_SECONDS:
+            return (
+                f"GAS_{plan}_MAX_JOB_SECONDS={seconds:g} is too long for SQS: a job may hold its "
+                f"request for {rounds} x {seconds:g} s (waiting for one of GAS_ANNOTATOR_{lane}PROCESSES="
+                f"{engines} engine processes behind the GAS_ANNOTATOR_{lane}CONCURRENCY={concurrency} "
+                f"jobs in hand, then running) and {JOB_IO_SECONDS} s to fetch and store, more than the "
+                f"{SQS_MAX_HIDDEN_SECONDS} s SQS keeps a message hidden. Lower it to "
+                f"{(SQS_MAX_HIDDEN_SECONDS - JOB_IO_SECONDS) // rounds} s or less, or the concurrency."
+            )
+    return None
+
+
 def _engine_process(server_pid: int) -> None:
     """Set up an engine process of the server ``server_pid``."""
     # Ctrl-C reaches the whole process group: the server stops the pool itself, so a
@@ -281,8 +316,10 @@ class LanePool:
 
 
 class Annotator:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, protection: Protection | None = None) -> None:
         self.services = services
+        # Spared by scale-in while any lane has a job in hand.
+        self.busy = Busy(protection or NoProtection())
         settings = services.settings
         self.lanes: dict[str, LanePool] = {
             SMALL: LanePool(SMALL, settings.annotator_small_processes, settings.annotator_small_concurrency),
@@ -338,6 +375,11 @@ class Annotator:
                 return  # someone else has it
         else:
             log.info("resuming a job whose worker stopped", extra=ctx)
+        async with self.busy.job():
+            await self._work(job, lane, premium, ctx)
+
+    async def _work(self, job: Job, lane: LanePool, premium: bool, ctx: dict[str, str]) -> None:
+        """Run a job this annotator holds as running, to its end."""
         await announce(self.services, job, event=self._job_event(job, RUNNING, 0))
         try:
             await self._run(job, lane, premium)
@@ -389,10 +431,17 @@ class Annotator:
                  running, cap, delay, again.deferrals, extra=ctx)
 
     async def give_up(self, message: Message, request: JobRequest, exc: Exception) -> None:
-        """The request failed its last delivery: say so on the job before it goes to
-        the dead-letter queue, rather than leave it running for ever."""
+        """The request failed its last delivery, or its job ran past the bus's limit: say so
+        on the job, rather than leave it running for ever or have it redone."""
         job = await self.services.jobs.get(request.job_id)
         if job is None or job.finished:
+            return
+        if isinstance(exc, LeaseLimitReached):
+            # Still running: its engine is stopped once the job is seen failed (_stop_cancelled).
+            await self._fail(job, (
+                f"GAS stopped this job: it ran for longer than a job can ({_duration(exc.seconds)}, "
+                "the queue's limit). Split the file and submit the parts; the operator has been told."
+            ))
             return
         await self._fail(job, (
             f"GAS could not finish this job: storage or messaging kept failing "
@@ -660,7 +709,8 @@ async def decoded(take: Callable[..., Awaitable[None]], message: Message, body: 
 async def run(services: Services) -> None:
     """The annotator role: until cancelled."""
     settings = services.settings
-    annotator = Annotator(services)
+    protection, aws = protection_for(settings)
+    annotator = Annotator(services, protection)
     try:
         async with asyncio.TaskGroup() as lanes:
             for pool in annotator.lanes.values():
@@ -676,3 +726,5 @@ async def run(services: Services) -> None:
                 ), name=f"annotator {pool.lane}")
     finally:
         annotator.close()
+        if aws is not None:
+            await aws.close()

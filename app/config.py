@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     premium_max_running_jobs: int = Field(default=2, ge=1)
     # A request whose user has their most jobs running goes back to its queue this late.
     annotator_defer_seconds: int = Field(default=5, ge=0, le=900)
+    # On an auto-scaling group (deploy/gas.yaml turns it on): an annotator instance is
+    # protected from scale-in while it has a job in hand (annotator/protection.py); its
+    # id and group come from the instance metadata service (IMDSv2) at this address.
+    annotator_scale_in_protection: bool = False
+    instance_metadata_url: str = "http://169.254.169.254"
 
     queue_visibility_seconds: int = 60
     queue_max_receives: int = 5

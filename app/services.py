@@ -158,7 +158,6 @@ async def open_services(settings: Settings) -> Services:
         # On AWS the stack (`gas aws provision`) makes the queues unless asked otherwise.
         if settings.backend == "local" or settings.aws_ensure_queues:
             await services.bus.ensure(queue_specs(settings), TOPICS)
-        await services.events.start()
     except BaseException:
         if embedded is not None:
             embedded.stop()

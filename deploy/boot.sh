@@ -9,6 +9,7 @@
 #   DATABASE_SECRET     secret: the RDS account (JSON with host, port, dbname) or a DATABASE_URL
 #   SECRET_KEY_SECRET   web: secret holding GAS_SECRET_KEY
 #   STRIPE_SECRET       web, may be empty: secret, JSON with the STRIPE_* settings
+#   ARTIFACT_BUCKET     annotator: the bucket holding the published reference index
 set -Eeuo pipefail
 
 signal() {
@@ -47,6 +48,36 @@ for name, value in json.load(sys.stdin).items():
 '
 }
 
+# The reference index as published once (`gas reference publish`): fetched and checked
+# against its sha256, instead of every new annotator downloading the public data and
+# building it. With none published for this release, or one refused, the annotator
+# unit's ExecStartPre (`gas reference install`) builds it, as it says in the log.
+fetch_reference() {
+  install -d -o gas -g gas -m 750 /var/lib/gas/reference
+  if ! runuser -u gas -- env GAS_DATA_DIR=/var/lib/gas GAS_REFERENCE_DIR=/var/lib/gas/reference \
+      GAS_AWS_REGION="$AWS_REGION" /opt/gas/venv/bin/gas reference fetch --bucket "$ARTIFACT_BUCKET"; then
+    echo "the published reference could not be used: the annotator builds its own" >&2
+  fi
+}
+
+# The CloudWatch agent's configuration (deploy/cloudwatch-agent.json on stdin) for this
+# stack: its log groups are /<stack>/<role>, as deploy/gas.yaml names them.
+agent_config() {
+  sed "s|@STACK_NAME@|$STACK_NAME|g"
+}
+
+# Logs: each unit appends its JSON lines to /var/log/gas/<role>.log; the CloudWatch agent
+# ships them to the role's log group, logrotate keeps the local copies small.
+ship_logs() {
+  dnf install -y -q amazon-cloudwatch-agent logrotate
+  install -d -m 755 /var/log/gas
+  install -m 644 /opt/gas/src/deploy/logrotate-gas.conf /etc/logrotate.d/gas
+  agent_config < /opt/gas/src/deploy/cloudwatch-agent.json \
+    > /opt/aws/amazon-cloudwatch-agent/etc/gas.json
+  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+    -c file:/opt/aws/amazon-cloudwatch-agent/etc/gas.json
+}
+
 main() {
   dnf install -y -q python3.11 python3.11-pip aws-cfn-bootstrap
   trap 'signal 1' ERR
@@ -54,8 +85,11 @@ main() {
   id gas >/dev/null 2>&1 || useradd --system --home-dir /var/lib/gas --shell /sbin/nologin gas
   install -d -o gas -g gas -m 750 /var/lib/gas
   python3.11 -m venv /opt/gas/venv
-  /opt/gas/venv/bin/pip install --quiet --upgrade pip
-  /opt/gas/venv/bin/pip install --quiet /opt/gas/src
+  # The release's locked dependencies, each file checked against its hash (`make lock`),
+  # then GAS itself with nothing resolved or fetched again: every boot of a release
+  # installs the same bytes.
+  /opt/gas/venv/bin/pip install --quiet --require-hashes --no-deps -r /opt/gas/src/deploy/requirements.lock
+  /opt/gas/venv/bin/pip install --quiet --no-deps --no-build-isolation /opt/gas/src
 
   install -d -m 755 /etc/gas
   install -m 644 /opt/gas/src/deploy/hypercorn.toml /etc/gas/hypercorn.toml
@@ -76,11 +110,14 @@ main() {
   mv /etc/gas/gas.env.new /etc/gas/gas.env
   umask 022
   systemctl daemon-reload
+  ship_logs
 
   case "$GAS_ROLE" in
     web)
       systemctl enable --now gas-web.service
-      # In service only once it answers as the load balancer will ask it.
+      # Signalled only once it is ready (/health: the database answers), not merely
+      # alive (/health/live, the load balancer's check): a release that cannot reach
+      # the database fails its rolling update instead of replacing every instance.
       for _ in $(seq 60); do
         curl -fsS http://127.0.0.1:8000/health >/dev/null && break
         sleep 5
@@ -88,6 +125,7 @@ main() {
       curl -fsS http://127.0.0.1:8000/health >/dev/null
       ;;
     annotator)
+      fetch_reference
       systemctl enable --now gas-annotator.service
       ;;
     daemons)

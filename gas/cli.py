@@ -46,10 +46,11 @@ def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> No
 
 
 def _require_reference(settings: Settings) -> None:
-    """An annotator without reference data would fail every job: refuse to start."""
-    from annotator.worker import reference_problem
+    """An annotator without reference data would fail every job, one whose jobs could
+    outlast SQS's hold on their requests would have them redone: refuse to start."""
+    from annotator.worker import lease_problem, reference_problem
 
-    problem = reference_problem(settings)
+    problem = reference_problem(settings) or lease_problem(settings)
     if problem:
         raise click.ClickException(problem)
 
@@ -158,6 +159,64 @@ def reference_install(builds: str) -> None:
     except ReferenceInstallError as exc:
         # An operator's file refused (another build, damaged, wrong sha256): the reason, not a traceback.
         raise click.ClickException(str(exc)) from None
+
+
+def _with_artifact_store(action: Callable[[Any], Awaitable[Any]]) -> Any:
+    """``action(objects)`` on S3 (the stack's artifact bucket) whatever GAS_BACKEND says;
+    a reference refused is its reason, not a traceback."""
+    from annotator.install_error import ReferenceInstallError
+    from app.ports.aws import AwsSession
+    from app.ports.objects.aws import S3ObjectStore
+
+    settings = _settings()
+
+    async def run() -> Any:
+        aws = AwsSession(settings.aws_region, settings.aws_endpoint_url)
+        try:
+            return await action(S3ObjectStore(aws))
+        finally:
+            await aws.close()
+
+    try:
+        return asyncio.run(run())
+    except ReferenceInstallError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+_ARTIFACT_BUCKET = click.option("--bucket", required=True,
+                                help="The artifact bucket (the stack's ArtifactBucket).")
+_REFERENCE_PREFIX = click.option("--prefix", default="reference", show_default=True,
+                                 help="Key prefix in the bucket.")
+
+
+@reference.command("publish")
+@_ARTIFACT_BUCKET
+@_REFERENCE_PREFIX
+def reference_publish(bucket: str, prefix: str) -> None:
+    """Upload the built reference (what `gas reference install` made) as one archive and
+    its sha256, for annotators to fetch instead of building it."""
+    from annotator.reference_archive import publish
+
+    root = _settings().reference_path
+    key = _with_artifact_store(lambda objects: publish(objects, bucket, prefix, root))
+    click.echo(f"published s3://{bucket}/{key}")
+
+
+@reference.command("fetch")
+@_ARTIFACT_BUCKET
+@_REFERENCE_PREFIX
+def reference_fetch(bucket: str, prefix: str) -> None:
+    """Download the published reference of this release, check its sha256 and unpack it.
+    With none published, say so and leave the reference to `gas reference install`."""
+    from annotator.reference_archive import fetch
+
+    root = _settings().reference_path
+    builds = _with_artifact_store(lambda objects: fetch(objects, bucket, prefix, root))
+    if builds is None:
+        click.echo(f"no reference published under s3://{bucket}/{prefix}/ for this release: "
+                   "`gas reference install` will build it")
+    else:
+        click.echo(f"fetched the {', '.join(builds)} reference into {root}")
 
 
 @main.group()

@@ -17,13 +17,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.infra.poison import PoisonMessage
-from app.ports.bus import Bus, Message
+from app.ports.bus import Bus, LeaseLimitReached, Message
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Message, dict[str, Any]], Awaitable[None]]
 # Called once when a message fails its last allowed delivery, before it goes to the
-# dead-letter queue: the consumer records why (a job says "failed" and the reason).
+# dead-letter queue, or when the bus will not keep it hidden any longer while it is handled
+# (LeaseLimitReached): the consumer records why (a job says "failed" and the reason).
 GiveUp = Callable[[Message, dict[str, Any], Exception], Awaitable[None]]
 
 
@@ -32,11 +33,15 @@ def retry_delay(receive_count: int, base: float = 1.0, cap: float = 60.0) -> int
     return int(random.uniform(0, min(cap, base * 2 ** max(receive_count - 1, 0))))
 
 
-async def _heartbeat(bus: Bus, message: Message, visibility: int) -> None:
+async def _heartbeat(bus: Bus, message: Message, visibility: int,
+                     at_limit: Callable[[LeaseLimitReached], Awaitable[None]]) -> None:
     while True:
         await asyncio.sleep(max(visibility / 3, 1))
         try:
             await bus.extend(message, visibility)
+        except LeaseLimitReached as exc:
+            await at_limit(exc)
+            return
         except Exception:
             log.warning("could not extend visibility", exc_info=True,
                         extra={"queue": message.queue, "message_id": message.message_id})
@@ -51,6 +56,17 @@ async def _settle(action: Awaitable[None], context: dict[str, Any]) -> None:
                     exc_info=True, extra=context)
 
 
+async def _record(give_up: GiveUp | None, message: Message, body: dict[str, Any], exc: Exception,
+                  context: dict[str, Any]) -> None:
+    """``give_up``'s record of why the message fails for good, if the consumer keeps one."""
+    if give_up is None:
+        return
+    try:
+        await give_up(message, body, exc)
+    except Exception:
+        log.exception("could not record the failure", extra=context)
+
+
 async def handle_one(
     bus: Bus,
     message: Message,
@@ -60,10 +76,19 @@ async def handle_one(
     max_receives: int | None = None,
     give_up: GiveUp | None = None,
 ) -> None:
-    beat = asyncio.create_task(_heartbeat(bus, message, visibility))
     context = {"queue": message.queue, "message_id": message.message_id,
                "receive_count": message.receive_count}
     body: dict[str, Any] = {}
+
+    async def at_limit(exc: LeaseLimitReached) -> None:
+        """The message is about to be delivered again, its handler still at work: ``give_up``
+        records why this delivery cannot finish (the annotator fails the job with the reason
+        and stops its engine when it sees that), rather than a second delivery redoing it."""
+        log.error("handled for longer than the bus keeps a message hidden (%s s); giving up",
+                  exc.seconds, extra=context)
+        await _record(give_up, message, body, exc, context)
+
+    beat = asyncio.create_task(_heartbeat(bus, message, visibility, at_limit))
     try:
         try:
             body = json.loads(message.body)
@@ -85,11 +110,7 @@ async def handle_one(
         if max_receives is not None and message.receive_count >= max_receives:
             log.exception("handler failed on the last delivery; to the dead-letter queue",
                           extra=context)
-            if give_up is not None:
-                try:
-                    await give_up(message, body, exc)
-                except Exception:
-                    log.exception("could not record the failure", extra=context)
+            await _record(give_up, message, body, exc, context)
             # Visible at once: the next receive moves it to the dead-letter queue.
             await _settle(bus.release(message, 0), context)
         else:

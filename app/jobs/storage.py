@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from app.accounts import users
 from app.jobs import mails, notifications
-from app.jobs.job import COMPLETED, Job, Storage, utcnow
+from app.jobs.job import COMPLETED, DELETING, Job, Storage, utcnow
 from app.jobs.lifecycle import (
     JOB_RESULTS_ARCHIVE,
     MAX_QUEUE_DELAY_SECONDS,
@@ -33,6 +34,14 @@ log = logging.getLogger(__name__)
 
 class JobMoved(Exception):
     """Another daemon moved the job between our read and our write: retry on fresh state."""
+
+
+async def as_stored(services: Services, jobs: Iterable[Job]) -> list[Job]:
+    """``jobs`` read again by their keys, as they are now (those deleted since are left out).
+    A user's jobs are listed from an index that may be behind: DynamoDB's global secondary
+    index is eventually consistent, while a read by key is strongly consistent."""
+    found = [await services.jobs.get(job.job_id) for job in jobs]
+    return [job for job in found if job is not None and job.status != DELETING]
 
 
 def retention_left(services: Services, job: Job, owner: users.User | None) -> int:
@@ -72,8 +81,9 @@ async def move(services: Services, job: Job, was: Storage, to: Storage, **fields
 async def stuck(services: Services, job: Job, storage: Storage, why: str, exc: Exception,
                 message: Message) -> None:
     """The result stays ``storage``: say why on the job (and its open pages), not leave
-    it "being restored" for ever. The message goes on to the dead-letter queue, where
-    the operator's alarm sees it; a redrive that moves the job clears the error."""
+    it "being restored" for ever. The message goes on to the dead-letter queue, whose
+    alarm tells the operator on AWS (deploy/gas.yaml; `gas queues` shows it elsewhere); a
+    redrive that moves the job clears the error."""
     text = (f"{why} ({exc.__class__.__name__}, {message.receive_count} attempts). "
             "The operator has been told and will retry it.")
     await announce(services, job, event=StorageEvent(job.job_id, storage),
@@ -139,7 +149,12 @@ async def tell_owner(services: Services, job: Job) -> None:
     owner = await users.get(services.db, job.user_id)
     if owner is None:
         return
-    jobs = await services.jobs.all_for_user(job.user_id)
+    listed = await services.jobs.all_for_user(job.user_id)
+    # A result the index still shows restoring may be back (this one, a moment ago): were it
+    # taken as on its way, no thaw would ever send the mail.
+    shown_restoring = [j for j in listed if j.storage == "restoring"]
+    restoring = {j.job_id: j for j in await as_stored(services, shown_restoring)}
+    jobs = [restoring.get(j.job_id, j) for j in listed if j.storage != "restoring" or j.job_id in restoring]
     if any(j.storage == "restoring" and not j.storage_error for j in jobs):
         return  # the last one back tells about all
     back = [j for j in jobs if j.storage == "hot" and j.restore_requested_at is not None]

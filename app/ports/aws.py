@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime
 from typing import Any
 
 import aioboto3
@@ -19,6 +20,16 @@ from botocore.exceptions import ClientError
 # Long polls hold a connection each (one per consumer and queue) while uploads and
 # job updates go on beside them: the default pool of 10 would make them queue.
 _POOL_CONNECTIONS = 64
+
+# On AWS, presigned URLs and upload forms name the bucket's regional virtual-hosted
+# endpoint (https://<bucket>.s3.<region>.amazonaws.com). "auto" signs them for the
+# global endpoint, which S3 answers with a 307 to the region for a bucket made in the
+# last day and which does not serve opt-in regions (eu-south-1, ap-east-1...) at all;
+# us-east-1 too is named by region, not by the legacy global name. Bucket names must
+# then have no dots (the wildcard certificate covers one label).
+_S3_ON_AWS = {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}
+# A custom endpoint (moto, LocalStack) has no per-bucket host names: address by path.
+_S3_CUSTOM_ENDPOINT = {"addressing_style": "path"}
 
 
 class AwsSession:
@@ -47,8 +58,7 @@ class AwsSession:
     def _config(self, service: str) -> AioConfig:
         s3: dict[str, Any] = {}
         if service == "s3":
-            # A custom endpoint has no per-bucket host names: address buckets by path.
-            s3 = {"addressing_style": "path" if self.endpoint_url else "auto"}
+            s3 = _S3_CUSTOM_ENDPOINT if self.endpoint_url else _S3_ON_AWS
         return AioConfig(
             signature_version="s3v4" if service == "s3" else None,
             s3=s3 or None,
@@ -78,6 +88,19 @@ class AwsSession:
             sts = await self.client("sts")
             self._account_id = str((await sts.get_caller_identity())["Account"])
         return self._account_id
+
+    async def credentials_expire_at(self) -> datetime | None:
+        """When the credentials this session signs with stop being valid: an instance
+        role's are temporary, static keys never expire (None). A presigned request
+        checked after its signer's credentials expired fails at S3 (ExpiredToken)."""
+        credentials = await self.session.get_credentials()
+        if credentials is None:
+            return None
+        # Refreshes them first if they are close to expiry, as signing would.
+        await credentials.get_frozen_credentials()
+        # botocore's refreshable credentials keep their expiry only here (no public name).
+        expiry = getattr(credentials, "_expiry_time", None)
+        return expiry if isinstance(expiry, datetime) else None
 
     async def arn(self, service: str, name: str) -> str:
         return f"arn:aws:{service}:{self.region}:{await self.account_id()}:{name}"

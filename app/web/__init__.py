@@ -108,7 +108,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.before_serving
     async def _open() -> None:
-        app.config["GAS"] = services if services is not None else await open_services(settings)
+        opened = services if services is not None else await open_services(settings)
+        app.config["GAS"] = opened
+        # Live events are read here only (the /events streams): the one process role
+        # that holds a LISTEN connection for them.
+        await opened.events.start()
 
     @app.after_serving
     async def _close() -> None:

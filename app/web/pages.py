@@ -1,6 +1,8 @@
-"""The home page, the profile (with API tokens), health."""
+"""The home page, the profile (with API tokens), health: liveness and readiness."""
 
 from __future__ import annotations
+
+import asyncio
 
 from quart import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
 from quart.typing import ResponseReturnValue
@@ -18,10 +20,24 @@ async def index() -> ResponseReturnValue:
     return await render_template("index.html", user=await signed_in_user())
 
 
+# Liveness: the process answers, nothing else. The load balancer checks this one, so
+# a database failover (every instance's readiness fails at once) does not make the web
+# group replace every instance; it would not bring the database back.
+@bp.get("/health/live")
+async def live() -> ResponseReturnValue:
+    return jsonify({"status": "ok"})
+
+
+# Readiness: this instance can serve, its database answers. A connection attempt to a
+# failed-over host can hang for the driver's timeout (60 s): bounded, it is a 503.
+_READY_SECONDS = 5.0
+
+
 @bp.get("/health")
 async def health() -> ResponseReturnValue:
     try:
-        await services().db.fetch_val("SELECT 1")
+        async with asyncio.timeout(_READY_SECONDS):
+            await services().db.fetch_val("SELECT 1")
     except Exception:
         return jsonify({"status": "unavailable", "database": "not answering"}), 503
     return jsonify({"status": "ok"})

@@ -60,6 +60,7 @@ def stack(moto_url: str) -> Iterator[dict[str, Any]]:
         for i, zone in enumerate(zones)
     ]
     certificate = aws(moto_url, "acm").request_certificate(DomainName="gas.example.org")["CertificateArn"]
+    route_tables = [ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"] for _ in subnets[2:]]
     secrets = aws(moto_url, "secretsmanager")
     stand_ins = {
         "SecretKey": secrets.create_secret(Name=f"gas-{tag}-secret-key", SecretString="k" * 64)["ARN"],
@@ -75,6 +76,8 @@ def stack(moto_url: str) -> Iterator[dict[str, Any]]:
         "UploadOrigin": "https://gas.example.org", "VpcId": vpc,
         "PublicSubnetIds": ",".join(subnets[:2]), "PrivateSubnetIds": ",".join(subnets[2:]),
         "CertificateArn": certificate, "ArtifactBucket": f"gas-{tag}-releases",
+        "PrivateRouteTableIds": ",".join(route_tables),
+        "ImageId": "ami-12c6146b",  # one of moto's images
     }
     cfn = aws(moto_url, "cloudformation")
     name = f"gas-{tag}"
@@ -85,4 +88,4 @@ def stack(moto_url: str) -> Iterator[dict[str, Any]]:
     resources = {r["LogicalResourceId"]: r for r in summaries}
     yield {"name": name, "tag": tag, "template": template, "resources": resources,
            "subnets": subnets, "certificate": certificate, "parameters": parameters,
-           "secrets": stand_ins}
+           "secrets": stand_ins, "route_tables": route_tables}

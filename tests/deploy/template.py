@@ -22,6 +22,8 @@ NOT_IN_MOTO = frozenset({
     "AWS::SES::ConfigurationSetEventDestination", "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::SecretsManager::Secret",
     "AWS::SecretsManager::SecretTargetAttachment",
+    "AWS::S3::BucketPolicy",
+    "AWS::CloudWatch::Alarm",
 })
 
 

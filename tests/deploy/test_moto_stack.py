@@ -28,7 +28,7 @@ def test_moto_creates_every_resource_it_supports(stack: dict[str, Any]) -> None:
 
 def test_https_load_balancer_in_front_of_the_web_group(moto_url: str, stack: dict[str, Any]) -> None:
     """HTTPS with the given certificate forwards to the web group's targets, checked
-    on /health at hypercorn's port; plain HTTP answers with a redirect to HTTPS; the
+    on /health/live at hypercorn's port; plain HTTP answers with a redirect to HTTPS; the
     web group keeps two instances or more across both private subnets."""
     elb = aws(moto_url, "elbv2")
     physical = {k: r["PhysicalResourceId"] for k, r in stack["resources"].items()}
@@ -40,7 +40,7 @@ def test_https_load_balancer_in_front_of_the_web_group(moto_url: str, stack: dic
     redirect = listeners[80]["DefaultActions"][0]
     assert redirect["Type"] == "redirect" and redirect["RedirectConfig"]["Protocol"] == "HTTPS"
     [group] = elb.describe_target_groups(TargetGroupArns=[physical["WebTargetGroup"]])["TargetGroups"]
-    assert (group["HealthCheckPath"], group["Port"]) == ("/health", 8000)
+    assert (group["HealthCheckPath"], group["Port"]) == ("/health/live", 8000)
     assert Config.from_toml(DEPLOY / "hypercorn.toml").bind == [f"0.0.0.0:{group['Port']}"]
 
     scaling = aws(moto_url, "autoscaling")
@@ -61,6 +61,7 @@ def test_each_group_boots_its_role(moto_url: str, stack: dict[str, Any]) -> None
             LaunchTemplateId=physical[f"{prefix}LaunchTemplate"])["LaunchTemplateVersions"]
         data = version["LaunchTemplateData"]
         assert data["MetadataOptions"]["HttpTokens"] == "required"
+        assert data["ImageId"] == stack["parameters"]["ImageId"]
         profile = iam.get_instance_profile(InstanceProfileName=physical[f"{prefix}InstanceProfile"])
         assert data["IamInstanceProfile"]["Arn"] == profile["InstanceProfile"]["Arn"]
         assert [r["RoleName"] for r in profile["InstanceProfile"]["Roles"]] == [physical[f"{prefix}Role"]]
@@ -101,24 +102,37 @@ def test_scaling_policies_are_valid_api_requests(moto_url: str, stack: dict[str,
     queues = {"JobRequestsQueue": f"gas{stack['tag']}-job-requests",
               "JobRequestsSmallQueue": f"gas{stack['tag']}-job-requests-small"}
 
+    # What GetAtt gives of the load balancer and target group: their ARNs' last part.
+    full_names = {
+        "LoadBalancerFullName": physical["LoadBalancer"].split(":loadbalancer/")[-1],
+        "TargetGroupFullName": "targetgroup/" + physical["WebTargetGroup"].split(":targetgroup/")[-1],
+    }
+
     def resolve(node: Any) -> Any:
         if isinstance(node, dict):
             if set(node) == {"Ref"}:
                 return physical.get(node["Ref"]) or float(parse(GAS)["Parameters"][node["Ref"]]["Default"])
             if set(node) == {"Fn::GetAtt"}:
-                queue, attribute = node["Fn::GetAtt"]
-                assert attribute == "QueueName"
-                return queues[queue]
+                resource, attribute = node["Fn::GetAtt"]
+                return queues[resource] if attribute == "QueueName" else full_names[attribute]
+            if set(node) == {"Fn::Join"}:
+                separator, parts = node["Fn::Join"]
+                return separator.join(resolve(parts))
             return {k: resolve(v) for k, v in node.items()}
         if isinstance(node, list):
             return [resolve(v) for v in node]
         return node
 
     scaling = aws(moto_url, "autoscaling")
-    for name in ("WebCpuScaling", "AnnotatorBacklogScaling"):
+    for name in ("WebRequestScaling", "AnnotatorBacklogScaling"):
         properties = resolve(parse(GAS)["Resources"][name]["Properties"])
         scaling.put_scaling_policy(PolicyName=f"{stack['name']}-{name}", **properties)
     policies = scaling.describe_policies(AutoScalingGroupName=physical["AnnotatorGroup"])["ScalingPolicies"]
     [backlog] = [p for p in policies if p["PolicyName"].endswith("AnnotatorBacklogScaling")]
     metrics = backlog["TargetTrackingConfiguration"]["CustomizedMetricSpecification"]["Metrics"]
-    assert [m["Id"] for m in metrics] == ["large", "small", "annotators", "backlog"]
+    assert [m["Id"] for m in metrics] == ["large", "small", "large_running", "small_running", "annotators",
+                                          "backlog"]
+    [requests] = scaling.describe_policies(AutoScalingGroupName=physical["WebGroup"])["ScalingPolicies"]
+    predefined = requests["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]
+    assert predefined["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+    assert predefined["ResourceLabel"] == "/".join(full_names.values())

@@ -82,21 +82,24 @@ def test_each_process_gets_only_named_resources() -> None:
 
 
 def test_annotators_scale_on_backlog_per_instance() -> None:
-    """The annotator group's policy is target tracking on visible job requests of both
-    lanes divided by the instances in service (metric math), and the group publishes
-    the latter."""
+    """The annotator group's policy is target tracking on the job requests of both
+    lanes, waiting (visible) and being annotated (in flight, not visible), divided by
+    the instances in service (metric math), and the group publishes the latter: a busy
+    group with an empty queue does not read as idle."""
     resources = parse(GAS)["Resources"]
     policy = resources["AnnotatorBacklogScaling"]["Properties"]
     assert policy["PolicyType"] == "TargetTrackingScaling"
     specification = policy["TargetTrackingConfiguration"]["CustomizedMetricSpecification"]
     metrics = {m["Id"]: m for m in specification["Metrics"]}
     [returned] = [m for m in metrics.values() if m.get("ReturnData")]
-    assert returned["Expression"] == "(large + small) / annotators"
+    assert returned["Expression"] == "(large + small + large_running + small_running) / annotators"
     for lane, queue in (("large", "JobRequestsQueue"), ("small", "JobRequestsSmallQueue")):
-        waiting = metrics[lane]["MetricStat"]["Metric"]
-        assert waiting["Namespace"] == "AWS/SQS"
-        assert waiting["MetricName"] == "ApproximateNumberOfMessagesVisible"
-        assert waiting["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
+        for metric_id, name in ((lane, "ApproximateNumberOfMessagesVisible"),
+                                (f"{lane}_running", "ApproximateNumberOfMessagesNotVisible")):
+            counted = metrics[metric_id]["MetricStat"]["Metric"]
+            assert counted["Namespace"] == "AWS/SQS"
+            assert counted["MetricName"] == name
+            assert counted["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
     in_service = metrics["annotators"]["MetricStat"]["Metric"]
     assert in_service["MetricName"] == "GroupInServiceInstances"
     collected = resources["AnnotatorGroup"]["Properties"]["MetricsCollection"]

@@ -65,7 +65,7 @@ async def test_upload_policy_is_for_the_callers_prefix_and_plan(
     assert body["max_bytes"] == 153600
     assert body["fields"]["success_action_status"] == "201"
     policy = json.loads(base64.b64decode(body["fields"]["policy"]))
-    assert ["content-length-range", 0, 153600] in policy["conditions"]
+    assert ["content-length-range", 1, 153600] in policy["conditions"]
     _, premium_token = await make_user(services, "premium")
     premium = await (await client.post("/api/v1/uploads", headers=bearer(premium_token))).get_json()
     assert premium["max_bytes"] == services.settings.max_input_bytes

@@ -30,6 +30,20 @@ class Message:
     receive_count: int
 
 
+# SQS keeps a received message hidden for at most 12 hours from its receipt (the local bus
+# has no such limit).
+SQS_MAX_HIDDEN_SECONDS = 12 * 3600
+
+
+class LeaseLimitReached(Exception):
+    """The bus will not keep a received message hidden any longer (SQS: 12 hours from its
+    receipt): it is delivered again soon, whatever its consumer does."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        super().__init__(f"a received message stays hidden for at most {seconds} s")
+
+
 class Bus(abc.ABC):
     @abc.abstractmethod
     async def ensure(self, queues: list[QueueSpec], topics: dict[str, list[str]]) -> None:
@@ -59,7 +73,8 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def extend(self, message: Message, visibility_seconds: int) -> None:
-        """Keep a message hidden for this much longer (heartbeat of a long job)."""
+        """Keep a message hidden for this much longer (heartbeat of a long job); past the
+        bus's limit, :class:`LeaseLimitReached`."""
 
     @abc.abstractmethod
     async def release(self, message: Message, delay_seconds: int = 0) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from app.ports.aws import AwsSession, error_code
-from app.ports.bus import Bus, Message, QueueSpec
+from app.ports.bus import SQS_MAX_HIDDEN_SECONDS, Bus, LeaseLimitReached, Message, QueueSpec
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_DELAY = 900
 MAX_WAIT = 20
 MAX_BATCH = 10
-MAX_VISIBILITY = 43_200
+MAX_VISIBILITY = SQS_MAX_HIDDEN_SECONDS
 RETENTION = 14 * 24 * 3600  # the longest SQS keeps a message: time to look at poison
 _COUNTS = (
     "ApproximateNumberOfMessages",
@@ -35,8 +35,13 @@ _COUNTS = (
     "ApproximateNumberOfMessagesDelayed",
 )
 # What SQS says when a receipt is not the message's current one (a worker whose
-# delivery timed out): the message belongs to another worker now.
+# delivery timed out): the message belongs to another worker now. InvalidParameterValue
+# is also what it says of an expired receipt ("parameter ReceiptHandle is invalid")...
 _STALE = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
+# ...and of a visibility past 12 hours from the receipt ("Value 60 for parameter
+# VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond
+# the limit [43200 seconds]"): not stale, the message is ours until it reappears.
+_PAST_LIMIT = "parameter VisibilityTimeout"
 _NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 _POLICY_SID = "gas-topics"
 
@@ -259,7 +264,10 @@ class SnsSqsBus(Bus):
                 VisibilityTimeout=max(0, min(MAX_VISIBILITY, seconds)),
             )
         except ClientError as exc:
-            if error_code(exc) not in _STALE:
+            code = error_code(exc)
+            if code == "InvalidParameterValue" and _PAST_LIMIT in str(exc):
+                raise LeaseLimitReached(MAX_VISIBILITY) from exc
+            if code not in _STALE:
                 raise
             log.info("receipt no longer current; left alone", extra={"queue": message.queue})
 

@@ -19,7 +19,8 @@ class Events(abc.ABC):
         waiting on it stops), so a web process can close a stream it must shed."""
 
     async def start(self) -> None:  # noqa: B027 - optional hook
-        """Open what the adapter listens with."""
+        """Open what the adapter listens with, once: only a process that reads events (the
+        web app) does; any process may publish without it."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Stop listening; end every open subscription."""

@@ -26,7 +26,9 @@ class JobStore(abc.ABC):
         """Store a new job; False (and no change) when its id exists already."""
 
     @abc.abstractmethod
-    async def get(self, job_id: str) -> Job | None: ...
+    async def get(self, job_id: str) -> Job | None:
+        """The job as last written, every write before the call seen (a strongly consistent
+        read), unlike the user's list: what the daemons decide a move on."""
 
     @abc.abstractmethod
     async def delete(self, job_id: str) -> bool:
@@ -37,7 +39,9 @@ class JobStore(abc.ABC):
     async def list_for_user(
         self, user_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
     ) -> list[Job]:
-        """The user's jobs, newest first; ``before`` is the last (submitted_at, job_id) seen."""
+        """The user's jobs, newest first; ``before`` is the last (submitted_at, job_id) seen.
+        A job may be listed as it was a moment ago (DynamoDB's user index is eventually
+        consistent): read it with :meth:`get` before acting on it."""
 
     async def all_for_user(self, user_id: str) -> list[Job]:
         """Every job of the user, newest first, read a page at a time (the daemons that act on all

@@ -31,6 +31,11 @@ class PresignError(Exception):
         self.status = status
 
 
+# Every upload policy's smallest file: an empty input can never be a job, so S3 (or the
+# local store) refuses it at upload instead of the job failing later.
+MIN_UPLOAD_BYTES = 1
+
+
 @dataclass(frozen=True)
 class PresignedPost:
     url: str

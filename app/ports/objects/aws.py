@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from app.ports.aws import AwsSession, error_code, http_status
 from app.ports.objects import (
+    MIN_UPLOAD_BYTES,
     ObjectInfo,
     ObjectNotFound,
     ObjectStore,
@@ -105,7 +106,7 @@ class S3ObjectStore(ObjectStore):
             "Content-Type": UPLOAD_CONTENT_TYPE,
         }
         conditions: list[Any] = [
-            ["content-length-range", 0, max_bytes],
+            ["content-length-range", MIN_UPLOAD_BYTES, max_bytes],
             {"x-amz-server-side-encryption": SSE},
             {"tagging": UNCLAIMED_TAGGING},
             {"Content-Type": UPLOAD_CONTENT_TYPE},
@@ -117,7 +118,16 @@ class S3ObjectStore(ObjectStore):
         for name in ("success_action_redirect", "success_action_status"):
             if name in fields:
                 conditions.append({name: fields[name]})
-        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expires_in)
+        now = datetime.now(UTC).replace(microsecond=0)
+        expires_at = now + timedelta(seconds=expires_in)
+        # S3 refuses a form whose signer's credentials have expired, however long the
+        # policy: a policy never promises more time than an instance role's credentials
+        # have left (botocore renews them well before, so minutes at the very least).
+        credentials_expire_at = await self.aws.credentials_expire_at()
+        if credentials_expire_at is not None and credentials_expire_at < expires_at:
+            # Whole seconds and one to spare: botocore dates the policy by its own clock.
+            expires_in = max(0, int((credentials_expire_at - now).total_seconds()) - 1)
+            expires_at = now + timedelta(seconds=expires_in)
         s3 = await self._s3()
         signed = await s3.generate_presigned_post(
             Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in

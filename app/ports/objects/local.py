@@ -32,6 +32,7 @@ from typing import Any
 
 from app.jobs.job import safe_file_name
 from app.ports.objects import (
+    MIN_UPLOAD_BYTES,
     KeyConflict,
     ObjectInfo,
     ObjectNotFound,
@@ -228,7 +229,7 @@ class LocalObjectStore(ObjectStore):
         conditions: list[Any] = [
             {"bucket": bucket},
             ["starts-with", "$key", prefix] if templated else {"key": key},
-            ["content-length-range", 0, max_bytes],
+            ["content-length-range", MIN_UPLOAD_BYTES, max_bytes],
         ]
         fields = {"key": key}
         if success_action_redirect is not None:
