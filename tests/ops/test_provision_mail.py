@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ async def test_a_finished_jobs_mail_goes_out_after_provisioning(
     complained addresses and publishes those events to mail-events. Before, SES refused
     it: MessageRejected, "Did not have authority to send from …"."""
     services, made = provisioned
-    prefix, sender = names["GAS_AWS_NAME_PREFIX"], names["GAS_MAIL_FROM"][5:-1]
+    prefix, sender = names["GAS_AWS_NAME_PREFIX"], parseaddr(names["GAS_MAIL_FROM"])[1]
     assert {f"SES identity {sender}", f"SES configuration set {prefix}mail"} <= set(made["made_through_api"])
     assert made["outputs"]["MailConfigurationSet"] == f"{prefix}mail"
 
