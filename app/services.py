@@ -120,7 +120,7 @@ def _aws_services(
     from app.ports.cold.aws import S3ColdTier
     from app.ports.events.local import PostgresEvents
     from app.ports.jobs.aws import DynamoJobStore
-    from app.ports.mail.aws import SesMailer
+    from app.ports.mail.aws import CONFIGURATION_SET, SesMailer
     from app.ports.objects.aws import S3ObjectStore
 
     aws = AwsSession(settings.aws_region, settings.aws_endpoint_url)
@@ -131,7 +131,7 @@ def _aws_services(
         objects=S3ObjectStore(aws),
         jobs=DynamoJobStore(aws, settings.jobs_table),
         bus=bus,
-        mail=SesMailer(aws, settings.mail_from),
+        mail=SesMailer(aws, settings.mail_from, f"{settings.aws_name_prefix}{CONFIGURATION_SET}"),
         events=PostgresEvents(db, url),
         cold=S3ColdTier(aws, bus, settings.aws_cold_storage_class),
         payments=make_payments(settings),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,3 +189,16 @@ class Worker:
             raise AssertionError(f"{self.name} did not stop: {_tail(self.log_path, 40)}") from None
         finally:
             self.process = None
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, email: str, role: str = "free") -> Iterator[tuple[Server, str]]:
+    """``gas serve`` on a free port with a fresh data dir, and an API token of a user of it."""
+    server = Server(data_dir, free_port())
+    server.data_dir.mkdir()
+    server.start()
+    try:
+        gas(server.data_dir, "users", "create", email, "--password", "password123", "--role", role)
+        yield server, gas(server.data_dir, "users", "token", email).strip()
+    finally:
+        server.stop()

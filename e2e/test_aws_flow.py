@@ -3,6 +3,7 @@ submit → complete → download → archive → upgrade → restore → downloa
 
 from __future__ import annotations
 
+import email
 import json
 import time
 import uuid
@@ -80,7 +81,6 @@ def test_api_flow_on_aws(aws_env: dict[str, str], tmp_path: Path) -> None:
     data_dir.mkdir()
     provisioned = json.loads(gas(data_dir, "aws", "provision", "--stack-name", "gas-e2e"))
     assert provisioned["status"] == "CREATE_COMPLETE"
-    aws(aws_env, "ses").verify_email_identity(EmailAddress="gas@example.org")
 
     server = Server(data_dir, free_port())
     server.start()
@@ -125,6 +125,10 @@ def test_api_flow_on_aws(aws_env: dict[str, str], tmp_path: Path) -> None:
             result = client.get(f"/api/v1/jobs/{job['job_id']}/result")
             assert result.status_code == 303
             assert "BRCA1" in httpx.get(result.headers["location"]).text
+        # Provisioning made the sender's SES identity: the mails went out with no manual step.
+        subjects = _mailed_subjects("ada@example.org")
+        assert "sample.vcf: results ready" in subjects, subjects
+        assert any("are back" in s for s in subjects), subjects
     finally:
         print(server.log_tail(120))  # shown by pytest only when the test fails
         server.stop()
@@ -134,3 +138,19 @@ def _result_key(s3: Any, env: dict[str, str]) -> str:
     listed = s3.list_objects_v2(Bucket=env["GAS_RESULTS_BUCKET"], Prefix="results/")
     [key] = [o["Key"] for o in listed["Contents"] if o["Key"].endswith(".vcf")]
     return str(key)
+
+
+def _mailed_subjects(to: str, timeout: float = 30) -> list[str]:
+    """Subjects SES (moto's, in this process) sent to ``to``, once the results-back mail is
+    among them or after ``timeout``."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    deadline = time.monotonic() + timeout
+    while True:
+        sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+        subjects = [str(email.message_from_string(m.raw_data)["Subject"]) for m in sent
+                    if to in m.destinations]
+        if any("are back" in s for s in subjects) or time.monotonic() > deadline:
+            return subjects
+        time.sleep(0.5)

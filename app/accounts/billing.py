@@ -18,6 +18,7 @@ from app.infra.db import execute, fetchval
 from app.jobs import mails
 from app.jobs.job import COMPLETED
 from app.jobs.storage import queue_archive
+from app.ports.mail import send_unless_refused
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ async def finish_downgrade(services: Services, user_id: str) -> None:
            if job.status == COMPLETED and job.storage == "hot"]
     for job in hot:
         await queue_archive(services, job, user)
-    await services.mail.send(user.email, *mails.downgraded(services.settings, hot, user.downgraded_at))
+    told = mails.downgraded(services.settings, hot, user.downgraded_at)
+    await send_unless_refused(services.mail, user.email, *told, context={"user_id": user_id})
     await execute(services.db, "UPDATE users SET downgrade_queued_at = now() WHERE user_id = $1",
                   uuid.UUID(user_id))
     log.info("premium ended; results queued for the archiver",

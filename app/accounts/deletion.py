@@ -22,6 +22,7 @@ from app.accounts.users import User
 from app.infra.db import execute
 from app.infra.mail_templates import bodies
 from app.jobs.control import delete_job
+from app.ports.mail import send_unless_refused
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ async def delete_account(services: Services, user: User) -> int:
             await delete_job(services, job)
             deleted += 1
     text, html = bodies("account_deleted", email=user.email, jobs=deleted)
-    await services.mail.send(user.email, "Your GAS account has been deleted", text, html)
+    await send_unless_refused(services.mail, user.email, "Your GAS account has been deleted", text, html,
+                              context=ctx)
     await execute(services.db, "DELETE FROM users WHERE user_id = $1", uuid.UUID(user.user_id))
     log.info("account deleted", extra={**ctx, "jobs": deleted})
     return deleted

@@ -159,11 +159,19 @@ async def tell_owner(services: Services, job: Job) -> None:
         return  # the last one back tells about all
     back = [j for j in jobs if j.storage == "hot" and j.restore_requested_at is not None]
     by_id = {j.job_id: j for j in back}
-    told = await notifications.send_once_about(
-        services.db, services.mail, job_ids=list(by_id), kind="restored",
-        lease_seconds=services.settings.queue_visibility_seconds / 2, to=owner.email,
-        compose=lambda ids: mails.restored(services.settings, [by_id[i] for i in ids]),
-    )
+    ctx = {"job_id": job.job_id, "user_id": job.user_id}
+    try:
+        told = await notifications.send_once_about(
+            services.db, services.mail, job_ids=list(by_id), kind="restored",
+            lease_seconds=services.settings.queue_visibility_seconds / 2, to=owner.email,
+            compose=lambda ids: mails.restored(services.settings, [by_id[i] for i in ids]),
+        )
+    except Exception as exc:
+        # The results are back whatever the mail does, refused for good (MailRefused) or not
+        # (the SES client retried those already): failing the thaw, or the restorer's pass over
+        # every result, for it would redo or dead-letter moves already made. The claims were
+        # given back, so the next result back tells of these too.
+        log.error("could not tell the owner their results are back: %r", exc, extra=ctx)
+        return
     if told:
-        log.info("told the owner %d result(s) are back", len(told),
-                 extra={"job_id": job.job_id, "user_id": job.user_id})
+        log.info("told the owner %d result(s) are back", len(told), extra=ctx)

@@ -4,10 +4,13 @@ from the settings so that the stack and the processes agree on every name.
 
 After the stack is complete the wiring the processes depend on is checked
 through the service APIs: every topic's queue subscriptions (raw delivery,
-queue policy, redrive) and the results bucket's restore notification. On AWS the
-stack made all of it and the check changes nothing; a partial CloudFormation
-(moto's has no ``AWS::SNS::Subscription``, ``AWS::SQS::QueuePolicy`` or bucket
-notifications) gets the missing pieces made through the APIs, and each is reported.
+queue policy, redrive), the results bucket's restore notification, and mail: the
+SES configuration set with its bounce and complaint destination, and the sender's
+identity. On AWS the stack made all of it and the check changes nothing; a partial
+CloudFormation (moto's has no ``AWS::SNS::Subscription``, ``AWS::SQS::QueuePolicy``,
+``AWS::SES::*`` or bucket notifications) gets the missing pieces made through the
+APIs, and each is reported. An identity SES has not verified yet (DNS records to
+publish, a link to click) is logged: until it is, SES refuses every mail.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import logging
 import urllib.parse
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +27,9 @@ from botocore.exceptions import ClientError
 
 from app.config import Settings
 from app.jobs.lifecycle import RESTORE_COMPLETE, TOPICS, archive_delay, queue_specs
-from app.ports.aws import AwsSession
+from app.ports.aws import AwsSession, error_code
 from app.ports.bus.aws import SnsSqsBus
+from app.ports.mail.aws import CONFIGURATION_SET, MAIL_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,7 @@ def stack_parameters(settings: Settings) -> dict[str, str]:
         "MaxReceives": str(settings.queue_max_receives),
         "ArchiveDelaySeconds": str(archive_delay(settings)),
         "UploadOrigin": origin(settings.public_url),
+        "MailFrom": parseaddr(settings.mail_from)[1],
     }
 
 
@@ -144,6 +150,67 @@ async def _complete_restore_notification(aws: AwsSession, settings: Settings) ->
     return [f"notification {bucket} {RESTORE_EVENT} -> {RESTORE_COMPLETE}"]
 
 
+async def _missing(call: Any, **request: Any) -> bool:
+    """Whether SES answers NotFound for this description (the thing does not exist)."""
+    try:
+        await call(**request)
+    except ClientError as exc:
+        if error_code(exc) in ("NotFoundException", "ConfigurationSetDoesNotExist"):
+            return True
+        raise
+    return False
+
+
+async def _complete_mail(aws: AwsSession, settings: Settings) -> list[str]:
+    """The configuration set (suppressing bounced and complained addresses), its events to the
+    mail-events topic and queue, and the sender's identity sending through it. SES's v2 API
+    makes the set and the identity as the stack's resources do; moto's v2 has no event
+    destinations, so they go through v1, which every SES also answers."""
+    sesv2, ses = await aws.client("sesv2"), await aws.client("ses")
+    bus = SnsSqsBus(aws, settings.aws_name_prefix)
+    name = f"{settings.aws_name_prefix}{CONFIGURATION_SET}"
+    sender = parseaddr(settings.mail_from)[1]
+    made = []
+    if await _missing(sesv2.get_configuration_set, ConfigurationSetName=name):
+        await sesv2.create_configuration_set(
+            ConfigurationSetName=name,
+            SuppressionOptions={"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+            ReputationOptions={"ReputationMetricsEnabled": True},
+        )
+        made.append(f"SES configuration set {name}")
+    topic, queue = await bus.topic_arn(MAIL_EVENTS), await bus.queue_arn(MAIL_EVENTS)
+    described = await ses.describe_configuration_set(
+        ConfigurationSetName=name, ConfigurationSetAttributeNames=["eventDestinations"])
+    if not any(d and d.get("SNSDestination") for d in described.get("EventDestinations", [])):
+        await ses.create_configuration_set_event_destination(
+            ConfigurationSetName=name,
+            EventDestination={
+                "Name": bus.physical(MAIL_EVENTS), "Enabled": True,
+                "MatchingEventTypes": ["bounce", "complaint", "reject"],
+                "SNSDestination": {"TopicARN": topic},
+            },
+        )
+        made.append(f"SES event destination {name} -> {MAIL_EVENTS}")
+    if queue not in await bus.subscriptions(topic):
+        sns = await aws.client("sns")
+        await sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue,
+                            Attributes={"RawMessageDelivery": "true"})
+        made.append(f"subscription {MAIL_EVENTS} -> {MAIL_EVENTS}")
+    # The sender's domain verified (with DKIM) covers the address: nothing to add then.
+    identities = [i for i in (sender, sender.rpartition("@")[2])
+                  if not await _missing(sesv2.get_email_identity, EmailIdentity=i)]
+    if not identities:
+        await sesv2.create_email_identity(EmailIdentity=sender, ConfigurationSetName=name)
+        made.append(f"SES identity {sender}")
+        identities = [sender]
+    verified = [(await sesv2.get_email_identity(EmailIdentity=i)).get("VerifiedForSendingStatus")
+                for i in identities]
+    if not any(verified):
+        log.warning("SES has not verified %s yet and refuses every mail from it until it does "
+                    "(README: Deploy to AWS, mail)", " or ".join(identities))
+    return made
+
+
 async def provision(
     settings: Settings, stack_name: str = "gas", template: Path = TEMPLATE,
     *, aws: AwsSession | None = None, max_wait: float = 1800,
@@ -165,6 +232,7 @@ async def provision(
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         completed = await _complete_subscriptions(session, settings)
         completed += await _complete_restore_notification(session, settings)
+        completed += await _complete_mail(session, settings)
         for item in completed:
             log.warning("the stack did not make %s; made through the API", item)
         return Provisioned(stack_name, status, outputs, completed)

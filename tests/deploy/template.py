@@ -18,7 +18,8 @@ UNITS = DEPLOY / "systemd"
 # What moto's CloudFormation (5.2.5) cannot make. The moto test leaves them out and
 # makes the secrets through Secrets Manager's API instead, so the rest can use them.
 NOT_IN_MOTO = frozenset({
-    "AWS::AutoScaling::ScalingPolicy", "AWS::SES::EmailIdentity", "AWS::SNS::Subscription",
+    "AWS::AutoScaling::ScalingPolicy", "AWS::SES::EmailIdentity", "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination", "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::SecretsManager::Secret",
     "AWS::SecretsManager::SecretTargetAttachment",
     "AWS::S3::BucketPolicy",

@@ -195,15 +195,19 @@ def _parse(data: bytes) -> EmailMessage:
 
 @dataclass
 class FakeSmtp:
-    """Just enough of an SMTP server to take messages (no TLS, no auth)."""
+    """Just enough of an SMTP server to take messages (no TLS, no auth); a verb in
+    ``replies`` (b"RCPT") gets that reply (b"550 …") instead."""
 
     messages: list[bytes] = field(default_factory=list)
+    replies: dict[bytes, bytes] = field(default_factory=dict)
 
     async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"220 fake ESMTP\r\n")
         while line := await reader.readline():
             verb = line[:4].upper()
-            if verb in (b"EHLO", b"HELO"):
+            if verb in self.replies:
+                writer.write(self.replies[verb] + b"\r\n")
+            elif verb in (b"EHLO", b"HELO"):
                 writer.write(b"250-fake\r\n250 8BITMIME\r\n")
             elif verb == b"DATA":
                 writer.write(b"354 go ahead\r\n")
@@ -233,7 +237,7 @@ async def _ses_mail(aws: AwsSession) -> MailHarness:
     async def from_ses() -> list[EmailMessage]:
         return [_parse(m.raw_data.encode()) for m in sent[seen:]]
 
-    return MailHarness(SesMailer(aws, SENDER), from_ses)
+    return MailHarness(SesMailer(aws, SENDER, "gas-mail"), from_ses)
 
 
 @pytest.fixture(params=["outbox", "smtp", "ses"])

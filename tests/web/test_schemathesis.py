@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
 
-from e2e.server import Server, free_port, gas
+from e2e.server import Server, serving
 
 # Per operation and mode: enough to hit the validation paths, about a minute in all.
 EXAMPLES = 150
@@ -23,15 +23,8 @@ EXAMPLES = 150
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     """``gas serve`` on a free port, and an API token of a free user of it."""
-    server = Server(tmp_path_factory.mktemp("schemathesis") / "var", free_port())
-    server.data_dir.mkdir()
-    server.start()
-    try:
-        gas(server.data_dir, "users", "create", "fuzz@example.org", "--password", "password123")
-        token = gas(server.data_dir, "users", "token", "fuzz@example.org").strip()
-        yield server, token
-    finally:
-        server.stop()
+    with serving(tmp_path_factory.mktemp("schemathesis") / "var", "fuzz@example.org") as live:
+        yield live
 
 
 def _error_shape_ok(response: requests.Response) -> bool:

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
-from app.ports.mail import Mailer
+from app.ports.mail import Mailer, MailRefused
 
 
 def compose(sender: str, to: str, subject: str, text: str, html: str | None) -> EmailMessage:
@@ -82,7 +82,20 @@ class SmtpMailer(Mailer):
 
     async def send(self, to: str, subject: str, text: str, html: str | None = None) -> None:
         message = compose(self.sender, to, subject, text, html)
-        await asyncio.to_thread(self._send, message)
+        try:
+            await asyncio.to_thread(self._send, message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if codes and all(code >= 500 for code in codes):
+                raise MailRefused(f"the SMTP server refused the recipient: {exc.recipients}") from exc
+            raise
+        except smtplib.SMTPResponseException as exc:
+            # 5xx is SMTP's permanent failure (a sender, a message or a log-in refused); 4xx
+            # asks to try again later.
+            if exc.smtp_code >= 500:
+                reason = f"{exc.smtp_code} {exc.smtp_error!r}"
+                raise MailRefused(f"the SMTP server refused the mail: {reason}") from exc
+            raise
 
     def _send(self, message: EmailMessage) -> None:
         context = ssl.create_default_context()
