@@ -148,8 +148,11 @@ async def test_max_receives_moves_to_dead_letter_queue(bus: Bus) -> None:
     assert dead.body == "poison"
 
 
-async def test_concurrent_receivers_never_share_a_message(bus: Bus) -> None:
-    """SKIP LOCKED: racing receivers split the messages, each delivered exactly once."""
+async def test_concurrent_receivers_split_the_messages_and_lose_none(bus: Bus) -> None:
+    """Racing receivers split the messages and none is lost. On PostgreSQL (SKIP LOCKED) each is
+    delivered exactly once; SQS promises at least once (a standard queue may deliver a message
+    twice, and moto's server does under load: its receive takes no lock), which every consumer
+    of GAS's is written for (they are idempotent)."""
     [queue] = await make_queues(bus, QueueSpec("q"))
     for i in range(40):
         await bus.send(queue, str(i))
@@ -162,7 +165,10 @@ async def test_concurrent_receivers_never_share_a_message(bus: Bus) -> None:
 
     batches = await asyncio.gather(*(drain() for _ in range(6)))
     bodies = [body for batch in batches for body in batch]
-    assert sorted(bodies, key=int) == [str(i) for i in range(40)]
+    if isinstance(bus, PostgresBus):
+        assert sorted(bodies, key=int) == [str(i) for i in range(40)]
+    else:
+        assert sorted(set(bodies), key=int) == [str(i) for i in range(40)]
 
 
 async def woken_by(bus: Bus, queue: str, body: str, pause: float) -> float:
