@@ -27,9 +27,10 @@ from annotator import intervals as iv
 from annotator.ops import OPS
 from annotator.ops.base import I64, Batch, Bool, Codes, Decl, Obj, Op, Options, Query, Stats, pieces
 from annotator.reference import Reference
-from annotator.textjoin import SKIP, Joined, Runs, Texts
+from annotator.textjoin import SKIP, Arena, Joined, Pending, Runs, Texts
 
-Own = npt.NDArray[Any] | Texts  # an op's own texts: bytes (numpy "S" or object array), or Texts
+# An op's own texts: bytes (numpy "S" or object array), Texts, or Pending (written by `finish`).
+Own = npt.NDArray[Any] | Texts | Pending
 
 _LEADS = pieces([b"", b";"])
 
@@ -41,10 +42,17 @@ class Annotation:
     # other rows + tail ...
     table: Obj
     code: I64
-    extra: Joined  # ... or, where extra_at >= 0, the tail comes after this row's own entries,
-    extra_at: I64  # text extra_at[row] of extra
+    own: _OwnText  # ... or, where extra_at >= 0, the tail comes after this row's own entries,
+    extra_at: I64  # text extra_at[row] of `extra` (once `finish` has written them)
     rsid_rows: I64  # rows with an ID to fill an empty ID column with, and those IDs
     rsids: Obj
+    extra: Joined | None = None
+
+    def finish(self, arena: Arena) -> Annotation:
+        """Writes the texts the ops left for later (`Pending`) into `arena` (theirs until its next
+        use): the output's writer thread does it, while the next batch is annotated."""
+        self.extra = self.own.joined(arena)
+        return self
 
     @property
     def text(self) -> Obj:
@@ -62,10 +70,30 @@ class Annotation:
 
     def extra_objects(self) -> Obj:
         """Each row's own text as bytes (b"" for rows without), for the line-by-line path."""
+        assert self.extra is not None, "finish() first"
         out = np.full(len(self.extra_at), b"", dtype=object)
         has = self.has_extra
         out[has] = self.extra.texts().objects()[self.extra_at[has]]
         return out
+
+
+@dataclass(frozen=True)
+class _OwnText:
+    """Each row's own texts, in the order given, followed by its tail: laid out as one run per row
+    (a token per op's part, then the tail) for the output's render to write in place."""
+
+    runs: Runs
+    parts: tuple[Texts | Pending, ...]
+    tails: Texts
+    tail: I64  # the tail of each run
+
+    def joined(self, arena: Arena) -> Joined:
+        pending = [p for p in self.parts if isinstance(p, Pending)]
+        written = iter(arena.write(pending) if pending else [])
+        parts = [next(written) if isinstance(p, Pending) else p for p in self.parts]
+        # Every part's text is used once (by its row); the tails as often as their rows.
+        size = sum(int(p.off[-1] - p.off[0]) for p in parts) + int(np.diff(self.tails.off)[self.tail].sum())
+        return Joined(self.runs, (*parts, self.tails), size)
 
 
 class Annotator:
@@ -128,7 +156,7 @@ class Annotator:
         shared.sort(key=lambda f: f.place)
         # One code per row and piece (0: nothing), with the text of each code.
         fields: list[tuple[I64, Obj]] = [(b.lead, _LEADS), *((f.codes, f.table) for f in shared)]
-        extra, extra_at = self._own_text(own, b)
+        own_text, extra_at = self._own_text(own, b)
         tails = pieces(b.tails)
         fields.append((np.where(extra_at >= 0, 0, b.tail), tails))
 
@@ -145,12 +173,11 @@ class Annotator:
             table = np.concatenate([tails, pieces([b"".join(p) for p in zip(*joined, strict=True)])])
             code[rows] = len(tails) + inverse
         id_rows, id_values = ids or (np.empty(0, np.int64), pieces([]))
-        return Annotation(known, table, code, extra, extra_at, id_rows, id_values)
+        return Annotation(known, table, code, own_text, extra_at, id_rows, id_values)
 
-    def _own_text(self, own: list[tuple[I64, Own]], b: Batch) -> tuple[Joined, I64]:
+    def _own_text(self, own: list[tuple[I64, Own]], b: Batch) -> tuple[_OwnText, I64]:
         """Each row's own texts, in the order given, followed by its tail (after the shared text), as
-        runs the output's render writes in place (the ops' texts stay valid until the next batch);
-        and where each row's is (-1: a row without)."""
+        runs the output's render writes in place; and where each row's is (-1: a row without)."""
         n = len(b.contig)
         parts = [(rows, _texts(part)) for rows, part in own if len(rows)]
         extra_at = np.full(n, -1, np.int64)
@@ -171,10 +198,7 @@ class Annotator:
         tail = b.tail[with_extra]
         kind[:, -1], value[:, -1] = len(parts), tail
         runs = Runs(kind.ravel(), value.ravel(), np.arange(0, kind.size + 1, width, dtype=np.int64))
-        tails = Texts.of(b.tails)
-        # Every part's text is used once (by its row); the tails as often as their rows.
-        size = sum(int(p.off[-1] - p.off[0]) for _, p in parts) + int(np.diff(tails.off)[tail].sum())
-        return Joined(runs, (*(part for _, part in parts), tails), size), extra_at
+        return _OwnText(runs, tuple(part for _, part in parts), Texts.of(b.tails), tail), extra_at
 
     def summary(self, records: int) -> dict[str, Any]:
         """Every op's summary entries, in registry order; once, after the last batch."""
@@ -184,11 +208,14 @@ class Annotator:
         return out
 
 
-def _texts(part: Own) -> Texts:
-    return part if isinstance(part, Texts) else Texts.of(part.tolist())
+def _texts(part: Own) -> Texts | Pending:
+    return part if isinstance(part, Texts | Pending) else Texts.of(part.tolist())
 
 
-_NOTHING = Joined(Runs(np.empty(0, np.int8), np.empty(0, np.int64), np.zeros(1, np.int64)), (), 0)
+_NOTHING = _OwnText(
+    Runs(np.empty(0, np.int8), np.empty(0, np.int64), np.zeros(1, np.int64)), (), Texts.of([]),
+    np.empty(0, np.int64),
+)
 
 
 def _combinations(codes: list[I64]) -> tuple[list[I64], I64]:

@@ -1,16 +1,17 @@
 """Overlap reading and writing with annotating, on a second core.
 
 Reading a block (inflating gzip above all) and writing one are system calls
-and zlib work that release the GIL, so a thread each lets them run while the
-main thread annotates the next block. Queues are short: at most a few blocks
-are in memory at once, whatever the file's size.
+and zlib work that release the GIL, and so is rendering a block's text (the
+compiled `textjoin` kernels): a thread each lets them run while the main thread
+annotates the next block. Queues are short: at most a few blocks are in memory
+at once, whatever the file's size.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, TypeVar
 
 from annotator.textjoin import Buffer
@@ -60,41 +61,40 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         thread.join()
 
 
-class BackgroundWriter:
-    """Writes bytes to `out` from a thread; closing waits for the last write and re-raises its error.
+Render = Callable[[Buffer], bytes | memoryview]
 
-    A block may be written from a `Buffer` of `buffer()`'s: it goes back to the pool once written,
-    so that the next blocks reuse its memory (fresh memory is a page fault every 4 KB)."""
+
+class BackgroundWriter:
+    """Makes and writes blocks of bytes to `out` from a thread; closing waits for the last write and
+    re-raises its error.
+
+    A block is made by a function of a `Buffer` (its memory to render into, if it wants it), called
+    on the thread: the buffer goes back to the pool once written, so that the next blocks reuse its
+    memory (fresh memory is a page fault every 4 KB)."""
 
     def __init__(self, out: IO[bytes], depth: int = 2):
         self._out = out
-        self._q: queue.Queue[tuple[bytes | memoryview, Buffer | None] | None] = queue.Queue(maxsize=depth)
-        self._free: list[Buffer] = []
+        self._q: queue.Queue[bytes | Render | None] = queue.Queue(maxsize=depth)
+        self._buffer = Buffer()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="gas-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while (item := self._q.get()) is not None:
-            data, buffer = item
             if self._error is None:
                 try:
-                    self._out.write(data)
+                    # One buffer is enough: it is written out before the next block is made.
+                    self._out.write(item if isinstance(item, bytes) else item(self._buffer))
                 except BaseException as exc:  # re-raised by write() or close()
                     self._error = exc
-            del data, item
-            if buffer is not None:
-                self._free.append(buffer)
+            del item
 
-    def buffer(self) -> Buffer:
-        """Memory for a block to write (`write(..., buffer)` gives it back)."""
-        return self._free.pop() if self._free else Buffer()
-
-    def write(self, data: bytes | memoryview, buffer: Buffer | None = None) -> None:
-        """Write data (a view of `buffer`'s memory, if given: it is the pool's again once written)."""
+    def write(self, block: bytes | Render) -> None:
+        """Write bytes, or the block `block(buffer)` makes on the writer's thread."""
         if self._error is not None:
             raise self._error
-        self._q.put((data, buffer))
+        self._q.put(block)
 
     def close(self) -> None:
         self._q.put(None)

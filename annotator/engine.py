@@ -3,13 +3,17 @@
 `annotate_file` streams its input in blocks of bytes (memory stays flat with
 input size), splits each block into fields with numpy (`records`), annotates
 it with numpy (`annotate`), and writes the output as it goes (`render`);
-reading and parsing, and writing, run in threads beside it (`background`).
+reading and parsing, and rendering and writing, run in threads beside it
+(`background`): the CSQ texts, most of the output's bytes, are laid out by the
+consequences op and written by the writer's thread while this one annotates
+the next block.
 It runs in a worker process: module-level, picklable arguments, no state kept
 between calls except the reference cache.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import json
@@ -26,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from annotator import __version__, render
-from annotator.annotate import Annotator
+from annotator.annotate import Annotation, Annotator
 from annotator.background import BackgroundWriter, read_ahead
 from annotator.builds import UCSC_HG19_CHRM_LENGTH, Detected, contig_attributes, detect
 from annotator.input_gas import InputGasKeys
@@ -40,6 +44,7 @@ from annotator.refcheck import RefCheck
 from annotator.reference import Reference, ReferenceMissing, installed_builds, load
 from annotator.render import Edits
 from annotator.sequence import Sequence
+from annotator.textjoin import Arena, Buffer
 from annotator.vcf import Header, VcfError, VcfReader
 
 __all__ = ["VcfError", "annotate_file"]
@@ -323,6 +328,7 @@ def _run(
         contigs.declared = _declared_names(ref, first_names, lifted=chain is not None)
         text = _header_text(header, annotator, plan, ref, v3, first_rec is not None, contigs.declared)
         out_file.write(text.encode("utf-8", "surrogateescape"))
+        arena = Arena()
         with BackgroundWriter(out_file) as out:
             for rec in itertools.chain([first_rec], blocks):
                 if rec is None:
@@ -354,17 +360,18 @@ def _run(
                 for code, k in enumerate(np.bincount(rec.chrom_code[missing], minlength=len(names)).tolist()):
                     if k:
                         unannotated[names[code]] += k
+                # The block's text is made and written on the writer's thread (`arena`, for the
+                # ops' texts left for later, is its own), while this one annotates the next.
                 if edits.needed:
                     batch = _batch(rec, cidx, None)
                     ann = annotator.annotate(batch)
                     RefCheck.mark(ann, batch.lead, mismatch)
-                    out.write(render.slow(rec, ann, edits))
+                    out.write(functools.partial(_slow, rec, ann, edits, arena))
                 else:
                     batch = _batch(rec, cidx, sep)
                     ann = annotator.annotate(batch)
                     RefCheck.mark(ann, batch.lead, mismatch)
-                    buffer = out.buffer()
-                    out.write(render.fast(rec, ann, rec.info_dot & (cidx >= 0), buffer), buffer)
+                    out.write(functools.partial(_fast, rec, ann, rec.info_dot & (cidx >= 0), arena))
                 if progress is not None and reader.size:
                     pct = min(99, int(100 * reader.bytes_consumed / reader.size))
                     if pct >= last_pct + 5:
@@ -456,6 +463,16 @@ def _run(
         found = ", ".join(f"{sig} {n:,}" for sig, n in summary["clinvar"].items())
         log(f"in ClinVar's pathogenic subset (ALT alleles): {found}")
     return summary
+
+
+def _fast(
+    rec: Records, ann: Annotation, drop_dot: npt.NDArray[np.bool_], arena: Arena, into: Buffer
+) -> memoryview:
+    return render.fast(rec, ann.finish(arena), drop_dot, into)
+
+
+def _slow(rec: Records, ann: Annotation, edits: Edits, arena: Arena, into: Buffer) -> bytes:
+    return render.slow(rec, ann.finish(arena), edits)
 
 
 _OUTSIDE = b"GAS_OUTSIDE_CONTIG"

@@ -48,6 +48,7 @@ def fast(rec: Records, ann: Annotation, drop_dot: Bool, into: Buffer | None = No
     An empty ID column is filled with the row's rsIDs the same way. Joined by `textjoin`
     in one pass: the block's pieces between the marks, each mark's text, a row's own text
     (in `into`'s memory, if given)."""
+    assert ann.extra is not None, "finish() first"
     marker = rec.ends[:, 7] - drop_dot
     table, code, extra_at = ann.table, ann.code, ann.extra_at
     missing = rec.id_missing[ann.rsid_rows]

@@ -13,6 +13,7 @@ Python texts (alleles, HGVS names) into a `Texts` its tokens point at.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -189,6 +190,18 @@ class Buffer:
         return self.data
 
 
+@dataclass(frozen=True)
+class Pending:
+    """Texts laid out but not written: renders (runs over their sources, inner runs) to be done one
+    after another by `Arena.write`, later and maybe on another thread (the sources must stay as
+    they are until then)."""
+
+    renders: tuple[tuple[Runs, tuple[Texts, ...], Runs | None], ...]
+
+    def __len__(self) -> int:
+        return sum(len(runs) for runs, _, _ in self.renders)
+
+
 class Arena(Buffer):
     """A `Buffer` several renders write one after another into, read back as one `Texts` (valid until
     `reset`)."""
@@ -208,6 +221,18 @@ class Arena(Buffer):
 
     def texts(self) -> Texts:
         return Texts(self.data[: self.used], np.concatenate(self.offs))
+
+    def write(self, pending: Sequence[Pending]) -> list[Texts]:
+        """Each pending's texts, written into this arena from its start (valid until the next use)."""
+        self.reset()
+        for p in pending:
+            for runs, sources, inner in p.renders:
+                self.render(runs, *sources, inner=inner)
+        off = np.concatenate(self.offs)
+        # Views taken once all is written: a render may have grown (moved) the memory.
+        first = np.cumsum([0] + [len(p) for p in pending]).tolist()
+        data = self.data[: self.used]
+        return [Texts(data, off[lo : hi + 1]) for lo, hi in itertools.pairwise(first)]
 
 
 def render(runs: Runs, *sources: Texts, into: Buffer | None = None, inner: Runs | None = None) -> Texts:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from annotator.indexer import Contigs
     from annotator.manifest import Track
     from annotator.reference import Reference
-    from annotator.textjoin import Texts
+    from annotator.textjoin import Pending, Texts
     from annotator.usertracks import Features
 
 I64 = npt.NDArray[np.int64]
@@ -96,8 +96,9 @@ class Contribution:
 
     shared: list[Codes] = field(default_factory=list)
     # Text of a row's own (distances, IDs, per-ALT values): rows ascending, and
-    # one bytes value each (numpy "S" or object array, or a `textjoin.Texts`), starting with ";".
-    own: list[tuple[I64, npt.NDArray[Any] | Texts]] = field(default_factory=list)
+    # one bytes value each (numpy "S" or object array, a `textjoin.Texts`, or `textjoin.Pending` texts
+    # the output writes later), starting with ";".
+    own: list[tuple[I64, npt.NDArray[Any] | Texts | Pending]] = field(default_factory=list)
     # Values for rows whose ID column is empty: rows ascending, bytes each.
     ids: tuple[I64, Obj] | None = None
 

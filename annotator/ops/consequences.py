@@ -46,7 +46,7 @@ from annotator.ops.base import (
     pieces,
 )
 from annotator.sequence import Sequence
-from annotator.textjoin import A, Arena, B, Runs, Strings, translate
+from annotator.textjoin import A, B, Pending, Runs, Strings, Texts, translate
 from annotator.transcript_index import transcripts_of
 from annotator.transcripts import CSQ_FIELDS, Fetch, Transcript
 from app.results.consequences import IMPACTS
@@ -91,7 +91,8 @@ class Consequences(Op):
             self.tables = cached(ref, "csq_batch_tables", lambda: csq_batch.Tables.of(self.index))
             self.fixed = cached(ref, "csq_batch_fixed", lambda: csq_batch.Fixed(self.index, _CONSTS))
             self.masks = csq_batch.Mask()
-            self.rows = Arena()  # a batch's row texts, slice after slice
+            # A batch's row texts, laid out slice after slice (written later: `Pending`).
+            self.renders: list[tuple[Runs, tuple[Texts, ...], Runs | None]] = []
             self.tail_ids = np.array([self.fixed.const(_TAIL[r]) for r in range(len(TERMS))], np.int64)
 
     @classmethod
@@ -126,12 +127,13 @@ class Consequences(Op):
         bounds = np.searchsorted(pair_row, np.arange(len(rows) + 1))
         if self.vectorised:
             # In slices of rows: a slice's pairs and entries are many small Python objects at once.
-            self.rows.reset()
+            self.renders = []
             for lo in range(0, len(rows), _SLICE):
                 hi = min(lo + _SLICE, len(rows))
                 first, last = int(bounds[lo]), int(bounds[hi])
                 self._batch(b, rows[lo:hi], bounds[lo : hi + 1] - first, pair_tx[first:last])
-            return Contribution(own=[(rows, self.rows.texts())])
+            # Written later, by the output's writer thread (the texts are most of the output's bytes).
+            return Contribution(own=[(rows, Pending(tuple(self.renders)))])
         else:
             starts, txs = bounds.tolist(), pair_tx.tolist()
             transcript = self.index.transcript
@@ -142,7 +144,7 @@ class Consequences(Op):
         return Contribution(own=[(rows, pieces(texts))])
 
     def _batch(self, b: Batch, rows: I64, bounds: I64, pair_tx: I64) -> None:
-        """The rows' texts (into `self.rows`) with csq_batch taking the pairs it can and `effect` the rest.
+        """The rows' texts (into `self.renders`) with csq_batch taking the pairs it can and `effect` the rest.
 
         Each row's ALT alleles are listed (records of one A/C/G/T base each straight from the batch's
         arrays, the others one by one as `_row` reads them), then each allele is paired with every
@@ -236,7 +238,7 @@ class Consequences(Op):
         self, n: int, a_rows: I64, state: I64, n_near: I64, p_a: I64, rank: I64, raw: I64,
         got: csq_batch.Pairs, made: I64, made_ids: I64, strings: Strings,
     ) -> None:  # fmt: skip
-        """Each row's text (into `self.rows`) from its alleles' entries (a_rows ascending), as `_row`
+        """Each row's text (into `self.renders`) from its alleles' entries (a_rows ascending), as `_row`
         joins them."""
         c = self.fixed.const
         kind, value, ptr, worst, counts, many_at, many_alleles = csq_kernel.rows(
@@ -258,7 +260,7 @@ class Consequences(Op):
             many.append(got_id)
         value[many_at] = many
         # csq_batch's entries are written in place in their rows' texts (RUN tokens).
-        self.rows.render(Runs(kind, value, ptr), self.fixed.texts, strings.texts(), inner=got.runs)
+        self.renders.append((Runs(kind, value, ptr), (self.fixed.texts, strings.texts()), got.runs))
 
     def _row(self, b: Batch, i: int, ids: list[int], near: list[Transcript]) -> bytes:
         ref, alt_text = b.alleles(i)

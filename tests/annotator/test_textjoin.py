@@ -15,6 +15,7 @@ from annotator.textjoin import (
     Arena,
     B,
     C,
+    Pending,
     Runs,
     Strings,
     Texts,
@@ -103,6 +104,12 @@ def test_run_tokens_write_inner_runs_in_place_as_rendering_them_first_would() ->
     arena.render(outer, a, b, inner=inner)
     arena.render(outer, a, b, inner=inner)
     assert _all(arena.texts()) == expect + expect
+    # Laid out now, written later: each pending's texts, wherever the arena's memory ended up.
+    arena.data = np.empty(16, np.uint8)
+    one = (outer, (a, b), inner)
+    once, twice = Pending((one,)), Pending((one, one))
+    first, second = arena.write([once, twice])
+    assert (_all(first), _all(second)) == (expect, expect + expect)
 
 
 def test_concat_numbers_every_part_after_the_ones_before() -> None:
