@@ -221,8 +221,7 @@ def _hgvsp(
             stop = alt_tail.find("*")
             return hgvs.extension(feature, residue, alt_pep, stop if stop > 0 else None)
         return hgvs.substitution(feature, ref_pep, alt_pep, residue)
-    length = m.cds_end - m.cds_start + 1
-    reference = pad + translate_to_stop(seq[o + frame : o + length], mito)
+    reference = m.peptide(seq)
     altered = reference[: residue - 1] + translate_to_stop(
         seq[o + frame + 3 * first : o + a - 1] + alt_tx + seq[o + b :], mito
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from annotator.codons import revcomp
+from annotator.codons import revcomp, translate_to_stop
 from annotator.transcripts import Fetch, Transcript
 
 # A sorted VCF revisits few transcripts once it has moved past them, so a small
@@ -32,6 +32,8 @@ def transcript_map(tx: Transcript) -> TranscriptMap:
 
 class TranscriptMap:
     __slots__ = (
+        "_pep",
+        "_pep_of",
         "_seq",
         "_seq_fetch",
         "cds_end",
@@ -74,6 +76,8 @@ class TranscriptMap:
         self.coding = self.cds_end > 0
         self._seq = b""
         self._seq_fetch: Fetch | None = None
+        self._pep = ""
+        self._pep_of: bytes | None = None
 
     def exon_index(self, g: int) -> int:
         """The genomic-order index of the exon holding g, or -1."""
@@ -126,3 +130,14 @@ class TranscriptMap:
             self._seq = spliced if self.plus else revcomp(spliced)
             self._seq_fetch = fetch
         return self._seq
+
+    def peptide(self, seq: bytes) -> str:
+        """The CDS of the spliced `seq` (`sequence()`'s) translated to its first stop, an X first for a
+        cut first codon: every frameshift's HGVSp in the transcript starts from it, so it is kept
+        with the sequence."""
+        if self._pep_of is not seq:
+            o, frame = self.cds_start - 1, self.tx.frame
+            pad = "X" if frame else ""
+            self._pep = pad + translate_to_stop(seq[o + frame : self.cds_end], self.tx.mito)
+            self._pep_of = seq
+        return self._pep
