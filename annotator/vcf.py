@@ -249,8 +249,13 @@ class VcfReader:
             fileformat = meta[0].split("=", 1)[1].strip()
         return Header(meta, columns, fileformat, self.line_no)
 
-    def blocks(self, size: int = 1 << 22) -> Iterator[tuple[int, bytes]]:
+    def blocks(self, size: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
         """Data lines in blocks of about `size` bytes: (first line number, block).
+
+        1 MB: the engine reads, annotates and writes three blocks at once (one a thread), so a
+        block's size is paid three times over in memory, and the last block's writing is time
+        nothing overlaps. Measured on 1M chr20 records: 4 MB blocks 2.36-2.47 s, 945 MB peak; 1 MB
+        2.18-2.26 s, 615 MB; 0.5 MB no faster.
 
         A block holds whole lines, each ending in "\\n" (one is added to a
         last line that lacks it); blank lines are included (the caller decides).

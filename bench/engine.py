@@ -155,7 +155,7 @@ The history, before the consequences op:
 
 Peak RSS counts the memory-mapped reference pages a run touches (shared
 with every other engine process through the page cache); what a run
-allocates itself is a few 4 MB blocks in flight, whatever the input size.
+allocates itself is a few 1 MB blocks in flight (4 MB until 2026-12-01), whatever the input size.
 
 About 0.35-0.45 s of GAS's time is Python starting and importing (numpy,
 the `gas` command's settings) before the first line is read.

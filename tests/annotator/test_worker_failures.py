@@ -85,8 +85,9 @@ async def test_free_gzip_bomb_fails_once_at_once_saying_why(
     services: Services, annotator: Annotator
 ) -> None:
     """3M records in a 130 KB gzip (under the free 150 KB upload) fail the job on the
-    first delivery, with the limit and the way out, and leave no scratch space (the
-    job's folder and its partial output are gone) and no result."""
+    first delivery, with the limit it crosses first (the first 1 MB block holds 55,000
+    records) and the way out, and leave no scratch space (the job's folder and its
+    partial output are gone) and no result."""
     bomb = records_bomb(3)
     assert len(bomb) < services.settings.free_max_input_bytes
     job = await new_job(services, bomb)
@@ -95,8 +96,8 @@ async def test_free_gzip_bomb_fails_once_at_once_saying_why(
     assert time.monotonic() - started < 60
     assert failed.status == "failed" and failed.result_key is None
     assert failed.error == (
-        "This file expands to more than 1,536,000 bytes of VCF; free accounts may annotate up to "
-        "1,536,000 bytes (uncompressed). Upgrade to Premium or split the file."
+        "This file has more than 50,000 variants; free accounts may annotate up to 50,000 variants "
+        "per file. Upgrade to Premium or split the file."
     )
     assert no_scratch_left(annotator, job)
 
