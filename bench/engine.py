@@ -40,30 +40,33 @@ takes to load the reference index.
 Measured on this project's machine (2 cores, shared with other jobs: figures
 vary by +-30% with the machine's load):
 
-    now, the CSQ texts laid out by the consequences op and written with the block's text on the
-    writer's thread while the main thread annotates the next block (before, the main thread wrote
-    both: 3.38 s of its CPU, 0.9 s of it the CSQ texts and 0.4 s the block; now 2.0 s, the writer
-    1.65 s, the reader 0.37 s: both cores busy), 2026-12-01 17:10, quiet machine,
-    `.venv/bin/python bench/engine.py --variants 1000000 --repeat 3`
+    now, 1 MB blocks (were 4 MB) and the CSQ texts laid out by the consequences op and written with
+    the block's text on the writer's thread while the main thread annotates the next block (before,
+    the main thread wrote both: 3.38 s of its CPU, 0.9 s of it the CSQ texts and 0.4 s the block;
+    now 2.0 s, the writer 1.65 s, the reader 0.37 s: both cores busy), 2026-12-01 17:16, quiet
+    machine, `.venv/bin/python bench/engine.py --variants 1000000 --repeat 3`
         consequences, chr20 with its sequence, 4,040 transcript models:
-        gas annotate with consequences:   2.78 s  (cpu 4.33 s; engine alone 2.25 s; peak RSS 953 MB)
-        bcftools csq (same models, same sequence):  1.40 s  (cpu 1.40 s; 34 MB)
-        ratio gas / bcftools csq: 1.98x  (1.97x, 1.98x, 2.02x in the three runs before: at the goal,
-        not under it with room)
-        the engine in a warm annotator process: 1.80 s, 1.29x bcftools csq
+        gas annotate with consequences:   2.67 s  (cpu 4.11 s; engine alone 2.14 s; peak RSS 615 MB)
+        bcftools csq (same models, same sequence):  1.41 s  (cpu 1.41 s; 34 MB)
+        ratio gas / bcftools csq: 1.90x  (1.89x in the next run; goal <= 2x: met)
+        the engine in a warm annotator process: 1.66 s, 1.18x bcftools csq
         whole genome, no sequence but the rCRS:
-        gas annotate (all default tracks):   2.65 s  (cpu 4.06 s; engine alone 2.09 s)
+        gas annotate (all default tracks):   2.65 s  (cpu 3.95 s; engine alone 2.09 s)
         bcftools annotate (gene BED only):   0.73 s  (cpu 0.73 s; 135 MB)
-        ratio gas / bcftools: 3.65x  (3.77x, 3.79x, 3.83x before; goal <= 2x: not met)
-        the engine in a warm annotator process: 1.61 s, 2.22x bcftools
-        reference load in a fresh process: 0.332 s  (goal < 0.5 s)
-        gas peak RSS at 1,000,000: 951 MB; at 5,000,000: 956 MB (+0.5%; goal within 15%)
-    Interleaved A/B of `gas annotate` before vs after (3 runs each, /tmp/i13/ab.sh): chr20 3.69-3.71 s
-    vs 2.82-2.87 s; genome 3.46-3.49 s vs 2.77-2.78 s; peak RSS 810 -> 975 MB (annotating one block
-    and writing the one before now overlap); output byte-identical (md5 of both files without
-    ##GAS_date). A floor for `gas annotate` on this machine: a 200-line file takes 0.88 s (interpreter
-    and imports 0.5 s, numba's first kernel loads and the consequences op's start 0.35 s), more
-    than bcftools annotate's whole 1M-record run.
+        ratio gas / bcftools: 3.64x  (3.64x in the next run; goal <= 2x: not met)
+        the engine in a warm annotator process: 1.57 s, 2.15x bcftools (2.09x in the next run)
+        reference load in a fresh process: 0.353 s  (goal < 0.5 s)
+        gas peak RSS at 1,000,000: 685 MB; at 5,000,000: 701 MB (+2.3%; goal within 15%)
+    Step by step, the same day: writing on the writer's thread (4 MB blocks) gave chr20 1.97-2.02x
+    and genome 3.65-3.83x over five runs; interleaved A/B of `gas annotate` before vs after it (3
+    runs each, /tmp/i13/ab.sh): chr20 3.69-3.71 s vs 2.82-2.87 s, genome 3.46-3.49 s vs 2.77-2.78 s,
+    peak RSS 810 -> 975 MB (a block annotated while the one before is written); then 1 MB blocks
+    (engine in-process on chr20, 3 runs each: 4 MB 2.36-2.47 s / 945 MB, 1 MB 2.18-2.26 s / 615 MB)
+    and the frameshift HGVSp's reference peptide kept per transcript (the per-pair calculator 0.42 ->
+    0.36 s). Output byte-identical throughout (md5 of both files without ##GAS_date). A floor for
+    `gas annotate` on this machine: a 200-line file takes 0.88 s (interpreter and imports 0.5 s,
+    numba's first kernel loads and the consequences op's start 0.35 s), more than bcftools
+    annotate's whole 1M-record run.
 
     before, the joining kernel reading its sources by address (a tuple of arrays indexed by a kind
     known only at run time cost ~45 ns a token, a pointer ~7 ns), each row's own texts written in
