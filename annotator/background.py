@@ -68,9 +68,8 @@ class BackgroundWriter:
     """Makes and writes blocks of bytes to `out` from a thread; closing waits for the last write and
     re-raises its error.
 
-    A block is made by a function of a `Buffer` (its memory to render into, if it wants it), called
-    on the thread: the buffer goes back to the pool once written, so that the next blocks reuse its
-    memory (fresh memory is a page fault every 4 KB)."""
+    A block is made by a function of a `Buffer` (memory to render into, if it wants it), called on
+    the thread: one buffer, reused by every block (fresh memory is a page fault every 4 KB)."""
 
     def __init__(self, out: IO[bytes], depth: int = 2):
         self._out = out
