@@ -14,6 +14,7 @@ from app.accounts.session_streams import end_session_streams
 from app.accounts.users import User
 from app.infra.mail_templates import bodies
 from app.jobs.mails import duration
+from app.ports.mail import send_unless_refused
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,9 @@ async def send_email_change(services: Services, user: User, new_email: str) -> N
                      "change_email", old_email=user.email)
     text, html = bodies("email_change_asked", new_email=new_email,
                         profile=f"{services.settings.public_url.rstrip('/')}/profile")
-    await services.mail.send(user.email, "Your GAS email address is being changed", text, html)
+    # The link is on its way: a notice the old address cannot get does not undo that.
+    await send_unless_refused(services.mail, user.email, "Your GAS email address is being changed", text,
+                              html, context={"user_id": user.user_id})
 
 
 async def link_works(services: Services, purpose: Purpose, token: str) -> bool:

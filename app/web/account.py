@@ -8,6 +8,8 @@ and must not use them up or act on them.
 
 from __future__ import annotations
 
+import logging
+
 from quart import Blueprint, abort, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import current_user
@@ -15,10 +17,12 @@ from quart_auth import current_user
 from app.accounts import email_links, login_limits, users
 from app.accounts.one_time_links import Purpose
 from app.accounts.users import User
+from app.ports.mail import MailRefused
 from app.web.auth import client_ip, log_in_limits, login_required, required_user, signed_in_user
 from app.web.context import services
 from app.web.pages import profile_page, say_done
 
+log = logging.getLogger(__name__)
 bp = Blueprint("account", __name__)
 
 MAX_NAME = 100
@@ -103,6 +107,8 @@ async def change_email() -> ResponseReturnValue:
             await email_links.send_email_change(services(), user, new)
         except email_links.TooMany:
             errors["email"] = "Too many confirmation mails were sent this hour. Try again later."
+        except MailRefused as exc:
+            errors["email"] = refused(new, exc, user)
     if errors:
         return await profile_page(user, errors, form)
     say_done(f"We mailed a link to {new}. Your address changes when you open it.")
@@ -121,6 +127,8 @@ async def resend_verification() -> ResponseReturnValue:
         except email_links.TooMany:
             return await profile_page(user, {"verify": "Too many confirmation mails were sent this "
                                              "hour. Look for the last one, or try again later."})
+        except MailRefused as exc:
+            return await profile_page(user, {"verify": refused(user.email, exc, user)})
         say_done(f"We mailed a confirmation link to {user.email}.")
     return redirect(url_for("pages.profile"), 303)
 
@@ -172,3 +180,12 @@ async def _confirmed(message: str) -> ResponseReturnValue:
         say_done(message)
         return redirect(url_for("pages.profile"), 303)
     return await render_template("link_done.html", message=message)
+
+
+def refused(address: str, exc: MailRefused, user: User) -> str:
+    """What a person is told when the mail service refuses a link mail for good (an address it
+    will not mail, or, on AWS, SES still in its sandbox): the service's own reason is logged for
+    the operator, not shown."""
+    log.error("link mail refused: %s", exc, extra={"user_id": user.user_id})
+    return (f"We could not mail {address}: the mail service refused it. Check the address; if it is "
+            "right, please tell the operator of this GAS.")

@@ -10,12 +10,14 @@ import email.policy
 import re
 import uuid
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
 from app.accounts import users
+from app.ports.mail import MailRefused
 from app.services import Services
 from tests.consuming import eventually
 from tests.web.conftest import bearer, csrf_from
@@ -256,3 +258,44 @@ async def test_name_and_institution_are_editable_within_limits(app: Quart, servi
     assert user is not None
     assert (user.name, user.institution) == ("Rosalind Franklin", "King's College London")
 
+
+
+def refusing(services: Services, address: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mail service refuses ``address`` for good (an SES sandbox's unverified recipient)."""
+    send = services.mail.send
+
+    async def refuse(to: str, *args: Any, **kwargs: Any) -> None:
+        if to.lower() == address.lower():
+            raise MailRefused(f"MessageRejected: Email address is not verified: {to}")
+        await send(to, *args, **kwargs)
+
+    monkeypatch.setattr(services.mail, "send", refuse)
+
+
+async def test_a_refused_link_mail_is_said_on_the_page_not_a_500(
+    app: Quart, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the mail service refuses a link mail for good, "Send the link again" and an email
+    change answer the form with what happened and what to do (never a server error, never the
+    service's own words); an email change whose notice to the old address is refused still
+    mails its link."""
+    someone = await person(app, services)
+    refusing(services, someone.user.email, monkeypatch)
+    again = await post_page_form(someone.client, "/profile/verify", {})
+    said = await again.get_data(as_text=True)
+    assert again.status_code == 400
+    assert f"We could not mail {someone.user.email}: the mail service refused it." in said
+    assert "MessageRejected" not in said
+
+    new = fresh_email()
+    asked = await post_page_form(someone.client, "/profile/email", {"email": new, "password": PASSWORD})
+    assert asked.status_code == 303  # the old address's notice refused; the link went out
+    assert len(await mails_to(services, new)) == 1
+
+    other = await person(app, services)
+    unmailable = fresh_email()
+    refusing(services, unmailable, monkeypatch)
+    change = await post_page_form(other.client, "/profile/email", {"email": unmailable, "password": PASSWORD})
+    assert change.status_code == 400
+    said = await change.get_data(as_text=True)
+    assert f"We could not mail {unmailable}: the mail service refused it." in said
