@@ -21,14 +21,21 @@ one intron of, at least 17 bases from both exons, beyond every splice window
 (`variant_location.span` gives intron_variant alone there). Its HGVSc is `hgvs.hgvsc`'s: with a
 genome sequence a pure insertion or deletion is first shifted 3' (`hgvs.shift`, the same
 function) and an insertion of the bases before it is a dup; the pair is taken only when the
-points named stay in that intron, and their HGVS positions are then worked out as above.
+points named stay in that intron, and their HGVS positions are then worked out as above. The same
+change lying inside one exon, at least 4 bases from both its edges (clear of the exonic splice
+region and the transcript's ends), and either wholly outside the CDS (a UTR, by strand and side; a
+non-coding transcript's exon) or, on a contig without a genome sequence, wholly inside it: there
+`codon_effect` names it by lengths alone (frameshift_variant, inframe_insertion/deletion,
+coding_sequence_variant) with CDS_position and Protein_position and no codons; the first and the
+last codon (where it says more) are left to it. It is taken when the points its HGVSc names stay in
+that exon; EXON and cDNA_position then come from the exon table.
 
 Each of those is what `effect` computes: terms from positions alone (an SNV is never shifted,
 codons are only read inside a CDS), HGVS from the same positions and shift, so the entry is the
 same bytes. A transcript is "coding" as `TranscriptMap` has it: a CDS whose two ends both lie in
 exons. Substitutions of one base in a CDS go to `csq_codons` (what it leaves, to the calculator).
-Left to the calculator: indels near or across exons (or shifted out of their intron), symbolic and
-``*`` ALTs, substitutions of N.
+Left to the calculator: indels near or across exon edges or CDS ends (or shifted out of their intron
+or exon), in a CDS with a genome sequence, symbolic and ``*`` ALTs, substitutions of N.
 tests/annotator/test_csq_batch.py checks that the two paths write the same records on random
 variants around real exon edges.
 """
@@ -276,14 +283,15 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
     tokens are `strings`'; `rest`: those left to `effect`. Pairs farther than `window` are in neither:
     `effect` gives them no entry."""
     T = tables
+    F = T.frames
     cls, exon, mask = csq_kernel.classify(
         p.tx, p.of, p.start, p.stop, p.python, p.ref_len, p.alt_len, p.ref_base, p.alt_base,
-        T.ptr, T.exon_start, T.exon_end, T.first, T.last, T.plus, T.coding, T.cds_low, T.cds_high, T.nmd,
-        window,
+        T.ptr, T.exon_start, T.exon_end, T.exon_off, T.first, T.last, T.plus, T.coding, T.cds_low, T.cds_high,
+        T.cds_c5, T.cds_c3, T.nmd, F.frame, F.contig, p.sequence.length, window,
     )  # fmt: skip
-    # An indel is taken only when the points its HGVSc names stay in its intron.
-    indels = np.flatnonzero(cls == csq_kernel.INDEL)
-    named = _indel_names(p, T, indels, exon[indels], strings)
+    # An indel is taken only when the points its HGVSc names stay in its intron, or its exon.
+    indels = np.flatnonzero((cls == csq_kernel.INDEL) | (cls == csq_kernel.EXON))
+    named = _indel_names(p, T, indels, exon[indels], cls[indels] == csq_kernel.EXON, strings)
     cls[indels[~named.inside]] = csq_kernel.REST
     codons = csq_codons.cds_snvs(T, fixed, p, np.flatnonzero(cls == csq_kernel.CDS), strings)
     left = _LEFT[cls]
@@ -292,10 +300,10 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
     more = codons[1] if codons[1] is not None else chain([])
     ids, ranks = masks.tables(mask[taken], strings)
     kind, value, ptr = csq_kernel.lay_out(
-        taken, cls, exon, mask, ids, p.tx, p.of, p.token_kind, p.token_value, p.start, p.stop, p.ref_base,
-        p.alt_base, indels, named.a, named.b, named.single, named.suffix,
+        taken, cls, exon, mask, ids, p.tx, p.of, p.token_kind, p.token_value, p.start, p.stop, p.ref_len,
+        p.ref_base, p.alt_base, indels, named.a, named.b, named.single, named.suffix,
         T.ptr, T.exon_start, T.exon_end, T.exon_off, T.first, T.last, T.plus, T.coding, T.cds_c5, T.cds_c3,
-        fixed.head, fixed.tail, fixed.feature, fixed.laid_out, more.kind, more.value, more.ptr,
+        F.frame, fixed.head, fixed.tail, fixed.feature, fixed.laid_out, more.kind, more.value, more.ptr,
     )  # fmt: skip
     return Pairs(
         taken=np.r_[taken, codons[0]],
@@ -307,12 +315,14 @@ def entries(tables: Tables, fixed: Fixed, masks: Mask, p: Alleles, window: int, 
 
 # By a pair's class (`csq_kernel.classify`): whether `lay_out` writes its entry, whether it may be left
 # to the calculator (a CDS pair is, unless `csq_codons` takes it).
-_TAKEN = np.zeros(6, bool)
-_TAKEN[[csq_kernel.FLANK, csq_kernel.SNV, csq_kernel.INDEL]] = True
-_LEFT = np.zeros(6, bool)
+_TAKEN = np.zeros(7, bool)
+_TAKEN[[csq_kernel.FLANK, csq_kernel.SNV, csq_kernel.INDEL, csq_kernel.EXON]] = True
+_LEFT = np.zeros(7, bool)
 _LEFT[[csq_kernel.REST, csq_kernel.CDS]] = True
-# The constant pieces `csq_kernel.lay_out` writes, in the order of its names for them (BAR ... SUBST).
-LAID_OUT = ("|", "||", "||||||", "||||||||", "||||||||||", "/", "_", "+", "-", "*", ":c.", ":n.", "A>A")
+# The constant pieces `csq_kernel.lay_out` writes, in the order of its names for them (BAR ... BAR4).
+LAID_OUT = (
+    "|", "||", "||||||", "||||||||", "||||||||||", "/", "_", "+", "-", "*", ":c.", ":n.", "A>A", "||||",
+)  # fmt: skip
 
 
 # The pieces entries are joined from (`Fixed.const`), besides the transcripts' own.
@@ -326,7 +336,7 @@ _CONSTS = [
 class _Names:
     """What each indel's HGVSc names (`hgvs.hgvsc`): the two genomic points whose HGVS positions it
     joins (one when `single`), the text after them (a kind B token), and whether both lie in the
-    indel's intron."""
+    indel's intron (its exon, for an exonic one)."""
 
     a: I64
     b: I64
@@ -335,8 +345,9 @@ class _Names:
     inside: Bool
 
 
-def _indel_names(p: Alleles, T: Tables, at: I64, j: I64, strings: Strings) -> _Names:
-    """`indel_names.name` of the indels at pair positions `at` (j: the exon 5' of each in genomic order):
+def _indel_names(p: Alleles, T: Tables, at: I64, j: I64, exonic: Bool, strings: Strings) -> _Names:
+    """`indel_names.name` of the indels at pair positions `at` (j: the exon 5' of each in genomic order,
+    or holding it when `exonic`):
     once per allele and strand, within the widest span of its transcripts on that strand; again for a
     transcript whose own end would have stopped the shift sooner, or refused the dup."""
     if not len(at):
@@ -360,8 +371,9 @@ def _indel_names(p: Alleles, T: Tables, at: I64, j: I64, strings: Strings) -> _N
         r = np.flatnonzero(redo)
         own, own_ids = _name(p, al[r], pl[r], fx[r], lx[r], strings)
         a_pt[r], b_pt[r], single[r], suffix[r] = own.a, own.b, own.single, own_ids
-    e, s_next = T.exon_end[j], T.exon_start[np.minimum(j + 1, len(T.exon_start) - 1)]
-    inside = (e < np.minimum(a_pt, b_pt)) & (np.maximum(a_pt, b_pt) < s_next)
+    s, e, s_next = T.exon_start[j], T.exon_end[j], T.exon_start[np.minimum(j + 1, len(T.exon_start) - 1)]
+    low, high = np.minimum(a_pt, b_pt), np.maximum(a_pt, b_pt)
+    inside = np.where(exonic, (s <= low) & (high <= e), (e < low) & (high < s_next))
     return _Names(a_pt, b_pt, single, suffix, inside)
 
 

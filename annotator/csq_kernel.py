@@ -46,22 +46,33 @@ TERMS = (
     "NMD_transcript_variant",
     "upstream_gene_variant",
     "downstream_gene_variant",
+    # An indel's coding terms without a genome sequence (`codon_effect`: by lengths alone).
+    "frameshift_variant",
+    "inframe_insertion",
+    "inframe_deletion",
+    "coding_sequence_variant",
 )
 # Plain ints: numba folds module globals into the compiled code as constants.
 (
     ACCEPTOR, DONOR, FIFTH, DONOR_REGION, TRACT, REGION, INTRON, UTR5, UTR3, NC_EXON, NC, NMD, UP, DOWN,
+    FRAMESHIFT, INFRAME_INS, INFRAME_DEL, CODING_SEQ,
 ) = (1 << k for k in range(len(TERMS)))  # fmt: skip
 
 # What `classify` makes of a pair: left to the calculator, no entry at all (beyond the window),
 # up/downstream, a one-base substitution outside any CDS, one inside a CDS (for `csq_codons`), an
-# indel deep in an intron (taken if its HGVS names stay in that intron).
-REST, FAR, FLANK, SNV, CDS, INDEL = 0, 1, 2, 3, 4, 5
+# indel deep in an intron (taken if its HGVS names stay in that intron), an indel inside one exon
+# away from its edges (the same, in that exon): outside the CDS, or inside it on a contig without
+# sequence (no codons to read).
+REST, FAR, FLANK, SNV, CDS, INDEL, EXON = 0, 1, 2, 3, 4, 5, 6
 
 # The constant pieces `lay_out` writes, by their place in its `consts` argument (`csq_batch.LAID_OUT`).
 (
-    BAR, BAR2, BAR6, BAR8, BAR10, SLASH, UNDERSCORE, PLUS, MINUS, STAR, CODING, NONCODING, SUBST,
-) = range(13)  # fmt: skip
-MAX_TOKENS = 22  # of an indel's entry, the longest `lay_out` writes
+    BAR, BAR2, BAR6, BAR8, BAR10, SLASH, UNDERSCORE, PLUS, MINUS, STAR, CODING, NONCODING, SUBST, BAR4,
+) = range(14)  # fmt: skip
+MAX_TOKENS = 30  # of an exonic indel's entry, the longest `lay_out` writes
+# An exonic indel is taken this many bases or more from an edge of its exon: clear of the exonic
+# splice region (1-3 bases from an inner edge) and of a transcript's ends.
+_EDGE = 4
 
 
 @numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
@@ -126,13 +137,72 @@ def _intronic(g, e, s_next, plus, coding, nmd):  # type: ignore[no-untyped-def] 
     return m
 
 
+@numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+def _cdna(g, off, s, e, pl):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """TranscriptMap.cdna of base g in the exon s..e with `off` cDNA bases 5' of it."""
+    return off + (g - s + 1 if pl else e - g + 1)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+def _protein(a, b, insertion, frame):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """`codon_effect`'s codons of CDS positions a..b (an insertion: b = a - 1): the first and last
+    (0-based), and whether an insertion falls between two codons."""
+    between = insertion and (a - 1 - frame) % 3 == 0
+    first_codon = (a - 1 - frame) // 3 if not insertion or between else (a - 2 - frame) // 3
+    last_codon = first_codon - 1 if between else (b - 1 - frame) // 3
+    return first_codon, last_codon, between
+
+
+@numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+def _cds_span(lo, hi, insertion, off, s, e, pl, c5):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """`codon_effect`'s CDS positions a (5') and b (3') of the span lo..hi inside one exon (an insertion's
+    two flanks: b = a - 1)."""
+    c_lo, c_hi = _cdna(lo, off, s, e, pl), _cdna(hi, off, s, e, pl)
+    low, high = min(c_lo, c_hi) - c5 + 1, max(c_lo, c_hi) - c5 + 1
+    return (high, low) if insertion else (low, high)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+def _sequenced(contig, seq_length):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Whether the contig has a genome sequence (`Sequence.has`)."""
+    return contig >= 0 and contig < len(seq_length) and seq_length[contig] > 0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+def _exonic(  # type: ignore[no-untyped-def]
+    lo, hi, ref_len, alt_len, off, s, e, pl, cod, low, high, c5, c3, frame, sequenced,
+):  # fmt: skip  # pragma: no cover - compiled
+    """Term bits (but NMD) of an indel spanning lo..hi inside one exon s..e, clear of its edges; -1 for
+    one left to the calculator: across a CDS end, or in a CDS where codons are read (a sequence) or
+    where `codon_effect` says more than lengths do (the first or the last, incomplete, codon)."""
+    if not cod:
+        return NC_EXON
+    if hi < low - 1 or lo > high + 1:
+        return UTR5 if (lo < low) == pl else UTR3
+    if sequenced or lo < low or hi > high:
+        return -1
+    insertion = ref_len == 0
+    a, b = _cds_span(lo, hi, insertion, off, s, e, pl, c5)
+    if min(a, b + 1 if insertion else b) - 1 - frame < 0:
+        return -1
+    last_codon = _protein(a, b, insertion, frame)[1]
+    if frame + 3 * last_codon + 3 > c3 - c5 + 1:
+        return -1
+    if (alt_len - ref_len) % 3:
+        return FRAMESHIFT
+    if insertion:
+        return INFRAME_INS
+    return INFRAME_DEL if alt_len == 0 else CODING_SEQ
+
+
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
 def classify(  # type: ignore[no-untyped-def]
     tx, of, a_start, a_stop, a_python, a_ref_len, a_alt_len, a_ref_base, a_alt_base,
-    ptr, exon_start, exon_end, first, last, plus, coding, cds_low, cds_high, nmd, window,
+    ptr, exon_start, exon_end, exon_off, first, last, plus, coding, cds_low, cds_high, cds_c5, cds_c3, nmd,
+    frame, tx_contig, seq_length, window,
 ):  # fmt: skip  # pragma: no cover - compiled
-    """Per pair: its class (REST ... INDEL), its exon (`_exon` of its span's low end) and the term bits
-    of a FLANK, SNV or INDEL pair."""
+    """Per pair: its class (REST ... EXON), its exon (`_exon` of its span's low end) and the term bits
+    of a FLANK, SNV, INDEL or EXON pair. seq_length: the genome sequence's length by contig (0: none)."""
     n = len(tx)
     cls = np.empty(n, np.int8)
     exon = np.zeros(n, np.int64)
@@ -169,8 +239,19 @@ def classify(  # type: ignore[no-untyped-def]
             if deep:
                 cls[k] = INDEL
                 mask[k] = _intronic(start, e, s_next, pl, coding[t], nmd[t])
-            else:
+                continue
+            m = -1
+            if j >= ptr[t] and lo >= s + _EDGE and hi <= e - _EDGE:
+                m = _exonic(
+                    lo, hi, a_ref_len[al], a_alt_len[al], np.int64(exon_off[j]), s, e, pl, coding[t],
+                    np.int64(cds_low[t]), np.int64(cds_high[t]), np.int64(cds_c5[t]), np.int64(cds_c3[t]),
+                    np.int64(frame[t]), _sequenced(tx_contig[t], seq_length),
+                )  # fmt: skip
+            if m < 0:
                 cls[k] = REST
+                continue
+            cls[k] = EXON
+            mask[k] = m | NMD if nmd[t] else m
             continue
         g = start
         if g > e:
@@ -244,16 +325,76 @@ def _put(kind, value, p, kd, v):  # type: ignore[no-untyped-def]  # pragma: no c
     return p + 1
 
 
+@numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+def _range(kind, value, p, low, high, consts):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """`variant_location.positions` of two known ends: "12" or "12-14"."""
+    p = _put(kind, value, p, INT, low)
+    if high != low:
+        p = _put(kind, value, p, A, consts[MINUS])
+        p = _put(kind, value, p, INT, high)
+    return p
+
+
+@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+def _exon_indel(  # type: ignore[no-untyped-def]
+    kind, value, p, t, al, q, i, count, j, s, e, s_next, pl, cod, c5, c3, a_start, a_stop, a_ref_len,
+    name_a, name_b, name_single, name_suffix, exon_off, exon_end, frame, feature, consts,
+):  # fmt: skip  # pragma: no cover - compiled
+    """An EXON pair's entry from EXON to the end of DISTANCE (`classify` took it: one exon, either
+    outside the CDS or inside it with no sequence): EXON, HGVSc, cDNA_position and, in a CDS,
+    CDS_position and Protein_position as `codon_effect` gives them without codons."""
+    off = np.int64(exon_off[j])
+    start, stop = np.int64(a_start[al]), np.int64(a_stop[al])
+    lo, hi = min(start, stop), max(start, stop)
+    p = _put(kind, value, p, A, consts[BAR])
+    p = _put(kind, value, p, INT, i + 1 if pl else count - i)
+    p = _put(kind, value, p, A, consts[SLASH])
+    p = _put(kind, value, p, INT, count)
+    p = _put(kind, value, p, A, consts[BAR2])
+    p = _put(kind, value, p, A, feature + t)
+    p = _put(kind, value, p, A, consts[CODING] if cod else consts[NONCODING])
+    g = np.int64(name_a[q])
+    p = _position(kind, value, p, exon_off, exon_end, pl, cod, c5, c3, j, s, e, s_next, g, True,
+                  _cdna(g, off, s, e, pl), consts)  # fmt: skip
+    if not name_single[q]:
+        g = np.int64(name_b[q])
+        p = _put(kind, value, p, A, consts[UNDERSCORE])
+        p = _position(kind, value, p, exon_off, exon_end, pl, cod, c5, c3, j, s, e, s_next, g, True,
+                      _cdna(g, off, s, e, pl), consts)  # fmt: skip
+    p = _put(kind, value, p, B, name_suffix[q])
+    p = _put(kind, value, p, A, consts[BAR2])
+    c_lo, c_hi = _cdna(lo, off, s, e, pl), _cdna(hi, off, s, e, pl)
+    p = _range(kind, value, p, min(c_lo, c_hi), max(c_lo, c_hi), consts)
+    p = _put(kind, value, p, A, consts[BAR])
+    if cod and min(c_lo, c_hi) >= c5 and max(c_lo, c_hi) <= c3:  # in the CDS (else in a UTR)
+        insertion = a_ref_len[al] == 0
+        p = _range(kind, value, p, min(c_lo, c_hi) - c5 + 1, max(c_lo, c_hi) - c5 + 1, consts)
+        p = _put(kind, value, p, A, consts[BAR])
+        a, b = _cds_span(lo, hi, insertion, off, s, e, pl, c5)
+        fr = np.int64(frame[t])
+        first_codon, last_codon, between = _protein(a, b, insertion, fr)
+        pad = 1 if fr else 0
+        if between:
+            p = _put(kind, value, p, INT, first_codon + pad)
+            p = _put(kind, value, p, A, consts[MINUS])
+            p = _put(kind, value, p, INT, first_codon + 1 + pad)
+        else:
+            p = _range(kind, value, p, first_codon + 1 + pad, last_codon + 1 + pad, consts)
+    else:
+        p = _put(kind, value, p, A, consts[BAR])
+    return _put(kind, value, p, A, consts[BAR4])
+
+
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
 def lay_out(  # type: ignore[no-untyped-def]
-    taken, cls, exon, mask, mask_ids, tx, of, a_kind, a_value, a_start, a_stop, a_ref_base, a_alt_base,
-    indels, name_a, name_b, name_single, name_suffix,
-    ptr, exon_start, exon_end, exon_off, first, last, plus, coding, cds_c5, cds_c3,
+    taken, cls, exon, mask, mask_ids, tx, of, a_kind, a_value, a_start, a_stop, a_ref_len, a_ref_base,
+    a_alt_base, indels, name_a, name_b, name_single, name_suffix,
+    ptr, exon_start, exon_end, exon_off, first, last, plus, coding, cds_c5, cds_c3, frame,
     head, tail, feature, consts, more_kind, more_value, more_ptr,
 ):  # fmt: skip  # pragma: no cover - compiled
-    """The CSQ entry of each taken pair (FLANK, SNV or INDEL, ascending), one run of tokens each, then
-    the runs `more_*` (the in-CDS entries: copied here, not concatenated after): (kind, value, ptr).
-    An INDEL pair's HGVS points and suffix are at its place in `indels`."""
+    """The CSQ entry of each taken pair (FLANK, SNV, INDEL or EXON, ascending), one run of tokens each,
+    then the runs `more_*` (the in-CDS entries: copied here, not concatenated after): (kind, value,
+    ptr). An INDEL or EXON pair's HGVS points and suffix are at its place in `indels`."""
     n, n_more = len(taken), len(more_ptr) - 1
     kind = np.empty(MAX_TOKENS * n + len(more_kind), np.int8)
     value = np.empty(MAX_TOKENS * n + len(more_kind), np.int64)
@@ -284,9 +425,19 @@ def lay_out(  # type: ignore[no-untyped-def]
         s_next = np.int64(exon_start[min(j + 1, top)])
         c5, c3 = np.int64(cds_c5[t]), np.int64(cds_c3[t])
         intron_no = i + 1 if pl else count - 1 - i
-        if c == INDEL:
+        if c == INDEL or c == EXON:
             while indels[q] < k:
                 q += 1
+        if c == EXON:
+            p = _exon_indel(
+                kind, value, p, t, al, q, i, count, j, s, e, s_next, pl, cod, c5, c3, a_start, a_stop,
+                a_ref_len, name_a, name_b, name_single, name_suffix, exon_off, exon_end, frame, feature,
+                consts,
+            )  # fmt: skip
+            p = _put(kind, value, p, A, tail + t)
+            run[r + 1] = p
+            continue
+        if c == INDEL:
             p = _put(kind, value, p, A, consts[BAR2])
             p = _put(kind, value, p, INT, intron_no)
             p = _put(kind, value, p, A, consts[SLASH])

@@ -10,12 +10,14 @@ the same bytes: CSQ, GAS_CONSEQUENCE, GAS_IMPACT and the summary's counts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from annotator import reference
 from annotator.engine import annotate_file
+from annotator.ops import consequences as consequences_op
 from annotator.ops.consequences import Consequences
 
 BASES = "ACGT"
@@ -127,3 +129,96 @@ def test_batch_path_equals_the_calculator_without_sequence(
 ):
     src = _vcf(tmp_path / "in.vcf", reference_root, seed, {"1": 3000, "20": 1500, "X": 1500, "MT": 300})
     _both(reference_root, src, tmp_path, monkeypatch, window)
+
+
+def _exon_interiors(root: Path, contig: str, rng: np.random.Generator, n: int) -> list[int]:
+    """n positions at least 4 bases inside exons of 12 bases or more: in CDSs, UTRs and non-coding
+    exons, on both strands (the exonic indels `csq_batch` takes)."""
+    ref = reference.load(root, "GRCh37")
+    idx = next(i for i, name in enumerate(ref.contig_names) if name.removeprefix("chr") == contig)
+    a = ref.arrays
+    on = np.flatnonzero(np.asarray(a["tx_start"]) >> 32 == idx)
+    ptr = np.asarray(a["tx_exon_ptr"])
+    exon_start, exon_end = np.asarray(a["tx_exon_start"]), np.asarray(a["tx_exon_end"])
+    out: list[int] = []
+    for t in rng.choice(on, min(len(on), n), replace=False).tolist():
+        k = int(rng.integers(ptr[t], ptr[t + 1]))
+        s, e = int(exon_start[k]), int(exon_end[k])
+        if e - s > 12:
+            out.append(int(rng.integers(s + 4, e - 8)))
+    return out
+
+
+def _indel(rng: np.random.Generator) -> tuple[str, str]:
+    def seq(k: int) -> str:
+        return "".join(rng.choice(list(BASES), k))
+
+    r, ref = rng.random(), seq(1)
+    if r < 0.4:
+        return ref + seq(int(rng.integers(1, 7))), ref  # deletion: 1 in 3 of a whole codon
+    if r < 0.8:
+        return ref, ref + seq(int(rng.integers(1, 7)))  # insertion
+    if r < 0.9:
+        return seq(3), seq(3)  # MNV
+    return seq(3), seq(int(rng.choice([1, 2, 4])))  # delins
+
+
+def _exonic_vcf(path: Path, root: Path, seed: int, contigs: dict[str, int]) -> Path:
+    rng = np.random.default_rng(seed)
+    lines = []
+    for contig, n in contigs.items():
+        for pos in sorted(set(_exon_interiors(root, contig, rng, n))):
+            ref, alt = _indel(rng)
+            lines.append(f"{contig}\t{pos}\t.\t{ref}\t{alt}\t50\tPASS\t.\n")
+    path.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(lines))
+    return path
+
+
+def _fast_run(root: Path, src: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
+    """The batch path's output, and how many pairs it left to the calculator (calls to `effect`)."""
+    calls = [0]
+    real = consequences_op.effect
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(consequences_op, "effect", counted)
+        m.setattr(Consequences, "vectorised", True)
+        annotate_file(src, out, reference_root=root)
+    return out.read_text(), calls[0]
+
+
+def _hgvsc_entries(vcf: str) -> int:
+    return sum(line.count(":c.") + line.count(":n.") for line in vcf.splitlines() if not line.startswith("#"))
+
+
+def test_exonic_indels_without_sequence_take_the_batch_path_and_equal_the_calculator(
+    reference_root, tmp_path, monkeypatch
+):
+    """Insertions, deletions, MNVs and delins inside exons (CDS, UTR, non-coding) on contigs without a
+    sequence: the batch path writes them (frameshift/inframe by length, CDS and Protein positions),
+    leaving the calculator only the few across a CDS end or in a first or last codon."""
+    src = _exonic_vcf(tmp_path / "in.vcf", reference_root, 3, {"1": 1500, "X": 600})
+    text, left = _fast_run(reference_root, src, tmp_path / "fast.vcf", monkeypatch)
+    terms = ("frameshift_variant", "inframe_insertion", "inframe_deletion", "coding_sequence_variant",
+             "5_prime_UTR_variant", "3_prime_UTR_variant", "non_coding_transcript_exon_variant")  # fmt: skip
+    for term in terms:
+        assert f"|{term}|" in text or f"|{term}&" in text, term
+    assert _hgvsc_entries(text) > 1000
+    assert left < _hgvsc_entries(text) // 10
+    _both(reference_root, src, tmp_path, monkeypatch, 5000)
+
+
+def test_exonic_indels_with_a_sequence_leave_only_cds_ones_to_the_calculator(
+    chr20_root, tmp_path, monkeypatch
+):
+    """With chr20's sequence the UTR and non-coding exon indels are shifted 3' and taken by the batch
+    path; those in a CDS need codons (HGVSp), so the calculator writes them."""
+    src = _exonic_vcf(tmp_path / "in.vcf", chr20_root, 4, {"20": 1500})
+    text, left = _fast_run(chr20_root, src, tmp_path / "fast.vcf", monkeypatch)
+    hgvsp = sum(line.count(":p.") for line in text.splitlines() if not line.startswith("#"))
+    assert hgvsp > 100
+    assert hgvsp <= left < _hgvsc_entries(text) - 100
+    _both(chr20_root, src, tmp_path, monkeypatch, 5000)
