@@ -69,7 +69,10 @@ REST, FAR, FLANK, SNV, CDS, INDEL, EXON = 0, 1, 2, 3, 4, 5, 6
 (
     BAR, BAR2, BAR6, BAR8, BAR10, SLASH, UNDERSCORE, PLUS, MINUS, STAR, CODING, NONCODING, SUBST, BAR4,
 ) = range(14)  # fmt: skip
-MAX_TOKENS = 30  # of an exonic indel's entry, the longest `lay_out` writes
+# The most tokens `lay_out` writes for an entry of each class (counted from its code: no bounds are
+# checked in compiled code, so a change to an entry's tokens must change these). Its arrays are sized
+# by them: what a block holds in flight is mostly these arrays.
+FLANK_TOKENS, SNV_TOKENS, INDEL_TOKENS, EXON_TOKENS = 7, 19, 22, 30
 # An exonic indel is taken this many bases or more from an edge of its exon: clear of the exonic
 # splice region (1-3 bases from an inner edge) and of a transcript's ends.
 _EDGE = 4
@@ -396,8 +399,19 @@ def lay_out(  # type: ignore[no-untyped-def]
     then the runs `more_*` (the in-CDS entries: copied here, not concatenated after): (kind, value,
     ptr). An INDEL or EXON pair's HGVS points and suffix are at its place in `indels`."""
     n, n_more = len(taken), len(more_ptr) - 1
-    kind = np.empty(MAX_TOKENS * n + len(more_kind), np.int8)
-    value = np.empty(MAX_TOKENS * n + len(more_kind), np.int64)
+    size = len(more_kind)
+    for r in range(n):
+        c = cls[taken[r]]
+        if c == FLANK:
+            size += FLANK_TOKENS
+        elif c == SNV:
+            size += SNV_TOKENS
+        elif c == INDEL:
+            size += INDEL_TOKENS
+        else:
+            size += EXON_TOKENS
+    kind = np.empty(size, np.int8)
+    value = np.empty(size, np.int64)
     run = np.empty(n + n_more + 1, np.int64)
     run[0] = 0
     top = len(exon_start) - 1
