@@ -9,6 +9,8 @@
 2. whole genome: `gas annotate` (every default track; consequences have no
    sequence there but the rCRS) against `bcftools annotate` adding one
    gene-name BED track; goal within 2x; and memory flat from N to 5N variants.
+   Beside it, for scale, `bcftools annotate` writing the same CSQ GAS writes
+   (GAS's, handed to it as a tabix track: it copies, GAS computes).
 
     .venv/bin/python bench/engine.py [--variants N] [--repeat K] [--no-flatness]
                                      [--no-consequences] [--no-genome]
@@ -40,7 +42,34 @@ takes to load the reference index.
 Measured on this project's machine (2 cores, shared with other jobs: figures
 vary by +-30% with the machine's load):
 
-    now, 1 MB blocks (were 4 MB) and the CSQ texts laid out by the consequences op and written with
+    now, indels inside one exon (UTRs, non-coding exons, and CDSs on contigs without a sequence)
+    written by the batch path (csq_kernel's EXON class) rather than the per-pair calculator: on the
+    genome file the calculator's pairs fell from 10,000 to 1,320 (the main thread's time in the
+    consequences op from 1.50 to 0.83 s); output byte-identical (md5 of both files without
+    ##GAS_date, both benchmarks), 2026-12-01 19:40, `.venv/bin/python bench/engine.py --variants
+    1000000 --repeat 3` (the machine ~15% slower than at 17:16: bcftools annotate 0.85 vs 0.73 s)
+        consequences, chr20 with its sequence, 4,040 transcript models:
+        gas annotate with consequences:   2.78 s  (cpu 4.29 s; engine alone 2.23 s; peak RSS 626 MB)
+        bcftools csq (same models, same sequence):  1.65 s  (cpu 1.65 s; 34 MB)
+        ratio gas / bcftools csq: 1.68x  (1.92x in the run before; goal <= 2x: met)
+        the engine in a warm annotator process: 1.95 s, 1.18x bcftools csq
+        whole genome, no sequence but the rCRS:
+        gas annotate (all default tracks):   2.80 s  (cpu 4.34 s; engine alone 2.20 s)
+        bcftools annotate (gene BED only):   0.85 s  (cpu 0.85 s; 135 MB)
+        ratio gas / bcftools: 3.30x  (3.30x in the run before; goal <= 2x: not met)
+        bcftools annotate writing GAS's CSQ, given as a track: 2.62 s (cpu 2.62 s; 390 MB written)
+        ratio gas / bcftools writing the same CSQ: 1.07x  (1.08x in the run before)
+        the engine in a warm annotator process: 1.74 s, 2.04x bcftools (2.22x in the run before)
+        reference load in a fresh process: 0.409 s  (goal < 0.5 s)
+        gas peak RSS at 1,000,000: 646 MB; at 5,000,000: 708 MB (+9.7%, +13.2% in the run before;
+        goal within 15%)
+    Interleaved on the genome file, this machine, same hour: `gas annotate` before 3.17-3.51 s, after
+    2.51-2.59 s. The 1M figure of peak RSS fell (the calculator's transcript models and maps are no
+    longer made for ~9k pairs: private memory 348 -> 317 MB at 1M) while 5M stayed where it was
+    (~390 MB private both before and after): the peak is the densest block's, and a 5M-record
+    file's 1 MB blocks each span a fifth of the genome a 1M-record file's do.
+
+    before, 1 MB blocks (were 4 MB) and the CSQ texts laid out by the consequences op and written with
     the block's text on the writer's thread while the main thread annotates the next block (before,
     the main thread wrote both: 3.38 s of its CPU, 0.9 s of it the CSQ texts and 0.4 s the block;
     now 2.0 s, the writer 1.65 s, the reader 0.37 s: both cores busy), 2026-12-01 17:16, quiet
