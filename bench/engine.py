@@ -44,8 +44,8 @@ vary by +-30% with the machine's load):
 
     now, indels inside one exon (UTRs, non-coding exons, and CDSs on contigs without a sequence)
     written by the batch path (csq_kernel's EXON class) rather than the per-pair calculator: on the
-    genome file the calculator's pairs fell from 10,000 to 1,320 (the main thread's time in the
-    consequences op from 1.50 to 0.83 s); output byte-identical (md5 of both files without
+    genome file the calculator's pairs fell from 10,000 to 1,320 (the consequences op's time on the
+    main thread, under cProfile, from 1.50 to 0.83 s); output byte-identical (md5 of both files without
     ##GAS_date, both benchmarks), 2026-12-01 19:40, `.venv/bin/python bench/engine.py --variants
     1000000 --repeat 3` (the machine ~15% slower than at 17:16: bcftools annotate 0.85 vs 0.73 s)
         consequences, chr20 with its sequence, 4,040 transcript models:
@@ -63,8 +63,8 @@ vary by +-30% with the machine's load):
         reference load in a fresh process: 0.409 s  (goal < 0.5 s)
         gas peak RSS at 1,000,000: 646 MB; at 5,000,000: 708 MB (+9.7%, +13.2% in the run before;
         goal within 15%)
-    Interleaved on the genome file, this machine, same hour: `gas annotate` before 3.17-3.51 s, after
-    2.51-2.59 s. The 1M figure of peak RSS fell (the calculator's transcript models and maps are no
+    `gas annotate` of the genome file to /tmp, 3 runs each: before 3.17-3.51 s (18:13), after
+    2.51-2.59 s (19:08). The 1M figure of peak RSS fell (the calculator's transcript models and maps are no
     longer made for ~9k pairs: private memory 348 -> 317 MB at 1M) while 5M stayed where it was
     (~390 MB private both before and after): the peak is the densest block's, and a 5M-record
     file's 1 MB blocks each span a fifth of the genome a 1M-record file's do.
