@@ -46,7 +46,7 @@ vary by +-30% with the machine's load):
     written by the batch path (csq_kernel's EXON class) rather than the per-pair calculator: on the
     genome file the calculator's pairs fell from 10,000 to 1,320 (the consequences op's time on the
     main thread, under cProfile, from 1.50 to 0.83 s); output byte-identical (md5 of both files without
-    ##GAS_date, both benchmarks), 2026-12-01 19:40, `.venv/bin/python bench/engine.py --variants
+    ##GAS_date, both benchmarks), 2026-12-01 18:30, `.venv/bin/python bench/engine.py --variants
     1000000 --repeat 3` (the machine ~15% slower than at 17:16: bcftools annotate 0.85 vs 0.73 s)
         consequences, chr20 with its sequence, 4,040 transcript models:
         gas annotate with consequences:   2.78 s  (cpu 4.29 s; engine alone 2.23 s; peak RSS 626 MB)
@@ -64,7 +64,7 @@ vary by +-30% with the machine's load):
         gas peak RSS at 1,000,000: 646 MB; at 5,000,000: 708 MB (+9.7%, +13.2% in the run before;
         goal within 15%)
     `gas annotate` of the genome file to /tmp, 3 runs each: before 3.17-3.51 s (18:13), after
-    2.51-2.59 s (19:08). The 1M figure of peak RSS fell (the calculator's transcript models and maps are no
+    2.51-2.59 s (18:22). The 1M figure of peak RSS fell (the calculator's transcript models and maps are no
     longer made for ~9k pairs: private memory 348 -> 317 MB at 1M) while 5M stayed where it was
     (~390 MB private both before and after): the peak is the densest block's, and a 5M-record
     file's 1 MB blocks each span a fifth of the genome a 1M-record file's do.
