@@ -23,14 +23,18 @@ from annotator.ops.consequences import Consequences
 BASES = "ACGT"
 
 
-def _positions(root: Path, contig: str, rng: np.random.Generator, n: int) -> list[int]:
-    """n positions on `contig`: exon edges, CDS ends, transcript ends (+-20 bp, +-6 kb), inside spans."""
+def _transcripts(root: Path, contig: str) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The GRCh37 index's arrays, the transcripts on `contig`, and the exon table (CSR, starts, ends)."""
     ref = reference.load(root, "GRCh37")
     idx = next(i for i, name in enumerate(ref.contig_names) if name.removeprefix("chr") == contig)
     a = ref.arrays
     on = np.flatnonzero(np.asarray(a["tx_start"]) >> 32 == idx)
-    ptr = np.asarray(a["tx_exon_ptr"])
-    exon_start, exon_end = np.asarray(a["tx_exon_start"]), np.asarray(a["tx_exon_end"])
+    return a, on, np.asarray(a["tx_exon_ptr"]), np.asarray(a["tx_exon_start"]), np.asarray(a["tx_exon_end"])
+
+
+def _positions(root: Path, contig: str, rng: np.random.Generator, n: int) -> list[int]:
+    """n positions on `contig`: exon edges, CDS ends, transcript ends (+-20 bp, +-6 kb), inside spans."""
+    a, on, ptr, exon_start, exon_end = _transcripts(root, contig)
     cds_start, cds_end = np.asarray(a["tx_cds_start"]), np.asarray(a["tx_cds_end"])
     picked = rng.choice(on, min(len(on), max(n // 8, 1)), replace=False)
     out: list[int] = []
@@ -134,12 +138,7 @@ def test_batch_path_equals_the_calculator_without_sequence(
 def _exon_interiors(root: Path, contig: str, rng: np.random.Generator, n: int) -> list[int]:
     """n positions at least 4 bases inside exons of 12 bases or more: in CDSs, UTRs and non-coding
     exons, on both strands (the exonic indels `csq_batch` takes)."""
-    ref = reference.load(root, "GRCh37")
-    idx = next(i for i, name in enumerate(ref.contig_names) if name.removeprefix("chr") == contig)
-    a = ref.arrays
-    on = np.flatnonzero(np.asarray(a["tx_start"]) >> 32 == idx)
-    ptr = np.asarray(a["tx_exon_ptr"])
-    exon_start, exon_end = np.asarray(a["tx_exon_start"]), np.asarray(a["tx_exon_end"])
+    _, on, ptr, exon_start, exon_end = _transcripts(root, contig)
     out: list[int] = []
     for t in rng.choice(on, min(len(on), n), replace=False).tolist():
         k = int(rng.integers(ptr[t], ptr[t + 1]))
