@@ -311,8 +311,11 @@ def _write_contig(
     n_known = min(int(count * 0.05), int(hi - lo))
     picked = np.sort(rng.choice(np.arange(lo, hi), n_known, replace=False)) if n_known else np.empty(0, int)
     pos = np.concatenate([rng.integers(1, length - 10, count - n_known), known_key[picked] & 0xFFFFFFFF])
-    ref = BASES[rng.integers(0, 4, count)].astype(object)
-    alt = BASES[(rng.integers(1, 4, count) + rng.integers(0, 4, count)) % 4].astype(object)
+    ref_code = rng.integers(0, 4, count)
+    ref = BASES[ref_code].astype(object)
+    # Another base than REF's (until 2026-12-01 a base drawn apart, REF itself a quarter of the time:
+    # a record with no change, which gets no CSQ).
+    alt = BASES[(ref_code + rng.integers(1, 4, count)) % 4].astype(object)
     kind = rng.random(count)
     ref_b, alt_b = ref.tolist(), alt.tolist()
     for i in np.flatnonzero(kind < 0.05).tolist():  # deletions of 1-5 bases
