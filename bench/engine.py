@@ -42,7 +42,32 @@ takes to load the reference index.
 Measured on this project's machine (2 cores, shared with other jobs: figures
 vary by +-30% with the machine's load):
 
-    now, indels inside one exon (UTRs, non-coding exons, and CDSs on contigs without a sequence)
+    now, the genome VCF's SNVs always change their base (until then a quarter had ALT equal to REF:
+    records no consequence is written for: GAS wrote 540 MB of the 1M file, 626 MB now) and one
+    block queued for the output's writer instead of two (private memory at 5M records ~40 MB lower,
+    no slower), 2026-12-01 19:24, `.venv/bin/python bench/engine.py --variants 1000000 --repeat 3`
+    (load ~1: bcftools annotate 0.84 s, 0.73 s on a quiet machine)
+        consequences, chr20 with its sequence, 4,040 transcript models:
+        gas annotate with consequences:   3.05 s  (cpu 4.66 s; engine alone 2.46 s; peak RSS 574 MB)
+        bcftools csq (same models, same sequence):  1.69 s  (cpu 1.69 s; 34 MB)
+        ratio gas / bcftools csq: 1.80x  (1.75x in the run before; goal <= 2x: met)
+        the engine in a warm annotator process: 2.02 s, 1.19x bcftools csq
+        whole genome, no sequence but the rCRS:
+        gas annotate (all default tracks):   2.78 s  (cpu 4.40 s; engine alone 2.20 s)
+        bcftools annotate (gene BED only):   0.84 s  (cpu 0.83 s; 135 MB)
+        ratio gas / bcftools: 3.32x  (3.48x in the run before; goal <= 2x: not met)
+        bcftools annotate writing GAS's CSQ, given as a track: 2.89 s (cpu 2.88 s; 470 MB written)
+        ratio gas / bcftools writing the same CSQ: 0.96x  (1.03x in the run before)
+        the engine in a warm annotator process: 1.78 s, 2.13x bcftools (2.01x in the run before)
+        reference load in a fresh process: 0.419 s  (goal < 0.5 s)
+        gas peak RSS at 1,000,000: 626 MB; at 5,000,000: 677 MB (+8.2%, +11.8% in the run before;
+        goal within 15%)
+    The writer's queue, in-process on the same 1M and 5M files, 3 runs each: depth 2 1.72-1.92 s and
+    8.40-9.17 s, peak private memory 347 and 455 MB; depth 1 1.72-1.94 s and 8.64-8.91 s, 346 and
+    416 MB. Smaller blocks (512 KB) would cut memory more (1M 308 -> 267 MB, 5M 400 -> 332 MB
+    private) but cost ~4% of the time (1.77-1.90 s vs 1.85-1.95 s): not taken.
+
+    before, indels inside one exon (UTRs, non-coding exons, and CDSs on contigs without a sequence)
     written by the batch path (csq_kernel's EXON class) rather than the per-pair calculator: on the
     genome file the calculator's pairs fell from 10,000 to 1,320 (the consequences op's time on the
     main thread, under cProfile, from 1.50 to 0.83 s); output byte-identical (md5 of both files without
