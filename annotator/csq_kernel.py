@@ -157,11 +157,17 @@ def _protein(a, b, insertion, frame):  # type: ignore[no-untyped-def]  # pragma:
 
 
 @numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
-def _cds_span(lo, hi, insertion, off, s, e, pl, c5):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """`codon_effect`'s CDS positions a (5') and b (3') of the span lo..hi inside one exon (an insertion's
-    two flanks: b = a - 1)."""
+def _cdna_span(lo, hi, off, s, e, pl):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The cDNA positions of the span lo..hi inside the exon s..e, lower first."""
     c_lo, c_hi = _cdna(lo, off, s, e, pl), _cdna(hi, off, s, e, pl)
-    low, high = min(c_lo, c_hi) - c5 + 1, max(c_lo, c_hi) - c5 + 1
+    return min(c_lo, c_hi), max(c_lo, c_hi)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")  # type: ignore[misc]
+def _cds_span(c_low, c_high, insertion, c5):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """`codon_effect`'s CDS positions a (5') and b (3') of the cDNA span c_low..c_high (an insertion's
+    two flanks: b = a - 1)."""
+    low, high = c_low - c5 + 1, c_high - c5 + 1
     return (high, low) if insertion else (low, high)
 
 
@@ -185,7 +191,8 @@ def _exonic(  # type: ignore[no-untyped-def]
     if sequenced or lo < low or hi > high:
         return -1
     insertion = ref_len == 0
-    a, b = _cds_span(lo, hi, insertion, off, s, e, pl, c5)
+    c_low, c_high = _cdna_span(lo, hi, off, s, e, pl)
+    a, b = _cds_span(c_low, c_high, insertion, c5)
     if min(a, b + 1 if insertion else b) - 1 - frame < 0:
         return -1
     last_codon = _protein(a, b, insertion, frame)[1]
@@ -366,14 +373,14 @@ def _exon_indel(  # type: ignore[no-untyped-def]
                       _cdna(g, off, s, e, pl), consts)  # fmt: skip
     p = _put(kind, value, p, B, name_suffix[q])
     p = _put(kind, value, p, A, consts[BAR2])
-    c_lo, c_hi = _cdna(lo, off, s, e, pl), _cdna(hi, off, s, e, pl)
-    p = _range(kind, value, p, min(c_lo, c_hi), max(c_lo, c_hi), consts)
+    c_low, c_high = _cdna_span(lo, hi, off, s, e, pl)
+    p = _range(kind, value, p, c_low, c_high, consts)
     p = _put(kind, value, p, A, consts[BAR])
-    if cod and min(c_lo, c_hi) >= c5 and max(c_lo, c_hi) <= c3:  # in the CDS (else in a UTR)
-        insertion = a_ref_len[al] == 0
-        p = _range(kind, value, p, min(c_lo, c_hi) - c5 + 1, max(c_lo, c_hi) - c5 + 1, consts)
+    if cod and c_low >= c5 and c_high <= c3:  # in the CDS (else in a UTR)
+        p = _range(kind, value, p, c_low - c5 + 1, c_high - c5 + 1, consts)
         p = _put(kind, value, p, A, consts[BAR])
-        a, b = _cds_span(lo, hi, insertion, off, s, e, pl, c5)
+        insertion = a_ref_len[al] == 0
+        a, b = _cds_span(c_low, c_high, insertion, c5)
         fr = np.int64(frame[t])
         first_codon, last_codon, between = _protein(a, b, insertion, fr)
         pad = 1 if fr else 0

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from annotator.install_error import ReferenceInstallError
 from annotator.manifest import Archive, ManifestError, Source, check_url
 
-__all__ = ["download", "extract", "fetch_source", "verify"]
+__all__ = ["download", "extract", "fetch_source", "sha256_of", "verify"]
 
 
 def sha256_of(path: Path) -> str:

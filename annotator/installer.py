@@ -25,7 +25,7 @@ from annotator.install_error import ReferenceInstallError
 from annotator.liftover import build_chain_arrays
 from annotator.manifest import OPERATOR_MANIFEST, Manifest, ManifestError, load_manifest
 from annotator.ops import OPS
-from annotator.reference import CACHE, INDEX_FILE, INDEX_FORMAT, is_current, manifest_digest
+from annotator.reference import INDEX_FILE, INDEX_FORMAT, is_current, manifest_digest, swap_in
 
 
 @contextmanager
@@ -158,10 +158,6 @@ def _install_build(root: Path, manifest: Manifest, build: str, progress: bool) -
         )
         # The marker goes last, then the whole directory swaps in at once.
         (work / INDEX_FILE).write_text(json.dumps(meta))
-        final = root / build
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
+        swap_in(root, build, work)
         bar.update()
-    CACHE.pop((str(root.resolve()), build), None)
 

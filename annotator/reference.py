@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,16 @@ class Reference:
 
 
 CACHE: dict[tuple[str, str], Reference] = {}
+
+
+def swap_in(reference_root: Path, build: str, built: Path) -> None:
+    """Put the complete build directory `built` (on the reference's disk) in place of the build's,
+    whole, and forget any index of it this process loaded."""
+    final = reference_root / build
+    if final.exists():
+        shutil.rmtree(final)
+    built.rename(final)
+    CACHE.pop((str(reference_root.resolve()), build), None)
 
 
 def load(reference_root: Path, build: str) -> Reference:

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from annotator.fetch import sha256_of
 from annotator.install_error import ReferenceInstallError
 from annotator.manifest import OPERATOR_MANIFEST
-from annotator.reference import CACHE, INDEX_FORMAT, installed_builds, manifest_digest
+from annotator.reference import INDEX_FORMAT, installed_builds, manifest_digest, swap_in
 from app.ports.objects import ObjectNotFound, ObjectStore
 
 ARCHIVE = "reference.tar.gz"
@@ -42,14 +41,6 @@ def _scratch(reference_root: Path) -> Iterator[Path]:
     reference_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".archive-", dir=reference_root) as tmp:
         yield Path(tmp)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def pack(reference_root: Path, archive: Path) -> list[str]:
@@ -77,11 +68,7 @@ def unpack(archive: Path, reference_root: Path) -> list[str]:
         if (unpacked / OPERATOR_MANIFEST).is_file():
             (unpacked / OPERATOR_MANIFEST).replace(reference_root / OPERATOR_MANIFEST)
         for build in builds:
-            final = reference_root / build
-            if final.exists():
-                shutil.rmtree(final)
-            (unpacked / build).rename(final)
-            CACHE.pop((str(reference_root.resolve()), build), None)
+            swap_in(reference_root, build, unpacked / build)
     return builds
 
 
@@ -91,7 +78,7 @@ async def publish(objects: ObjectStore, bucket: str, prefix: str, reference_root
     with _scratch(reference_root) as tmp:
         archive = tmp / ARCHIVE
         await asyncio.to_thread(pack, reference_root, archive)
-        digest = await asyncio.to_thread(_sha256, archive)
+        digest = await asyncio.to_thread(sha256_of, archive)
         await objects.put_file(bucket, f"{where}/{ARCHIVE}", archive, "application/gzip")
         await objects.put_bytes(bucket, f"{where}/{DIGEST}", f"{digest}  {ARCHIVE}\n".encode(), "text/plain")
     return f"{where}/{ARCHIVE}"
@@ -108,7 +95,7 @@ async def fetch(objects: ObjectStore, bucket: str, prefix: str, reference_root: 
     with _scratch(reference_root) as tmp:
         archive = tmp / ARCHIVE
         await objects.get_file(bucket, f"{where}/{ARCHIVE}", archive)
-        actual = await asyncio.to_thread(_sha256, archive)
+        actual = await asyncio.to_thread(sha256_of, archive)
         if actual != expected:
             raise ReferenceInstallError(
                 f"the published reference s3://{bucket}/{where}/{ARCHIVE} has sha256 {actual}, "

@@ -161,14 +161,12 @@ def reference_install(builds: str) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-def _with_artifact_store(action: Callable[[Any], Awaitable[Any]]) -> Any:
+def _with_artifact_store(settings: Settings, action: Callable[[Any], Awaitable[Any]]) -> Any:
     """``action(objects)`` on S3 (the stack's artifact bucket) whatever GAS_BACKEND says;
     a reference refused is its reason, not a traceback."""
     from annotator.install_error import ReferenceInstallError
     from app.ports.aws import AwsSession
     from app.ports.objects.aws import S3ObjectStore
-
-    settings = _settings()
 
     async def run() -> Any:
         aws = AwsSession(settings.aws_region, settings.aws_endpoint_url)
@@ -197,8 +195,9 @@ def reference_publish(bucket: str, prefix: str) -> None:
     its sha256, for annotators to fetch instead of building it."""
     from annotator.reference_archive import publish
 
-    root = _settings().reference_path
-    key = _with_artifact_store(lambda objects: publish(objects, bucket, prefix, root))
+    settings = _settings()
+    root = settings.reference_path
+    key = _with_artifact_store(settings, lambda objects: publish(objects, bucket, prefix, root))
     click.echo(f"published s3://{bucket}/{key}")
 
 
@@ -210,8 +209,9 @@ def reference_fetch(bucket: str, prefix: str) -> None:
     With none published, say so and leave the reference to `gas reference install`."""
     from annotator.reference_archive import fetch
 
-    root = _settings().reference_path
-    builds = _with_artifact_store(lambda objects: fetch(objects, bucket, prefix, root))
+    settings = _settings()
+    root = settings.reference_path
+    builds = _with_artifact_store(settings, lambda objects: fetch(objects, bucket, prefix, root))
     if builds is None:
         click.echo(f"no reference published under s3://{bucket}/{prefix}/ for this release: "
                    "`gas reference install` will build it")
